@@ -1,0 +1,94 @@
+/**
+ * The one place that reads the environment. Everything else receives a typed `AppConfig`.
+ * A bad value stops start-up with a message naming the variable and how to fix it.
+ */
+import { z } from 'zod';
+
+export const DEV_ISSUER = 'http://127.0.0.1:4000';
+export const DEV_AUDIENCE = 'permit-gateway';
+
+const csv = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('')
+  .transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  JWT_ISSUER: z.string().url().default(DEV_ISSUER),
+  JWT_AUDIENCE: z.string().min(1).default(DEV_AUDIENCE),
+  JWKS_URL: z.string().url().optional(),
+  /** PEM (PKCS#8) ES256 private key used to sign tokens in production. */
+  SIGNING_KEY_PEM: z.string().optional(),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
+  TRUSTED_PROXIES: csv,
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(2_097_152),
+  CORS_ORIGINS: csv,
+  METRICS_ALLOW: z.string().default('127.0.0.1,::1').transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean)),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PERSISTED_ONLY: bool,
+  AUDIT_SINK: z.string().optional(),
+  /** Demo data size: `full` (CONTRACT.md demo) or `small` (tests). */
+  SEED: z.enum(['full', 'small', 'none']).default('full'),
+  /** Allow introspection for every authenticated client (never allowed in production). */
+  OPEN_INTROSPECTION: bool,
+});
+
+export type AppConfig = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.APP_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    jwt: {
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      jwksUrl: e.JWKS_URL,
+      signingKeyPem: e.SIGNING_KEY_PEM,
+      ttlSeconds: e.TOKEN_TTL_SECONDS,
+    },
+    trustedProxies: e.TRUSTED_PROXIES,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    metricsAllow: e.METRICS_ALLOW,
+    logLevel: e.LOG_LEVEL,
+    persistedOnly: e.PERSISTED_ONLY,
+    auditSink: e.AUDIT_SINK,
+    seed: e.SEED,
+    openIntrospection: e.OPEN_INTROSPECTION,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Database factory: embedded PGlite (no DATABASE_URL) or a postgres-js pool. Both give the same drizzle API.
+ * PGlite is one in-process connection and does not lock its directory, so we take a lock file in DATA_DIR.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import type { Logger } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { acquireDirLock } from './dir-lock.ts';
+import * as schema from './schema/index.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Anything that can run a query: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export type QueryListener = (sql: string) => void;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Called for every SQL statement drizzle sends (tests count statements with it). */
+  onQuery(listener: QueryListener): () => void;
+  /** Connection pool figures for metrics (PGlite: one connection). */
+  poolStats(): { max: number };
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://…`; unset selects embedded PGlite. */
+  url?: string;
+  /** PGlite data directory; `memory://` for an in-memory database (tests). */
+  pgliteDir?: string;
+  /** Pool size for PostgreSQL. @default 10 */
+  poolMax?: number;
+}
+
+function makeLogger(listeners: Set<QueryListener>): Logger {
+  return {
+    logQuery(query) {
+      for (const l of listeners) l(query);
+    },
+  };
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const listeners = new Set<QueryListener>();
+  const logger = makeLogger(listeners);
+  const onQuery = (l: QueryListener) => {
+    listeners.add(l);
+    return () => listeners.delete(l);
+  };
+
+  if (opts.url) {
+    const max = opts.poolMax ?? 10;
+    const client = postgres(opts.url, {
+      max,
+      onnotice: () => {},
+      connect_timeout: 5,
+      idle_timeout: 30,
+      prepare: true,
+    });
+    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    return {
+      db,
+      kind: 'postgres',
+      onQuery,
+      poolStats: () => ({ max }),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  const dir = opts.pgliteDir ?? './.data/pglite';
+  let release = () => {};
+  if (!dir.startsWith('memory://')) {
+    mkdirSync(dir, { recursive: true });
+    release = acquireDirLock(join(dir, '..', 'pglite.lock'));
+  }
+  try {
+    const client = await PGlite.create(dir);
+    const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
+    return {
+      db,
+      kind: 'pglite',
+      onQuery,
+      poolStats: () => ({ max: 1 }),
+      close: async () => {
+        await client.close();
+        release();
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import { bigint, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The tamper-evident audit log (CONTRACT.md). `seq` is assigned under a database lock by the appender,
+ * never by a sequence, so the chain has no gaps: hash = SHA-256(prev_hash ‖ canonical JSON(entry)).
+ * Triggers (migration 0001) refuse UPDATE, DELETE and TRUNCATE.
+ */
+export const auditEntries = pgTable(
+  'audit_entries',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    entry: jsonb('entry').$type<Record<string, unknown>>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [index('audit_entries_created_idx').on(t.createdAt)],
+);
+export type AuditEntryRow = typeof auditEntries.$inferSelect;
+
+/** ES256-signed statements of (size, head hash, Merkle root, time). */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  size: bigint('size', { mode: 'number' }).primaryKey(),
+  headHash: text('head_hash').notNull(),
+  rootHash: text('root_hash').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Compact JWS over the checkpoint statement. */
+  signature: text('signature').notNull(),
+});
+export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;

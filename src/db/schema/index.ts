@@ -1,0 +1,8 @@
+// drizzle-kit reads this file; application code imports the aggregate files directly.
+export * from './jurisdictions.ts';
+export * from './parcels.ts';
+export * from './contractors.ts';
+export * from './permits.ts';
+export * from './inspections.ts';
+export * from './clients.ts';
+export * from './audit.ts';

@@ -1,0 +1,9 @@
+import { pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** A tenant: every row of permit data belongs to exactly one jurisdiction. */
+export const jurisdictions = pgTable('jurisdictions', {
+  id: text('id').primaryKey(), // slug, e.g. `demo-city`
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+export type Jurisdiction = typeof jurisdictions.$inferSelect;

@@ -1,0 +1,66 @@
+/**
+ * The error codes of CONTRACT.md and one factory per code. Clients get a short message and a stable
+ * `extensions.code`; details go to the log. Anything not built here is masked by Yoga.
+ */
+import { GraphQLError } from 'graphql';
+
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  QUERY_REJECTED: 'QUERY_REJECTED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  CONFLICT: 'CONFLICT',
+  NOT_FOUND: 'NOT_FOUND',
+  SERVICE_DEGRADED: 'SERVICE_DEGRADED',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+declare module 'graphql' {
+  interface GraphQLErrorExtensions {
+    code?: ErrorCode | string;
+    /** Field path of a refused input value, e.g. `input.applicant.email`. */
+    field?: string;
+    /** Refused field paths of an operation (FORBIDDEN). */
+    fields?: string[];
+  }
+}
+
+type Extra = Record<string, unknown>;
+
+function make(message: string, code: ErrorCode, status: number, extra: Extra = {}, headers?: Record<string, string>) {
+  return new GraphQLError(message, {
+    extensions: { code, ...extra, http: { status, ...(headers ? { headers } : {}) } },
+  });
+}
+
+export const unauthenticated = (message = 'Authentication required') =>
+  make(message, ErrorCode.UNAUTHENTICATED, 401, {}, { 'WWW-Authenticate': 'Bearer' });
+
+export const invalidToken = () =>
+  make('Invalid access token', ErrorCode.UNAUTHENTICATED, 401, {}, {
+    'WWW-Authenticate': 'Bearer error="invalid_token"',
+  });
+
+export const forbidden = (fields: string[], message?: string) =>
+  make(message ?? `Not allowed to access: ${fields.join(', ')}`, ErrorCode.FORBIDDEN, 403, { fields });
+
+export const queryRejected = (message: string) => make(message, ErrorCode.QUERY_REJECTED, 400);
+
+export const rateLimited = (retryAfterSeconds: number) =>
+  make(`Rate limit exceeded; retry after ${retryAfterSeconds} s`, ErrorCode.RATE_LIMITED, 429, {}, {
+    'Retry-After': String(retryAfterSeconds),
+  });
+
+/** Domain errors carry no HTTP status: they answer 200 with the code, like GraphQL validation of values. */
+export const badInput = (field: string, message: string) =>
+  new GraphQLError(`${field}: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+
+export const conflict = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+
+export const notFound = (what: string) =>
+  new GraphQLError(`${what} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
+
+export const serviceDegraded = (message = 'The permit database is unavailable; try again shortly') =>
+  make(message, ErrorCode.SERVICE_DEGRADED, 503);
