@@ -98,3 +98,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     throw err;
   }
 }
+
+/** `db.execute` answers an array (postgres-js) or `{ rows }` (PGlite); this gives the rows either way. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
