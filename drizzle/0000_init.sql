@@ -1,7 +1,9 @@
 CREATE TABLE "jurisdictions" (
 	"id" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"permit_prefix" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "jurisdictions_permit_prefix_unique" UNIQUE("permit_prefix")
 );
 --> statement-breakpoint
 CREATE TABLE "parcels" (

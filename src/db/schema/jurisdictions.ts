@@ -4,6 +4,8 @@ import { pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 export const jurisdictions = pgTable('jurisdictions', {
   id: text('id').primaryKey(), // slug, e.g. `demo-city`
   name: text('name').notNull(),
+  /** Prefix of permit numbers (`DC-BLD-2026-000123`), so a number is unique across jurisdictions too. */
+  permitPrefix: text('permit_prefix').notNull().unique(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 export type Jurisdiction = typeof jurisdictions.$inferSelect;
