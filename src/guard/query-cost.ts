@@ -1,0 +1,141 @@
+/**
+ * Static query cost with list multipliers, computed from the document before anything executes.
+ *
+ * cost = Σ over every field of the product of the list sizes of its ancestors, where a list field's size is its
+ * `first` / `last` / `limit` argument (literal or variable) or `defaultListSize` when it has none. So
+ * `permits(first: 200) { inspections(first: 200) { id } }` costs 1 + 200 + 200·200 = 40 201.
+ * Fragments are costed once per fragment name and reused (linear time even for "fragment bombs");
+ * fragment cycles add nothing here (graphql's NoFragmentCycles rule refuses them).
+ */
+import {
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isListType,
+  isObjectType,
+  isInterfaceType,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+
+export interface QueryCostOptions {
+  /** Arguments whose integer value is a list field's size. */
+  listSizeArguments: readonly string[];
+  /** Size assumed for a list field without one of `listSizeArguments` (or with a non-integer value). */
+  defaultListSize: number;
+}
+
+/** Pick the operation Yoga will execute: the named one, or the only one. */
+export function selectOperation(document: DocumentNode, operationName?: string | null) {
+  let found: OperationDefinitionNode | undefined;
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    if (operationName ? def.name?.value === operationName : !found) found = def;
+    else if (!operationName) return undefined; // several anonymous candidates: graphql refuses it anyway
+  }
+  return found;
+}
+
+/** Every variable name used as a list size argument, so callers can key caches on their values. */
+export function listSizeVariables(document: DocumentNode, listSizeArguments: readonly string[]): string[] {
+  const names = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined) => {
+    if (!set) return;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        for (const arg of sel.arguments ?? []) {
+          if (listSizeArguments.includes(arg.name.value) && arg.value.kind === Kind.VARIABLE) {
+            names.add(arg.value.name.value);
+          }
+        }
+      }
+      if (sel.kind !== Kind.FRAGMENT_SPREAD) walk(sel.selectionSet);
+    }
+  };
+  for (const def of document.definitions) {
+    if (def.kind === Kind.OPERATION_DEFINITION || def.kind === Kind.FRAGMENT_DEFINITION) walk(def.selectionSet);
+  }
+  return [...names].sort();
+}
+
+/** The cost of one operation (the highest of all operations when `operation` is not given). */
+export function computeQueryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  options: QueryCostOptions,
+  variables: Record<string, unknown> | null | undefined,
+  operation?: OperationDefinitionNode,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const fragmentUnitCost = new Map<string, number>();
+  const inProgress = new Set<string>();
+
+  const listSize = (args: readonly { name: { value: string }; value: ValueNode }[] | undefined): number => {
+    for (const arg of args ?? []) {
+      if (!options.listSizeArguments.includes(arg.name.value)) continue;
+      let n: unknown;
+      if (arg.value.kind === Kind.INT) n = Number(arg.value.value);
+      else if (arg.value.kind === Kind.VARIABLE) n = variables?.[arg.value.name.value];
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
+    }
+    return options.defaultListSize;
+  };
+
+  // Cost of a selection set resolved once (multiplier 1); callers multiply.
+  const selectionCost = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): number => {
+    let cost = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        cost += 1;
+        const name = sel.name.value;
+        if (name === '__schema' || name === '__type') continue; // introspection is gated separately
+        const fieldDef =
+          parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+        if (!sel.selectionSet) continue;
+        const multiplier = fieldDef && isListType(getNullableType(fieldDef.type)) ? listSize(sel.arguments) : 1;
+        const childType = fieldDef ? getNamedType(fieldDef.type) : undefined;
+        cost += multiplier * selectionCost(sel.selectionSet, isCompositeType(childType) ? childType : undefined);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        const cond = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
+        cost += selectionCost(sel.selectionSet, isCompositeType(cond) ? cond : undefined);
+      } else {
+        const name = sel.name.value;
+        const known = fragmentUnitCost.get(name);
+        if (known !== undefined) {
+          cost += known;
+          continue;
+        }
+        const fragment = fragments.get(name);
+        if (!fragment || inProgress.has(name)) continue; // unknown or cyclic: other rules refuse it
+        inProgress.add(name);
+        const cond = schema.getType(fragment.typeCondition.name.value);
+        const unit = selectionCost(fragment.selectionSet, isCompositeType(cond) ? cond : undefined);
+        inProgress.delete(name);
+        fragmentUnitCost.set(name, unit);
+        cost += unit;
+      }
+    }
+    return cost;
+  };
+
+  const rootType = (op: OperationDefinitionNode) =>
+    op.operation === 'query'
+      ? schema.getQueryType()
+      : op.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+
+  const ops = operation
+    ? [operation]
+    : document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  let max = 0;
+  for (const op of ops) max = Math.max(max, selectionCost(op.selectionSet, rootType(op) ?? undefined));
+  return max;
+}

@@ -1,0 +1,285 @@
+/**
+ * Query limits, refused cheaply before any resolver runs: token count (while parsing), then during validation
+ * depth, aliases, directives (graphql-armor), cost with list multipliers (ours, see query-cost.ts), literal
+ * field duplication, introspection and field suggestions (both only for `canSeeSuggestions` principals).
+ *
+ * Every refusal is a GraphQLError with `extensions.code = QUERY_REJECTED` and HTTP 400 (introspection: 403
+ * FORBIDDEN), with a message naming the limit and the value found ("Query depth limit of 10 exceeded, found 50.").
+ * Fragment cycles and repeated directives ("directive overloading"), which graphql's own rules already refuse,
+ * are re-labelled QUERY_REJECTED too.
+ *
+ * Why not just `EnvelopArmorPlugin` with defaults (see ARCHITECTURE.md "Known pitfalls"):
+ * - armor rules throw by default and skip Yoga's validation error path; we report into the context instead;
+ * - armor's max-tokens with `propagateOnRejection: false` reports to a `null` context, i.e. lets the document
+ *   through: tokens are limited here with graphql's own `maxTokens` parser option, which throws;
+ * - armor's cost limit only multiplies literal `first`/`last`, ignores variables and `limit`;
+ * - armor's block-field-suggestions hides suggestions from everyone, analysts included;
+ * - Yoga caches validation results by document + rule *names*: every per-request decision (introspection
+ *   allowed, suggestions shown, list-size variable values) is therefore encoded in a rule name, so one
+ *   principal's cached result is never served to another.
+ * - Yoga marks validation errors `http.spec = true`, which answers 200 to `application/json` clients; our
+ *   rejections set `spec: false` so they always answer 400 (403 for introspection).
+ */
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  Lexer,
+  Source,
+  TokenKind,
+  type ASTVisitor,
+  type DocumentNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { ErrorCode, forbidden, queryRejected } from '../errors.ts';
+import { computeQueryCost, listSizeVariables, selectOperation } from './query-cost.ts';
+
+/** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
+export type GuardContext = Record<string, unknown> & {
+  request?: Request;
+  params?: { variables?: Record<string, unknown> | null; operationName?: string | null };
+};
+
+export interface ArmorLimitsOptions {
+  /** Maximum selection depth (fragments count as a level, like armor). @default 10 */
+  maxDepth?: number;
+  /**
+   * Maximum static cost: Σ over fields of the product of ancestor list sizes (`first`/`last`/`limit`, default
+   * `defaultListSize`). The computed cost is kept for the rate limiter, see `getQueryCost`. @default 5000
+   */
+  maxCost?: number;
+  /** Arguments that give a list field's size (literal or variable). @default ['first', 'last', 'limit'] */
+  listSizeArguments?: string[];
+  /** Size assumed for a list field without a size argument. @default 50 */
+  defaultListSize?: number;
+  /** Maximum aliases per operation; every alias counts, `__typename` included (armor `allowList: []`). @default 15 */
+  maxAliases?: number;
+  /**
+   * Maximum directives per operation (armor counts `>` this). Issue 4 says ten repeated directives on one field
+   * are already too many, so at most 9 are allowed. @default 9
+   */
+  maxDirectives?: number;
+  /** Maximum lexical tokens of a document; checked while parsing, before validation. @default 2000 */
+  maxTokens?: number;
+  /**
+   * How often one response key (field name or alias) may be selected directly in one selection set
+   * ("field duplication"); merging through fragments is not counted. @default 2
+   */
+  maxFieldRepeats?: number;
+  /**
+   * Whether this request's principal may see "Did you mean …" suggestions and use introspection
+   * (`__schema`, `__type`). Called during parsing/validation, i.e. before Yoga builds the context: the principal
+   * must already be on the server context (e.g. passed by the fetch handler: `yoga.fetch(req, { principal })`).
+   * Introspection for others answers 403 `FORBIDDEN`. @default () => false (nobody)
+   */
+  canSeeSuggestions?: (context: GuardContext) => boolean;
+  /** Replacement text for a removed suggestion. @default '' (the sentence is dropped) */
+  suggestionMask?: string;
+}
+
+const defaults: Required<ArmorLimitsOptions> = {
+  maxDepth: 10,
+  maxCost: 5000,
+  listSizeArguments: ['first', 'last', 'limit'],
+  defaultListSize: 50,
+  maxAliases: 15,
+  maxDirectives: 9,
+  maxTokens: 2000,
+  maxFieldRepeats: 2,
+  canSeeSuggestions: () => false,
+  suggestionMask: '',
+};
+
+const queryCosts = new WeakMap<object, number>();
+
+/** The static cost computed for this request's operation during validation (undefined before validation). */
+export function getQueryCost(context: object): number | undefined {
+  return queryCosts.get(context);
+}
+
+/** A QUERY_REJECTED error (errors.ts factory) keeping the original locations, answering 400 for any Accept. */
+export function rejection(message: string, from?: GraphQLError): GraphQLError {
+  const base = queryRejected(message);
+  return new GraphQLError(message, {
+    nodes: from?.nodes,
+    source: from?.source,
+    positions: from?.positions,
+    path: from?.path,
+    extensions: { ...base.extensions, http: { status: 400, spec: false } },
+  });
+}
+
+const SYNTAX_PREFIX = 'Syntax Error: ';
+const SUGGESTION = /\s*Did you mean .+\?/g;
+
+function maskSuggestions(err: GraphQLError, mask: string) {
+  if (err.message.includes('Did you mean')) {
+    err.message = err.message.replace(SUGGESTION, mask ? ` ${mask}` : '');
+  }
+}
+const relabelled = [/^Cannot spread fragment ".*" within itself/, /^The directive ".*" can only be used once at this location\./];
+
+function named(rule: ValidationRule, name: string): ValidationRule {
+  Object.defineProperty(rule, 'name', { value: name });
+  return rule;
+}
+
+function introspectionRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') {
+        const err = forbidden([node.name.value], 'Introspection is not allowed for this client');
+        context.reportError(
+          new GraphQLError(err.message, {
+            nodes: [node],
+            extensions: { ...err.extensions, http: { status: 403, spec: false } },
+          }),
+        );
+      }
+    },
+  };
+}
+
+function fieldRepeatsRule(max: number): ValidationRule {
+  return (context) => ({
+    SelectionSet(node) {
+      const counts = new Map<string, number>();
+      for (const sel of node.selections) {
+        if (sel.kind !== Kind.FIELD) continue;
+        const key = sel.alias?.value ?? sel.name.value;
+        const n = (counts.get(key) ?? 0) + 1;
+        counts.set(key, n);
+        if (n === max + 1) {
+          const total = node.selections.filter(
+            (s) => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === key,
+          ).length;
+          context.reportError(
+            rejection(`Field "${key}" selected ${total} times in one selection set; the limit is ${max}.`),
+          );
+        }
+      }
+    },
+  });
+}
+
+function countTokens(source: string, cap: number): number {
+  const lexer = new Lexer(new Source(source));
+  let n = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF && n < cap) n++;
+  } catch {
+    /* a lexing error further on: the count so far is enough for the message */
+  }
+  return n;
+}
+
+/** See the file comment. Put it after identity (it reads the principal) and before authorization. */
+export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
+  const o: Required<ArmorLimitsOptions> = { ...defaults, ...stripUndefined(options) };
+  const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
+  const common = { propagateOnRejection: false, onReject: report, exposeLimits: true } as const;
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { ...common, n: o.maxDepth, ignoreIntrospection: true, flattenFragments: false },
+    maxAliases: { ...common, n: o.maxAliases, allowList: [] },
+    maxDirectives: { ...common, n: o.maxDirectives },
+    costLimit: { enabled: false }, // replaced by our list-multiplier cost
+    maxTokens: { enabled: false }, // replaced by graphql's maxTokens (armor's never rejects without throwing)
+    blockFieldSuggestion: { enabled: false }, // replaced by the per-principal masking below
+  });
+  const repeats = named(fieldRepeatsRule(o.maxFieldRepeats), `PGFieldRepeats${o.maxFieldRepeats}`);
+  const introspection = named(introspectionRule, 'PGIntrospectionForbidden');
+  const hideSuggestions = named(() => ({}), 'PGHideSuggestions');
+
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(armor as Plugin);
+    },
+    onExecutionResult({ result, context }) {
+      const privileged = o.canSeeSuggestions(context as unknown as GuardContext);
+      const results = Array.isArray(result) ? result : [result];
+      for (const r of results) {
+        if (!r || typeof r !== 'object' || !('errors' in r) || !Array.isArray(r.errors)) continue;
+        for (const err of r.errors) {
+          if (!(err instanceof GraphQLError)) continue;
+          // Execution errors carry suggestions too (variable coercion: "Did you mean the enum value …?").
+          if (!privileged) maskSuggestions(err, o.suggestionMask);
+          // Yoga's parse-error hook forces `http.spec = true` (→ 200 for application/json): undo it for ours.
+          const code = err.extensions.code;
+          const http = err.extensions.http as { spec?: boolean } | undefined;
+          if ((code === ErrorCode.QUERY_REJECTED || code === ErrorCode.FORBIDDEN) && http) http.spec = false;
+        }
+      }
+    },
+    onParse({ setParseFn }) {
+      setParseFn((source, parseOptions) => {
+        try {
+          return parse(source, { ...parseOptions, maxTokens: o.maxTokens });
+        } catch (e) {
+          if (e instanceof GraphQLError && /more tha[nt] \d+ tokens/.test(e.message)) {
+            const text = typeof source === 'string' ? source : source.body;
+            const cap = o.maxTokens * 50;
+            const found = countTokens(text, cap);
+            throw rejection(
+              `Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`,
+            );
+          }
+          throw e;
+        }
+      });
+    },
+    onValidate({ context, params, addValidationRule }) {
+      const ctx = context as unknown as GuardContext;
+      const privileged = o.canSeeSuggestions(ctx);
+      const document: DocumentNode = params.documentAST;
+      const variables = ctx.params?.variables ?? null;
+      const operation = selectOperation(document, ctx.params?.operationName);
+      const cost = computeQueryCost(params.schema, document, o, variables, operation);
+      queryCosts.set(context, cost);
+
+      // The rule name carries the list-size variable values: Yoga's validation cache is keyed by rule names.
+      const sizeVars = listSizeVariables(document, o.listSizeArguments);
+      const varKey = sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
+      addValidationRule(
+        named(
+          (vc) => ({
+            Document() {
+              if (cost > o.maxCost) {
+                vc.reportError(rejection(`Query cost limit of ${o.maxCost} exceeded, found ${cost}.`));
+              }
+            },
+          }),
+          `PGQueryCost${o.maxCost}(${varKey})`,
+        ),
+      );
+      addValidationRule(repeats);
+      if (!privileged) {
+        addValidationRule(introspection);
+        addValidationRule(hideSuggestions);
+      }
+
+      return ({ valid, result, setResult }) => {
+        if (valid) return;
+        setResult(
+          result.map((err) => {
+            if (err.extensions.code === ErrorCode.QUERY_REJECTED || err.extensions.code === ErrorCode.FORBIDDEN) {
+              return err;
+            }
+            if (err.message.startsWith(SYNTAX_PREFIX)) {
+              return rejection(err.message.slice(SYNTAX_PREFIX.length), err);
+            }
+            if (relabelled.some((re) => re.test(err.message))) return rejection(err.message, err);
+            if (!privileged) maskSuggestions(err, o.suggestionMask);
+            return err;
+          }),
+        );
+      };
+    },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
