@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { withBodyLimit } from '../../src/guard/body-limit.ts';
+import { startYoga } from './helpers.ts';
+
+const MAX = 2 * 1024 * 1024;
+
+describe('in process', () => {
+  const app = startYoga([], {}, (h) => withBodyLimit(h, { maxBytes: MAX }));
+  afterAll(() => app.stop());
+
+  test('3 MiB JSON with Content-Length → 413', async () => {
+    const body = JSON.stringify({ query: '{ hello }', variables: { pad: 'x'.repeat(3 * 1024 * 1024) } });
+    const res = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(413);
+    expect(app.calls.count).toBe(0);
+  });
+
+  test('a replaced (chunked) request still gets the client IP from server.requestIP', async () => {
+    const srv = Bun.serve({
+      port: 0,
+      fetch: withBodyLimit(async (req, server) => {
+        const text = await req.text();
+        return new Response(`${server.requestIP(req)?.address} ${text.length}`);
+      }, { maxBytes: MAX }),
+    });
+    try {
+      const { status, body } = await rawChunkedPost(srv.port!, 0, 'abc');
+      expect(status).toBe(200);
+      expect(body).toMatch(/127\.0\.0\.1 3/);
+    } finally {
+      srv.stop(true);
+    }
+  });
+
+  test('a small request passes', async () => {
+    const res = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ hello }' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { hello: 'hi' } });
+  });
+
+  test('chunked 3 MiB (no Content-Length) → 413', async () => {
+    const { status } = await rawChunkedPost(app.server.port!, 3 * 1024 * 1024);
+    expect(status).toBe(413);
+  });
+
+  test('chunked body under the limit passes', async () => {
+    const { status, body } = await rawChunkedPost(app.server.port!, 0, JSON.stringify({ query: '{ hello }' }));
+    expect(status).toBe(200);
+    expect(body).toContain('"hello":"hi"');
+  });
+});
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN);
+}
+
+/**
+ * POST with `Transfer-Encoding: chunked` over raw TCP (no Content-Length), streaming `padBytes` of JSON string
+ * padding in 64 KiB chunks until done or until the server answers / closes. Returns the status line's code.
+ */
+function rawChunkedPost(port: number, padBytes: number, whole?: string, keepSending = false) {
+  return new Promise<{ status: number; sent: number; body: string }>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let response = '';
+    let sent = 0;
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      sock.destroy();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+      resolve({ status, sent, body: response.split('\r\n\r\n').slice(1).join('\r\n\r\n') });
+    };
+    sock.on('data', (d) => {
+      response += d.toString('latin1');
+      if (keepSending) return; // an attacker ignores the answer and goes on until the socket is closed
+      if (/\r\n\r\n/.test(response) && (padBytes > 0 || whole !== undefined)) setTimeout(done, 100);
+    });
+    sock.on('error', () => done());
+    sock.on('close', () => done());
+    sock.on('connect', async () => {
+      const chunk = (s: string | Buffer) => {
+        const b = typeof s === 'string' ? Buffer.from(s) : s;
+        return Buffer.concat([Buffer.from(b.length.toString(16) + '\r\n'), b, Buffer.from('\r\n')]);
+      };
+      sock.write(
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      if (whole !== undefined) {
+        sock.write(chunk(whole));
+        sock.write('0\r\n\r\n');
+        return;
+      }
+      sock.write(chunk('{"query":"{ hello }","variables":{"pad":"'));
+      const piece = chunk(Buffer.alloc(64 * 1024, 'x'));
+      while (sent < padBytes && !finished) {
+        const ok = sock.write(piece);
+        sent += 64 * 1024;
+        if (!ok) {
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, 2000); // a server that stopped reading: give up waiting
+            sock.once('drain', () => (clearTimeout(t), r()));
+          });
+        }
+      }
+      if (keepSending) return setTimeout(done, 500);
+      if (!finished) {
+        sock.write(chunk('"}}'));
+        sock.write('0\r\n\r\n');
+      }
+    });
+    setTimeout(() => (finished ? undefined : (response ? done() : reject(new Error('timeout')))), 30_000);
+  });
+}
+
+describe('50 MiB chunked body against a separate server process', () => {
+  let proc: ReturnType<typeof Bun.spawn>;
+  let port = 0;
+  beforeAll(async () => {
+    proc = Bun.spawn(['bun', `${import.meta.dir}/fixtures/body-limit-server.ts`], {
+      stdout: 'pipe',
+      stderr: 'inherit',
+      env: { ...process.env, MAX_BYTES: String(MAX) },
+    });
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    port = JSON.parse(text.split('\n')[0]!).port;
+  });
+  afterAll(() => {
+    proc.kill();
+  });
+
+  test('→ 413 / connection cut, RSS grows < 20 MiB', async () => {
+    // warm up: one ordinary request so the baseline includes Yoga's first-request allocations
+    await rawChunkedPost(port, 0, JSON.stringify({ query: '{ hello }' }));
+    await rawChunkedPost(port, 3 * 1024 * 1024);
+    Bun.gc(true);
+    const before = rssKiB(proc.pid);
+    const { status, sent } = await rawChunkedPost(port, 50 * 1024 * 1024, undefined, true);
+    await Bun.sleep(200);
+    const after = rssKiB(proc.pid);
+    console.log(`body-limit: sent ${(sent / 1048576).toFixed(1)} MiB, RSS ${before} → ${after} KiB`);
+    expect(status).toBe(413);
+    expect(after - before).toBeLessThan(20 * 1024);
+  }, 60_000);
+});
