@@ -1,0 +1,210 @@
+/**
+ * Outbox replayer (degraded mode, issue 6): once the database is back, sends queued submissions to it, in
+ * enqueue order, one at a time, and records each outcome in the outbox.
+ *
+ * Per item the handler answers PERSISTED (with the permit number / inspection id) or REJECTED (with the
+ * reason, e.g. the idempotency key already exists with a different input). When the handler fails because
+ * the database is unavailable (a connection failure, a timeout, the breaker open), the round stops and the
+ * item stays QUEUED for the next round: order is kept and nothing is dropped.
+ *
+ * Idempotency is the handler's job: it must call the domain's idempotent submit with `item.idempotencyKey`
+ * (and the item's principal). That makes a crash between the database commit and `markPersisted` harmless:
+ * the item is still QUEUED after restart, its replay finds the same key, and the handler answers PERSISTED
+ * with the same permit number instead of creating a second permit. For the same reason two instances
+ * draining one outbox cannot duplicate work (repeated `markPersisted` with the same result is a no-op).
+ *
+ * An item whose handler keeps failing for another reason (a bug, unexpected data) is retried on the next
+ * rounds and then REJECTED after `maxUnexpectedFailures`, so one poisoned item cannot block the queue forever.
+ */
+import { BreakerOpenError, isConnectionFailure } from './breaker.ts';
+import { OutboxStateError, type Outbox, type OutboxItem } from './outbox.ts';
+
+export type ReplayResult = { state: 'PERSISTED'; resultId: string } | { state: 'REJECTED'; reason: string };
+
+/** What one drain did. */
+export interface DrainReport {
+  persisted: number;
+  rejected: number;
+  /** Why the round ended before the queue was empty, if it did. */
+  stoppedBy?: 'unavailable' | 'connection-failure' | 'handler-error' | 'stopped';
+  /** QUEUED items left. */
+  remaining: number;
+}
+
+export interface ReplayerOptions {
+  outbox: Outbox;
+  /** Applies one item to the database, idempotently by `item.idempotencyKey`. */
+  handle(item: OutboxItem): Promise<ReplayResult>;
+  /** Is the database worth trying now? (e.g. `() => !breaker.isOpen()`). Checked before every item. */
+  isAvailable(): boolean;
+  /** Pause between rounds while running. @default 1000 */
+  intervalMs?: number;
+  /** Items read from the outbox at a time. @default 100 */
+  batchSize?: number;
+  /** Which handler errors mean "database unavailable, try later". @default isConnectionFailure or BreakerOpenError */
+  isUnavailableError?: (err: unknown) => boolean;
+  /** Unexpected handler failures of one item (in this process) before it is REJECTED. @default 5 */
+  maxUnexpectedFailures?: number;
+  /** Told about each settled item (metrics, logs). */
+  onSettled?: (item: OutboxItem, result: ReplayResult) => void;
+  /** Told about handler errors and bookkeeping problems. @default ignore */
+  onError?: (err: unknown, item?: OutboxItem) => void;
+}
+
+export interface Replayer {
+  /** Drains until the queue is empty or the database is unavailable. Concurrent calls share one drain. */
+  drainOnce(): Promise<DrainReport>;
+  /** Drains every `intervalMs` in the background. */
+  start(): void;
+  /** Ask for a round now (e.g. when the breaker closes) instead of waiting for the interval. */
+  wake(): void;
+  /**
+   * Stops the background rounds; a running drain ends after its current item, and this waits for it.
+   * `drainOnce()` still works afterwards (e.g. a last bounded flush on shutdown).
+   */
+  stop(): Promise<void>;
+  readonly running: boolean;
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function createReplayer(opts: ReplayerOptions): Replayer {
+  const { outbox, handle, isAvailable } = opts;
+  const intervalMs = opts.intervalMs ?? 1000;
+  const batchSize = opts.batchSize ?? 100;
+  const maxUnexpected = opts.maxUnexpectedFailures ?? 5;
+  for (const [name, v] of [
+    ['intervalMs', intervalMs],
+    ['batchSize', batchSize],
+    ['maxUnexpectedFailures', maxUnexpected],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`createReplayer: ${name} must be a positive integer, got ${v}`);
+  }
+  const isUnavailable =
+    opts.isUnavailableError ?? ((err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err));
+  const onError = opts.onError ?? (() => {});
+  const unexpectedFailures = new Map<string, number>();
+
+  let running = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let current: Promise<DrainReport> | undefined;
+  /** Set by stop(): the running drain ends after its current item. */
+  let interrupt = false;
+
+  function settle(item: OutboxItem, result: ReplayResult): 'persisted' | 'rejected' {
+    try {
+      if (result.state === 'PERSISTED') outbox.markPersisted(item.id, result.resultId);
+      else outbox.markRejected(item.id, result.reason);
+    } catch (err) {
+      // Another replayer settled it first (same outbox, two instances): its record stands.
+      if (!(err instanceof OutboxStateError)) throw err;
+      onError(err, item);
+    }
+    unexpectedFailures.delete(item.id);
+    opts.onSettled?.(item, result);
+    return result.state === 'PERSISTED' ? 'persisted' : 'rejected';
+  }
+
+  function checkResult(result: unknown): ReplayResult {
+    const r = result as Partial<{ state: string; resultId: unknown; reason: unknown }> | null | undefined;
+    if (r?.state === 'PERSISTED' && typeof r.resultId === 'string' && r.resultId) return r as ReplayResult;
+    if (r?.state === 'REJECTED' && typeof r.reason === 'string' && r.reason) return r as ReplayResult;
+    throw new TypeError(
+      `replayer: handler must answer {state:'PERSISTED', resultId} or {state:'REJECTED', reason}, got ${JSON.stringify(result)}`,
+    );
+  }
+
+  async function drain(): Promise<DrainReport> {
+    const report: DrainReport = { persisted: 0, rejected: 0, remaining: 0 };
+    outer: for (;;) {
+      const batch = outbox.pending(batchSize);
+      if (batch.length === 0) break;
+      for (const item of batch) {
+        if (interrupt) {
+          report.stoppedBy = 'stopped';
+          break outer;
+        }
+        if (!isAvailable()) {
+          report.stoppedBy = 'unavailable';
+          break outer;
+        }
+        let result: ReplayResult;
+        try {
+          result = checkResult(await handle(item));
+        } catch (err) {
+          outbox.noteAttempt(item.id, messageOf(err));
+          onError(err, item);
+          if (isUnavailable(err)) {
+            report.stoppedBy = 'connection-failure';
+            break outer;
+          }
+          const failures = (unexpectedFailures.get(item.id) ?? 0) + 1;
+          unexpectedFailures.set(item.id, failures);
+          if (failures >= maxUnexpected) {
+            const reason = `replay failed ${failures} times: ${messageOf(err)}`;
+            report[settle(item, { state: 'REJECTED', reason })]++;
+            continue;
+          }
+          // Keep the order: retry this item next round rather than skipping past it.
+          report.stoppedBy = 'handler-error';
+          break outer;
+        }
+        report[settle(item, result)]++;
+      }
+    }
+    report.remaining = outbox.depth();
+    return report;
+  }
+
+  function drainOnce(): Promise<DrainReport> {
+    if (!current) {
+      current = drain().finally(() => {
+        current = undefined;
+      });
+    }
+    return current;
+  }
+
+  function schedule(delay: number) {
+    if (!running) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+    // The server keeps the process alive; the replayer alone should not.
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  async function tick() {
+    timer = undefined;
+    try {
+      await drainOnce();
+    } catch (err) {
+      onError(err);
+    }
+    schedule(intervalMs);
+  }
+
+  return {
+    drainOnce,
+    start() {
+      if (running) return;
+      running = true;
+      schedule(0);
+    },
+    wake() {
+      if (running && !current) schedule(0);
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      timer = undefined;
+      if (current) {
+        interrupt = true;
+        await current.catch(() => {});
+        interrupt = false;
+      }
+    },
+    get running() {
+      return running;
+    },
+  };
+}
