@@ -101,7 +101,11 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
       onError(err, item);
     }
     unexpectedFailures.delete(item.id);
-    opts.onSettled?.(item, result);
+    try {
+      opts.onSettled?.(item, result);
+    } catch (err) {
+      onError(err, item); // a metrics hook must not stop the replay
+    }
     return result.state === 'PERSISTED' ? 'persisted' : 'rejected';
   }
 
