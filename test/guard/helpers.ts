@@ -69,7 +69,8 @@ export function startYoga(
     logging: false,
     ...extra,
   });
-  const handler = (req: Request) => yoga.fetch(req, { principal: principalFrom(req) });
+  const handler = (req: Request) =>
+    yoga.fetch(req, { principal: principalFrom(req), clientIp: req.headers.get('x-test-ip') ?? '127.0.0.1' });
   const server = Bun.serve({ port: 0, fetch: wrap(handler) });
   const url = `http://127.0.0.1:${server.port}/graphql`;
   return { server, url, calls, yoga, stop: () => server.stop(true) };

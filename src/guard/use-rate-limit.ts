@@ -1,0 +1,127 @@
+/**
+ * Per-client rate limit as a Yoga plugin: a token bucket per client id (token `sub`), or per IP for anonymous
+ * requests, with budgets per role (src/auth/policy.ts `RATE_LIMITS`). Refusal: HTTP 429, `Retry-After`,
+ * `extensions.code = RATE_LIMITED` (errors.ts `rateLimited`).
+ *
+ * Two charges per operation:
+ * 1. `onParams` (before parsing): 1 token, so floods are refused before any parsing or validation work;
+ * 2. `onExecute` (after validation, before any resolver): `min(weight(context), burst) - 1` more tokens, where the default
+ *    weight grows with the armor cost (`getQueryCost`) — expensive operations spend more budget. The weight of
+ *    one request can also be set by another plugin with `setRateLimitWeight(context, n)` before execution.
+ * Each operation of a batched request is charged separately.
+ *
+ * The identity must already be on the server context when Yoga parses params (e.g. `yoga.fetch(req, { principal,
+ * clientIp })` from the fetch handler, after token verification and trusted-proxy address resolution).
+ */
+import type { Plugin } from 'graphql-yoga';
+import { rateLimited } from '../errors.ts';
+import {
+  MemoryTokenBucketStore,
+  RedisTokenBucketStore,
+  type RateLimitPolicy,
+  type TokenBucketStore,
+} from './rate-limit.ts';
+import { getQueryCost } from './use-armor-limits.ts';
+
+export type RateLimitContext = Record<string, unknown>;
+
+export interface RateLimitIdentity {
+  /** Bucket key, e.g. `sub:client-42` or `ip:203.0.113.7`. */
+  key: string;
+  /** Role whose policy applies; unknown roles fall back to `anonymous`. */
+  role: string;
+}
+
+export interface RateLimitOptions {
+  /** Budget per role; must contain `anonymous` (used for unknown roles too). Pass the policy file's `RATE_LIMITS`. */
+  policies: Record<string, RateLimitPolicy> & { anonymous: RateLimitPolicy };
+  /**
+   * Who is asking. @default `context.principal.sub` / `.role` when a principal with a `sub` is present, else
+   * `ip:${context.clientIp}` with role `anonymous` (requests without any address share the key `ip:unknown`).
+   */
+  identify?: (context: RateLimitContext) => RateLimitIdentity;
+  /** Bucket store; wins over `redisUrl`. @default a Redis store when `redisUrl` is set, else in memory */
+  store?: TokenBucketStore;
+  /** `REDIS_URL`: share buckets across processes. @default undefined (memory) */
+  redisUrl?: string;
+  /** Redis key prefix (unique per deployment; per test). @default 'pg:rl:' */
+  keyPrefix?: string;
+  /** Armor cost worth one extra token in the default `weight`. @default 250 */
+  costPerToken?: number;
+  /**
+   * Tokens an operation costs in total, evaluated after validation. @default
+   * `1 + floor(cost / costPerToken)` with the armor cost of the operation (≤ 5000 → at most 21 tokens)
+   */
+  weight?: (context: RateLimitContext) => number;
+  /**
+   * Called when the store fails (e.g. Redis down); the request is then charged to a per-process memory bucket
+   * instead, so the API stays available with per-instance limits. @default logs nothing
+   */
+  onStoreError?: (error: unknown) => void;
+}
+
+const defaults: Required<Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight'>> = {
+  identify: (context) => {
+    const p = context.principal as { sub?: unknown; role?: unknown } | undefined;
+    if (p && typeof p.sub === 'string' && p.sub) {
+      return { key: `sub:${p.sub}`, role: typeof p.role === 'string' ? p.role : 'anonymous' };
+    }
+    const ip = typeof context.clientIp === 'string' && context.clientIp ? context.clientIp : 'unknown';
+    return { key: `ip:${ip}`, role: 'anonymous' };
+  },
+  keyPrefix: 'pg:rl:',
+  costPerToken: 250,
+  onStoreError: () => {},
+};
+
+const weights = new WeakMap<object, number>();
+
+/** Set the total token weight of this operation (call before execution, e.g. in another plugin's onValidate). */
+export function setRateLimitWeight(context: object, weight: number): void {
+  weights.set(context, weight);
+}
+
+export function useRateLimit(options: RateLimitOptions): Plugin {
+  const identify = options.identify ?? defaults.identify;
+  const costPerToken = options.costPerToken ?? defaults.costPerToken;
+  const onStoreError = options.onStoreError ?? defaults.onStoreError;
+  const store: TokenBucketStore =
+    options.store ??
+    (options.redisUrl
+      ? new RedisTokenBucketStore({ url: options.redisUrl, keyPrefix: options.keyPrefix ?? defaults.keyPrefix })
+      : new MemoryTokenBucketStore());
+  const fallback = new MemoryTokenBucketStore();
+  const weight =
+    options.weight ??
+    ((context: RateLimitContext) => 1 + Math.floor((getQueryCost(context) ?? 0) / costPerToken));
+
+  // `cost` may depend on the policy: an operation never costs more than a full burst (else it could never run).
+  const take = async (context: RateLimitContext, cost: (policy: RateLimitPolicy) => number) => {
+    const who = identify(context);
+    const policy = options.policies[who.role] ?? options.policies.anonymous;
+    const tokens = cost(policy);
+    if (!(tokens > 0)) return undefined;
+    try {
+      return await store.take(who.key, tokens, policy);
+    } catch (e) {
+      onStoreError(e);
+      return fallback.take(who.key, tokens, policy);
+    }
+  };
+
+  return {
+    async onParams({ context, setResult }) {
+      const r = await take(context as unknown as RateLimitContext, () => 1);
+      if (r && !r.allowed) setResult({ errors: [rateLimited(r.retryAfterSeconds)] });
+    },
+    async onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as RateLimitContext;
+      const total = weights.get(context) ?? weight(context);
+      const r = await take(context, (policy) => Math.min(total, policy.burst) - 1);
+      if (r && !r.allowed) setResultAndStopExecution({ errors: [rateLimited(r.retryAfterSeconds)] });
+    },
+    async onDispose() {
+      await store.close?.();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { Redis } from 'ioredis';
+import { MemoryTokenBucketStore, RedisTokenBucketStore } from '../../src/guard/rate-limit.ts';
+import { useRateLimit, setRateLimitWeight } from '../../src/guard/use-rate-limit.ts';
+import { useArmorLimits } from '../../src/guard/use-armor-limits.ts';
+import { gql, startYoga } from './helpers.ts';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const uniquePrefix = () => `test:rl:${crypto.randomUUID()}:`;
+
+const policies = {
+  anonymous: { ratePerSec: 0.01, burst: 3 },
+  contractor: { ratePerSec: 0.01, burst: 5 },
+};
+
+describe('token bucket stores', () => {
+  test('memory: burst, then refill at ratePerSec, Retry-After rounds up', async () => {
+    let now = 0;
+    const store = new MemoryTokenBucketStore({ now: () => now });
+    const p = { ratePerSec: 2, burst: 3 };
+    for (let i = 0; i < 3; i++) expect((await store.take('k', 1, p)).allowed).toBe(true);
+    const refused = await store.take('k', 1, p);
+    expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
+    now += 500; // +1 token
+    expect((await store.take('k', 1, p)).allowed).toBe(true);
+    expect((await store.take('k', 3, p)).retryAfterSeconds).toBe(2); // 3 missing at 2/s
+    expect((await store.take('other', 1, p)).allowed).toBe(true);
+  });
+
+  test('redis: same semantics, atomic under concurrency', async () => {
+    const store = new RedisTokenBucketStore({ url: REDIS_URL, keyPrefix: uniquePrefix() });
+    try {
+      const p = { ratePerSec: 0.01, burst: 10 };
+      const results = await Promise.all(Array.from({ length: 25 }, () => store.take('k', 1, p)));
+      expect(results.filter((r) => r.allowed).length).toBe(10);
+      const refused = results.find((r) => !r.allowed)!;
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(90); // ~1 token at 0.01/s
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('plugin over HTTP (memory store)', () => {
+  const app = startYoga([useArmorLimits(), useRateLimit({ policies })]);
+  afterAll(() => app.stop());
+
+  test('a client over its rate gets 429 + Retry-After + RATE_LIMITED; another client is unaffected', async () => {
+    const c1 = { 'x-test-principal': 'client-1:contractor:permits:read:own' };
+    const c2 = { 'x-test-principal': 'client-2:contractor:permits:read:own' };
+    for (let i = 0; i < 5; i++) expect((await gql(app.url, '{ hello }', { headers: c1 })).status).toBe(200);
+    app.calls.count = 0;
+    const r = await gql(app.url, '{ hello }', { headers: c1 });
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(app.calls.count).toBe(0);
+    const other = await gql(app.url, '{ hello }', { headers: c2 });
+    expect(other.status).toBe(200);
+  });
+
+  test('anonymous requests are keyed by IP', async () => {
+    const ip = (a: string) => ({ 'x-test-ip': a });
+    for (let i = 0; i < 3; i++) expect((await gql(app.url, '{ hello }', { headers: ip('10.0.0.1') })).status).toBe(200);
+    expect((await gql(app.url, '{ hello }', { headers: ip('10.0.0.1') })).status).toBe(429);
+    expect((await gql(app.url, '{ hello }', { headers: ip('10.0.0.2') })).status).toBe(200);
+  });
+
+  test('expensive operations cost more (armor cost / costPerToken)', async () => {
+    const c = { 'x-test-principal': 'client-3:contractor:' };
+    const light = { 'x-test-principal': 'client-4:contractor:' };
+    // cost 1 + 10 + 10 + 100 = 121 → weight 1: five of them fit the burst of 5
+    for (let i = 0; i < 5; i++) {
+      expect((await gql(app.url, '{ permits(first: 10) { inspections(first: 10) { id } } }', { headers: light })).status).toBe(200);
+    }
+    // cost 1 + 50 + 2500 = 2551 → weight 11, capped at the burst (5): it runs, and empties the bucket
+    const heavy = await gql(app.url, '{ permits { inspections { id } } }', { headers: c });
+    expect(heavy.status).toBe(200);
+    const next = await gql(app.url, '{ hello }', { headers: c });
+    expect(next.status).toBe(429);
+  });
+});
+
+describe('weight hook', () => {
+  const app = startYoga([
+    { onValidate: ({ context }) => setRateLimitWeight(context, 3) },
+    useRateLimit({ policies: { anonymous: { ratePerSec: 0.01, burst: 6 } } }),
+  ]);
+  afterAll(() => app.stop());
+  test('setRateLimitWeight overrides the weight of a request', async () => {
+    expect((await gql(app.url, '{ hello }')).status).toBe(200);
+    expect((await gql(app.url, '{ hello }')).status).toBe(200);
+    const r = await gql(app.url, '{ hello }');
+    expect(r.status).toBe(429);
+  });
+});
+
+describe('Redis: two server processes share one budget', () => {
+  const prefix = uniquePrefix();
+  const procs: ReturnType<typeof Bun.spawn>[] = [];
+  afterAll(async () => {
+    for (const p of procs) p.kill();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  async function spawnServer(): Promise<string> {
+    const proc = Bun.spawn(['bun', `${import.meta.dir}/fixtures/rate-limit-server.ts`], {
+      stdout: 'pipe',
+      stderr: 'inherit',
+      env: { ...process.env, REDIS_URL, KEY_PREFIX: prefix },
+    });
+    procs.push(proc);
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    return `http://127.0.0.1:${JSON.parse(text.split('\n')[0]!).port}/graphql`;
+  }
+
+  test('burst 6 across A and B: the 7th request is refused by whichever answers it', async () => {
+    const [a, b] = await Promise.all([spawnServer(), spawnServer()]);
+    const headers = { 'x-test-principal': 'shared-client:contractor:' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await gql(i % 2 ? b : a, '{ hello }', { headers })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+    // another client still has its own budget on both
+    const other = { 'x-test-principal': 'other-client:contractor:' };
+    expect((await gql(a, '{ hello }', { headers: other })).status).toBe(200);
+    expect((await gql(b, '{ hello }', { headers: other })).status).toBe(200);
+  }, 30_000);
+});
