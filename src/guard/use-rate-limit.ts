@@ -115,7 +115,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
       if (r && !r.allowed) setResult({ errors: [rateLimited(r.retryAfterSeconds)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as RateLimitContext;
+      const context = args.contextValue as unknown as RateLimitContext;
       const total = weights.get(context) ?? weight(context);
       const r = await take(context, (policy) => Math.min(total, policy.burst) - 1);
       if (r && !r.allowed) setResultAndStopExecution({ errors: [rateLimited(r.retryAfterSeconds)] });
