@@ -1,0 +1,112 @@
+/**
+ * Appends entries to the audit hash chain, serialised by the database.
+ *
+ * Why this shape:
+ * - One transaction-scoped advisory lock (`pg_advisory_xact_lock`) orders every appender on the database,
+ *   so any number of processes on one PostgreSQL build a single gap-free chain: `seq` is max + 1 and
+ *   `prev_hash` the previous `hash`, both read *after* the lock is held (READ COMMITTED takes a new
+ *   snapshot per statement, so the head read sees the previous holder's committed rows).
+ * - It runs inside the caller's transaction when given one, so a mutation and the entry describing it
+ *   commit or roll back together. The lock is held until that transaction ends: append as the last step.
+ *   Use READ COMMITTED (the default): under REPEATABLE READ the head read could be stale, and the insert
+ *   then fails on the `seq` primary key rather than forking the chain.
+ * - The time (`createdAt`, ISO UTC) is taken from the database clock under the lock and written into the
+ *   entry itself, so the hash covers it and times never run backwards along the chain across instances.
+ * - What is hashed is exactly what is stored: the entry is normalised through canonical JSON first.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
+import { rowsOf, type Executor, type Tx } from '../db/client.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { entryHash, GENESIS_HASH } from './hash-chain.ts';
+
+/** Advisory lock key serialising audit appends (the migration lock is 7_301_000_001). */
+export const AUDIT_APPEND_LOCK = 7_301_000_002;
+/** Rows per INSERT statement: keeps parameters (5 per row) far below PostgreSQL's 65,535. */
+const ROWS_PER_INSERT = 1_000;
+
+export interface AppendedAuditEntry {
+  seq: number;
+  /** ISO 8601 UTC, also present as `entry.createdAt`. */
+  createdAt: string;
+  entry: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || hasNul(v));
+  return false;
+}
+
+/** Plain JSON copy of an entry, refused early when it could not round-trip through `jsonb`. */
+function normalise(entry: object): Record<string, unknown> {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    throw new TypeError('appendAuditEntries: each entry must be a JSON object');
+  }
+  const copy = JSON.parse(canonicalJson(entry)) as Record<string, unknown>;
+  // jsonb rejects U+0000; failing here names the cause instead of a driver error mid-transaction.
+  if (hasNul(copy)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
+  return copy;
+}
+
+interface Head {
+  seq: string | number | null;
+  hash: string | null;
+  now: string;
+}
+
+async function appendLocked(tx: Executor, entries: Record<string, unknown>[]): Promise<AppendedAuditEntry[]> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`);
+  const [head] = rowsOf<Head>(
+    await tx.execute(sql`
+      select (select seq from audit_entries order by seq desc limit 1)::text as seq,
+             (select hash from audit_entries order by seq desc limit 1) as hash,
+             to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now`),
+  );
+  if (!head) throw new Error('appendAuditEntries: head query returned no row');
+  let seq = head.seq === null ? 0 : Number(head.seq);
+  let prevHash = head.hash ?? GENESIS_HASH;
+  const createdAt = head.now;
+
+  const appended: AppendedAuditEntry[] = entries.map((e) => {
+    const entry = { ...e, createdAt };
+    seq += 1;
+    const hash = entryHash(prevHash, entry);
+    const row = { seq, createdAt, entry, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+
+  for (let i = 0; i < appended.length; i += ROWS_PER_INSERT) {
+    const values: SQL[] = appended
+      .slice(i, i + ROWS_PER_INSERT)
+      .map(
+        (r) =>
+          sql`(${r.seq}::bigint, ${r.createdAt}::text::timestamptz, ${canonicalJson(r.entry)}::text::jsonb, ${r.prevHash}::text, ${r.hash}::text)`,
+      );
+    await tx.execute(
+      sql`insert into audit_entries (seq, created_at, entry, prev_hash, hash) values ${sql.join(values, sql`, `)}`,
+    );
+  }
+  return appended;
+}
+
+/**
+ * Appends `entries` (in order, consecutive `seq`) to the chain and returns them with seq and hashes.
+ * With a transaction (`tx`) it joins it; with the database it opens and commits its own.
+ */
+export async function appendAuditEntries(executor: Executor, entries: readonly object[]): Promise<AppendedAuditEntry[]> {
+  if (entries.length === 0) return [];
+  const normalised = entries.map(normalise);
+  if (executor instanceof PgTransaction) return appendLocked(executor, normalised);
+  return executor.transaction((tx: Tx) => appendLocked(tx, normalised));
+}
+
+/** One entry: {@link appendAuditEntries} with a single element. */
+export async function appendAuditEntry(executor: Executor, entry: object): Promise<AppendedAuditEntry> {
+  const [row] = await appendAuditEntries(executor, [entry]);
+  return row as AppendedAuditEntry;
+}

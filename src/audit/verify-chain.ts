@@ -1,0 +1,220 @@
+/**
+ * Recomputes the audit chain and checks it against signed checkpoints, naming the first bad `seq`.
+ *
+ * What each check catches:
+ * - `seq` must run 1, 2, 3… : a deleted entry shows up as the missing seq.
+ * - `prev_hash` must equal the recomputed hash of the entry before (GENESIS_HASH for seq 1): catches
+ *   deleted-and-renumbered or swapped rows, and a chain restarted from another genesis.
+ * - `hash` must equal SHA-256(prev_hash ‖ canonical JSON(entry)): catches an edited entry.
+ * - Every checkpoint of size N must match the recomputed head hash and Merkle root at seq N, and the log
+ *   must have at least N entries: catches a chain rewritten with recomputed hashes (which the first three
+ *   checks cannot see) and a cut-off tail. A rewrite can only be located between two checkpoints, so the
+ *   first bad seq named is the first entry after the last checkpoint that still matches.
+ * Rows are consumed one at a time with O(log n) memory, so a log of millions of entries verifies in pages.
+ */
+import { sql } from 'drizzle-orm';
+import { rowsOf, type Executor } from '../db/client.ts';
+import {
+  CheckpointVerificationError,
+  verifyCheckpoint,
+  type CheckpointPublicKeys,
+  type CheckpointStatement,
+} from './checkpoint.ts';
+import { entryHash, GENESIS_HASH } from './hash-chain.ts';
+import { MerkleAccumulator } from './merkle.ts';
+
+/** The columns verification needs, as stored. */
+export interface AuditChainRow {
+  seq: number | string | bigint;
+  entry: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  /** Entries that verified (the whole log when `ok`). */
+  size: number;
+  /** Recomputed hash of entry `size` (GENESIS_HASH for an empty log). */
+  headHash: string;
+  /** Recomputed RFC 9162 Merkle root over entries 1..size. */
+  rootHash: string;
+  /** Checkpoints whose signature verified and which the log matched. */
+  checkpointsMatched: number;
+  /** First seq that is missing, edited, out of place or rewritten. */
+  firstBadSeq?: number;
+  reason?: string;
+}
+
+export interface VerifyChainOptions {
+  /** Signed checkpoints (compact JWS), e.g. from a file kept outside the database. */
+  checkpoints?: readonly string[];
+  /** Keys the checkpoints must verify against; required with `checkpoints`. */
+  publicKeys?: CheckpointPublicKeys;
+  /** Statements already verified by the caller. */
+  trustedStatements?: readonly CheckpointStatement[];
+}
+
+interface Failure {
+  firstBadSeq?: number;
+  reason: string;
+}
+
+/** Incremental verifier shared by {@link verifyChain} and {@link loadAndVerify}. */
+class ChainVerifier {
+  #expectedSeq = 1;
+  #prevHash = GENESIS_HASH;
+  readonly #merkle = new MerkleAccumulator();
+  readonly #checkpoints: CheckpointStatement[];
+  #next = 0;
+  #lastMatchedSize = 0;
+  #matched = 0;
+  failure: Failure | undefined;
+
+  constructor(checkpoints: readonly CheckpointStatement[]) {
+    this.#checkpoints = [...checkpoints].sort((a, b) => a.size - b.size);
+    this.#checkCheckpointsAt(0);
+  }
+
+  #fail(firstBadSeq: number | undefined, reason: string): false {
+    this.failure = { firstBadSeq, reason };
+    return false;
+  }
+
+  #checkCheckpointsAt(size: number): boolean {
+    for (let cp = this.#checkpoints[this.#next]; cp && cp.size === size; cp = this.#checkpoints[this.#next]) {
+      if (cp.headHash !== this.#prevHash || cp.rootHash !== this.#merkle.root()) {
+        const what = cp.headHash !== this.#prevHash ? 'head hash' : 'Merkle root';
+        const from = this.#lastMatchedSize + 1;
+        return this.#fail(
+          from,
+          `checkpoint of ${cp.time} (size ${cp.size}) does not match the log's ${what}: entries ${from}..${cp.size} were rewritten`,
+        );
+      }
+      this.#next += 1;
+      this.#matched += 1;
+      this.#lastMatchedSize = size;
+    }
+    return true;
+  }
+
+  /** Checks one row; false once the chain is broken (see `failure`). */
+  push(row: AuditChainRow): boolean {
+    if (this.failure) return false;
+    const seq = Number(row.seq);
+    const expected = this.#expectedSeq;
+    if (seq > expected) return this.#fail(expected, `entry seq ${expected} is missing (the next entry is seq ${seq})`);
+    if (seq !== expected) return this.#fail(expected, `entry seq ${seq} appears where seq ${expected} was expected`);
+    if (row.prevHash !== this.#prevHash) {
+      return this.#fail(
+        seq,
+        seq === 1
+          ? 'seq 1 does not start from the genesis hash: the chain was rebuilt'
+          : `prev_hash of seq ${seq} is not the hash of seq ${seq - 1}: entries were removed, inserted or reordered`,
+      );
+    }
+    let hash: string;
+    try {
+      hash = entryHash(this.#prevHash, row.entry);
+    } catch (err) {
+      return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${(err as Error).message}`);
+    }
+    if (hash !== row.hash) return this.#fail(seq, `entry seq ${seq} does not match its hash: it was edited`);
+    this.#prevHash = hash;
+    this.#merkle.push(hash);
+    this.#expectedSeq += 1;
+    return this.#checkCheckpointsAt(seq);
+  }
+
+  finish(extraFailure?: string): ChainVerification {
+    const size = this.#expectedSeq - 1;
+    const pending = this.#checkpoints[this.#next];
+    if (!this.failure && pending && pending.size > size) {
+      this.#fail(
+        size + 1,
+        `the log has ${size} entries but the checkpoint of ${pending.time} covers ${pending.size}: entries ${size + 1}..${pending.size} were removed`,
+      );
+    }
+    const base = { size, headHash: this.#prevHash, rootHash: this.#merkle.root(), checkpointsMatched: this.#matched };
+    if (this.failure) return { ok: false, ...base, ...this.failure };
+    if (extraFailure) return { ok: false, ...base, reason: extraFailure };
+    return { ok: true, ...base };
+  }
+}
+
+/** Verifies the signed checkpoints; invalid ones are reported, never trusted. */
+async function checkpointStatements(opts: VerifyChainOptions): Promise<{ statements: CheckpointStatement[]; problem?: string }> {
+  const statements = [...(opts.trustedStatements ?? [])];
+  const jwss = opts.checkpoints ?? [];
+  if (jwss.length === 0) return { statements };
+  if (!opts.publicKeys) throw new TypeError('verifyChain: checkpoints given without publicKeys');
+  const problems: string[] = [];
+  for (const [i, jws] of jwss.entries()) {
+    try {
+      statements.push(await verifyCheckpoint(jws, opts.publicKeys));
+    } catch (err) {
+      if (!(err instanceof CheckpointVerificationError)) throw err;
+      problems.push(`checkpoint #${i + 1}: ${err.message}`);
+    }
+  }
+  return { statements, problem: problems.length ? problems.join('; ') : undefined };
+}
+
+/** Verifies rows given in seq order (an array or any iterable, sync or async). */
+export async function verifyChain(
+  rows: Iterable<AuditChainRow> | AsyncIterable<AuditChainRow>,
+  opts: VerifyChainOptions = {},
+): Promise<ChainVerification> {
+  const { statements, problem } = await checkpointStatements(opts);
+  const verifier = new ChainVerifier(statements);
+  if (!verifier.failure) {
+    for await (const row of rows) if (!verifier.push(row)) break;
+  }
+  return verifier.finish(problem);
+}
+
+export interface LoadAndVerifyOptions extends VerifyChainOptions {
+  /** Rows fetched per query. @default 5000 */
+  pageSize?: number;
+  /** Also check the signed checkpoints stored in `audit_checkpoints` (needs `publicKeys`). @default true when publicKeys is set */
+  storedCheckpoints?: boolean;
+}
+
+interface StoredRow {
+  seq: string;
+  entry: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * Streams `audit_entries` in pages ordered by seq and verifies them. The log is verified as it was when
+ * verification started (entries appended meanwhile are left for the next run).
+ */
+export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptions = {}): Promise<ChainVerification> {
+  const pageSize = opts.pageSize ?? 5_000;
+  const checkpoints = [...(opts.checkpoints ?? [])];
+  if (opts.publicKeys && (opts.storedCheckpoints ?? true)) {
+    const stored = rowsOf<{ signature: string }>(
+      await executor.execute(sql`select signature from audit_checkpoints order by size`),
+    );
+    checkpoints.push(...stored.map((r) => r.signature));
+  }
+  const [top] = rowsOf<{ max: string | null }>(await executor.execute(sql`select max(seq)::text as max from audit_entries`));
+  const upTo = top?.max == null ? 0 : Number(top.max);
+
+  async function* pages(): AsyncGenerator<AuditChainRow> {
+    let after = 0;
+    for (;;) {
+      const rows = rowsOf<StoredRow>(
+        await executor.execute(sql`
+          select seq::text as seq, entry::text as entry, prev_hash, hash from audit_entries
+          where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
+      );
+      for (const r of rows) yield { seq: r.seq, entry: JSON.parse(r.entry), prevHash: r.prev_hash, hash: r.hash };
+      if (rows.length < pageSize) return;
+      after = Number((rows.at(-1) as StoredRow).seq);
+    }
+  }
+  return verifyChain(pages(), { ...opts, checkpoints });
+}
