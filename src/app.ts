@@ -1,0 +1,120 @@
+/**
+ * createApp(deps): the HTTP surface. Non-GraphQL routes first (token, JWKS, health, public status), then the
+ * Yoga instance with its plugins in one ordered list:
+ *   guard (limits) → auth (token, field policy) → execution → audit (watches the whole operation).
+ */
+import { createYoga, maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
+import type { GraphQLError } from 'graphql';
+import { useAccessPolicy } from './auth/use-access-policy.ts';
+import { ALL_SCOPES } from './auth/policy.ts';
+import type { TokenVerifier } from './auth/verify-access-token.ts';
+import type { AppConfig } from './config.ts';
+import type { Database } from './db/client.ts';
+import { serviceDegraded } from './errors.ts';
+import type { GraphQLContext } from './graphql/context.ts';
+import { buildSchema } from './graphql/schema.ts';
+import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
+import { createUnitOfWork } from './graphql/unit-of-work.ts';
+import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
+import { requestMeta } from './http/request-meta.ts';
+import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
+import type { Logger } from './logger.ts';
+import { isConnectionFailure } from './resilience/breaker.ts';
+import type { AppServices } from './services.ts';
+import type { JWK } from 'jose';
+
+export interface AppDeps {
+  config: AppConfig;
+  database: Database;
+  log: Logger;
+  services: AppServices;
+  verifier: TokenVerifier;
+  tokenEndpoint: Omit<TokenEndpointDeps, 'db'>;
+  publishedKeys: () => Promise<JWK[]>;
+  /** Extra Yoga plugins (guard, audit, metrics), in order, placed around the access policy by createApp. */
+  plugins?: { beforeAuth?: Plugin[]; afterAuth?: Plugin[] };
+}
+
+function isDbDown(err: unknown): boolean {
+  return isConnectionFailure(err) || (err as { name?: string })?.name === 'BreakerOpenError';
+}
+
+export function createApp(deps: AppDeps) {
+  const { config, database, log, services } = deps;
+  const schema = buildSchema();
+
+  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: false,
+    batching: { limit: 10 },
+    graphiql: { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },
+    context: ({ request }) => {
+      const commitHooks: GraphQLContext['commitHooks'] = [];
+      return {
+        meta: requestMeta(request),
+        database,
+        services,
+        commitHooks,
+        unitOfWork: createUnitOfWork(database.db, commitHooks),
+      } as unknown as GraphQLContext;
+    },
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const original = (error as GraphQLError).originalError ?? error;
+        if (isDbDown(original)) return serviceDegraded();
+        const masked = yogaMaskError(error, message, isDev);
+        if (masked !== error) log.error({ err: original }, 'internal error');
+        return masked;
+      },
+      isDev: false,
+    },
+    plugins: [
+      // guard: cheap refusals before anything expensive
+      ...(deps.plugins?.beforeAuth ?? []),
+      { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
+      // auth: verify the token, check every field against the central policy
+      useAccessPolicy({ verifier: deps.verifier, log }),
+      ...(deps.plugins?.afterAuth ?? []),
+    ],
+  });
+
+  const baseUrl = config.jwt.issuer.replace(/\/$/, '');
+
+  async function route(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path === '/graphql') return yoga.fetch(request, {});
+    if (path === '/oauth/token') return handleTokenRequest(request, requestMeta(request), { ...deps.tokenEndpoint, db: database.db });
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
+    }
+    if (path === '/.well-known/jwks.json') return jwksResponse(await deps.publishedKeys());
+    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, baseUrl);
+    if (path === '/healthz') return Response.json({ status: 'ok' });
+    if (path === '/readyz') {
+      const state = services.breaker.state;
+      const ok = state === 'closed';
+      return Response.json(
+        ok ? { status: 'ready', database: database.kind } : { status: 'degraded', reason: `database circuit breaker is ${state}` },
+        { status: ok ? 200 : 503 },
+      );
+    }
+    const status = /^\/status\/([A-Za-z0-9-]{1,64})$/.exec(path);
+    if (status) {
+      try {
+        const view = await services.permitStatus(status[1]!);
+        if (!view) return Response.json({ error: 'not_found' }, { status: 404 });
+        return Response.json({ ...view, updatedAt: view.updatedAt.toISOString(), asOf: view.asOf.toISOString() });
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'public status unavailable');
+        return Response.json({ error: 'service_degraded' }, { status: 503, headers: { 'Retry-After': '5' } });
+      }
+    }
+    return Response.json({ error: 'not_found' }, { status: 404 });
+  }
+
+  return { yoga, schema, route, scopes: ALL_SCOPES };
+}
+export type App = ReturnType<typeof createApp>;

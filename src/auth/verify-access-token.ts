@@ -1,0 +1,115 @@
+/**
+ * Verification of every bearer token with jose: ES256/RS256 only, exact `iss` and `aud`, `exp`/`nbf` with
+ * 30 s tolerance, lifetime ≤ 900 s, `kid` must be known, `jku`/`x5u` headers are never followed (jose does not
+ * fetch them), certificate binding (RFC 8705) and client revocation are checked on every use.
+ * Verified tokens are cached by their SHA-256 until `exp`: signature checks are the costliest step per request.
+ */
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../domain/principal.ts';
+
+export const MAX_TOKEN_LIFETIME_S = 900;
+export const CLOCK_TOLERANCE_S = 30;
+const MAX_TOKEN_CHARS = 8192;
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** External identity provider's JWKS; unset uses `localKeys`. */
+  jwksUrl?: string;
+  /** Public keys of the built-in issuer (re-read on an unknown `kid`, at most every 30 s). */
+  localKeys: () => Promise<JWK[]>;
+  /** True when the client has been revoked (tokens stop working at once in this instance, ≤ 1 min elsewhere). */
+  isRevoked: (clientId: string) => boolean;
+  /** Verified-token cache size. @default 10000 */
+  cacheSize?: number;
+}
+
+type Cached = { principal: Principal; exp: number; bound?: string };
+
+function principalFrom(payload: JWTPayload): { principal: Principal; bound?: string } {
+  const { sub, scope, jurisdiction, contractor, role, cnf } = payload as JWTPayload & Record<string, unknown>;
+  if (typeof sub !== 'string' || !sub) throw new InvalidTokenError('sub missing');
+  if (typeof scope !== 'string') throw new InvalidTokenError('scope missing');
+  if (typeof jurisdiction !== 'string' || !jurisdiction) throw new InvalidTokenError('jurisdiction missing');
+  if (contractor !== undefined && typeof contractor !== 'string') throw new InvalidTokenError('contractor malformed');
+  const bound = (cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
+  if (cnf !== undefined && typeof bound !== 'string') throw new InvalidTokenError('cnf malformed');
+  return {
+    principal: {
+      clientId: sub,
+      role: typeof role === 'string' ? role : 'external',
+      scopes: new Set(scope.split(' ').filter(Boolean)),
+      jurisdiction,
+      ...(contractor ? { contractor: contractor as string } : {}),
+    },
+    ...(bound ? { bound: bound as string } : {}),
+  };
+}
+
+export function createTokenVerifier(opts: TokenVerifierOptions) {
+  const cache = new LRUCache<string, Cached>({ max: opts.cacheSize ?? 10_000 });
+  const remote = opts.jwksUrl
+    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cacheMaxAge: 300_000, cooldownDuration: 30_000, timeoutDuration: 5_000 })
+    : null;
+  let local: ReturnType<typeof createLocalJWKSet> | null = null;
+  let localLoadedAt = 0;
+  const reloadLocal = async (force: boolean) => {
+    if (local && (!force || Date.now() - localLoadedAt < 30_000)) return local;
+    local = createLocalJWKSet({ keys: await opts.localKeys() });
+    localLoadedAt = Date.now();
+    return local;
+  };
+
+  async function verifySignature(token: string): Promise<JWTPayload> {
+    const options = {
+      issuer: opts.issuer,
+      audience: opts.audience,
+      algorithms: ['ES256', 'RS256'],
+      clockTolerance: CLOCK_TOLERANCE_S,
+      requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti'],
+    };
+    if (remote) return (await jwtVerify(token, remote, options)).payload;
+    try {
+      return (await jwtVerify(token, await reloadLocal(false), options)).payload;
+    } catch (err) {
+      // a key rotated by another instance: re-read the published keys (rate-limited) and try once more
+      if ((err as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err;
+      return (await jwtVerify(token, await reloadLocal(true), options)).payload;
+    }
+  }
+
+  return {
+    /** Returns the principal or throws InvalidTokenError (the reason is for logs, never for clients). */
+    async verify(token: string, certThumbprint?: string): Promise<Principal> {
+      if (!token || token.length > MAX_TOKEN_CHARS) throw new InvalidTokenError('token empty or too long');
+      const id = new Bun.CryptoHasher('sha256').update(token).digest('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      let hit = cache.get(id);
+      if (!hit || hit.exp + CLOCK_TOLERANCE_S < now) {
+        let payload: JWTPayload;
+        try {
+          payload = await verifySignature(token);
+        } catch (err) {
+          throw new InvalidTokenError((err as Error).message);
+        }
+        if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_S) {
+          throw new InvalidTokenError(`lifetime ${payload.exp! - payload.iat!} s exceeds ${MAX_TOKEN_LIFETIME_S} s`);
+        }
+        const { principal, bound } = principalFrom(payload);
+        hit = { principal, exp: payload.exp!, ...(bound ? { bound } : {}) };
+        cache.set(id, hit);
+      }
+      if (opts.isRevoked(hit.principal.clientId)) throw new InvalidTokenError('client revoked');
+      if (hit.bound && hit.bound !== certThumbprint) {
+        throw new InvalidTokenError('certificate-bound token presented without its certificate');
+      }
+      return hit.bound ? { ...hit.principal, certThumbprint: hit.bound } : hit.principal;
+    },
+  };
+}
+export type TokenVerifier = ReturnType<typeof createTokenVerifier>;

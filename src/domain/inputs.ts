@@ -1,0 +1,108 @@
+/**
+ * Business input rules: every string has a maximum length, every list a maximum size, numbers are bounded.
+ * GraphQL types check shape; these check meaning. Failures become BAD_USER_INPUT naming the field path.
+ */
+import { z } from 'zod';
+import { badInput } from '../errors.ts';
+import { INSPECTION_RESULTS, } from '../db/schema/inspections.ts';
+import { PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
+
+export const LIMITS = {
+  description: 4000,
+  name: 200,
+  email: 254,
+  phone: 32,
+  reason: 1000,
+  notes: 4000,
+  inspectionType: 100,
+  checklistItems: 100,
+  checklistItem: 200,
+  idempotencyKey: 128,
+  maxValuation: 10_000_000_000,
+  /** Longest inspection window a contractor may book. */
+  maxWindowHours: 24 * 14,
+} as const;
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+export const applicantSchema = z.object({
+  name: text(LIMITS.name),
+  email: z.string().trim().max(LIMITS.email, `must be at most ${LIMITS.email} characters`).pipe(z.email('must be an email address')),
+  phone: z
+    .string()
+    .trim()
+    .max(LIMITS.phone, `must be at most ${LIMITS.phone} characters`)
+    .regex(/^\+?[0-9 ()\-.]{5,}$/, 'must be a phone number'),
+});
+
+const valuation = z
+  .number()
+  .finite()
+  .min(0, 'must be zero or more')
+  .max(LIMITS.maxValuation, `must be at most ${LIMITS.maxValuation}`);
+
+export const submitPermitSchema = z.object({
+  parcelId: z.uuid('must be a parcel id'),
+  permitType: z.enum(PERMIT_TYPES),
+  workClass: z.enum(WORK_CLASSES),
+  description: text(LIMITS.description),
+  valuation,
+  applicant: applicantSchema,
+});
+export type SubmitPermitInput = z.infer<typeof submitPermitSchema>;
+
+export const amendPermitSchema = z
+  .object({
+    description: text(LIMITS.description).optional(),
+    valuation: valuation.optional(),
+    workClass: z.enum(WORK_CLASSES).optional(),
+    applicant: applicantSchema.optional(),
+  })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), 'must change at least one field');
+export type AmendPermitInput = z.infer<typeof amendPermitSchema>;
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(LIMITS.idempotencyKey, `must be at most ${LIMITS.idempotencyKey} characters`)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -');
+
+export const scheduleInspectionSchema = z
+  .object({
+    inspectionType: text(LIMITS.inspectionType),
+    windowStart: z.date(),
+    windowEnd: z.date(),
+  })
+  .refine((v) => v.windowEnd > v.windowStart, { message: 'must be after windowStart', path: ['windowEnd'] })
+  .refine((v) => v.windowEnd.getTime() - v.windowStart.getTime() <= LIMITS.maxWindowHours * 3600_000, {
+    message: `must be at most ${LIMITS.maxWindowHours} hours after windowStart`,
+    path: ['windowEnd'],
+  });
+export type ScheduleInspectionInput = z.infer<typeof scheduleInspectionSchema>;
+
+export const inspectionResultSchema = z.object({
+  result: z.enum(INSPECTION_RESULTS).exclude(['PENDING']),
+  notes: text(LIMITS.notes).nullish(),
+  checklist: z
+    .array(
+      z.object({
+        item: text(LIMITS.checklistItem),
+        passed: z.boolean(),
+        notes: text(LIMITS.notes).nullish(),
+      }),
+    )
+    .max(LIMITS.checklistItems, `must have at most ${LIMITS.checklistItems} items`)
+    .nullish(),
+});
+export type InspectionResultInput = z.infer<typeof inspectionResultSchema>;
+
+export const reasonSchema = text(LIMITS.reason).nullish();
+
+/** Parses `value` or throws BAD_USER_INPUT for the first problem, with its path under `root`. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = [root, ...issue.path.map(String)].join('.');
+  throw badInput(path, issue.message);
+}

@@ -1,0 +1,34 @@
+import { and, asc, between, eq, gt } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { parcels, type Parcel } from '../db/schema/parcels.ts';
+import { checkBBox, type BBox } from './bbox.ts';
+import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import type { Page } from './permit-reads.ts';
+import type { Principal } from './principal.ts';
+
+/** Parcels whose centroid lies in the box, in id order. */
+export async function parcelsInBBox(db: Executor, p: Principal, bbox: BBox, first?: number | null, after?: string | null): Promise<Page<Parcel>> {
+  const b = checkBBox(bbox);
+  const size = pageSize(first);
+  const afterId = decodeCursor(after);
+  const rows = await db
+    .select()
+    .from(parcels)
+    .where(
+      and(
+        eq(parcels.jurisdictionId, p.jurisdiction),
+        between(parcels.longitude, b.minLon, b.maxLon),
+        between(parcels.latitude, b.minLat, b.maxLat),
+        afterId ? gt(parcels.id, afterId) : undefined,
+      ),
+    )
+    .orderBy(asc(parcels.id))
+    .limit(size + 1);
+  const nodes = rows.slice(0, size);
+  return {
+    nodes,
+    hasNextPage: rows.length > size,
+    startCursor: nodes[0] ? encodeCursor(nodes[0].id) : null,
+    endCursor: nodes.at(-1) ? encodeCursor(nodes.at(-1)!.id) : null,
+  };
+}

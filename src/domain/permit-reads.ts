@@ -1,0 +1,119 @@
+/** Permit queries, always within what the principal may see (see visibility.ts). */
+import { and, asc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { contractors } from '../db/schema/contractors.ts';
+import { parcels } from '../db/schema/parcels.ts';
+import { permits, type Permit, type PermitStatus, type PermitType } from '../db/schema/permits.ts';
+import { badInput } from '../errors.ts';
+import { checkBBox, type BBox } from './bbox.ts';
+import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import type { Principal } from './principal.ts';
+import { visiblePermits } from './visibility.ts';
+
+export interface PermitFilter {
+  bbox?: BBox | null;
+  status?: PermitStatus[] | null;
+  type?: PermitType[] | null;
+  updatedSince?: Date | null;
+  contractorLicense?: string | null;
+}
+
+export async function getPermit(db: Executor, p: Principal, number: string): Promise<Permit | null> {
+  const [row] = await db.select().from(permits).where(and(visiblePermits(p), eq(permits.permitNum, number)));
+  return row ?? null;
+}
+
+export async function getPermitById(db: Executor, p: Principal, id: string): Promise<Permit | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+  const [row] = await db.select().from(permits).where(and(visiblePermits(p), eq(permits.id, id)));
+  return row ?? null;
+}
+
+export function listConditions(p: Principal, f: PermitFilter | null | undefined): SQL[] {
+  const conds: SQL[] = [visiblePermits(p)];
+  if (!f) return conds;
+  if (f.status?.length) conds.push(inArray(permits.statusCurrent, f.status));
+  if (f.type?.length) conds.push(inArray(permits.permitType, f.type));
+  if (f.updatedSince) conds.push(gte(permits.updatedAt, f.updatedSince));
+  if (f.contractorLicense) {
+    if (f.contractorLicense.length > 64) throw badInput('filter.contractorLicense', 'must be at most 64 characters');
+    conds.push(
+      inArray(
+        permits.contractorId,
+        sql`(select ${contractors.id} from ${contractors} where ${contractors.jurisdictionId} = ${p.jurisdiction} and ${contractors.licenseNumber} = ${f.contractorLicense})`,
+      ),
+    );
+  }
+  if (f.bbox) {
+    const b = checkBBox(f.bbox, 'filter.bbox');
+    conds.push(
+      inArray(
+        permits.parcelId,
+        sql`(select ${parcels.id} from ${parcels} where ${parcels.jurisdictionId} = ${p.jurisdiction}
+              and ${parcels.longitude} between ${b.minLon} and ${b.maxLon}
+              and ${parcels.latitude} between ${b.minLat} and ${b.maxLat})`,
+      ),
+    );
+  }
+  return conds;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  startCursor: string | null;
+}
+
+/** Keyset pagination in (updated_at, id) order: a sync client resumes where it stopped, changed permits come again. */
+export async function listPermits(
+  db: Executor,
+  p: Principal,
+  filter: PermitFilter | null | undefined,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Page<Permit>> {
+  const size = pageSize(first);
+  const afterId = decodeCursor(after);
+  const conds = listConditions(p, filter);
+  if (afterId) {
+    conds.push(sql`(${permits.updatedAt}, ${permits.id}) > (select updated_at, id from permits where id = ${afterId})`);
+  }
+  const rows = await db
+    .select()
+    .from(permits)
+    .where(and(...conds))
+    .orderBy(asc(permits.updatedAt), asc(permits.id))
+    .limit(size + 1);
+  const nodes = rows.slice(0, size);
+  return {
+    nodes,
+    hasNextPage: rows.length > size,
+    startCursor: nodes[0] ? encodeCursor(nodes[0].id) : null,
+    endCursor: nodes.at(-1) ? encodeCursor(nodes.at(-1)!.id) : null,
+  };
+}
+
+export async function countPermits(db: Executor, p: Principal, filter: PermitFilter | null | undefined): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(permits).where(and(...listConditions(p, filter)));
+  return Number(row?.n ?? 0);
+}
+
+/** Public status of one permit, by its number (numbers are unique across jurisdictions thanks to the prefix). */
+export async function getPublicStatus(db: Executor, number: string) {
+  if (number.length > 64) return null;
+  const [row] = await db
+    .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
+    .from(permits)
+    .where(eq(permits.permitNum, number));
+  return row ?? null;
+}
+
+/** Batch loaders' queries: one statement per batch, scoped to the principal's jurisdiction. */
+export const batch = {
+  parcels: (db: Executor, p: Principal, ids: readonly string[]) =>
+    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, p.jurisdiction), inArray(parcels.id, [...ids]))),
+  contractors: (db: Executor, p: Principal, ids: readonly string[]) =>
+    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, p.jurisdiction), inArray(contractors.id, [...ids]))),
+};
+

@@ -1,0 +1,191 @@
+/**
+ * Permit changes: submit (idempotent by key), amend (optimistic concurrency), transition (state machine).
+ * Each function runs inside the caller's transaction, so the change, its history row and its audit entry
+ * commit together or not at all.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { contractors } from '../db/schema/contractors.ts';
+import { parcels } from '../db/schema/parcels.ts';
+import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
+import { badInput, conflict, notFound } from '../errors.ts';
+import { requestHash } from './hashing.ts';
+import {
+  amendPermitSchema,
+  idempotencyKeySchema,
+  parseInput,
+  reasonSchema,
+  submitPermitSchema,
+  type SubmitPermitInput,
+} from './inputs.ts';
+import { AMENDABLE, checkTransition } from './lifecycle.ts';
+import { nextPermitNumber } from './permit-numbers.ts';
+import type { Principal } from './principal.ts';
+import { visiblePermits } from './visibility.ts';
+
+export interface SubmissionReceipt {
+  id: string;
+  state: 'PERSISTED' | 'QUEUED' | 'REJECTED';
+  permitNumber: string | null;
+  reason?: string | null;
+}
+
+/** Validates a submission without touching the database (also used before queueing in the outbox). */
+export function validateSubmission(rawInput: unknown, rawKey: unknown): { input: SubmitPermitInput; key: string; hash: string } {
+  const key = parseInput(idempotencyKeySchema, rawKey, 'idempotencyKey');
+  const input = parseInput(submitPermitSchema, rawInput, 'input');
+  return { input, key, hash: requestHash(input) };
+}
+
+/** The receipt of an earlier submission with the same key, or CONFLICT when the input differs. */
+export async function findPriorSubmission(db: Executor, p: Principal, key: string, hash: string): Promise<SubmissionReceipt | null> {
+  const [prior] = await db
+    .select({ id: permits.id, permitNum: permits.permitNum, requestHash: permits.requestHash })
+    .from(permits)
+    .where(and(eq(permits.submittedBy, p.clientId), eq(permits.idempotencyKey, key)));
+  if (!prior) return null;
+  if (prior.requestHash !== hash) {
+    throw conflict(`idempotencyKey ${key} was already used for a different submission (permit ${prior.permitNum})`);
+  }
+  return { id: prior.id, state: 'PERSISTED', permitNumber: prior.permitNum };
+}
+
+export async function submitPermit(
+  tx: Executor,
+  p: Principal,
+  v: { input: SubmitPermitInput; key: string; hash: string },
+  opts: { receiptId?: string; now?: Date } = {},
+): Promise<SubmissionReceipt> {
+  const prior = await findPriorSubmission(tx, p, v.key, v.hash);
+  if (prior) return prior;
+  if (!p.contractor) throw badInput('input', 'only a client bound to a contractor record can submit permits');
+  const now = opts.now ?? new Date();
+  const [contractor] = await tx
+    .select()
+    .from(contractors)
+    .where(and(eq(contractors.jurisdictionId, p.jurisdiction), eq(contractors.licenseNumber, p.contractor)));
+  if (!contractor) throw badInput('input', `contractor license ${p.contractor} is not registered in ${p.jurisdiction}`);
+  if (contractor.licenseStatus !== 'ACTIVE' || new Date(`${contractor.licenseExpiresOn}T23:59:59Z`) < now) {
+    throw badInput('input', `contractor license ${p.contractor} is not active (${contractor.licenseStatus}, expires ${contractor.licenseExpiresOn})`);
+  }
+  const [parcel] = await tx
+    .select({ id: parcels.id })
+    .from(parcels)
+    .where(and(eq(parcels.id, v.input.parcelId), eq(parcels.jurisdictionId, p.jurisdiction)));
+  if (!parcel) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
+
+  const number = await nextPermitNumber(tx, p.jurisdiction, v.input.permitType, now);
+  const [row] = await tx
+    .insert(permits)
+    .values({
+      ...(opts.receiptId ? { id: opts.receiptId } : {}),
+      jurisdictionId: p.jurisdiction,
+      permitNum: number,
+      permitType: v.input.permitType,
+      workClass: v.input.workClass,
+      description: v.input.description,
+      estProjectCost: v.input.valuation,
+      applicantName: v.input.applicant.name,
+      applicantEmail: v.input.applicant.email,
+      applicantPhone: v.input.applicant.phone,
+      parcelId: parcel.id,
+      contractorId: contractor.id,
+      statusCurrent: 'SUBMITTED',
+      version: 1,
+      appliedDate: now,
+      statusDate: now,
+      updatedAt: now,
+      submittedBy: p.clientId,
+      idempotencyKey: v.key,
+      requestHash: v.hash,
+    })
+    .returning({ id: permits.id, permitNum: permits.permitNum });
+  await tx.insert(permitStatusHistory).values({ permitId: row!.id, fromStatus: null, toStatus: 'SUBMITTED', actor: p.clientId, changedAt: now });
+  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permitNum };
+}
+
+/** Loads a permit the principal may see, locked for update; absent and invisible look the same. */
+export async function lockVisiblePermit(tx: Executor, p: Principal, number: string): Promise<Permit> {
+  const [row] = await tx
+    .select()
+    .from(permits)
+    .where(and(visiblePermits(p), eq(permits.permitNum, number)))
+    .for('update');
+  if (!row) throw notFound(`permit ${number}`);
+  return row;
+}
+
+export async function amendPermit(tx: Executor, p: Principal, number: string, expectedVersion: number, rawInput: unknown): Promise<Permit> {
+  const input = parseInput(amendPermitSchema, rawInput, 'input');
+  const current = await lockVisiblePermit(tx, p, number);
+  if (current.version !== expectedVersion) {
+    throw conflict(`permit ${number} is at version ${current.version}, not ${expectedVersion}; reload and retry`);
+  }
+  if (!AMENDABLE.has(current.statusCurrent)) {
+    throw badInput('number', `a permit in status ${current.statusCurrent} cannot be amended`);
+  }
+  const now = new Date();
+  const [row] = await tx
+    .update(permits)
+    .set({
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.valuation !== undefined ? { estProjectCost: input.valuation } : {}),
+      ...(input.workClass !== undefined ? { workClass: input.workClass } : {}),
+      ...(input.applicant
+        ? { applicantName: input.applicant.name, applicantEmail: input.applicant.email, applicantPhone: input.applicant.phone }
+        : {}),
+      version: sql`${permits.version} + 1`,
+      updatedAt: now,
+    })
+    .where(and(eq(permits.id, current.id), eq(permits.version, expectedVersion)))
+    .returning();
+  if (!row) throw conflict(`permit ${number} changed meanwhile; reload and retry`);
+  return row;
+}
+
+export async function applyTransition(
+  tx: Executor,
+  p: Principal,
+  current: Permit,
+  to: PermitStatus,
+  reason: string | null | undefined,
+  now = new Date(),
+): Promise<Permit> {
+  const [row] = await tx
+    .update(permits)
+    .set({
+      statusCurrent: to,
+      statusDate: now,
+      updatedAt: now,
+      version: sql`${permits.version} + 1`,
+      ...(to === 'ISSUED' ? { issuedDate: now } : {}),
+      ...(to === 'FINALED' ? { completedDate: now } : {}),
+    })
+    .where(and(eq(permits.id, current.id), eq(permits.version, current.version)))
+    .returning();
+  if (!row) throw conflict(`permit ${current.permitNum} changed meanwhile; reload and retry`);
+  await tx.insert(permitStatusHistory).values({
+    permitId: current.id,
+    fromStatus: current.statusCurrent,
+    toStatus: to,
+    reason: reason ?? null,
+    actor: p.clientId,
+    changedAt: now,
+  });
+  return row;
+}
+
+export async function transitionPermit(
+  tx: Executor,
+  p: Principal,
+  number: string,
+  to: PermitStatus,
+  rawReason: unknown,
+  finalCheck: (tx: Executor, permitId: string) => Promise<void>,
+): Promise<Permit> {
+  const reason = parseInput(reasonSchema, rawReason, 'reason');
+  const current = await lockVisiblePermit(tx, p, number);
+  checkTransition(current.statusCurrent, to, p.scopes);
+  if (to === 'FINALED') await finalCheck(tx, current.id);
+  return applyTransition(tx, p, current, to, reason);
+}

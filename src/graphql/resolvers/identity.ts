@@ -1,0 +1,33 @@
+import { registerClient, revokeClient } from '../../auth/client-registry.ts';
+import { principalOf, type GraphQLContext } from '../context.ts';
+
+export const identityResolvers = {
+  Query: {
+    me: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      const p = principalOf(ctx);
+      return { clientId: p.clientId, role: p.role, scopes: [...p.scopes].sort(), jurisdiction: p.jurisdiction, contractor: p.contractor ?? null };
+    },
+  },
+  Mutation: {
+    registerClient: async (
+      _: unknown,
+      args: { input: { clientId: string; role: string; jurisdiction: string; contractorLicense?: string | null; certThumbprint?: string | null } },
+      ctx: GraphQLContext,
+    ) => {
+      const { client, secret } = await ctx.unitOfWork(
+        (tx) => registerClient(tx, args.input),
+        (r) => [`client:${r.client.clientId}`],
+      );
+      return { clientId: client.clientId, role: client.role, jurisdiction: client.jurisdictionId, contractor: client.contractorLicense, clientSecret: secret };
+    },
+    revokeClient: async (_: unknown, args: { clientId: string }, ctx: GraphQLContext) => {
+      principalOf(ctx);
+      const done = await ctx.unitOfWork(
+        (tx) => revokeClient(tx, args.clientId),
+        () => [`client:${args.clientId}`],
+      );
+      if (done) ctx.services.revocations.markRevoked(args.clientId);
+      return done;
+    },
+  },
+};

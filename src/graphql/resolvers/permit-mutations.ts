@@ -1,0 +1,32 @@
+/** Thin mutation resolvers: validate, run the domain rule in a unit of work, name the affected records. */
+import type { PermitStatus } from '../../db/schema/permits.ts';
+import { assertReadyToFinal, recordInspectionResult } from '../../domain/inspections.ts';
+import { amendPermit, transitionPermit } from '../../domain/permit-writes.ts';
+import { principalOf, type GraphQLContext } from '../context.ts';
+
+export const permitMutationResolvers = {
+  Mutation: {
+    submitPermit: (_: unknown, args: { input: unknown; idempotencyKey: unknown }, ctx: GraphQLContext) =>
+      ctx.services.submitPermit(ctx, principalOf(ctx), args.input, args.idempotencyKey),
+    amendPermit: (_: unknown, args: { number: string; expectedVersion: number; input: unknown }, ctx: GraphQLContext) =>
+      ctx.unitOfWork(
+        (tx) => amendPermit(tx, principalOf(ctx), args.number, args.expectedVersion, args.input),
+        (p) => [p.permitNum],
+      ),
+    transitionPermit: async (_: unknown, args: { number: string; to: PermitStatus; reason?: unknown }, ctx: GraphQLContext) => {
+      const permit = await ctx.unitOfWork(
+        (tx) => transitionPermit(tx, principalOf(ctx), args.number, args.to, args.reason, assertReadyToFinal),
+        (p) => [p.permitNum],
+      );
+      await ctx.services.statusCache.set({ number: permit.permitNum, status: permit.statusCurrent, updatedAt: permit.updatedAt.toISOString(), asOf: new Date().toISOString(), jurisdiction: permit.jurisdictionId });
+      return permit;
+    },
+    scheduleInspection: (_: unknown, args: { permitNumber: string; input: unknown; idempotencyKey: unknown }, ctx: GraphQLContext) =>
+      ctx.services.scheduleInspection(ctx, principalOf(ctx), args.permitNumber, args.input, args.idempotencyKey),
+    recordInspectionResult: (_: unknown, args: { inspectionId: string; input: unknown }, ctx: GraphQLContext) =>
+      ctx.unitOfWork(
+        (tx) => recordInspectionResult(tx, principalOf(ctx), args.inspectionId, args.input),
+        (i) => [`inspection:${i.id}`],
+      ),
+  },
+};

@@ -1,0 +1,45 @@
+/** Field resolvers of Permit and its children: row → public shape, children through DataLoaders. */
+import type { ChecklistItem, Inspection } from '../../db/schema/inspections.ts';
+import type { Parcel } from '../../db/schema/parcels.ts';
+import type { Permit, PermitStatusChange } from '../../db/schema/permits.ts';
+import type { Contractor } from '../../db/schema/contractors.ts';
+import { pageSize } from '../../domain/pagination.ts';
+import { hasScope } from '../../domain/principal.ts';
+import { loadersOf, type GraphQLContext } from '../context.ts';
+
+export const permitTypeResolvers = {
+  Permit: {
+    number: (p: Permit) => p.permitNum,
+    status: (p: Permit) => p.statusCurrent,
+    valuation: (p: Permit) => p.estProjectCost,
+    submittedAt: (p: Permit) => p.appliedDate,
+    issuedAt: (p: Permit) => p.issuedDate,
+    completedAt: (p: Permit) => p.completedDate,
+    parcel: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).parcel.load(p.parcelId),
+    contractor: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).contractor.load(p.contractorId),
+    inspections: async (p: Permit, args: { first?: number | null }, ctx: GraphQLContext) =>
+      (await loadersOf(ctx).inspections.load(p.id)).slice(0, pageSize(args.first)),
+    statusHistory: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).history.load(p.id),
+    // personal data: clerks (pii scope), or the contractor whose permit it is (only own permits are visible to it)
+    applicant: (p: Permit, _: unknown, ctx: GraphQLContext) =>
+      hasScope(ctx.principal, 'permits:read:pii') || (ctx.principal?.contractor && hasScope(ctx.principal, 'permits:read:own'))
+        ? { name: p.applicantName, email: p.applicantEmail, phone: p.applicantPhone }
+        : null,
+  },
+  PermitStatusChange: {
+    from: (h: PermitStatusChange) => h.fromStatus,
+    to: (h: PermitStatusChange) => h.toStatus,
+  },
+  Parcel: {
+    location: (p: Parcel) => ({ type: 'Point', coordinates: [p.longitude, p.latitude] }),
+  },
+  Contractor: {
+    licenseExpiresOn: (c: Contractor) => String(c.licenseExpiresOn),
+  },
+  Inspection: {
+    checklist: (i: Inspection, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).checklist.load(i.id),
+  },
+  ChecklistItem: {
+    notes: (c: ChecklistItem) => c.notes,
+  },
+};

@@ -1,0 +1,48 @@
+/** The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT. */
+import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
+import { bootstrap } from './bootstrap.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DirLockedError } from './db/dir-lock.ts';
+import { serve } from './http/serve.ts';
+
+async function main() {
+  const started = performance.now();
+  const config = loadConfig();
+  const running = await bootstrap(config);
+  const server = serve(running, { hostname: config.host, port: config.port });
+  const url = `http://${config.host}:${server.port}`;
+  running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
+
+  if (config.env === 'development') {
+    const file = demoClientsFile(config.dataDir);
+    const clients = await ensureDemoClients(running.database.db, file);
+    const c = clients.find((x) => x.role === 'analyst') ?? clients[0];
+    console.log(`\nPermit Gateway on ${url}/graphql (GraphiQL in a browser)\nDemo clients (one per role): ${file}`);
+    if (c) {
+      console.log(`Get a token:\n  curl -s -u ${c.client_id}:${c.client_secret} -d grant_type=client_credentials ${url}/oauth/token\n`);
+    }
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    await server.stop(false);
+    await running.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof DirLockedError) {
+    console.error(`permit-gateway: ${err.message}`);
+  } else {
+    console.error('permit-gateway: failed to start', err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+/**
+ * Application services: the domain operations that need more than one transaction or a fallback path
+ * (status cache, durable outbox, circuit breaker). Resolvers call these; these call domain/.
+ */
+import type { Database } from './db/client.ts';
+import type { AppConfig } from './config.ts';
+import { scheduleInspection, validateScheduling } from './domain/inspections.ts';
+import { getPublicStatus } from './domain/permit-reads.ts';
+import { findPriorSubmission, submitPermit, validateSubmission, type SubmissionReceipt } from './domain/permit-writes.ts';
+import { getPermitById } from './domain/permit-reads.ts';
+import { isUniqueViolation } from './domain/db-errors.ts';
+import type { Principal } from './domain/principal.ts';
+import { conflict, serviceDegraded } from './errors.ts';
+import type { GraphQLContext } from './graphql/context.ts';
+import type { Logger } from './logger.ts';
+import { BreakerOpenError, isConnectionFailure, type DbBreaker } from './resilience/breaker.ts';
+import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
+import type { StatusCache } from './resilience/status-cache.ts';
+import type { Revocations } from './auth/revocations.ts';
+
+export interface ServiceDeps {
+  config: AppConfig;
+  database: Database;
+  log: Logger;
+  breaker: DbBreaker;
+  statusCache: StatusCache;
+  outbox: Outbox;
+  revocations: Revocations;
+}
+
+const unavailable = (err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err);
+
+export function createServices(deps: ServiceDeps) {
+  const { database, breaker, statusCache, outbox } = deps;
+
+  async function permitStatus(number: string) {
+    try {
+      const row = await breaker.execute(() => getPublicStatus(database.db, number));
+      if (!row) return null;
+      const asOf = new Date();
+      await statusCache.set({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt, asOf });
+      return { number: row.number, status: row.status, updatedAt: row.updatedAt, stale: false, asOf };
+    } catch (err) {
+      if (!unavailable(err)) throw err;
+      const cached = await statusCache.get(number);
+      if (!cached) throw serviceDegraded('The permit database is unavailable and this permit is not in the status cache');
+      return { number: cached.number, status: cached.status, updatedAt: new Date(cached.updatedAt), stale: true, asOf: new Date(cached.asOf) };
+    }
+  }
+
+  function queue(kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
+    try {
+      const r = outbox.enqueue({ kind, idempotencyKey: key, input, principal: { clientId: p.clientId, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null } });
+      deps.log.warn({ receipt: r.id, kind }, 'database unavailable: request queued in the outbox');
+      return { id: r.id, state: 'QUEUED', permitNumber: null };
+    } catch (err) {
+      if (err instanceof OutboxConflictError) throw conflict(`idempotencyKey ${key} was already used for a different request`);
+      throw err;
+    }
+  }
+
+  async function submit(ctx: GraphQLContext, p: Principal, rawInput: unknown, rawKey: unknown) {
+    const v = validateSubmission(rawInput, rawKey);
+    if (breaker.isOpen()) return { receipt: queue('submitPermit', p, v.key, { ...v.input }), permit: null };
+    try {
+      const receipt = await breaker.execute(() =>
+        ctx.unitOfWork(
+          (tx) => submitPermit(tx, p, v),
+          (r) => (r.permitNumber ? [r.permitNumber] : []),
+        ),
+      );
+      const permit = await getPermitById(database.db, p, receipt.id);
+      if (permit) {
+        await statusCache.set({ number: permit.permitNum, jurisdiction: permit.jurisdictionId, status: permit.statusCurrent, updatedAt: permit.updatedAt });
+      }
+      return { receipt, permit };
+    } catch (err) {
+      // two concurrent requests with one key: the loser reads the winner's receipt
+      if (isUniqueViolation(err, 'permits_idempotency_uq')) {
+        const prior = await findPriorSubmission(database.db, p, v.key, v.hash);
+        if (prior) return { receipt: prior, permit: await getPermitById(database.db, p, prior.id) };
+      }
+      if (unavailable(err)) return { receipt: queue('submitPermit', p, v.key, { ...v.input }), permit: null };
+      throw err;
+    }
+  }
+
+  async function schedule(ctx: GraphQLContext, p: Principal, permitNumber: string, rawInput: unknown, rawKey: unknown) {
+    const v = validateScheduling(rawInput, rawKey);
+    try {
+      return await breaker.execute(() =>
+        ctx.unitOfWork(
+          (tx) => scheduleInspection(tx, p, permitNumber, v),
+          (i) => [permitNumber, `inspection:${i.id}`],
+        ),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err, 'inspections_idempotency_uq')) {
+        return breaker.execute(() => database.db.transaction((tx) => scheduleInspection(tx, p, permitNumber, v)));
+      }
+      if (unavailable(err)) throw serviceDegraded('The permit database is unavailable; inspections cannot be scheduled right now');
+      throw err;
+    }
+  }
+
+  async function submissionReceipt(p: Principal, id: string): Promise<SubmissionReceipt | null> {
+    const queued = /^[0-9a-f-]{36}$/i.test(id) ? outbox.get(id) : undefined;
+    if (queued && queued.payload.principal.clientId === p.clientId) {
+      return { id, state: queued.state, permitNumber: queued.state === 'PERSISTED' ? (queued.resultId ?? null) : null, reason: queued.reason ?? null };
+    }
+    const permit = await getPermitById(database.db, p, id);
+    if (!permit || permit.submittedBy !== p.clientId) return null;
+    return { id: permit.id, state: 'PERSISTED', permitNumber: permit.permitNum };
+  }
+
+  return { permitStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt };
+}
+
+export type AppServices = ReturnType<typeof createServices> & {
+  statusCache: StatusCache;
+  revocations: Revocations;
+  breaker: DbBreaker;
+  outbox: Outbox;
+};
