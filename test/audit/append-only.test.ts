@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { appendAuditEntries } from '../../src/audit/append.ts';
+import { rowsOf, type Db } from '../../src/db/client.ts';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+
+let t: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  db = t.database.db;
+  await appendAuditEntries(db, [{ op: 'a' }, { op: 'b' }, { op: 'c' }]);
+  await db.execute(sql`insert into audit_checkpoints (size, head_hash, root_hash, signature) values (3, 'h', 'r', 's')`);
+});
+afterAll(() => t.drop());
+
+/** The database's error message for a statement expected to fail ('' if it succeeded). */
+async function refusal(query: ReturnType<typeof sql>): Promise<string> {
+  try {
+    await db.execute(query);
+    return '';
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    return `${e.message} ${e.cause?.message ?? ''}`;
+  }
+}
+
+const count = async (table: 'audit_entries' | 'audit_checkpoints') =>
+  rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from ${sql.identifier(table)}`))[0]?.n;
+
+describe('append-only audit tables', () => {
+  for (const table of ['audit_entries', 'audit_checkpoints'] as const) {
+    const t_ = sql.identifier(table);
+    test(`UPDATE on ${table} is rejected by a trigger`, async () => {
+      expect(await refusal(sql`update ${t_} set created_at = now()`)).toContain('append-only: UPDATE is not allowed');
+    });
+
+    test(`DELETE on ${table} is rejected by a trigger`, async () => {
+      expect(await refusal(sql`delete from ${t_} where true`)).toContain('append-only: DELETE is not allowed');
+    });
+
+    test(`TRUNCATE on ${table} is rejected by a trigger`, async () => {
+      expect(await refusal(sql`truncate ${t_}`)).toContain('append-only: TRUNCATE is not allowed');
+    });
+  }
+
+  test('inserts still work and nothing was removed by the refused statements', async () => {
+    expect(await count('audit_entries')).toBe(3);
+    expect(await count('audit_checkpoints')).toBe(1);
+    await appendAuditEntries(db, [{ op: 'd' }]);
+    expect(await count('audit_entries')).toBe(4);
+  });
+
+  test.skipIf(!usingPostgres())(
+    'an application role with full table grants can neither change entries nor switch the triggers off',
+    async () => {
+      const role = `audit_app_${Math.random().toString(36).slice(2, 8)}`;
+      await db.execute(sql.raw(`create role ${role} login`));
+      await db.execute(sql.raw(`grant select, insert, update, delete, truncate on audit_entries to ${role}`));
+      const u = new URL(t.url as string);
+      u.username = role;
+      const app = postgres(u.toString(), { max: 1, onnotice: () => {} });
+      try {
+        await expect(app`update audit_entries set entry = '{}'::jsonb where seq = 1`).rejects.toThrow(/append-only/);
+        await expect(app`delete from audit_entries where seq = 1`).rejects.toThrow(/append-only/);
+        await expect(app`truncate audit_entries`).rejects.toThrow(/append-only/);
+        await expect(app`alter table audit_entries disable trigger user`).rejects.toThrow();
+        await expect(app`set session_replication_role = replica`).rejects.toThrow();
+      } finally {
+        await app.end();
+        await db.execute(sql.raw(`revoke all on audit_entries from ${role}`));
+        await db.execute(sql.raw(`drop role ${role}`));
+      }
+      expect(await count('audit_entries')).toBe(4);
+    },
+  );
+});
