@@ -1,0 +1,106 @@
+/**
+ * A real server for a test file: fresh database (PGlite in memory, or a new PostgreSQL database when
+ * TEST_DATABASE_URL is set), small deterministic demo data, demo clients, Bun.serve on a free port.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDemoClients, type DemoClient } from '../../src/auth/demo-clients.ts';
+import { bootstrap, type Running } from '../../src/bootstrap.ts';
+import { loadConfig } from '../../src/config.ts';
+import { seedDemoData } from '../../src/db/seed.ts';
+import { serve } from '../../src/http/serve.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export interface TestServer {
+  url: string;
+  running: Running;
+  tdb: TestDatabase;
+  clients: DemoClient[];
+  dataDir: string;
+  /** Fetches a token for a demo client (by id) through POST /oauth/token. */
+  token(clientId: string, scope?: string): Promise<string>;
+  /** POST /graphql; returns status, parsed body and headers. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>): Promise<GqlResult<T>>;
+  stop(): Promise<void>;
+}
+
+export interface GqlResult<T> {
+  status: number;
+  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[] };
+  headers: Headers;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const tdb = await createTestDatabase();
+  await seedDemoData(tdb.database.db, 'small');
+  const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-'));
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SEED: 'none',
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...env,
+  });
+  const running = await bootstrap(config, { database: tdb.database, cachePrefix: `test:${crypto.randomUUID()}:` });
+  const server = serve(running, { hostname: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${server.port}`;
+  const clients = await ensureDemoClients(tdb.database.db, null);
+  const tokens = new Map<string, string>();
+
+  async function token(clientId: string, scope?: string) {
+    const key = `${clientId} ${scope ?? ''}`;
+    const cached = tokens.get(key);
+    if (cached) return cached;
+    const c = clients.find((x) => x.client_id === clientId);
+    if (!c) throw new Error(`no demo client ${clientId}`);
+    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.client_id, client_secret: c.client_secret });
+    if (scope) body.set('scope', scope);
+    const res = await fetch(`${url}/oauth/token`, { method: 'POST', body });
+    if (res.status !== 200) throw new Error(`token for ${clientId}: ${res.status} ${await res.text()}`);
+    const t = ((await res.json()) as { access_token: string }).access_token;
+    tokens.set(key, t);
+    return t;
+  }
+
+  async function gql(query: string, variables?: Record<string, unknown>, tok?: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await res.text();
+    let body: GqlResult<unknown>['body'];
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { errors: [{ message: `non-JSON response: ${text.slice(0, 200)}` }] };
+    }
+    return { status: res.status, body, headers: res.headers } as GqlResult<any>;
+  }
+
+  return {
+    url,
+    running,
+    tdb,
+    clients,
+    dataDir,
+    token,
+    gql,
+    async stop() {
+      await server.stop(true);
+      await running.close();
+      await tdb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Counts rows of a table (tests check that refused inputs wrote nothing). */
+export async function countRows(t: TestServer, table: string): Promise<number> {
+  const { sql } = await import('drizzle-orm');
+  const { rowsOf } = await import('../../src/db/client.ts');
+  const r = rowsOf<{ n: number }>(await t.tdb.database.db.execute(sql.raw(`select count(*)::int as n from ${table}`)));
+  return Number(r[0]!.n);
+}
