@@ -5,7 +5,13 @@
  */
 import { createYoga, maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
-import { useAccessPolicy } from './auth/use-access-policy.ts';
+import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
+import { RATE_LIMITS } from './auth/policy.ts';
+import { useArmorLimits } from './guard/use-armor-limits.ts';
+import { useBatchLimit } from './guard/use-batch-limit.ts';
+import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
+import { useRateLimit } from './guard/use-rate-limit.ts';
+import type { Principal } from './domain/principal.ts';
 import { ALL_SCOPES } from './auth/policy.ts';
 import type { TokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
@@ -31,6 +37,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   tokenEndpoint: Omit<TokenEndpointDeps, 'db'>;
   publishedKeys: () => Promise<JWK[]>;
+  /** Redis key prefix of rate-limit buckets (tests isolate themselves with it). @default 'pg:rl:' */
+  rateLimitPrefix?: string;
   /** Extra Yoga plugins (guard, audit, metrics), in order, placed around the access policy by createApp. */
   plugins?: { beforeAuth?: Plugin[]; afterAuth?: Plugin[] };
 }
@@ -42,6 +50,11 @@ function isDbDown(err: unknown): boolean {
 export function createApp(deps: AppDeps) {
   const { config, database, log, services } = deps;
   const schema = buildSchema();
+  const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
+  const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
+  const scaledLimits = Object.fromEntries(
+    Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
+  ) as typeof RATE_LIMITS;
 
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -49,6 +62,7 @@ export function createApp(deps: AppDeps) {
     landingPage: false,
     logging: false,
     batching: { limit: 10 },
+    cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin
     graphiql: { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },
     context: ({ request }) => {
       const commitHooks: GraphQLContext['commitHooks'] = [];
@@ -71,11 +85,29 @@ export function createApp(deps: AppDeps) {
       isDev: false,
     },
     plugins: [
-      // guard: cheap refusals before anything expensive
+      // guard: cheap refusals before anything expensive (the principal is already on the server context)
+      useCsrfPrevention({ origins: config.corsOrigins }),
+      useBatchLimit({ limit: 10 }),
+      rateLimitOn && useRateLimit({
+        policies: scaledLimits,
+        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+        keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
+        identify: (c) => {
+          const p = c.principal as Principal | null | undefined;
+          return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${String(c.clientIp ?? 'unknown')}`, role: 'anonymous' };
+        },
+        onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
+      }),
+      useArmorLimits({
+        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not
+        maxCost: 30_000,
+        defaultListSize: 5,
+        canSeeSuggestions: (c) => Boolean((c as { principal?: Principal | null }).principal?.scopes.has('schema:introspect')),
+      }),
       ...(deps.plugins?.beforeAuth ?? []),
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
-      // auth: verify the token, check every field against the central policy
-      useAccessPolicy({ verifier: deps.verifier, log }),
+      // auth: check every field against the central policy (the token was verified in route())
+      useAccessPolicy(),
       ...(deps.plugins?.afterAuth ?? []),
     ],
   });
@@ -85,7 +117,11 @@ export function createApp(deps: AppDeps) {
   async function route(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path === '/graphql') return yoga.fetch(request, {});
+    if (path === '/graphql') {
+      const auth = await authenticateRequest(request, { verifier: deps.verifier, log });
+      if ('reject' in auth) return auth.reject;
+      return yoga.fetch(request, { principal: auth.principal, clientIp: requestMeta(request).ip });
+    }
     if (path === '/oauth/token') return handleTokenRequest(request, requestMeta(request), { ...deps.tokenEndpoint, db: database.db });
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });

@@ -77,6 +77,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       isRevoked: revocations.isRevoked,
     });
     const app = createApp({
+      ...(opts.cachePrefix ? { rateLimitPrefix: `${opts.cachePrefix}rl:` } : {}),
       config,
       database,
       log,

@@ -50,6 +50,8 @@ const envSchema = z.object({
   AUDIT_SINK: z.string().optional(),
   /** Demo data size: `full` (CONTRACT.md demo) or `small` (tests). */
   SEED: z.enum(['full', 'small', 'none']).default('full'),
+  /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
+  RATE_LIMIT_SCALE: z.coerce.number().min(0).max(1000).default(1),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
 });
@@ -90,5 +92,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditSink: e.AUDIT_SINK,
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
+    rateLimitScale: e.RATE_LIMIT_SCALE,
   };
 }

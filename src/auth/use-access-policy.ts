@@ -20,6 +20,33 @@ export interface AccessPolicyPluginOptions {
   onAuthFailure?: (reason: string, ip: string) => void;
 }
 
+/**
+ * Verifies the request's bearer token: `null` principal without an Authorization header, the principal for a
+ * valid token, and a ready 401 response (`WWW-Authenticate: Bearer error="invalid_token"`) for anything else.
+ */
+export async function authenticateRequest(
+  request: Request,
+  opts: AccessPolicyPluginOptions,
+): Promise<{ principal: Principal | null } | { reject: Response }> {
+  const token = bearerToken(request);
+  if (token === undefined) return { principal: null };
+  const meta = requestMeta(request);
+  try {
+    if (token === null) throw new Error('Authorization header is not a Bearer token');
+    return { principal: await opts.verifier.verify(token, meta.certThumbprint) };
+  } catch (err) {
+    opts.log.info({ requestId: meta.requestId, ip: meta.ip, reason: (err as Error).message }, 'invalid access token');
+    opts.onAuthFailure?.((err as Error).message, meta.ip);
+    const e = invalidToken();
+    return {
+      reject: Response.json(
+        { errors: [{ message: e.message, extensions: { code: e.extensions.code } }] },
+        { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } },
+      ),
+    };
+  }
+}
+
 /** Extracts the bearer token; `undefined` when there is no Authorization header at all. */
 export function bearerToken(request: Request): string | undefined | null {
   const h = request.headers.get('authorization');
@@ -28,24 +55,13 @@ export function bearerToken(request: Request): string | undefined | null {
   return m ? m[1]! : null;
 }
 
-export function useAccessPolicy(opts: AccessPolicyPluginOptions): Plugin {
+export function useAccessPolicy(): Plugin {
   return useGenericAuth<Principal, { request: Request }, 'principal'>({
     mode: 'protect-all',
     contextFieldName: 'principal',
     authDirectiveName: 'public',
-    async resolveUserFn({ request }) {
-      const token = bearerToken(request);
-      if (token === undefined) return null;
-      const meta = requestMeta(request);
-      try {
-        if (token === null) throw new Error('Authorization header is not a Bearer token');
-        return await opts.verifier.verify(token, meta.certThumbprint);
-      } catch (err) {
-        opts.log.info({ requestId: meta.requestId, ip: meta.ip, reason: (err as Error).message }, 'invalid access token');
-        opts.onAuthFailure?.((err as Error).message, meta.ip);
-        throw invalidToken();
-      }
-    },
+    // the token was verified before Yoga ran (authenticateRequest): guard plugins need the principal at parse time
+    resolveUserFn: (context) => (context as { principal?: Principal | null }).principal ?? null,
     extractScopes: (p) => (p ? [...p.scopes] : []),
     validateUser({ user, parentType, field, path }) {
       if (!('getFields' in parentType) || !('isTypeOf' in parentType)) return undefined;

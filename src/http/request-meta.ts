@@ -5,6 +5,7 @@
 import { readForwardedClientCert } from '../auth/client-cert.ts';
 import type { TrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { Logger } from '../logger.ts';
+import { originalRequestOf } from '../guard/body-limit.ts';
 
 export interface RequestMeta {
   requestId: string;
@@ -32,6 +33,7 @@ export function establishRequestMeta(request: Request, peer: string, trusted: Tr
   return meta;
 }
 
+/** The request's metadata; also found through a Request the body limit replaced. */
 export function requestMeta(request: Request): RequestMeta {
-  return metas.get(request) ?? { requestId: crypto.randomUUID(), ip: 'unknown', startedAt: performance.now() };
+  return metas.get(request) ?? metas.get(originalRequestOf(request)) ?? { requestId: crypto.randomUUID(), ip: 'unknown', startedAt: performance.now() };
 }

@@ -5,7 +5,7 @@ let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
 }, 60_000);
-afterAll(() => t.stop());
+afterAll(() => t.stop(), 30_000);
 
 const SUBMIT = `mutation($input: SubmitPermitInput!, $key: String!) {
   submitPermit(input: $input, idempotencyKey: $key) { receipt { id state permitNumber } permit { number status version submittedAt } }
