@@ -20,6 +20,8 @@ function parseDateTime(value: unknown): Date {
   const [y, m, day] = value.slice(0, 10).split('-').map(Number);
   const probe = new Date(Date.UTC(y!, m! - 1, day!));
   if (probe.getUTCMonth() !== m! - 1 || probe.getUTCDate() !== day) throw bad(`"${value}" is not a real date`);
+  // and hour 24 (`T24:00:00Z` would silently become the next day; RFC 3339 hours are 00–23)
+  if (Number(value.slice(11, 13)) > 23) throw bad(`"${value}" is not a real time`);
   return d;
 }
 
@@ -32,8 +34,14 @@ export const DateTimeScalar = new GraphQLScalarType({
   },
   parseValue: parseDateTime,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw parseDateTime(undefined);
-    return parseDateTime(ast.value);
+    // the error carries the literal's node, so it has a location and its field path can be named
+    try {
+      if (ast.kind !== Kind.STRING) throw parseDateTime(undefined);
+      return parseDateTime(ast.value);
+    } catch (err) {
+      if (!(err instanceof GraphQLError)) throw err;
+      throw new GraphQLError(err.message, { nodes: ast, extensions: err.extensions });
+    }
   },
 });
 
