@@ -4,7 +4,7 @@
  * fetch them), certificate binding (RFC 8705) and client revocation are checked on every use.
  * Verified tokens are cached by their SHA-256 until `exp`: signature checks are the costliest step per request.
  */
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../domain/principal.ts';
 
@@ -73,6 +73,8 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
       clockTolerance: CLOCK_TOLERANCE_S,
       requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti'],
     };
+    // jose picks the only key of a set when the header names none; we require a `kid` (and then a known one)
+    if (typeof decodeProtectedHeader(token).kid !== 'string') throw new InvalidTokenError('kid missing');
     if (remote) return (await jwtVerify(token, remote, options)).payload;
     try {
       return (await jwtVerify(token, await reloadLocal(false), options)).payload;
