@@ -37,6 +37,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   tokenEndpoint: Omit<TokenEndpointDeps, 'db'>;
   publishedKeys: () => Promise<JWK[]>;
+  /** False until the database was reached at least once (migrated, keys published). */
+  isReady: () => boolean;
   /** Redis key prefix of rate-limit buckets (tests isolate themselves with it). @default 'pg:rl:' */
   rateLimitPrefix?: string;
   /** Extra Yoga plugins (guard, audit, metrics), in order, placed around the access policy by createApp. */
@@ -131,9 +133,10 @@ export function createApp(deps: AppDeps) {
     if (path === '/healthz') return Response.json({ status: 'ok' });
     if (path === '/readyz') {
       const state = services.breaker.state;
-      const ok = state === 'closed';
+      const ok = state === 'closed' && deps.isReady();
+      const reason = !deps.isReady() ? 'database not reached yet (start-up)' : `database circuit breaker is ${state}`;
       return Response.json(
-        ok ? { status: 'ready', database: database.kind } : { status: 'degraded', reason: `database circuit breaker is ${state}` },
+        ok ? { status: 'ready', database: database.kind } : { status: 'degraded', reason, outboxDepth: services.outbox.depth() },
         { status: ok ? 200 : 503 },
       );
     }

@@ -18,6 +18,12 @@ import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
 import { createServices, type AppServices } from './services.ts';
+import { isConnectionFailure } from './resilience/breaker.ts';
+import { startDbProbe } from './resilience/db-probe.ts';
+import { createReplayer } from './resilience/replayer.ts';
+import { createReplayHandler, type ReplayCommitHook } from './resilience/replay-handler.ts';
+import { warmStatusCache } from './resilience/warm-status-cache.ts';
+import type { JWK } from 'jose';
 
 export interface Running {
   app: App;
@@ -35,6 +41,8 @@ export interface BootstrapOptions {
   log?: Logger;
   /** Redis key prefix of the shared status cache (tests isolate themselves with it). */
   cachePrefix?: string;
+  /** Runs inside each outbox replay's transaction (the audit entry of the queued work). */
+  onReplayCommit?: ReplayCommitHook;
 }
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
@@ -44,24 +52,54 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     opts.database ??
     (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') }));
   try {
-    if (!opts.database) await migrateDatabase(database, config.databaseUrl);
-    if (config.env !== 'production' && config.seed !== 'none' && (await isEmpty(database.db))) {
-      const t = performance.now();
-      const r = await seedDemoData(database.db, config.seed);
-      log.info({ permits: r.permits, ms: Math.round(performance.now() - t) }, 'seeded demo data');
-    }
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
-    await publishSigningKey(database.db, signingKey);
-
     const revocations = createRevocations(database.db);
-    await revocations.refresh();
-    revocations.start();
     const breaker = createDbBreaker({});
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       ...(opts.cachePrefix ? { prefix: opts.cachePrefix } : {}),
     });
     const outbox = openOutbox({ dir: config.dataDir });
+
+    /** Everything that needs the database at start; retried in the background while PostgreSQL is down. */
+    let connected = false;
+    const connect = async () => {
+      if (!opts.database) await migrateDatabase(database, config.databaseUrl);
+      if (config.env !== 'production' && config.seed !== 'none' && (await isEmpty(database.db))) {
+        const t = performance.now();
+        const r = await seedDemoData(database.db, config.seed);
+        log.info({ permits: r.permits, ms: Math.round(performance.now() - t) }, 'seeded demo data');
+      }
+      await publishSigningKey(database.db, signingKey);
+      await revocations.refresh();
+      connected = true;
+      void warmStatusCache(database, statusCache).catch((err) => log.warn({ err: (err as Error).message }, 'status cache warm-up failed'));
+    };
+    let retry: ReturnType<typeof setTimeout> | null = null;
+    const connectLoop = async (): Promise<void> => {
+      try {
+        await connect();
+        log.info({ database: database.kind }, 'database connected');
+        replayer.wake();
+      } catch (err) {
+        if (!isConnectionFailure(err) || database.kind !== 'postgres') throw err;
+        log.warn({ err: (err as Error).message }, 'database unavailable at start: serving status cache and outbox, retrying');
+        retry = setTimeout(() => void connectLoop().catch((e) => log.error({ err: e }, 'database start-up failed')), 2000);
+      }
+    };
+
+    // public keys: from the database (all instances' keys), the last known set while it is unreachable
+    let knownKeys: JWK[] = [signingKey.publicJwk];
+    const keys = async () => {
+      try {
+        knownKeys = await publishedKeys(database.db);
+        if (!knownKeys.some((k) => k.kid === signingKey.kid)) knownKeys = [signingKey.publicJwk, ...knownKeys];
+      } catch (err) {
+        if (!isConnectionFailure(err)) throw err;
+      }
+      return knownKeys;
+    };
+
     const services: AppServices = {
       ...createServices({ config, database, log, breaker, statusCache, outbox, revocations }),
       statusCache,
@@ -69,11 +107,27 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       breaker,
       outbox,
     };
+    const handle = createReplayHandler(database.db, opts.onReplayCommit);
+    const replayer = createReplayer({
+      outbox,
+      handle: (item) => breaker.execute(() => handle(item)),
+      isAvailable: () => connected && !breaker.isOpen(),
+      onSettled: (item, r) => log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed'),
+      onError: (err, item) => log.warn({ receipt: item?.id, err: (err as Error).message }, 'outbox replay error'),
+    });
+    breaker.onStateChange((state) => {
+      log.warn({ state }, 'database circuit breaker changed state');
+      if (state === 'closed') replayer.wake();
+    });
+    await connectLoop();
+    revocations.start();
+    replayer.start();
+    const stopProbe = startDbProbe(database.db, breaker);
     const verifier = createTokenVerifier({
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       ...(config.jwt.jwksUrl ? { jwksUrl: config.jwt.jwksUrl } : {}),
-      localKeys: () => publishedKeys(database.db),
+      localKeys: keys,
       isRevoked: revocations.isRevoked,
     });
     const app = createApp({
@@ -83,7 +137,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       log,
       services,
       verifier,
-      publishedKeys: () => publishedKeys(database.db),
+      publishedKeys: keys,
+      isReady: () => connected,
       tokenEndpoint: {
         key: signingKey,
         issuer: config.jwt.issuer,
@@ -100,7 +155,12 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       signingKey,
       log,
       async close() {
+        if (retry) clearTimeout(retry);
+        stopProbe();
         revocations.stop();
+        await replayer.stop();
+        // a last bounded flush: whatever the database takes now is not replayed after restart
+        if (connected && !breaker.isOpen()) await Promise.race([replayer.drainOnce(), Bun.sleep(3000)]).catch(() => {});
         outbox.close();
         await statusCache.close();
         if (!opts.database) await database.close();

@@ -87,6 +87,11 @@ export function createServices(deps: ServiceDeps) {
 
   async function schedule(ctx: GraphQLContext, p: Principal, permitNumber: string, rawInput: unknown, rawKey: unknown) {
     const v = validateScheduling(rawInput, rawKey);
+    const queued = () => {
+      const r = queue('scheduleInspection', p, v.key, { ...v.input, permitNumber });
+      return { id: r.id, inspectionType: v.input.inspectionType, windowStart: v.input.windowStart, windowEnd: v.input.windowEnd, result: 'PENDING', notes: null, recordedAt: null, queued: true };
+    };
+    if (breaker.isOpen()) return queued();
     try {
       return await breaker.execute(() =>
         ctx.unitOfWork(
@@ -98,7 +103,7 @@ export function createServices(deps: ServiceDeps) {
       if (isUniqueViolation(err, 'inspections_idempotency_uq')) {
         return breaker.execute(() => database.db.transaction((tx) => scheduleInspection(tx, p, permitNumber, v)));
       }
-      if (unavailable(err)) throw serviceDegraded('The permit database is unavailable; inspections cannot be scheduled right now');
+      if (unavailable(err)) return queued();
       throw err;
     }
   }

@@ -70,8 +70,9 @@ export const idempotencyKeySchema = z
 export const scheduleInspectionSchema = z
   .object({
     inspectionType: text(LIMITS.inspectionType),
-    windowStart: z.date(),
-    windowEnd: z.date(),
+    // Dates from the DateTime scalar, or ISO strings from the outbox on replay
+    windowStart: z.coerce.date(),
+    windowEnd: z.coerce.date(),
   })
   .refine((v) => v.windowEnd > v.windowStart, { message: 'must be after windowStart', path: ['windowEnd'] })
   .refine((v) => v.windowEnd.getTime() - v.windowStart.getTime() <= LIMITS.maxWindowHours * 3600_000, {

@@ -37,7 +37,9 @@ export const permitTypeResolvers = {
     licenseExpiresOn: (c: Contractor) => String(c.licenseExpiresOn),
   },
   Inspection: {
-    checklist: (i: Inspection, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).checklist.load(i.id),
+    checklist: (i: Inspection & { queued?: boolean }, _: unknown, ctx: GraphQLContext) =>
+      i.queued ? [] : loadersOf(ctx).checklist.load(i.id),
+    queued: (i: { queued?: boolean }) => Boolean(i.queued),
   },
   ChecklistItem: {
     notes: (c: ChecklistItem) => c.notes,

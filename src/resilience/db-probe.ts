@@ -1,0 +1,24 @@
+/**
+ * A tiny `select 1` through the breaker every `intervalMs`: it detects an outage before requests pay for it
+ * and is the half-open probe that closes the breaker again when nothing else is calling the database.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import type { DbBreaker } from './breaker.ts';
+
+export function startDbProbe(db: Db, breaker: DbBreaker, { intervalMs = 1000 } = {}) {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy || breaker.isOpen()) return; // open and not yet due: cockatiel would refuse anyway
+    busy = true;
+    try {
+      await breaker.execute(() => db.execute(sql`select 1`));
+    } catch {
+      // counted by the breaker
+    } finally {
+      busy = false;
+    }
+  }, intervalMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}
