@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { appendAuditEntries } from '../../src/audit/append.ts';
 import { rowsOf, type Db } from '../../src/db/client.ts';
+import { DB_TIMEOUT } from './support.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 
 let t: TestDatabase;
@@ -12,8 +13,8 @@ beforeAll(async () => {
   db = t.database.db;
   await appendAuditEntries(db, [{ op: 'a' }, { op: 'b' }, { op: 'c' }]);
   await db.execute(sql`insert into audit_checkpoints (size, head_hash, root_hash, signature) values (3, 'h', 'r', 's')`);
-});
-afterAll(() => t.drop());
+}, DB_TIMEOUT);
+afterAll(() => t.drop(), DB_TIMEOUT);
 
 /** The database's error message for a statement expected to fail ('' if it succeeded). */
 async function refusal(query: ReturnType<typeof sql>): Promise<string> {
@@ -34,15 +35,15 @@ describe('append-only audit tables', () => {
     const t_ = sql.identifier(table);
     test(`UPDATE on ${table} is rejected by a trigger`, async () => {
       expect(await refusal(sql`update ${t_} set created_at = now()`)).toContain('append-only: UPDATE is not allowed');
-    });
+    }, DB_TIMEOUT);
 
     test(`DELETE on ${table} is rejected by a trigger`, async () => {
       expect(await refusal(sql`delete from ${t_} where true`)).toContain('append-only: DELETE is not allowed');
-    });
+    }, DB_TIMEOUT);
 
     test(`TRUNCATE on ${table} is rejected by a trigger`, async () => {
       expect(await refusal(sql`truncate ${t_}`)).toContain('append-only: TRUNCATE is not allowed');
-    });
+    }, DB_TIMEOUT);
   }
 
   test('inserts still work and nothing was removed by the refused statements', async () => {
@@ -50,7 +51,7 @@ describe('append-only audit tables', () => {
     expect(await count('audit_checkpoints')).toBe(1);
     await appendAuditEntries(db, [{ op: 'd' }]);
     expect(await count('audit_entries')).toBe(4);
-  });
+  }, DB_TIMEOUT);
 
   test.skipIf(!usingPostgres())(
     'an application role with full table grants can neither change entries nor switch the triggers off',
@@ -74,5 +75,7 @@ describe('append-only audit tables', () => {
       }
       expect(await count('audit_entries')).toBe(4);
     },
+    DB_TIMEOUT,
   );
 });
+

@@ -1,18 +1,20 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { appendAuditEntries, appendAuditEntry } from '../../src/audit/append.ts';
 import { entryHash, GENESIS_HASH } from '../../src/audit/hash-chain.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { openDatabase, rowsOf, type Db } from '../../src/db/client.ts';
+import { DB_TIMEOUT, resetAuditTables } from './support.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 
 let t: TestDatabase;
 let db: Db;
-beforeEach(async () => {
+beforeAll(async () => {
   t = await createTestDatabase();
   db = t.database.db;
-});
-afterEach(() => t.drop());
+}, DB_TIMEOUT);
+afterAll(() => t.drop(), DB_TIMEOUT);
+beforeEach(() => resetAuditTables(db), DB_TIMEOUT);
 
 interface Row {
   seq: string;
@@ -46,7 +48,7 @@ describe('audit appender', () => {
       expect(entryHash(r.prev_hash, JSON.parse(r.entry))).toBe(r.hash);
       prev = r.hash;
     }
-  });
+  }, DB_TIMEOUT);
 
   test('the entry carries its UTC creation time, which the hash covers and the created_at column repeats', async () => {
     const row = await appendAuditEntry(db, { op: 'timed', createdAt: 'caller value is replaced' });
@@ -57,14 +59,14 @@ describe('audit appender', () => {
     expect(JSON.parse(stored?.entry as string).createdAt).toBe(row.createdAt);
     expect(stored?.created_at).toBe(row.createdAt);
     expect(entryHash(GENESIS_HASH, { op: 'timed' })).not.toBe(row.hash);
-  });
+  }, DB_TIMEOUT);
 
   test('entries that could not round-trip through jsonb are refused before anything is written', async () => {
     await expect(appendAuditEntries(db, [{ bad: Number.NaN }])).rejects.toThrow();
     await expect(appendAuditEntries(db, [{ bad: 'nul\u0000' }])).rejects.toThrow(/U\+0000/);
     await expect(appendAuditEntries(db, [[1, 2] as unknown as object])).rejects.toThrow(/JSON object/);
     expect(await allRows()).toHaveLength(0);
-  });
+  }, DB_TIMEOUT);
 
   test('an entry appended inside the caller transaction commits with the change it describes', async () => {
     await db.execute(sql`create table audit_test_scratch (id int primary key)`);
@@ -75,7 +77,7 @@ describe('audit appender', () => {
     const scratch = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from audit_test_scratch`));
     expect(scratch[0]?.n).toBe(1);
     expect(await allRows()).toHaveLength(1);
-  });
+  }, DB_TIMEOUT);
 
   test('when the transaction fails after or during the append, neither the change nor its entry remains', async () => {
     await db.execute(sql`create table audit_test_scratch (id int primary key)`);
@@ -97,7 +99,7 @@ describe('audit appender', () => {
     expect(await allRows()).toHaveLength(0);
     // The chain continues cleanly from genesis afterwards.
     expect((await appendAuditEntry(db, { op: 'after' })).seq).toBe(1);
-  });
+  }, DB_TIMEOUT);
 
   test('200 concurrent appends from parallel calls produce one gap-free chain that verifies', async () => {
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => appendAuditEntry(db, { op: 'concurrent', i })));
@@ -107,14 +109,14 @@ describe('audit appender', () => {
     expect(new Set(rows.map((r) => JSON.parse(r.entry).i)).size).toBe(200);
     const result = await loadAndVerify(db, { pageSize: 37 });
     expect(result).toMatchObject({ ok: true, size: 200, headHash: rows.at(-1)?.hash });
-  });
+  }, DB_TIMEOUT);
 
   test('a batch larger than one INSERT statement keeps consecutive seqs and verifies in pages', async () => {
     const rows = await appendAuditEntries(db, Array.from({ length: 2_345 }, (_, i) => ({ op: 'batch', i })));
     expect(rows.at(-1)?.seq).toBe(2_345);
     const result = await loadAndVerify(db, { pageSize: 1_000 });
     expect(result).toMatchObject({ ok: true, size: 2_345, headHash: rows.at(-1)?.hash });
-  });
+  }, DB_TIMEOUT);
 
   test.skipIf(!usingPostgres())('several connection pools (as several processes would) still build one chain', async () => {
     const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, poolMax: 5 })));
@@ -133,5 +135,5 @@ describe('audit appender', () => {
     }
     const result = await loadAndVerify(db);
     expect(result).toMatchObject({ ok: true, size: 330 });
-  });
+  }, DB_TIMEOUT);
 });

@@ -20,3 +20,21 @@ export async function asSuperuserWithoutTriggers(db: Db, fn: (tx: Tx) => Promise
     await fn(tx);
   });
 }
+
+/**
+ * Timeout for database tests and the hooks that create databases. Bun 1.4 applies its 5 s default
+ * whatever bunfig's [test] timeout says, and a cold in-memory PGlite initdb alone takes ~3 s on a busy machine.
+ */
+export const DB_TIMEOUT = 60_000;
+
+/**
+ * Empties both audit tables (triggers bypassed) so one database serves a whole file: a fresh PGlite
+ * per test costs seconds, emptying costs milliseconds.
+ */
+export async function resetAuditTables(db: Db): Promise<void> {
+  await asSuperuserWithoutTriggers(db, async (tx) => {
+    await tx.execute(sql`delete from audit_entries`);
+    await tx.execute(sql`delete from audit_checkpoints`);
+    await tx.execute(sql`drop table if exists audit_test_scratch`);
+  });
+}

@@ -1,8 +1,8 @@
 /**
  * Tampering as a database superuser (triggers bypassed) must be caught by verification, which names the
- * first bad seq. Each case starts from a fresh database holding 30 entries.
+ * first bad seq. Each case starts from a log of 30 entries (the tables emptied in between).
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { appendAuditEntries, appendAuditEntry } from '../../src/audit/append.ts';
@@ -12,22 +12,25 @@ import { takeCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { loadAndVerify, verifyChain } from '../../src/audit/verify-chain.ts';
 import { rowsOf, type Db, type Tx } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys } from './support.ts';
+import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
 
 let signer: CheckpointSigner;
 let publicJwk: JWK;
 beforeAll(async () => {
   ({ signer, publicJwk } = await auditKeys());
-});
+}, DB_TIMEOUT);
 
 let t: TestDatabase;
 let db: Db;
-beforeEach(async () => {
+beforeAll(async () => {
   t = await createTestDatabase();
   db = t.database.db;
+}, DB_TIMEOUT);
+afterAll(() => t.drop(), DB_TIMEOUT);
+beforeEach(async () => {
+  await resetAuditTables(db);
   for (let i = 1; i <= 30; i++) await appendAuditEntry(db, { op: 'permit', n: i, outcome: 'ALLOWED' });
-});
-afterEach(() => t.drop());
+}, DB_TIMEOUT);
 
 /** The checkpoint an auditor took earlier and kept in a file outside the database. */
 async function checkpointFile(): Promise<string[]> {
@@ -63,14 +66,14 @@ describe('tamper detection', () => {
     await appendAuditEntries(db, [{ op: 'later' }]);
     expect(await loadAndVerify(db)).toMatchObject({ ok: true, size: 31 });
     expect(await loadAndVerify(db, { checkpoints, publicKeys: publicJwk })).toMatchObject({ ok: true, size: 31 });
-  });
+  }, DB_TIMEOUT);
 
   test('an edited entry is named by its seq', async () => {
     await asSuperuserWithoutTriggers(db, async (tx) => {
       await tx.execute(sql`update audit_entries set entry = jsonb_set(entry, '{outcome}', '"DENIED"') where seq = 12`);
     });
     expect(await loadAndVerify(db)).toMatchObject({ ok: false, firstBadSeq: 12, size: 11 });
-  });
+  }, DB_TIMEOUT);
 
   test('a deleted middle entry is named by its missing seq', async () => {
     await asSuperuserWithoutTriggers(db, async (tx) => {
@@ -79,7 +82,7 @@ describe('tamper detection', () => {
     const result = await loadAndVerify(db, { pageSize: 7 });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 15 });
     expect(result.reason).toContain('missing');
-  });
+  }, DB_TIMEOUT);
 
   test('a deleted middle entry with the later seqs renumbered is named by the first renumbered seq', async () => {
     await asSuperuserWithoutTriggers(db, async (tx) => {
@@ -87,7 +90,7 @@ describe('tamper detection', () => {
       for (let seq = 16; seq <= 30; seq++) await tx.execute(sql`update audit_entries set seq = ${seq - 1}::bigint where seq = ${seq}::bigint`);
     });
     expect(await loadAndVerify(db)).toMatchObject({ ok: false, firstBadSeq: 15 });
-  });
+  }, DB_TIMEOUT);
 
   test('two swapped entries are named by the lower seq', async () => {
     await asSuperuserWithoutTriggers(db, async (tx) => {
@@ -98,7 +101,7 @@ describe('tamper detection', () => {
     });
     expect((await entryOf(db, 8)).n).toBe(20);
     expect(await loadAndVerify(db)).toMatchObject({ ok: false, firstBadSeq: 8 });
-  });
+  }, DB_TIMEOUT);
 
   test('two swapped entry bodies (hashes left in place) are named by the lower seq', async () => {
     await asSuperuserWithoutTriggers(db, async (tx) => {
@@ -108,7 +111,7 @@ describe('tamper detection', () => {
         where a.seq in (8, 20) and b.seq = case a.seq when 8 then 20 else 8 end`);
     });
     expect(await loadAndVerify(db)).toMatchObject({ ok: false, firstBadSeq: 8 });
-  });
+  }, DB_TIMEOUT);
 
   test('deleting the last 10 entries is named by the first missing seq against an earlier checkpoint', async () => {
     const checkpoints = await checkpointFile();
@@ -121,7 +124,7 @@ describe('tamper detection', () => {
     const result = await loadAndVerify(db, { checkpoints, publicKeys: publicJwk });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 21, size: 20 });
     expect(result.reason).toContain('removed');
-  });
+  }, DB_TIMEOUT);
 
   test('the stored checkpoints alone also catch a cut-off tail when the attacker left them', async () => {
     await takeCheckpoint(db, signer);
@@ -129,7 +132,7 @@ describe('tamper detection', () => {
       await tx.execute(sql`delete from audit_entries where seq > 20`);
     });
     expect(await loadAndVerify(db, { publicKeys: publicJwk })).toMatchObject({ ok: false, firstBadSeq: 21 });
-  });
+  }, DB_TIMEOUT);
 
   test('a chain rebuilt from scratch with a new genesis is named at seq 1', async () => {
     const checkpoints = await checkpointFile();
@@ -139,7 +142,7 @@ describe('tamper detection', () => {
     const result = await loadAndVerify(db, { checkpoints, publicKeys: publicJwk });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 1 });
     expect(result.reason).toContain('genesis');
-  });
+  }, DB_TIMEOUT);
 
   test('a chain rebuilt from the real genesis with recomputed hashes is caught only by the checkpoint', async () => {
     const early = (await takeCheckpoint(db, signer)).jws; // size 30
@@ -150,7 +153,7 @@ describe('tamper detection', () => {
     const result = await loadAndVerify(db, { checkpoints: [early], publicKeys: publicJwk });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 1 });
     expect(result.reason).toContain('rewritten');
-  });
+  }, DB_TIMEOUT);
 
   test('with checkpoints on both sides of a rewrite the first bad seq is the entry after the last matching one', async () => {
     const rows = rowsOf<{ seq: string; entry: string; prev_hash: string; hash: string }>(
@@ -166,7 +169,7 @@ describe('tamper detection', () => {
     await asSuperuserWithoutTriggers(db, (tx) => rebuild(tx, entries, '0'.repeat(64)));
     const result = await loadAndVerify(db, { checkpoints: [at30, at4], publicKeys: publicJwk });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 5, checkpointsMatched: 1 });
-  });
+  }, DB_TIMEOUT);
 
   test('a checkpoint whose signature does not verify makes verification fail', async () => {
     const [jws] = await checkpointFile();
@@ -174,5 +177,5 @@ describe('tamper detection', () => {
     const result = await loadAndVerify(db, { checkpoints: [forged], publicKeys: publicJwk, storedCheckpoints: false });
     expect(result).toMatchObject({ ok: false, size: 30 });
     expect(result.reason).toContain('signature');
-  });
+  }, DB_TIMEOUT);
 });
