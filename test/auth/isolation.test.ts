@@ -5,9 +5,12 @@
  *  - a clerk of other-town gets nothing of demo-city (by number, in lists, in aggregates, in GeoJSON, in writes);
  *  - a GIS vendor never sees applicant data, neither through the graph nor in GeoJSON.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { DEMO_CLIENTS } from '../../src/auth/demo-clients.ts';
 import { startTestServer, type GqlResult, type TestServer } from '../helpers/server.ts';
+
+// every request may run argon2 or start servers; shared CI machines are slow
+setDefaultTimeout(60_000);
 
 let t: TestServer;
 let a: string; // demo-contractor-a

@@ -3,11 +3,14 @@
  * 401 + `WWW-Authenticate: Bearer error="invalid_token"` and no data. A control token built the same way with
  * the server's real key is accepted, so each refusal is for the stated reason and not an artefact of the helper.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import type { Server } from 'bun';
 import { createHmac } from 'node:crypto';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+// every request may run argon2 or start servers; shared CI machines are slow
+setDefaultTimeout(60_000);
 
 let t: TestServer;
 beforeAll(async () => {

@@ -8,12 +8,15 @@
  * The sample table only supplies arguments and a small selection per root field; a root field without a
  * sample fails the test, so new operations cannot slip past the matrix.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { isObjectType, parse, TypeInfo, visit, visitWithTypeInfo, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { DEMO_CLIENTS } from '../../src/auth/demo-clients.ts';
 import { fieldRule, ROLE_SCOPES, ROLES, ruleSatisfied, type Role } from '../../src/auth/policy.ts';
 import { buildSchema } from '../../src/graphql/schema.ts';
 import { startTestServer, type GqlResult, type TestServer } from '../helpers/server.ts';
+
+// every request may run argon2 or start servers; shared CI machines are slow
+setDefaultTimeout(60_000);
 
 const NO_UUID = '00000000-0000-4000-8000-000000000000';
 const WORLD = '{ minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 }';
