@@ -1,0 +1,66 @@
+/**
+ * Records GraphQL metrics: `graphql_operation_duration_seconds` (request start → execution done, labelled by
+ * the executed operation's name, bounded by `Metrics.operationLabel`) in onExecute, and from every result the
+ * client receives (onResultProcess, so refusals before execution count too): `graphql_errors_total` by code,
+ * `rate_limit_hits_total` by role for RATE_LIMITED, and `auth_failures_total` for UNAUTHENTICATED (no token)
+ * and FORBIDDEN (missing scope). Invalid tokens are refused before Yoga runs: count those through
+ * `Metrics.recordAuthFailure` from the authentication step.
+ */
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { AuthFailureReason, codeLabel, type Metrics } from './metrics.ts';
+
+export interface MetricsPluginOptions {
+  metrics: Metrics;
+  /** The caller's role for `rate_limit_hits_total`, from the server context. @default principal?.role ?? 'anonymous' */
+  roleOf?: (context: Record<string, unknown>) => string;
+}
+
+const defaultRoleOf = (c: Record<string, unknown>) => {
+  const role = (c.principal as { role?: unknown } | null | undefined)?.role;
+  return typeof role === 'string' ? role : 'anonymous';
+};
+
+const ROLE_RE = /^[a-z_]{1,32}$/;
+
+function errorCodes(result: unknown): unknown[] {
+  if (!result || typeof result !== 'object') return [];
+  if (Array.isArray(result)) return result.flatMap(errorCodes);
+  if (Symbol.asyncIterator in result) return []; // streamed results (subscriptions, defer): not used by this API
+  const errors = (result as ExecutionResult).errors ?? [];
+  return errors.map((e) => (e as { extensions?: { code?: unknown } }).extensions?.code);
+}
+
+export function useMetrics(options: MetricsPluginOptions): Plugin {
+  const { metrics } = options;
+  const roleOf = options.roleOf ?? defaultRoleOf;
+  const started = new WeakMap<Request, number>();
+  return {
+    onRequest({ request }) {
+      if (!started.has(request)) started.set(request, performance.now());
+    },
+    onExecute({ args }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      const op = getOperationAST(args.document, args.operationName ?? undefined);
+      const labels = { operation: metrics.operationLabel(op?.name?.value, true), type: op?.operation ?? 'query' };
+      const t0 = (request && started.get(request)) ?? performance.now();
+      return {
+        onExecuteDone() {
+          metrics.operationDuration.observe(labels, (performance.now() - t0) / 1000);
+        },
+      };
+    },
+    onResultProcess({ result, serverContext }) {
+      const codes = errorCodes(result).map(codeLabel);
+      for (const code of codes) metrics.graphqlErrors.inc({ code });
+      // one refusal per request, however many fields or batched operations it named
+      const seen = new Set(codes);
+      if (seen.has('RATE_LIMITED')) {
+        const role = roleOf(serverContext as Record<string, unknown>);
+        metrics.rateLimitHits.inc({ role: ROLE_RE.test(role) ? role : 'other' });
+      }
+      if (seen.has('UNAUTHENTICATED')) metrics.recordAuthFailure(AuthFailureReason.MISSING_TOKEN);
+      if (seen.has('FORBIDDEN')) metrics.recordAuthFailure(AuthFailureReason.INSUFFICIENT_SCOPE);
+    },
+  };
+}

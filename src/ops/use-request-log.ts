@@ -1,0 +1,88 @@
+/**
+ * One pino JSON line per GraphQL request, written when the result is sent:
+ * `{ requestId, clientId, role, operation, operationType, durationMs, outcome, errorCodes? }`.
+ * `outcome` is `ok` or `error`; `errorCodes` lists the distinct `extensions.code` values.
+ * Deliberately never logged: variables, the query text, tokens, headers, error messages (which may quote input
+ * values) and anything from the result data — so no secrets or personal data can reach the log this way.
+ */
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { requestMeta } from '../http/request-meta.ts';
+import type { Logger } from '../logger.ts';
+
+export interface RequestLogPluginOptions {
+  log: Pick<Logger, 'info'>;
+  /** Log message of each line. @default 'graphql request' */
+  message?: string;
+}
+
+interface Seen {
+  started: number;
+  names: string[];
+  types: string[];
+}
+
+const NAME_RE = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+const safeName = (n: unknown) => (typeof n === 'string' && NAME_RE.test(n) ? n : null);
+
+function codesOf(result: unknown): string[] {
+  if (!result || typeof result !== 'object') return [];
+  if (Array.isArray(result)) return result.flatMap(codesOf);
+  if (Symbol.asyncIterator in result) return [];
+  return ((result as ExecutionResult).errors ?? []).map((e) => {
+    const c = (e as { extensions?: { code?: unknown } }).extensions?.code;
+    return typeof c === 'string' && /^[A-Z_]{1,64}$/.test(c) ? c : 'UNKNOWN';
+  });
+}
+
+export function useRequestLog(options: RequestLogPluginOptions): Plugin {
+  const { log } = options;
+  const message = options.message ?? 'graphql request';
+  const state = new WeakMap<Request, Seen>();
+  const seen = (request: Request) => {
+    let s = state.get(request);
+    if (!s) {
+      s = { started: performance.now(), names: [], types: [] };
+      state.set(request, s);
+    }
+    return s;
+  };
+  return {
+    onRequest({ request }) {
+      seen(request);
+    },
+    onParams({ request, params }) {
+      // the name the client asked for; replaced by the parsed operation's name once it executes
+      const name = safeName(params.operationName);
+      if (name) seen(request).names.push(name);
+    },
+    onExecute({ args }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request) return;
+      const op = getOperationAST(args.document, args.operationName ?? undefined);
+      const s = seen(request);
+      const name = safeName(op?.name?.value);
+      if (name && !s.names.includes(name)) s.names.push(name);
+      if (op) s.types.push(op.operation);
+    },
+    onResultProcess({ request, result, serverContext }) {
+      const s = seen(request);
+      const principal = (serverContext as { principal?: { clientId?: string; role?: string } | null }).principal;
+      const codes = [...new Set(codesOf(result))];
+      log.info(
+        {
+          requestId: requestMeta(request).requestId,
+          clientId: principal?.clientId ?? null,
+          role: principal?.role ?? 'anonymous',
+          operation: s.names.length ? s.names.join(',') : null,
+          ...(s.types.length ? { operationType: [...new Set(s.types)].join(',') } : {}),
+          ...(Array.isArray(result) ? { batch: result.length } : {}),
+          durationMs: Math.round((performance.now() - s.started) * 100) / 100,
+          outcome: codes.length ? 'error' : 'ok',
+          ...(codes.length ? { errorCodes: codes } : {}),
+        },
+        message,
+      );
+    },
+  };
+}
