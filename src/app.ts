@@ -28,6 +28,9 @@ import type { Logger } from './logger.ts';
 import { isConnectionFailure } from './resilience/breaker.ts';
 import type { AppServices } from './services.ts';
 import type { JWK } from 'jose';
+import type { AuditRecorder } from './audit/recorder.ts';
+import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
+import { tokenEntry } from './audit/audit-entry.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -39,6 +42,7 @@ export interface AppDeps {
   publishedKeys: () => Promise<JWK[]>;
   /** False until the database was reached at least once (migrated, keys published). */
   isReady: () => boolean;
+  audit: AuditRecorder;
   /** Redis key prefix of rate-limit buckets (tests isolate themselves with it). @default 'pg:rl:' */
   rateLimitPrefix?: string;
   /** Extra Yoga plugins (guard, audit, metrics), in order, placed around the access policy by createApp. */
@@ -110,6 +114,8 @@ export function createApp(deps: AppDeps) {
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),
+      // audit: notes each operation; mutations append their entry inside their own transaction
+      useAuditTrail(deps.audit),
       ...(deps.plugins?.afterAuth ?? []),
     ],
   });
@@ -121,10 +127,24 @@ export function createApp(deps: AppDeps) {
     const path = url.pathname;
     if (path === '/graphql') {
       const auth = await authenticateRequest(request, { verifier: deps.verifier, log });
-      if ('reject' in auth) return auth.reject;
-      return yoga.fetch(request, { principal: auth.principal, clientIp: requestMeta(request).ip });
+      const principal = 'reject' in auth ? null : auth.principal;
+      let response: Response;
+      try {
+        response = 'reject' in auth ? auth.reject : await yoga.fetch(request, { principal, clientIp: requestMeta(request).ip });
+      } catch (err) {
+        auditGraphQLRequest(deps.audit, request, principal, 500);
+        throw err;
+      }
+      auditGraphQLRequest(deps.audit, request, principal, response.status);
+      return response;
     }
-    if (path === '/oauth/token') return handleTokenRequest(request, requestMeta(request), { ...deps.tokenEndpoint, db: database.db });
+    if (path === '/oauth/token') {
+      return handleTokenRequest(request, requestMeta(request), {
+        ...deps.tokenEndpoint,
+        db: database.db,
+        onResult: (r) => deps.audit.record(tokenEntry(r)),
+      });
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
     }

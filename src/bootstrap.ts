@@ -21,7 +21,9 @@ import { createServices, type AppServices } from './services.ts';
 import { isConnectionFailure } from './resilience/breaker.ts';
 import { startDbProbe } from './resilience/db-probe.ts';
 import { createReplayer } from './resilience/replayer.ts';
-import { createReplayHandler, type ReplayCommitHook } from './resilience/replay-handler.ts';
+import { createReplayHandler } from './resilience/replay-handler.ts';
+import { createAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
+import { createSecurityAlerts } from './audit/security-alerts.ts';
 import { warmStatusCache } from './resilience/warm-status-cache.ts';
 import type { JWK } from 'jose';
 
@@ -30,6 +32,7 @@ export interface Running {
   config: AppConfig;
   database: Database;
   services: AppServices;
+  audit: AuditRecorder;
   signingKey: SigningKey;
   log: Logger;
   close(): Promise<void>;
@@ -41,8 +44,6 @@ export interface BootstrapOptions {
   log?: Logger;
   /** Redis key prefix of the shared status cache (tests isolate themselves with it). */
   cachePrefix?: string;
-  /** Runs inside each outbox replay's transaction (the audit entry of the queued work). */
-  onReplayCommit?: ReplayCommitHook;
 }
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
@@ -107,12 +108,31 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       breaker,
       outbox,
     };
-    const handle = createReplayHandler(database.db, opts.onReplayCommit);
+    const alerts = createSecurityAlerts(log);
+    const audit = createAuditRecorder({
+      db: database.db,
+      log,
+      alerts,
+      ...(config.auditSink ? { sink: config.auditSink } : {}),
+      signer: { key: signingKey.privateKey, kid: signingKey.kid },
+    });
+    // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
+    const handle = createReplayHandler(database.db, async (tx, item, affected) => {
+      const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId, operation: { type: 'mutation', name: item.kind } };
+      const row = await audit.appendInTx(tx, { ...base, affected, queued: true, receiptId: item.id, outcome: 'ALLOWED', replayedAt: new Date().toISOString() });
+      audit.committed([row]);
+    });
     const replayer = createReplayer({
       outbox,
       handle: (item) => breaker.execute(() => handle(item)),
       isAvailable: () => connected && !breaker.isOpen(),
-      onSettled: (item, r) => log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed'),
+      onSettled: (item, r) => {
+        log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed');
+        if (r.state === 'REJECTED') {
+          const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId };
+          audit.record({ ...base, queued: true, receiptId: item.id, outcome: 'ERROR', errorCodes: ['REJECTED_ON_REPLAY'], reason: r.reason.slice(0, 500) });
+        }
+      },
       onError: (err, item) => log.warn({ receipt: item?.id, err: (err as Error).message }, 'outbox replay error'),
     });
     breaker.onStateChange((state) => {
@@ -131,6 +151,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       isRevoked: revocations.isRevoked,
     });
     const app = createApp({
+      audit,
       ...(opts.cachePrefix ? { rateLimitPrefix: `${opts.cachePrefix}rl:` } : {}),
       config,
       database,
@@ -152,6 +173,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       config,
       database,
       services,
+      audit,
       signingKey,
       log,
       async close() {
@@ -162,6 +184,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         // a last bounded flush: whatever the database takes now is not replayed after restart
         if (connected && !breaker.isOpen()) await Promise.race([replayer.drainOnce(), Bun.sleep(3000)]).catch(() => {});
         outbox.close();
+        await audit.close();
         await statusCache.close();
         if (!opts.database) await database.close();
       },

@@ -48,9 +48,16 @@ export function createServices(deps: ServiceDeps) {
     }
   }
 
-  function queue(kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
+  function queue(ctx: GraphQLContext, kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
     try {
-      const r = outbox.enqueue({ kind, idempotencyKey: key, input, principal: { clientId: p.clientId, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null } });
+      const audit = ctx.deferAudit?.();
+      const r = outbox.enqueue({
+        kind,
+        idempotencyKey: key,
+        input,
+        principal: { clientId: p.clientId, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null },
+        ...(audit ? { audit } : {}),
+      });
       deps.log.warn({ receipt: r.id, kind }, 'database unavailable: request queued in the outbox');
       return { id: r.id, state: 'QUEUED', permitNumber: null };
     } catch (err) {
@@ -61,7 +68,7 @@ export function createServices(deps: ServiceDeps) {
 
   async function submit(ctx: GraphQLContext, p: Principal, rawInput: unknown, rawKey: unknown) {
     const v = validateSubmission(rawInput, rawKey);
-    if (breaker.isOpen()) return { receipt: queue('submitPermit', p, v.key, { ...v.input }), permit: null };
+    if (breaker.isOpen()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
     try {
       const receipt = await breaker.execute(() =>
         ctx.unitOfWork(
@@ -80,7 +87,7 @@ export function createServices(deps: ServiceDeps) {
         const prior = await findPriorSubmission(database.db, p, v.key, v.hash);
         if (prior) return { receipt: prior, permit: await getPermitById(database.db, p, prior.id) };
       }
-      if (unavailable(err)) return { receipt: queue('submitPermit', p, v.key, { ...v.input }), permit: null };
+      if (unavailable(err)) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
       throw err;
     }
   }
@@ -88,7 +95,7 @@ export function createServices(deps: ServiceDeps) {
   async function schedule(ctx: GraphQLContext, p: Principal, permitNumber: string, rawInput: unknown, rawKey: unknown) {
     const v = validateScheduling(rawInput, rawKey);
     const queued = () => {
-      const r = queue('scheduleInspection', p, v.key, { ...v.input, permitNumber });
+      const r = queue(ctx, 'scheduleInspection', p, v.key, { ...v.input, permitNumber });
       return { id: r.id, inspectionType: v.input.inspectionType, windowStart: v.input.windowStart, windowEnd: v.input.windowEnd, result: 'PENDING', notes: null, recordedAt: null, queued: true };
     };
     if (breaker.isOpen()) return queued();

@@ -78,3 +78,9 @@ export async function publishedKeys(db: Executor, now = new Date()): Promise<JWK
   return rows.map((r) => JSON.parse(r.publicJwk) as JWK);
 }
 
+
+/** Every public key the issuer ever used, retired ones included: old audit checkpoints stay verifiable. */
+export async function allSigningKeys(db: Executor): Promise<JWK[]> {
+  const rows = await db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
+  return rows.map((r) => JSON.parse(r.publicJwk) as JWK);
+}

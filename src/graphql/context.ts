@@ -15,6 +15,11 @@ export interface GraphQLContext extends YogaInitialContext {
   unitOfWork: UnitOfWork;
   /** Plugins add hooks that must run inside each mutation's transaction (the audit entry). */
   commitHooks: CommitHook[];
+  /**
+   * Set by the audit plugin: the operation is being queued in the outbox; returns its audit entry so it can be
+   * chained when the work is persisted (and not now).
+   */
+  deferAudit?: () => Record<string, unknown>;
 }
 
 const loaders = new WeakMap<object, Loaders>();

@@ -33,6 +33,8 @@ export interface OutboxPayload<I = unknown> {
   /** The validated operation input (for scheduleInspection include the permit number). */
   input: I;
   principal: OutboxPrincipal;
+  /** The request's audit entry (already redacted), chained when the work is persisted. Not part of the identity. */
+  audit?: Record<string, unknown>;
 }
 
 export interface EnqueueRequest<I = unknown> extends OutboxPayload<I> {
@@ -254,7 +256,8 @@ export function openOutbox(opts: OutboxOptions): Outbox {
       const clientId = required(request.principal?.clientId, 'principal.clientId');
       required(request.principal?.jurisdiction, 'principal.jurisdiction');
       if (request.input === undefined) throw new TypeError('outbox: input is missing');
-      const payload = JSON.stringify({ input: request.input, principal: request.principal });
+      const identity = JSON.stringify({ input: request.input, principal: request.principal });
+      const payload = JSON.stringify({ input: request.input, principal: request.principal, ...(request.audit ? { audit: request.audit } : {}) });
       const inserted = insert.get({
         id: crypto.randomUUID(),
         kind: request.kind,
@@ -266,7 +269,8 @@ export function openOutbox(opts: OutboxOptions): Outbox {
       if (inserted) return receipt(inserted, false);
       const existing = byKey.get(request.kind, clientId, key);
       if (!existing) throw new Error(`outbox: enqueue of ${key} neither inserted nor found`);
-      if (existing.payload !== payload) throw new OutboxConflictError(key, existing.id);
+      const stored = JSON.parse(existing.payload) as OutboxPayload;
+      if (JSON.stringify({ input: stored.input, principal: stored.principal }) !== identity) throw new OutboxConflictError(key, existing.id);
       return receipt(existing, true);
     },
     pending(limit = 100) {

@@ -1,10 +1,30 @@
-// Wired to src/audit/ once the audit store lands; until then these fields answer with a clear error.
-import { GraphQLError } from 'graphql';
-
-const notYet = () => {
-  throw new GraphQLError('The audit log API is not available in this build', { extensions: { code: 'NOT_IMPLEMENTED' } });
-};
+/** Compliance API over the audit log: thin, the work is in src/audit/. */
+import type { AuditEntryRow } from '../../db/schema/audit.ts';
+import { getAuditEntry, listAuditEntries, proofFor, type AuditFilter } from '../../audit/audit-queries.ts';
+import { loadAndVerify } from '../../audit/verify-chain.ts';
+import { allSigningKeys } from '../../auth/signing-keys.ts';
+import { principalOf, type GraphQLContext } from '../context.ts';
 
 export const auditResolvers = {
-  Query: { auditLog: notYet, auditEntry: notYet, auditVerification: notYet },
+  Query: {
+    auditLog: (_: unknown, args: { first?: number | null; after?: string | null; filter?: AuditFilter | null }, ctx: GraphQLContext) =>
+      listAuditEntries(ctx.database.db, principalOf(ctx), args.filter, args.first, args.after),
+    auditEntry: (_: unknown, args: { seq: number }, ctx: GraphQLContext) => getAuditEntry(ctx.database.db, principalOf(ctx), args.seq),
+    auditVerification: async (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      const keys = await allSigningKeys(ctx.database.db);
+      const r = await loadAndVerify(ctx.database.db, { publicKeys: { keys } });
+      return {
+        ok: r.ok,
+        size: r.size,
+        headHash: r.headHash,
+        firstBadSeq: r.firstBadSeq ?? null,
+        reason: r.reason ?? null,
+        checkpointsChecked: r.checkpointsMatched,
+        verifiedAt: new Date(),
+      };
+    },
+  },
+  AuditEntry: {
+    proof: (row: AuditEntryRow, _: unknown, ctx: GraphQLContext) => proofFor(ctx.database.db, row.seq),
+  },
 };

@@ -1,0 +1,169 @@
+/**
+ * The audit recorder: appends entries to the chain.
+ *  - Mutations append inside their own transaction (`appendInTx`): no change without its entry.
+ *  - Everything else is group-committed (`record`): entries are buffered for `flushMs` and appended in one
+ *    transaction; a failed flush (database down) keeps them for the next attempt; `close()` flushes.
+ * Persisted entries are streamed as JSON lines to `AUDIT_SINK` (stdout or a file) for a SIEM, and a signed
+ * checkpoint is taken every `checkpointEvery` entries or `checkpointIntervalMs`.
+ */
+import { sql } from 'drizzle-orm';
+import { appendFileSync } from 'node:fs';
+import { rowsOf, type Db, type Tx } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { isConnectionFailure } from '../resilience/breaker.ts';
+import { appendAuditEntries, type AppendedAuditEntry } from './append.ts';
+import type { CheckpointSigner } from './checkpoint.ts';
+import type { SecurityAlerts } from './security-alerts.ts';
+import { takeCheckpoint } from './take-checkpoint.ts';
+
+export interface AuditRecorderOptions {
+  db: Db;
+  log: Logger;
+  alerts?: SecurityAlerts;
+  /** `stdout`, or a file path entries are appended to as JSON lines. @default undefined (no stream) */
+  sink?: string;
+  /** Signs periodic checkpoints; none are taken without it. */
+  signer?: CheckpointSigner;
+  /** @default 1000 */
+  checkpointEvery?: number;
+  /** @default 300000 */
+  checkpointIntervalMs?: number;
+  /** Group-commit delay. @default 25 */
+  flushMs?: number;
+  /** Entries kept while the database is unreachable; beyond it the oldest are logged and dropped. @default 100000 */
+  maxBuffered?: number;
+}
+
+type Pending = { entry: object };
+
+export function createAuditRecorder(o: AuditRecorderOptions) {
+  const flushMs = o.flushMs ?? 25;
+  const maxBuffered = o.maxBuffered ?? 100_000;
+  const every = o.checkpointEvery ?? 1000;
+  let buffer: Pending[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let flushing: Promise<void> | null = null;
+  let checkpointing = false;
+  let appendedSinceStart = 0;
+
+  const observe = (entry: Record<string, unknown>) => {
+    if (!o.alerts) return;
+    const status = entry.httpStatus as number | undefined;
+    const denied = entry.outcome === 'DENIED' && (status === 401 || status === 403);
+    if (denied) {
+      o.alerts.failure(
+        [entry.clientId ? `client:${entry.clientId}` : null, entry.ip ? `ip:${entry.ip}` : null].filter((s): s is string => Boolean(s)),
+        status === 401 ? 'authentication_failure' : 'forbidden',
+      );
+    }
+  };
+
+  const stream = (rows: AppendedAuditEntry[]) => {
+    if (!o.sink || rows.length === 0) return;
+    const lines = rows.map((r) => JSON.stringify({ seq: r.seq, hash: r.hash, prevHash: r.prevHash, entry: r.entry })).join('\n') + '\n';
+    try {
+      if (o.sink === 'stdout') process.stdout.write(lines);
+      else appendFileSync(o.sink, lines, { mode: 0o600 });
+    } catch (err) {
+      o.log.error({ err: (err as Error).message }, 'audit sink write failed');
+    }
+  };
+
+  /** Signs a checkpoint when `every` entries were added since the last one (or on `force` when any were). */
+  async function maybeCheckpoint(force = false) {
+    if (!o.signer || checkpointing) return;
+    checkpointing = true;
+    try {
+      const [row] = rowsOf<{ size: string; last: string }>(
+        await o.db.execute(
+          sql`select (select coalesce(max(seq), 0) from audit_entries)::text as size, (select coalesce(max(size), 0) from audit_checkpoints)::text as last`,
+        ),
+      );
+      const size = Number(row?.size ?? 0);
+      const last = Number(row?.last ?? 0);
+      if (size > last && (force || size - last >= every)) await takeCheckpoint(o.db, o.signer);
+    } catch (err) {
+      if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit checkpoint failed');
+    } finally {
+      checkpointing = false;
+    }
+  }
+
+  async function flushOnce(): Promise<void> {
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    try {
+      const rows = await o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry)));
+      appendedSinceStart += rows.length;
+      stream(rows);
+      if (appendedSinceStart >= every) {
+        appendedSinceStart = 0;
+        void maybeCheckpoint();
+      }
+    } catch (err) {
+      buffer = batch.concat(buffer);
+      if (buffer.length > maxBuffered) {
+        const dropped = buffer.splice(0, buffer.length - maxBuffered);
+        o.log.error({ dropped: dropped.length }, 'audit buffer full while the database is unavailable: oldest read entries dropped');
+      }
+      if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit append failed');
+      throw err;
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    flushing ??= flushOnce().finally(() => {
+      flushing = null;
+      if (buffer.length) schedule(1000);
+    });
+    return flushing;
+  }
+
+  function schedule(ms = flushMs) {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      flush().catch(() => {});
+    }, ms);
+    timer.unref?.();
+  }
+
+  const interval = setInterval(() => void maybeCheckpoint(true), o.checkpointIntervalMs ?? 300_000);
+  interval.unref?.();
+
+  return {
+    /** Buffers an entry for the next group commit (reads, denials, token requests). */
+    record(entry: Record<string, unknown>): void {
+      observe(entry);
+      buffer.push({ entry });
+      schedule();
+    },
+    /** Appends inside the caller's transaction; the entry commits or rolls back with the change it describes. */
+    async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<AppendedAuditEntry> {
+      observe(entry);
+      const [row] = await appendAuditEntries(tx, [entry]);
+      return row!;
+    },
+    /** Streams entries appended in a transaction once it has committed. */
+    committed(rows: AppendedAuditEntry[]) {
+      appendedSinceStart += rows.length;
+      stream(rows);
+    },
+    /** Persists everything buffered (tests; shutdown). */
+    flush,
+    checkpoint: () => maybeCheckpoint(true),
+    async close() {
+      clearInterval(interval);
+      for (let i = 0; i < 3 && (buffer.length || flushing); i++) {
+        await flush().catch(() => Bun.sleep(200));
+      }
+      if (buffer.length) o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
+    },
+  };
+}
+export type AuditRecorder = ReturnType<typeof createAuditRecorder>;

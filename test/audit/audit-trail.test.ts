@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../src/db/client.ts';
+import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ RATE_LIMIT_SCALE: '0.05' });
+});
+afterAll(() => t.stop());
+
+async function entriesSince(seq: number) {
+  await t.running.audit.flush();
+  return rowsOf<{ seq: string; entry: Record<string, any> }>(
+    await t.tdb.database.db.execute(sql`select seq::text as seq, entry from audit_entries where seq > ${seq} order by seq`),
+  );
+}
+async function head() {
+  await t.running.audit.flush();
+  const [r] = rowsOf<{ n: string }>(await t.tdb.database.db.execute(sql`select coalesce(max(seq),0)::text as n from audit_entries`));
+  return Number(r!.n);
+}
+
+describe('one audit entry per operation', () => {
+  test('an allowed read leaves one ALLOWED entry naming the permit', async () => {
+    const tok = await t.token('demo-clerk');
+    const h = await head();
+    const r = await t.gql(`query One($n: String!) { permit(number: $n) { number } }`, { n: 'DC-BLD-2024-000001' }, tok);
+    expect(r.status).toBe(200);
+    const es = await entriesSince(h);
+    expect(es).toHaveLength(1);
+    expect(es[0]!.entry).toMatchObject({ kind: 'graphql', clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', outcome: 'ALLOWED', httpStatus: 200, operation: { type: 'query', name: 'One' } });
+    expect(es[0]!.entry.affected).toEqual(['DC-BLD-2024-000001']);
+    expect(es[0]!.entry.operation.documentSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('a mutation commits its entry in its own transaction, with the permit number and redacted variables', async () => {
+    const tok = await t.token('demo-contractor-a');
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data.permits.edges[0].node.parcel.id;
+    const h = await head();
+    const r = await t.gql(
+      `mutation Sub($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-trail-0001") { receipt { permitNumber } } }`,
+      { i: { parcelId: parcel, permitType: 'PLUMBING', workClass: 'REPAIR', description: 'Leak', valuation: 900, applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 123 4567' } } },
+      tok,
+    );
+    expect(r.body.errors).toBeUndefined();
+    const es = await entriesSince(h);
+    expect(es).toHaveLength(1);
+    const e = es[0]!.entry;
+    expect(e.outcome).toBe('ALLOWED');
+    expect(e.affected).toContain(r.body.data.submitPermit.receipt.permitNumber);
+    const text = JSON.stringify(e);
+    expect(text).not.toContain('grace@example.org');
+    expect(text).not.toContain('555 123 4567');
+    expect(text).not.toContain('Grace Hopper');
+  });
+
+  test('401, 403, 400 armor rejection and token requests each leave exactly one entry', async () => {
+    const h = await head();
+    const bad = await t.gql(`{ me { clientId } }`, {}, 'not.a.jwt');
+    expect(bad.status).toBe(401);
+    const forbidden = await t.gql(`{ auditVerification { ok } }`, {}, await t.token('demo-gis'));
+    expect(forbidden.status).toBe(403);
+    const deep = await t.gql(`{ permits { edges { node { parcel { id } inspections { checklist { item } } statusHistory { to } } } } ${'a: __typename '.repeat(20)} }`, {}, await t.token('demo-clerk'));
+    expect(deep.status).toBe(400);
+    const tokenFail = await fetch(`${t.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: 'wrong' }) });
+    expect(tokenFail.status).toBe(401);
+    const es = await entriesSince(h);
+    // the demo-gis token above was cached earlier? count token entries separately
+    const kinds = es.map((e) => `${e.entry.kind}:${e.entry.httpStatus}`);
+    expect(kinds.filter((k) => k === 'graphql:401')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'graphql:403')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'graphql:400')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'token:401')).toHaveLength(1);
+    const e403 = es.find((e) => e.entry.httpStatus === 403)!.entry;
+    expect(e403.outcome).toBe('DENIED');
+    expect(e403.errorCodes).toContain('FORBIDDEN');
+    expect(es.find((e) => e.entry.httpStatus === 400)!.entry.errorCodes).toContain('QUERY_REJECTED');
+    expect(JSON.stringify(es)).not.toContain('wrong');
+  });
+
+  test('a rate-limited request leaves one DENIED entry with RATE_LIMITED', async () => {
+    const tok = await t.token('demo-analyst');
+    const h = await head();
+    let limited = 0;
+    for (let i = 0; i < 20 && limited === 0; i++) {
+      const r = await t.gql(`{ me { clientId } }`, {}, tok);
+      if (r.status === 429) limited++;
+    }
+    expect(limited).toBe(1);
+    const es = await entriesSince(h);
+    const e429 = es.filter((e) => e.entry.httpStatus === 429);
+    expect(e429).toHaveLength(1);
+    expect(e429[0]!.entry.errorCodes).toContain('RATE_LIMITED');
+  });
+
+  test('a mutation whose audit append fails leaves no change behind', async () => {
+    const db = t.tdb.database.db;
+    await db.execute(sql.raw(`create or replace function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'injected audit failure'; end $$`));
+    await db.execute(sql.raw(`create trigger audit_fail before insert on audit_entries for each row execute function audit_fail()`));
+    try {
+      const before = await countRows(t, 'permits');
+      const tok = await t.token('demo-contractor-b');
+      const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data?.permits?.edges?.[0]?.node?.parcel?.id ?? '00000000-0000-4000-8000-000000000000';
+      const r = await t.gql(
+        `mutation($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-fail-0001") { receipt { id } } }`,
+        { i: { parcelId: parcel, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 10, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' } } },
+        tok,
+      );
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(r.body)).not.toContain('injected');
+      expect(await countRows(t, 'permits')).toBe(before);
+    } finally {
+      await db.execute(sql.raw(`drop trigger audit_fail on audit_entries`));
+    }
+  });
+
+  test('the chain verifies through auditVerification for a compliance officer', async () => {
+    await t.running.audit.flush();
+    const r = await t.gql(`{ auditVerification { ok size firstBadSeq } }`, {}, await t.token('demo-compliance'));
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data.auditVerification.ok).toBe(true);
+    expect(r.body.data.auditVerification.size).toBeGreaterThan(5);
+  });
+});
