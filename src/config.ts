@@ -52,6 +52,11 @@ const envSchema = z.object({
   SEED: z.enum(['full', 'small', 'none']).default('full'),
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(1000).default(1),
+  /**
+   * Benchmark baselines only (refused in production): `security-off` skips token verification, guard plugins and
+   * the field policy, acting as the demo client named in the `x-bench-client` header; `no-audit` skips the audit.
+   */
+  BENCH_MODE: z.enum(['', 'security-off', 'no-audit']).default(''),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
 });
@@ -69,6 +74,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.APP_ENV === 'production' && e.BENCH_MODE) {
+    throw new ConfigError('BENCH_MODE is for benchmark baselines only: unset it in production');
+  }
   return {
     env: e.APP_ENV,
     host: e.HOST,
@@ -93,5 +101,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
+    benchMode: e.BENCH_MODE,
   };
 }
