@@ -13,6 +13,8 @@ import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
 import type { Principal } from './domain/principal.ts';
 import { benchPrincipal } from './http/bench-principal.ts';
+import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
+import { originalRequestOf } from './guard/body-limit.ts';
 import { ALL_SCOPES } from './auth/policy.ts';
 import type { TokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
@@ -58,6 +60,7 @@ export function createApp(deps: AppDeps) {
   const { config, database, log, services } = deps;
   const schema = buildSchema();
   const securityOff = config.benchMode === 'security-off';
+  const principals = new WeakMap<Request, Principal | null>();
   const noAudit = config.benchMode === 'no-audit';
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps) {
     plugins: securityOff ? [useAuditTrail(deps.audit)] : [
       // guard: cheap refusals before anything expensive (the principal is already on the server context)
       useCsrfPrevention({ origins: config.corsOrigins }),
+      config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments(), principalOf: (r) => principals.get(originalRequestOf(r)) ?? null }),
       useBatchLimit({ limit: 10 }),
       rateLimitOn && useRateLimit({
         policies: scaledLimits,
@@ -131,6 +135,7 @@ export function createApp(deps: AppDeps) {
     if (path === '/graphql') {
       const auth = securityOff ? { principal: await benchPrincipal(database.db, request) } : await authenticateRequest(request, { verifier: deps.verifier, log });
       const principal = 'reject' in auth ? null : auth.principal;
+      principals.set(originalRequestOf(request), principal);
       let response: Response;
       try {
         response = 'reject' in auth ? auth.reject : await yoga.fetch(request, { principal, clientIp: requestMeta(request).ip });

@@ -1,0 +1,54 @@
+/**
+ * Trusted documents (PERSISTED_ONLY=true): third-party clients may only run operations registered by hash in
+ * `schema/persisted/*.graphql`; holders of `schema:introspect` (analysts in GraphiQL) stay free.
+ * Built on Yoga's persisted-operations plugin; refusals answer 400 QUERY_REJECTED.
+ */
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import type { Plugin } from 'graphql-yoga';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Principal } from '../domain/principal.ts';
+import { queryRejected } from '../errors.ts';
+
+export const PERSISTED_DIR = fileURLToPath(new URL('../../schema/persisted', import.meta.url));
+
+/** hash (hex SHA-256 of the operation text) → operation text. */
+export function loadPersistedDocuments(dir = PERSISTED_DIR): Map<string, string> {
+  const docs = new Map<string, string>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort()) {
+    const parts = readFileSync(join(dir, file), 'utf8').split(/^# ---\s*$/m);
+    for (const part of parts) {
+      const text = part
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n')
+        .trim();
+      if (text) docs.set(new Bun.CryptoHasher('sha256').update(text).digest('hex'), text);
+    }
+  }
+  return docs;
+}
+
+export interface TrustedDocumentsOptions {
+  documents: Map<string, string>;
+  /** The request's principal (verified before Yoga runs). */
+  principalOf: (request: Request) => Principal | null;
+}
+
+export function useTrustedDocuments({ documents, principalOf }: TrustedDocumentsOptions): Plugin {
+  return usePersistedOperations({
+    getPersistedOperation: (key) => documents.get(key) ?? null,
+    allowArbitraryOperations: (request) => Boolean(principalOf(request)?.scopes.has('schema:introspect')),
+    extractPersistedOperationId: (params) => {
+      const p = params as { documentId?: unknown; extensions?: { persistedQuery?: { sha256Hash?: unknown } } };
+      const id = p.documentId ?? p.extensions?.persistedQuery?.sha256Hash;
+      return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : null;
+    },
+    customErrors: {
+      notFound: () => queryRejected('This operation is not a registered trusted document'),
+      persistedQueryOnly: () => queryRejected('Only registered trusted documents may run here (PERSISTED_ONLY): send documentId or persistedQuery.sha256Hash'),
+      keyNotFound: () => queryRejected('A trusted document id is required'),
+    },
+  }) as Plugin;
+}
