@@ -76,15 +76,23 @@ export async function listPermits(
   const size = pageSize(first);
   const afterId = decodeCursor(after);
   const conds = listConditions(p, filter);
-  if (afterId) {
-    conds.push(sql`(${permits.updatedAt}, ${permits.id}) > (select updated_at, id from permits where id = ${afterId})`);
-  }
+  // the cursor's position is read only from a permit the principal may see: another jurisdiction's cursor
+  // must not place the walk by that permit's updated_at (an oracle across tenants)
+  const cursorRow = (id: string) =>
+    sql`(select ${permits.updatedAt}, ${permits.id} from ${permits} where ${permits.id} = ${id} and ${visiblePermits(p)})`;
+  if (afterId) conds.push(sql`(${permits.updatedAt}, ${permits.id}) > ${cursorRow(afterId)}`);
   const rows = await db
     .select()
     .from(permits)
     .where(and(...conds))
     .orderBy(asc(permits.updatedAt), asc(permits.id))
     .limit(size + 1);
+  // an empty page after a cursor: refuse it if it names no permit the principal may see (rather than a
+  // silent end of the walk); one statement more, only then
+  if (afterId && rows.length === 0) {
+    const [known] = await db.select({ n: sql<number>`1` }).from(permits).where(and(eq(permits.id, afterId), visiblePermits(p)));
+    if (!known) throw badInput('after', 'is not a cursor this API issued');
+  }
   const nodes = rows.slice(0, size);
   return {
     nodes,

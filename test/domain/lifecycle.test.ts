@@ -38,7 +38,7 @@ describe('TRANSITIONS', () => {
     expect(Object.keys(TRANSITIONS).sort()).toEqual([...PERMIT_STATUSES].sort());
     const gqlEnum = buildSchema().getType('PermitStatus') as GraphQLEnumType;
     expect(gqlEnum.getValues().map((v) => v.name).sort()).toEqual([...PERMIT_STATUSES].sort());
-    expect([...PERMIT_STATUSES].sort()).toEqual(
+    expect<string[]>([...PERMIT_STATUSES].sort()).toEqual(
       ['SUBMITTED', 'UNDER_REVIEW', 'CORRECTIONS_REQUIRED', 'APPROVED', 'ISSUED', 'INSPECTIONS', 'FINALED', 'EXPIRED', 'REJECTED', 'WITHDRAWN'].sort(),
     );
   });
