@@ -55,7 +55,9 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
   try {
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
     const revocations = createRevocations(database.db);
-    const breaker = createDbBreaker({});
+    // Probes back off 1 s → 5 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
+    // coming back (issue 6), and one `select 1` every 5 s per instance costs nothing.
+    const breaker = createDbBreaker({ halfOpenMaxMs: 5_000 });
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       ...(opts.cachePrefix ? { prefix: opts.cachePrefix } : {}),
