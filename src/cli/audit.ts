@@ -13,11 +13,10 @@ import { canonicalJson } from '../audit/canonical-json.ts';
 import { redactVariables } from '../audit/redact.ts';
 import { takeCheckpoint } from '../audit/take-checkpoint.ts';
 import { loadAndVerify } from '../audit/verify-chain.ts';
-import { loadSigningKey, type SigningKey } from '../auth/signing-keys.ts';
+import { allSigningKeys, loadSigningKey, type SigningKey } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Executor } from '../db/client.ts';
 import { auditEntries } from '../db/schema/audit.ts';
-import { signingKeys } from '../db/schema/clients.ts';
 import type { Command } from './command.ts';
 import { withDatabase } from './database.ts';
 import { csvCell } from './export-permits.ts';
@@ -33,8 +32,7 @@ async function existingSigningKey(cfg: AppConfig): Promise<SigningKey | null> {
 
 /** Every public key the issuer has published (retired ones too), plus the local active key. */
 async function checkpointKeys(db: Executor, cfg: AppConfig): Promise<JWK[]> {
-  const rows = await db.select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk }).from(signingKeys);
-  const keys = new Map(rows.map((r) => [r.kid, JSON.parse(r.publicJwk) as JWK]));
+  const keys = new Map((await allSigningKeys(db)).map((k) => [k.kid, k]));
   const local = await existingSigningKey(cfg);
   if (local) keys.set(local.kid, local.publicJwk);
   return [...keys.values()];
