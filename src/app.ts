@@ -23,6 +23,7 @@ import { serviceDegraded } from './errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
+import { useInputErrors } from './graphql/input-errors.ts';
 import { createUnitOfWork } from './graphql/unit-of-work.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { requestMeta } from './http/request-meta.ts';
@@ -96,7 +97,7 @@ export function createApp(deps: AppDeps) {
       },
       isDev: false,
     },
-    plugins: securityOff ? [useAuditTrail(deps.audit)] : [
+    plugins: securityOff ? [useInputErrors(), useAuditTrail(deps.audit)] : [
       // guard: cheap refusals before anything expensive (the principal is already on the server context)
       useCsrfPrevention({ origins: config.corsOrigins }),
       config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments(), principalOf: (r) => principals.get(originalRequestOf(r)) ?? null }),
@@ -118,6 +119,8 @@ export function createApp(deps: AppDeps) {
         canSeeSuggestions: (c) => Boolean((c as { principal?: Principal | null }).principal?.scopes.has('schema:introspect')),
       }),
       ...(deps.plugins?.beforeAuth ?? []),
+      // contract-shaped input errors: BAD_USER_INPUT naming the field path
+      useInputErrors(),
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),
