@@ -221,11 +221,11 @@ describe('metrics over HTTP', () => {
     expect(sample(text, 'db_breaker_state')).toBe(0);
     expect(sample(text, 'audit_chain_length')).toBeGreaterThanOrEqual(0);
     expect(text).toContain('http_request_duration_seconds_count{route="/graphql",method="POST",status="200"}');
-  });
+  }, 120_000);
 
   e2e('/metrics refuses a token without metrics:read (403) and accepts loopback without a token', async () => {
     const analyst = await t.token('demo-analyst');
     expect((await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${analyst}` } })).status).toBe(403);
     expect((await fetch(`${t.url}/metrics`)).status).toBe(200);
-  });
+  }, 60_000);
 });

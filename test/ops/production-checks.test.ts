@@ -135,5 +135,5 @@ describe('production start-up', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
