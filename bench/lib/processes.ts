@@ -1,0 +1,147 @@
+/**
+ * Child processes under test: the app (`bun run src/main.ts`, one process per variant), the bare Bun.serve
+ * baseline (`bun -e`), and an RSS sampler reading /proc/<pid>/status.
+ */
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Subprocess } from 'bun';
+
+export const REPO = join(import.meta.dir, '..', '..');
+
+export interface Rss {
+  /** current resident set (MB) */
+  rss: number;
+  /** kernel's high-water mark of the resident set (MB) */
+  hwm: number;
+}
+
+export function readRss(pid: number): Rss | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Polls VmRSS every `everyMs` and keeps the peak since the last reset. */
+export class RssSampler {
+  peak = 0;
+  #timer: ReturnType<typeof setInterval>;
+  constructor(readonly pid: number, everyMs = 200) {
+    this.#timer = setInterval(() => this.sample(), everyMs);
+  }
+  sample(): Rss | null {
+    const r = readRss(this.pid);
+    if (r && r.rss > this.peak) this.peak = r.rss;
+    return r;
+  }
+  stop() {
+    clearInterval(this.#timer);
+  }
+}
+
+export interface ChildServer {
+  name: string;
+  port: number;
+  pid: number;
+  url: string;
+  proc: Subprocess;
+  rss: RssSampler;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, proc: Subprocess, timeoutMs: number, logFile: string) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`${what}: process exited with ${proc.exitCode}; log: ${logFile}\n${tail(logFile)}`);
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms; log: ${logFile}\n${tail(logFile)}`);
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function stopProc(proc: Subprocess, rss: RssSampler) {
+  rss.stop();
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(12_000).then(() => false)]);
+  if (!killed) {
+    proc.kill('SIGKILL');
+    await proc.exited;
+  }
+}
+
+export interface AppStart {
+  name: string;
+  port: number;
+  databaseUrl: string;
+  dataDir: string;
+  env?: Record<string, string>;
+  logDir: string;
+}
+
+/** Starts `bun run src/main.ts`; resolves once /readyz answers 200 and DATA_DIR/demo-clients.json exists. */
+export async function startApp(o: AppStart): Promise<ChildServer> {
+  mkdirSync(o.dataDir, { recursive: true });
+  const logFile = join(o.logDir, `${o.name}.log`);
+  const fd = openSync(logFile, 'a');
+  const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      APP_ENV: 'development',
+      PORT: String(o.port),
+      DATABASE_URL: o.databaseUrl,
+      DATA_DIR: o.dataDir,
+      LOG_LEVEL: 'warn',
+      SEED: 'none',
+      ...o.env,
+    },
+    stdout: fd,
+    stderr: fd,
+  });
+  const rss = new RssSampler(proc.pid);
+  const url = `http://127.0.0.1:${o.port}`;
+  const server: ChildServer = { name: o.name, port: o.port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
+  try {
+    await waitFor(`app ${o.name}`, async () => (await fetch(`${url}/readyz`)).status === 200 && existsSync(join(o.dataDir, 'demo-clients.json')), proc, 120_000, logFile);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+/** The machine's limit: Bun.serve answering a fixed JSON, in its own process. */
+export async function startBare(port: number, logDir: string): Promise<ChildServer> {
+  const logFile = join(logDir, 'bare.log');
+  const fd = openSync(logFile, 'a');
+  const code = `const body = JSON.stringify({ data: { ok: true } });
+Bun.serve({ hostname: '127.0.0.1', port: ${port}, fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }) });`;
+  const proc = Bun.spawn([process.execPath, '-e', code], { stdout: fd, stderr: fd });
+  const rss = new RssSampler(proc.pid);
+  const url = `http://127.0.0.1:${port}`;
+  const server: ChildServer = { name: 'bare', port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
+  await waitFor('bare server', async () => (await fetch(url, { method: 'POST', body: '{}' })).ok, proc, 20_000, logFile);
+  return server;
+}
+
+/** A free TCP port on loopback (asks the kernel, then releases it). */
+export function freePort(): number {
+  const s = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}

@@ -1,0 +1,429 @@
+/**
+ * `bun run bench` — issue 7's benchmark suite.
+ *
+ *   bun run bench                      the matrix: 4 scenarios × (bare | security-off | full | no-audit) × 16/64
+ *                                      connections, ratios, RSS leak check → bench/results/latest.json
+ *   bun run bench -- --instances 3     scale-out: one vs three app processes on one PostgreSQL + Redis, audit
+ *                                      chain verified afterwards, shared rate limit probed → bench/results/instances.json
+ *
+ * Options: --seconds 5 --warmup 1 --connections 16,64 --only permit,geojson --keep-db --threads 2
+ * Environment: DATABASE_URL (a database on the server to create `bench_<ts>` next to; default
+ * postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379).
+ *
+ * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant,
+ * restarted between variants; the bare baseline: `bun -e` Bun.serve), the load comes from wrk in another
+ * process over loopback.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fetchToken, graphql, tokensFor } from './lib/client.ts';
+import { createBenchDatabase, openReader, type BenchDatabase } from './lib/database.ts';
+import { freePort, readRss, REPO, startApp, startBare, type ChildServer } from './lib/processes.ts';
+import {
+  ACTS_AS,
+  identityHeaders,
+  requestSpec,
+  SCENARIOS,
+  type BBox,
+  type BenchInputs,
+  type ScenarioName,
+  type Variant,
+} from './lib/scenarios.ts';
+import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
+import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
+
+const { values: opts } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    instances: { type: 'string' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '16,64' },
+    only: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    'keep-db': { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(opts.seconds);
+const WARMUP = Number(opts.warmup);
+const CONNECTIONS = opts.connections.split(',').map(Number);
+const THREADS = Number(opts.threads);
+const ONLY = opts.only ? new Set(opts.only.split(',')) : null;
+const INSTANCES = opts.instances ? Number(opts.instances) : 0;
+const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** High enough not to throttle the benchmark (the config's maximum), but the limiter stays on. */
+const RATE_LIMIT_SCALE = '1000';
+const RESULTS = join(import.meta.dir, 'results');
+
+const t0 = performance.now();
+const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)}s`;
+const log = (msg: string) => console.error(`[bench ${elapsed()}] ${msg}`);
+let runCounter = 0;
+const runTag = (what: string) => `bench-${process.pid}-${Date.now().toString(36)}-${++runCounter}-${what}`;
+
+async function machineInfo(dbUrl: string) {
+  const sql = openReader(dbUrl);
+  const [{ version }] = (await sql`select version()`) as unknown as [{ version: string }];
+  await sql.end();
+  const wrk = Bun.spawnSync(['wrk', '--version']);
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_mb: Math.round(totalmem() / 2 ** 20),
+    kernel: release(),
+    bun: Bun.version,
+    postgres: version.split(',')[0],
+    load_generator: new TextDecoder().decode(wrk.stdout).split('\n')[0]?.split(' Copyright')[0]?.trim() ?? 'wrk',
+    wrk_threads: THREADS,
+    seconds_per_run: SECONDS,
+    warmup_seconds: WARMUP,
+    loadavg_at_start: loadavg().map((x) => Math.round(x * 100) / 100),
+    started_at: new Date().toISOString(),
+  };
+}
+
+/** Inputs from the seeded database: permit numbers, a ~500-feature box, parcels outside that box. */
+async function prepareInputs(app: ChildServer, dataDir: string, dbUrl: string): Promise<BenchInputs> {
+  const sql = openReader(dbUrl);
+  try {
+    const numbers = (await sql`select permit_num from permits where jurisdiction_id = 'demo-city' order by random() limit 1000`).map(
+      (r) => r.permit_num as string,
+    );
+    const [grid] = await sql`select min(longitude) as x0, max(longitude) as x1, min(latitude) as y0, max(latitude) as y1
+      from parcels where jurisdiction_id = 'demo-city'`;
+    const cx = (Number(grid!.x0) + Number(grid!.x1)) / 2;
+    const cy = (Number(grid!.y0) + Number(grid!.y1)) / 2;
+    const { 'demo-gis': gis } = await tokensFor(app.url, dataDir, ['demo-gis']);
+    const count = async (b: BBox) =>
+      (
+        await graphql<{ permitsGeoJSON: { features: unknown[] } }>(app.url, gis!, 'query($b: BBoxInput!) { permitsGeoJSON(bbox: $b) }', { b })
+      ).permitsGeoJSON.features.length;
+    const box = (h: number): BBox => ({ minLon: cx - h, minLat: cy - h, maxLon: cx + h, maxLat: cy + h });
+    // binary search on the half side of a square around the grid's centre
+    let lo = 0.001;
+    let hi = Math.max(Number(grid!.x1) - cx, Number(grid!.y1) - cy);
+    let best = { h: hi, n: await count(box(hi)) };
+    for (let i = 0; i < 14 && Math.abs(best.n - 500) > 10; i++) {
+      const mid = (lo + hi) / 2;
+      const n = await count(box(mid));
+      if (Math.abs(n - 500) < Math.abs(best.n - 500)) best = { h: mid, n };
+      if (n < 500) lo = mid;
+      else hi = mid;
+    }
+    const bbox = box(best.h);
+    const margin = 0.002;
+    const parcels = (
+      await sql`select id from parcels where jurisdiction_id = 'demo-city'
+        and (longitude < ${bbox.minLon - margin} or longitude > ${bbox.maxLon + margin}
+          or latitude < ${bbox.minLat - margin} or latitude > ${bbox.maxLat + margin})
+        order by random() limit 200`
+    ).map((r) => r.id as string);
+    // the GIS vendor must really see these permits (else `permit` would measure nulls)
+    for (const n of numbers.slice(0, 5)) {
+      const d = await graphql<{ permit: { number: string } | null }>(app.url, gis!, 'query($n: String!) { permit(number: $n) { number } }', { n });
+      if (!d.permit) throw new Error(`demo-gis cannot read permit ${n}`);
+    }
+    return { permitNumbers: numbers, submitParcels: parcels, bbox, bboxFeatures: best.n };
+  } finally {
+    await sql.end();
+  }
+}
+
+interface Measured extends LoadResult {
+  name: ScenarioName;
+  variant: Variant;
+  connections: number;
+}
+
+async function measure(
+  server: ChildServer,
+  variant: Variant,
+  name: ScenarioName,
+  connections: number,
+  inputs: BenchInputs,
+  tokens: Record<string, string>,
+  warmup = WARMUP,
+): Promise<Measured> {
+  const spec = requestSpec(name, inputs, identityHeaders(variant, ACTS_AS[name], tokens), variant);
+  const script = writeScript(`${variant}-${name}`, spec);
+  const url = variant === 'bare' ? server.url : `${server.url}/graphql`;
+  if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
+  const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
+  log(
+    `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`,
+  );
+  if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
+  return { ...r, name, variant, connections };
+}
+
+const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
+/** permit first: the RSS leak check runs on it right after the warm-up */
+const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'submitPermit'];
+
+async function runMatrix(db: BenchDatabase, work: string, machine: Record<string, unknown>) {
+  const dataDir = join(work, 'data');
+  const logDir = join(work, 'logs');
+  const appEnv = { RATE_LIMIT_SCALE };
+  const rows: Measured[] = [];
+  const peaks: Record<string, { peak_rss_mb: number; hwm_mb: number }> = {};
+  const track = async (s: ChildServer, variant: string) => {
+    const r = readRss(s.pid);
+    peaks[variant] = { peak_rss_mb: Math.round(Math.max(s.rss.peak, r?.rss ?? 0)), hwm_mb: Math.round(r?.hwm ?? 0) };
+    await s.stop();
+  };
+
+  log(`seeding ${db.name} (SEED=full)`);
+  const seed = await startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
+  const inputs = await prepareInputs(seed, dataDir, db.url);
+  await seed.stop();
+  log(`inputs: ${inputs.permitNumbers.length} permit numbers, bbox with ${inputs.bboxFeatures} features ${JSON.stringify(inputs.bbox)}`);
+
+  // (a) bare
+  const bare = await startBare(freePort(), logDir);
+  for (const name of ORDER.filter(wanted)) for (const c of CONNECTIONS) rows.push(await measure(bare, 'bare', name, c, inputs, {}));
+  await track(bare, 'bare');
+
+  // (b) security off
+  {
+    const app = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { ...appEnv, BENCH_MODE: 'security-off' } });
+    for (const name of ORDER.filter(wanted)) for (const c of CONNECTIONS) rows.push(await measure(app, 'security-off', name, c, inputs, {}));
+    await track(app, 'security-off');
+  }
+
+  // (c) full, with the leak check on `permit` at the highest connection count
+  let rss = { warm: 0, after: 0, runs: [] as number[] };
+  {
+    const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: appEnv });
+    const tokens = await tokensFor(app.url, dataDir, ['demo-gis', 'demo-contractor-a']);
+    const cMax = Math.max(...CONNECTIONS);
+    for (const name of ORDER.filter(wanted)) {
+      if (name === 'permit') {
+        // warm-up, then RSS; the matrix runs, then two more identical runs: three runs at cMax in all
+        const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
+        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: WARMUP, threads: THREADS, tag: runTag('w') });
+        await Bun.sleep(500);
+        rss.warm = readRss(app.pid)?.rss ?? 0;
+        for (const c of CONNECTIONS) {
+          rows.push(await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP));
+          if (c === cMax) rss.runs.push(await settledRss(app.pid));
+        }
+        for (let i = 0; i < 2; i++) {
+          const extra = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
+          rss.runs.push(await settledRss(app.pid));
+          log(`  leak check run ${i + 2}: ${extra.rps.toFixed(0)} rps, RSS ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB)`);
+        }
+        rss.after = rss.runs.at(-1) ?? 0;
+      } else {
+        for (const c of CONNECTIONS) rows.push(await measure(app, 'full', name, c, inputs, tokens));
+      }
+    }
+    await track(app, 'full');
+  }
+
+  // submitPermit without the audit append
+  if (wanted('submitPermit')) {
+    const app = await startApp({ name: 'no-audit', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { ...appEnv, BENCH_MODE: 'no-audit' } });
+    const tokens = await tokensFor(app.url, dataDir, ['demo-contractor-a']);
+    for (const c of CONNECTIONS) rows.push(await measure(app, 'no-audit', 'submitPermit', c, inputs, tokens));
+    await track(app, 'no-audit');
+  }
+
+  const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+  const scenarios: Row[] = rows.map((r) => ({
+    name: r.name,
+    variant: r.variant,
+    connections: r.connections,
+    rps: round(r.rps, 1),
+    p50_ms: r.p50,
+    p95_ms: r.p95,
+    p99_ms: r.p99,
+    errors: r.errors,
+  }));
+  const result = {
+    machine: { ...machine, loadavg_at_end: loadavg().map((x) => round(x)), duration_s: Math.round((performance.now() - t0) / 1000) },
+    scenarios,
+    rss_mb: { warm: round(rss.warm, 1), after: round(rss.after, 1) },
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, 'latest.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  // what does not fit the fixed format: per-run detail, peaks, inputs
+  writeFileSync(
+    join(RESULTS, 'latest.details.json'),
+    `${JSON.stringify({ rows, peaks, rss_runs_mb: rss.runs.map((x) => round(x, 1)), inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+  );
+
+  printMatrix(scenarios, peaks, rss);
+  printAcceptance(acceptance(scenarios, rss));
+  console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
+}
+
+/** RSS after a short pause, so a GC right after the load settles. */
+async function settledRss(pid: number) {
+  await Bun.sleep(500);
+  return readRss(pid)?.rss ?? 0;
+}
+
+// ---------------------------------------------------------------- scale-out
+
+async function cli(args: string[], env: Record<string, string>) {
+  const p = Bun.spawn([process.execPath, 'run', 'src/cli/main.ts', ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  await p.exited;
+  return { code: p.exitCode ?? -1, out, err };
+}
+
+async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: Record<string, unknown>) {
+  const dataDir = join(work, 'data');
+  const logDir = join(work, 'logs');
+  const cMax = Math.max(...CONNECTIONS);
+  const shared = { RATE_LIMIT_SCALE, REDIS_URL };
+  log(`seeding ${db.name} (SEED=full)`);
+  const seed = await startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
+  const inputs = await prepareInputs(seed, dataDir, db.url);
+  await seed.stop();
+
+  // each instance: its own DATA_DIR (outbox), the same signing key and demo clients (as a shared SIGNING_KEY_PEM would)
+  const instanceDir = (i: number) => {
+    const d = join(work, `instance-${i}`);
+    mkdirSync(d, { recursive: true });
+    cpSync(join(dataDir, 'keys'), join(d, 'keys'), { recursive: true });
+    cpSync(join(dataDir, 'demo-clients.json'), join(d, 'demo-clients.json'));
+    return d;
+  };
+  const startMany = (count: number, env: Record<string, string>, label: string) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        startApp({ name: `${label}-${i + 1}`, port: freePort(), databaseUrl: db.url, dataDir: instanceDir(i + 1), logDir, env }),
+      ),
+    );
+  const scenarios: ScenarioName[] = (['permit', 'submitPermit'] as const).filter(wanted);
+  const load = async (servers: ChildServer[], name: ScenarioName, tokens: Record<string, string>) => {
+    const spec = requestSpec(name, inputs, identityHeaders('full', ACTS_AS[name], tokens));
+    const script = writeScript(`scale-${name}`, spec);
+    const per = (i: number) => Math.floor(cMax / servers.length) + (i < cMax % servers.length ? 1 : 0);
+    const threads = servers.length > 1 ? 1 : THREADS;
+    const all = (seconds: number, what: string) =>
+      Promise.all(servers.map((s, i) => runWrk({ url: `${s.url}/graphql`, script, connections: per(i), seconds, threads, tag: runTag(`${what}${i}`) })));
+    if (WARMUP > 0) await all(WARMUP, 'w');
+    const parts = await all(SECONDS, 'm');
+    const r = combine(parts);
+    log(`${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})`);
+    if (r.errors) log(`  first error: ${r.sampleError}`);
+    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)) };
+  };
+
+  const results: Record<string, Record<string, Awaited<ReturnType<typeof load>>>> = { '1': {}, [String(n)]: {} };
+  for (const count of [1, n]) {
+    const servers = await startMany(count, shared, `x${count}`);
+    const tokens = await tokensFor(servers[0]!.url, dataDir, ['demo-gis', 'demo-contractor-a']);
+    for (const name of scenarios) results[String(count)]![name] = await load(servers, name, tokens);
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+
+  // the audit chain several instances appended to concurrently
+  const verify = await cli(['audit', 'verify', '--json'], { DATABASE_URL: db.url, DATA_DIR: instanceDir(1) });
+  let chain: { ok: boolean; size?: number; reason?: string; firstBadSeq?: number } = { ok: false, reason: verify.err.trim() || verify.out.trim() };
+  try {
+    chain = JSON.parse(verify.out) as typeof chain;
+  } catch {}
+  log(`audit verify: exit ${verify.code}, ${JSON.stringify(chain)}`);
+
+  // shared rate limit: a fresh analyst client (its own bucket key), budget at scale 1, a burst spread over all instances
+  const probeId = `bench-rl-${process.pid}-${Date.now().toString(36)}`;
+  const created = await cli(['clients', 'create', '--id', probeId, '--role', 'analyst', '--jurisdiction', 'demo-city', '--json'], {
+    DATABASE_URL: db.url,
+    DATA_DIR: instanceDir(1),
+  });
+  const secret = (JSON.parse(created.out) as { clientSecret: string }).clientSecret;
+  const probeServers = await startMany(n, { RATE_LIMIT_SCALE: '1', REDIS_URL }, `rl${n}`);
+  const token = await fetchToken(probeServers[0]!.url, probeId, secret);
+  const burst = 60; // RATE_LIMITS.analyst at scale 1: 20/s, burst 60
+  const rate = 20;
+  const total = burst * n;
+  const started = performance.now();
+  const statuses = await Promise.all(
+    Array.from({ length: total }, (_, i) =>
+      fetch(`${probeServers[i % n]!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { clientId } }' }),
+      }).then(async (r) => (await r.arrayBuffer(), r.status)),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(probeServers.map((s) => s.stop()));
+  const allowed = statuses.filter((s) => s === 200).length;
+  const limited = statuses.filter((s) => s === 429).length;
+  const oneBudget = Math.floor(burst + rate * seconds) + 1;
+  const rateLimit = { requests: total, allowed, limited, other: total - allowed - limited, seconds: Math.round(seconds * 100) / 100, one_budget_allows: oneBudget, separate_budgets_would_allow: total, shared: allowed <= oneBudget && limited > 0 };
+  log(`rate limit probe: ${JSON.stringify(rateLimit)}`);
+
+  const one = results['1']!;
+  const many = results[String(n)]!;
+  const out = { machine: { ...machine, loadavg_at_end: loadavg().map((x) => Math.round(x * 100) / 100) }, instances: n, connections: cMax, redis: REDIS_URL.replace(/\/\/[^@]*@/, '//***@'), single: one, aggregate: many, audit_chain: chain, rate_limit: rateLimit };
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, 'instances.json');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+
+  console.log(`\nScale-out: ${n} app processes on one PostgreSQL + Redis, ${cMax} connections in total (wrk per instance)\n`);
+  console.log(`${'scenario'.padEnd(14)}${'1 instance rps'.padStart(16)}${`${n} instances rps`.padStart(18)}${'ratio'.padStart(8)}${'p95 1 / N (ms)'.padStart(18)}${'errors'.padStart(9)}`);
+  for (const name of scenarios) {
+    const a = one[name]!;
+    const b = many[name]!;
+    console.log(
+      `${name.padEnd(14)}${a.rps.toFixed(0).padStart(16)}${b.rps.toFixed(0).padStart(18)}${(b.rps / a.rps).toFixed(2).padStart(8)}${`${a.p95} / ${b.p95}`.padStart(18)}${String(a.errors + b.errors).padStart(9)}`,
+    );
+  }
+  console.log(`\naudit chain after concurrent appends: ${chain.ok ? `valid (${chain.size} entries)` : `BROKEN: ${JSON.stringify(chain)}`}`);
+  console.log(
+    `rate limit: ${total} requests over ${n} instances in ${rateLimit.seconds} s → ${allowed} allowed, ${limited} × 429; one shared budget allows ≤ ${oneBudget}, ${n} separate budgets would allow ${total} → ${rateLimit.shared ? 'SHARED' : 'NOT SHARED'}`,
+  );
+  const pass = scenarios.every((s) => many[s]!.rps > one[s]!.rps) && chain.ok && rateLimit.shared;
+  console.log(`\nacceptance 4 (aggregate higher, chain valid, rate limit shared): ${pass ? 'PASS' : 'FAIL'}`);
+  console.log(`\nwrote ${file}; logs in ${logDir}; total ${elapsed()}`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (Bun.spawnSync(['which', 'wrk']).exitCode !== 0) {
+    console.error('bench: wrk not found (Debian: apt-get install -y wrk)');
+    process.exit(2);
+  }
+  const db = await createBenchDatabase(BASE_URL);
+  const work = mkdtempSync(join(tmpdir(), 'pg-bench-'));
+  mkdirSync(join(work, 'logs'), { recursive: true });
+  let code = 0;
+  const onSignal = () => {
+    log('interrupted');
+    void db.drop().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    const machine = await machineInfo(db.url);
+    if (INSTANCES > 1) await runScaleOut(INSTANCES, db, work, machine);
+    else await runMatrix(db, work, machine);
+  } catch (err) {
+    console.error('bench failed:', err);
+    code = 1;
+  } finally {
+    if (opts['keep-db']) log(`kept database ${db.url}`);
+    else await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
+    try {
+      // keep the logs, drop the bulky data dirs
+      for (const d of ['data', ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`)]) rmSync(join(work, d), { recursive: true, force: true });
+    } catch {}
+  }
+  process.exit(code);
+}
+
+await main();
