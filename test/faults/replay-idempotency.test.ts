@@ -1,0 +1,114 @@
+/**
+ * Replay idempotency on the real PostgreSQL (issue 6, acceptance 3), at the module level: items are put into a
+ * real bun:sqlite outbox and drained by the real replayer with the real replay handler.
+ *
+ * - the key already exists with the same input (the live request committed, but its client was answered QUEUED,
+ *   or a crash came between commit and `markPersisted`) → PERSISTED, the same permit, one row;
+ * - the key already exists with a different input → REJECTED with a reason naming the conflict, nothing written.
+ *
+ * Runs in a fresh database of TEST_DATABASE_URL (skipped without it, like the other fault tests).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { and, eq, sql } from 'drizzle-orm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROLE_SCOPES } from '../../src/auth/policy.ts';
+import { rowsOf } from '../../src/db/client.ts';
+import { parcels } from '../../src/db/schema/parcels.ts';
+import { permits } from '../../src/db/schema/permits.ts';
+import { demoLicense, seedDemoData } from '../../src/db/seed.ts';
+import { submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
+import type { Principal } from '../../src/domain/principal.ts';
+import { openOutbox, type Outbox } from '../../src/resilience/outbox.ts';
+import { createReplayHandler } from '../../src/resilience/replay-handler.ts';
+import { createReplayer } from '../../src/resilience/replayer.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { submissionInput } from './load.ts';
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('outbox replay idempotency (real PostgreSQL)', () => {
+  let tdb: TestDatabase;
+  let outbox: Outbox;
+  let dir = '';
+  let parcelId = '';
+  const who = { clientId: 'replay-contractor', jurisdiction: 'demo-city', contractor: demoLicense('demo-city', 0) };
+  const principal: Principal = { ...who, role: 'contractor', scopes: new Set(ROLE_SCOPES.contractor) };
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    await seedDemoData(tdb.database.db, 'small');
+    const [p] = await tdb.database.db.select({ id: parcels.id }).from(parcels).where(eq(parcels.jurisdictionId, 'demo-city')).limit(1);
+    parcelId = p!.id;
+    dir = mkdtempSync(join(tmpdir(), 'replay-idem-'));
+    outbox = openOutbox({ dir });
+  }, 60_000);
+
+  afterAll(async () => {
+    outbox?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await tdb?.drop();
+  });
+
+  const permitsWithKey = async (key: string) =>
+    tdb.database.db
+      .select({ id: permits.id, number: permits.permitNum, description: permits.description })
+      .from(permits)
+      .where(and(eq(permits.submittedBy, who.clientId), eq(permits.idempotencyKey, key)));
+
+  async function persistLive(key: string, input: ReturnType<typeof submissionInput>) {
+    const v = validateSubmission(input, key);
+    return tdb.database.db.transaction((tx) => submitPermit(tx, principal, v));
+  }
+
+  function drain() {
+    const replayer = createReplayer({ outbox, handle: createReplayHandler(tdb.database.db), isAvailable: () => true });
+    return replayer.drainOnce();
+  }
+
+  test('a key that already exists with the same input replays as PERSISTED, to the same permit, once', async () => {
+    const input = submissionInput(parcelId, 1);
+    const live = await persistLive('replay-same-0001', input);
+    expect(live.state).toBe('PERSISTED');
+
+    const receipt = outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-same-0001', input, principal: who });
+    const report = await drain();
+    expect(report).toMatchObject({ persisted: 1, rejected: 0, remaining: 0 });
+    const item = outbox.get(receipt.id)!;
+    expect(item.state).toBe('PERSISTED');
+    expect(item.resultId).toBe(live.permitNumber!);
+    expect(await permitsWithKey('replay-same-0001')).toHaveLength(1);
+
+    // a second replay of the same key (e.g. a crash between commit and markPersisted) changes nothing
+    const again = await createReplayHandler(tdb.database.db)(item);
+    expect(again).toEqual({ state: 'PERSISTED', resultId: live.permitNumber! });
+    expect(await permitsWithKey('replay-same-0001')).toHaveLength(1);
+  });
+
+  test('a key that already exists with a different input replays as REJECTED with a reason, writing nothing', async () => {
+    await persistLive('replay-diff-0001', submissionInput(parcelId, 2));
+    const [before] = rowsOf<{ n: number }>(await tdb.database.db.execute(sql`select count(*)::int as n from permits`));
+
+    const receipt = outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-diff-0001', input: submissionInput(parcelId, 3), principal: who });
+    const report = await drain();
+    expect(report).toMatchObject({ persisted: 0, rejected: 1, remaining: 0 });
+    const item = outbox.get(receipt.id)!;
+    expect(item.state).toBe('REJECTED');
+    expect(item.reason).toContain('replay-diff-0001');
+    expect(item.resultId).toBeNull();
+
+    const rows = await permitsWithKey('replay-diff-0001');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.description).toBe(submissionInput(parcelId, 2).description);
+    const [after] = rowsOf<{ n: number }>(await tdb.database.db.execute(sql`select count(*)::int as n from permits`));
+    expect(after!.n).toBe(before!.n);
+  });
+
+  test('a new key replays as PERSISTED once, with the receipt id as the permit id', async () => {
+    const receipt = outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-new-0001', input: submissionInput(parcelId, 4), principal: who });
+    expect(await drain()).toMatchObject({ persisted: 1, remaining: 0 });
+    const rows = await permitsWithKey('replay-new-0001');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.id).toBe(receipt.id);
+    expect(outbox.get(receipt.id)!.resultId).toBe(rows[0]!.number);
+  });
+});
