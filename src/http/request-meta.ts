@@ -20,12 +20,16 @@ export function establishRequestMeta(request: Request, peer: string, trusted: Tr
   const incoming = request.headers.get('x-request-id');
   const requestId = incoming && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
   const cert = readForwardedClientCert(request, peer, trusted);
+  // behind a trusted proxy the client is the address it forwards (nginx replaces X-Forwarded-For with
+  // $remote_addr), so lock-outs and rate limits key on the client, not on the proxy
+  const forwarded = trusted(peer) ? request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
+  const ip = forwarded && /^[0-9a-fA-F:.]{2,45}$/.test(forwarded) ? forwarded : peer;
   if (cert && !('thumbprint' in cert)) {
     log.warn({ requestId, ip: peer, reason: cert.reason }, 'client certificate header not accepted');
   }
   const meta: RequestMeta = {
     requestId,
-    ip: peer,
+    ip,
     startedAt: performance.now(),
     ...(cert && 'thumbprint' in cert ? { certThumbprint: cert.thumbprint } : {}),
   };
