@@ -52,8 +52,7 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
 };
 
 /**
- * Domain answers an allowed caller may get for these samples (nothing about access). NOT_IMPLEMENTED: the audit
- * resolvers are stubs in this build; it comes after the access decision, so it says "allowed" just as well.
+ * Domain answers an allowed caller may get for these samples (nothing about access).
  */
 const DOMAIN_CODES = new Set(['NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT']);
 
