@@ -35,6 +35,13 @@ import type { JWK } from 'jose';
 import type { AuditRecorder } from './audit/recorder.ts';
 import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
 import { tokenEntry } from './audit/audit-entry.ts';
+import { loadTypeDefs } from './graphql/schema.ts';
+import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
+import { auditChainLength } from './ops/metric-sources.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { metricsResponse } from './ops/metrics-endpoint.ts';
+import { useMetrics } from './ops/use-metrics.ts';
+import { useRequestLog } from './ops/use-request-log.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -59,7 +66,14 @@ function isDbDown(err: unknown): boolean {
 
 export function createApp(deps: AppDeps) {
   const { config, database, log, services } = deps;
-  const schema = buildSchema();
+  const schema = buildSchema(loadTypeDefs(config.schemaDir));
+  const metrics = createMetrics({
+    breakerState: () => services.breaker.state,
+    outboxDepth: () => services.outbox.depth(),
+    auditChainLength: () => services.breaker.execute(() => auditChainLength(database.db)),
+    pool: () => database.poolStats(),
+  });
+  const graphiqlAssets = createGraphiQLAssets();
   const securityOff = config.benchMode === 'security-off';
   const principals = new WeakMap<Request, Principal | null>();
   const noAudit = config.benchMode === 'no-audit';
@@ -76,7 +90,9 @@ export function createApp(deps: AppDeps) {
     logging: false,
     batching: { limit: 10 },
     cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin
-    graphiql: { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },
+    // GraphiQL's assets come from this server (/graphiql-assets/), never from a CDN; off when the bundle is not installed
+    graphiql: graphiqlAssets.available && { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },
+    renderGraphiQL: graphiqlAssets.render,
     context: ({ request }) => {
       const commitHooks: GraphQLContext['commitHooks'] = [];
       return {
@@ -99,6 +115,9 @@ export function createApp(deps: AppDeps) {
     },
     plugins: securityOff ? [useInputErrors(), useAuditTrail(deps.audit)] : [
       // guard: cheap refusals before anything expensive (the principal is already on the server context)
+      // ops: see every result, refusals included
+      useMetrics({ metrics }),
+      useRequestLog({ log }),
       useCsrfPrevention({ origins: config.corsOrigins }),
       config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments(), principalOf: (r) => principals.get(originalRequestOf(r)) ?? null }),
       useBatchLimit({ limit: 10 }),
@@ -136,7 +155,7 @@ export function createApp(deps: AppDeps) {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path === '/graphql') {
-      const auth = securityOff ? { principal: await benchPrincipal(database.db, request) } : await authenticateRequest(request, { verifier: deps.verifier, log });
+      const auth = securityOff ? { principal: await benchPrincipal(database.db, request) } : await authenticateRequest(request, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) });
       const principal = 'reject' in auth ? null : auth.principal;
       principals.set(originalRequestOf(request), principal);
       let response: Response;
@@ -156,8 +175,18 @@ export function createApp(deps: AppDeps) {
         onResult: (r) => deps.audit.record(tokenEntry(r)),
       });
     }
+    const asset = await graphiqlAssets.response(request);
+    if (asset) return asset;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
+    }
+    if (path === '/metrics') {
+      return metricsResponse(request, {
+        metrics,
+        allow: config.metricsAllow,
+        verify: (token) => deps.verifier.verify(token, requestMeta(request).certThumbprint),
+        onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
+      });
     }
     if (path === '/.well-known/jwks.json') return jwksResponse(await deps.publishedKeys());
     if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, baseUrl);
@@ -185,6 +214,6 @@ export function createApp(deps: AppDeps) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  return { yoga, schema, route, scopes: ALL_SCOPES };
+  return { yoga, schema, route, metrics, scopes: ALL_SCOPES };
 }
 export type App = ReturnType<typeof createApp>;

@@ -59,6 +59,8 @@ const envSchema = z.object({
   BENCH_MODE: z.enum(['', 'security-off', 'no-audit']).default(''),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
+  /** Directory of the SDL files. @default the repository's schema/ */
+  SCHEMA_DIR: z.string().min(1).optional(),
 });
 
 export type AppConfig = ReturnType<typeof loadConfig>;
@@ -101,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
+    schemaDir: e.SCHEMA_DIR,
     benchMode: e.BENCH_MODE,
   };
 }

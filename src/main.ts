@@ -4,10 +4,21 @@ import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
 import { serve } from './http/serve.ts';
+import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
+import { formatProductionProblems, productionProblems } from './ops/production-checks.ts';
 
 async function main() {
   const started = performance.now();
   const config = loadConfig();
+  if (config.env === 'production') {
+    // before anything is opened or created: a refused start leaves no trace
+    const schema = buildSchema(loadTypeDefs(config.schemaDir));
+    const problems = productionProblems(config, { signingKey: { development: !config.jwt.signingKeyPem }, schema });
+    if (problems.length) {
+      console.error(`permit-gateway: ${formatProductionProblems(problems)}`);
+      process.exit(1);
+    }
+  }
   const running = await bootstrap(config);
   const server = serve(running, { hostname: config.host, port: config.port });
   const url = `http://${config.host}:${server.port}`;
