@@ -38,11 +38,12 @@ export interface OperationRecord {
   queued?: boolean;
 }
 
-export function newOperation(params: { query?: string | null; operationName?: string | null; variables?: unknown }): OperationRecord {
+/** Params come straight from the client: anything may be of the wrong type here (Yoga refuses it afterwards). */
+export function newOperation(params: { query?: unknown; operationName?: unknown; variables?: unknown }): OperationRecord {
   return {
     type: null,
-    name: params.operationName?.slice(0, 128) ?? null,
-    documentSha256: params.query ? new Bun.CryptoHasher('sha256').update(params.query).digest('hex') : null,
+    name: typeof params.operationName === 'string' ? params.operationName.slice(0, 128) : null,
+    documentSha256: typeof params.query === 'string' && params.query ? new Bun.CryptoHasher('sha256').update(params.query).digest('hex') : null,
     variables: params.variables ? redactVariables(params.variables) : null,
     affected: [],
     errorCodes: [],

@@ -25,6 +25,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** Called for every SQL statement drizzle sends (tests count statements with it). */
   onQuery(listener: QueryListener): () => void;
+  /** PGlite only: a dump of the data directory (tests clone databases from it). */
+  dump?: () => Promise<Blob>;
   /** Connection pool figures for metrics (PGlite: one connection). */
   poolStats(): { max: number };
   close(): Promise<void>;
@@ -37,6 +39,8 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** Pool size for PostgreSQL. @default 10 */
   poolMax?: number;
+  /** PGlite only: start from this data directory dump instead of running initdb (tests' template databases). */
+  pgliteTemplate?: Blob;
 }
 
 function makeLogger(listeners: Set<QueryListener>): Logger {
@@ -81,11 +85,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     release = acquireDirLock(join(dir, '..', 'pglite.lock'));
   }
   try {
-    const client = await PGlite.create(dir);
+    const client = await PGlite.create(dir, opts.pgliteTemplate ? { loadDataDir: opts.pgliteTemplate } : {});
     const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
     return {
       db,
       kind: 'pglite',
+      dump: () => client.dumpDataDir('none'),
       onQuery,
       poolStats: () => ({ max: 1 }),
       close: async () => {

@@ -6,6 +6,10 @@ import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { openDatabase, rowsOf, type Db } from '../../src/db/client.ts';
 import { DB_TIMEOUT, resetAuditTables } from './support.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let t: TestDatabase;
 let db: Db;

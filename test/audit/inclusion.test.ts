@@ -8,6 +8,10 @@ import { verifyInclusion } from '../../src/audit/merkle.ts';
 import { takeCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { auditKeys, DB_TIMEOUT } from './support.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let t: TestDatabase;
 let jws: string;

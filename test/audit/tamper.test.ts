@@ -13,6 +13,10 @@ import { loadAndVerify, verifyChain } from '../../src/audit/verify-chain.ts';
 import { rowsOf, type Db, type Tx } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let signer: CheckpointSigner;
 let publicJwk: JWK;

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { CLI_HOOK_TIMEOUT, CLI_TEST_TIMEOUT, runCli } from './support.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let t: TestServer;
 beforeAll(async () => {

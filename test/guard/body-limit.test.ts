@@ -3,6 +3,10 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { withBodyLimit } from '../../src/guard/body-limit.ts';
 import { startYoga } from './helpers.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 const MAX = 2 * 1024 * 1024;
 

@@ -6,6 +6,10 @@ import { useArmorLimits } from '../../src/guard/use-armor-limits.ts';
 import { gql, startYoga } from './helpers.ts';
 
 import { hasRedis, TEST_REDIS_URL } from '../helpers/redis.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 const REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const uniquePrefix = () => `test:rl:${crypto.randomUUID()}:`;
 

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { loadPersistedDocuments } from '../../src/guard/persisted-documents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 let t: TestServer;
 const docs = loadPersistedDocuments();

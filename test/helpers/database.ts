@@ -5,6 +5,7 @@
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
+import { seedDemoData } from '../../src/db/seed.ts';
 
 export interface TestDatabase {
   database: Database;
@@ -35,11 +36,34 @@ export async function createPgDatabase(prefix = 'pg_test'): Promise<{ url: strin
   };
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+// Migrated (and seeded) PGlite data directories, made once per test process and cloned for each test file:
+// loading a dump skips initdb and the migrations (seconds per file on a busy machine).
+const templates = ((globalThis as Record<string, unknown>).__pgliteTemplates ??= new Map()) as Map<string, Promise<Blob>>;
+
+async function pgliteTemplate(seed: 'none' | 'small'): Promise<Blob> {
+  let t = templates.get(seed);
+  if (!t) {
+    t = (async () => {
+      const database = await openDatabase({ pgliteDir: 'memory://' });
+      await migrateDatabase(database);
+      if (seed === 'small') await seedDemoData(database.db, 'small');
+      const blob = await database.dump!();
+      await database.close();
+      return blob;
+    })();
+    templates.set(seed, t);
+  }
+  return t;
+}
+
+/** A fresh migrated database; `seed: 'small'` also loads the small deterministic demo data set. */
+export async function createTestDatabase(opts: { seed?: 'none' | 'small' } = {}): Promise<TestDatabase> {
+  const seed = opts.seed ?? 'none';
   if (usingPostgres()) {
     const pg = await createPgDatabase();
     const database = await openDatabase({ url: pg.url });
     await migrateDatabase(database, pg.url);
+    if (seed === 'small') await seedDemoData(database.db, 'small');
     return {
       database,
       url: pg.url,
@@ -49,7 +73,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const database = await openDatabase({ pgliteDir: 'memory://' });
-  await migrateDatabase(database);
+  const database = await openDatabase({ pgliteDir: 'memory://', pgliteTemplate: await pgliteTemplate(seed) });
   return { database, drop: () => database.close() };
 }

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { ensureDemoClients, type DemoClient } from '../../src/auth/demo-clients.ts';
 import { bootstrap, type Running } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
-import { seedDemoData } from '../../src/db/seed.ts';
 import { serve } from '../../src/http/serve.ts';
+import pino from 'pino';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export interface TestServer {
@@ -31,9 +31,13 @@ export interface GqlResult<T> {
   headers: Headers;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const tdb = await createTestDatabase();
-  await seedDemoData(tdb.database.db, 'small');
+export interface TestServerOptions {
+  /** Receives the server's JSON log lines (the log level is then `info`). */
+  logLines?: string[];
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
+  const tdb = await createTestDatabase({ seed: 'small' });
   const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-'));
   const config = loadConfig({
     APP_ENV: 'test',
@@ -43,7 +47,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...env,
   });
-  const running = await bootstrap(config, { database: tdb.database, cachePrefix: `test:${crypto.randomUUID()}:` });
+  const log = opts.logLines
+    ? pino({ level: 'info' }, { write: (line: string) => void opts.logLines!.push(line) })
+    : undefined;
+  const running = await bootstrap(config, { database: tdb.database, cachePrefix: `test:${crypto.randomUUID()}:`, ...(log ? { log } : {}) });
   const server = serve(running, { hostname: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${server.port}`;
   const clients = await ensureDemoClients(tdb.database.db, null);

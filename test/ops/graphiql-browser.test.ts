@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dir, '../artifacts');

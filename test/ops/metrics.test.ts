@@ -9,6 +9,10 @@ import { classifyAuthFailure, createMetrics, routeLabel, withHttpMetrics } from 
 import { metricsResponse } from '../../src/ops/metrics-endpoint.ts';
 import { useMetrics } from '../../src/ops/use-metrics.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 const SERIES = [
   'http_request_duration_seconds',

@@ -6,6 +6,10 @@ import { exportPKCS8, generateKeyPair } from 'jose';
 import { loadConfig } from '../../src/config.ts';
 import { buildSchema, loadTypeDefs, SCHEMA_DIR } from '../../src/graphql/schema.ts';
 import { productionProblems } from '../../src/ops/production-checks.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 const schema = buildSchema();
 const { privateKey } = await generateKeyPair('ES256', { extractable: true });

@@ -9,6 +9,10 @@ import {
   openOutbox,
   type EnqueueRequest,
 } from '../../src/resilience/outbox.ts';
+import { setDefaultTimeout } from 'bun:test';
+
+// starts databases and servers: Bun's 5 s default is too short on a busy machine
+setDefaultTimeout(120_000);
 
 const root = mkdtempSync(join(tmpdir(), 'outbox-test-'));
 let n = 0;
