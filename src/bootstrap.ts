@@ -56,8 +56,9 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
     const revocations = createRevocations(database.db);
     // Probes back off 1 s → 5 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
-    // coming back (issue 6), and one `select 1` every 5 s per instance costs nothing.
-    const breaker = createDbBreaker({ halfOpenMaxMs: 5_000 });
+    // coming back (issue 6), and one `select 1` every 5 s per instance costs nothing. Only that probe
+    // (db-probe.ts) may close the breaker: a request as the trial call is slow while we are busy queueing.
+    const breaker = createDbBreaker({ halfOpenMaxMs: 5_000, exclusiveProbe: true });
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       ...(opts.cachePrefix ? { prefix: opts.cachePrefix } : {}),

@@ -135,6 +135,14 @@ export interface DbBreakerOptions {
   isFailure?: (err: unknown) => boolean;
   /** Called on every state change (metrics, logs). Same as calling `breaker.onStateChange(listener)`. */
   onStateChange?: StateListener;
+  /**
+   * Only {@link DbBreaker.probe} calls may be the half-open trial; `execute` keeps failing fast until a probe
+   * has closed the breaker. Use it with a background prober (db-probe.ts): recovery is then decided by one cheap
+   * `select 1`, not by whichever request comes first — a submission's six-statement transaction on a server busy
+   * queueing into the outbox can take longer than the timeout and re-open the breaker again and again.
+   * @default false
+   */
+  exclusiveProbe?: boolean;
 }
 
 export type StateListener = (state: BreakerState, previous: BreakerState) => void;
@@ -149,6 +157,8 @@ export interface DbBreaker {
    * @throws whatever `fn` throws, unchanged
    */
   execute<T>(fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
+  /** Like `execute`, but may be the half-open trial even with `exclusiveProbe` (the background probe uses it). */
+  probe<T>(fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
   /** Cockatiel's view: 'half-open' only while the probe call runs; 'open' until then, even once the probe is due. */
   readonly state: BreakerState;
   /** True when `execute` would reject right now without calling the function (open and not yet due, or probe running). */
@@ -249,16 +259,20 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
   const retryAfterMs = () =>
     breakerPolicy.state === CircuitState.Open ? Math.max(0, probeAt - Date.now()) : 0;
 
-  const isOpen = () => {
+  const exclusiveProbe = opts.exclusiveProbe ?? false;
+  /** Would a call be refused right now? A probe may go once the back-off is over; others only when closed (exclusiveProbe). */
+  const refuses = (asProbe: boolean) => {
     const s = breakerPolicy.state;
-    return s === CircuitState.HalfOpen || s === CircuitState.Isolated || (s === CircuitState.Open && retryAfterMs() > 0);
+    if (s === CircuitState.HalfOpen || s === CircuitState.Isolated) return true;
+    return s === CircuitState.Open && (retryAfterMs() > 0 || (exclusiveProbe && !asProbe));
   };
+  const isOpen = () => refuses(false);
 
   type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-  async function execute<T>(fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+  async function run<T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     // Cockatiel makes extra half-open callers wait for the probe's verdict; we fail them fast instead.
-    if (isOpen()) throw new BreakerOpenError(retryAfterMs(), errorOf(breakerPolicy.lastFailure));
+    if (refuses(asProbe)) throw new BreakerOpenError(retryAfterMs(), errorOf(breakerPolicy.lastFailure));
     let outcome: Outcome<T>;
     try {
       outcome = await breakerPolicy.execute(async (): Promise<Outcome<T>> => {
@@ -283,7 +297,8 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
   }
 
   return {
-    execute,
+    execute: (fn, signal) => run(false, fn, signal),
+    probe: (fn, signal) => run(true, fn, signal),
     get state() {
       return toState(breakerPolicy.state);
     },

@@ -9,10 +9,10 @@ import type { DbBreaker } from './breaker.ts';
 export function startDbProbe(db: Db, breaker: DbBreaker, { intervalMs = 1000 } = {}) {
   let busy = false;
   const timer = setInterval(async () => {
-    if (busy || breaker.isOpen()) return; // open and not yet due: cockatiel would refuse anyway
+    if (busy || breaker.retryAfterMs() > 0 || breaker.state === 'half-open') return; // not due: refused anyway
     busy = true;
     try {
-      await breaker.execute(() => db.execute(sql`select 1`));
+      await breaker.probe(() => db.execute(sql`select 1`));
     } catch {
       // counted by the breaker
     } finally {
