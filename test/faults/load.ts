@@ -50,8 +50,14 @@ export interface LoadOptions {
   permitNumbers: string[];
   contractorLoops?: number;
   gisLoops?: number;
-  /** Pause after each request of a loop, so "steady" load does not turn into a CPU benchmark. @default 50 */
+  /** Pause after each read of a GIS loop. @default 50 */
   thinkMs?: number;
+  /**
+   * Pause after each submission of a contractor loop: 20 contractors submitting once a second each. Faster
+   * submitters queue thousands of items per outage minute, and draining them (one transaction each, serialised
+   * with live traffic by the audit chain lock) would not fit the test's time budget. @default 1000
+   */
+  submitIntervalMs?: number;
   runId: string;
 }
 
@@ -134,9 +140,9 @@ export class Load {
     this.loops = [];
   }
 
-  private async pause(ok: boolean) {
+  private async pause(ok: boolean, ms = this.opts.thinkMs ?? 50) {
     // after a refused connection (server being restarted) wait a little longer instead of spinning
-    await Bun.sleep(ok ? (this.opts.thinkMs ?? 50) : 200);
+    await Bun.sleep(ok ? ms : Math.max(ms, 200));
   }
 
   private record(op: Sample['op'], start: number, a: GqlAnswer, extra: Partial<Sample> = {}) {
@@ -155,7 +161,7 @@ export class Load {
       this.record('submit', start, a);
       const r = a.body?.data?.submitPermit?.receipt as { id: string; state: 'PERSISTED' | 'QUEUED' } | undefined;
       if (r?.id) this.receipts.set(key, { key, clientId: c.clientId, id: r.id, state: r.state, at: start });
-      await this.pause(a.status !== 0);
+      await this.pause(a.status !== 0, this.opts.submitIntervalMs ?? 1000);
     }
   }
 
