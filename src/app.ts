@@ -108,7 +108,8 @@ export function createApp(deps: AppDeps) {
         const original = (error as GraphQLError).originalError ?? error;
         if (isDbDown(original)) return serviceDegraded();
         const masked = yogaMaskError(error, message, isDev);
-        if (masked !== error) log.error({ err: original }, 'internal error');
+        // a client that hung up mid-request is not a server fault
+        if (masked !== error && (original as Error)?.name !== 'AbortError') log.error({ err: original }, 'internal error');
         return masked;
       },
       isDev: false,

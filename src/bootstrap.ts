@@ -61,7 +61,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     const breaker = createDbBreaker({ halfOpenMaxMs: 5_000, exclusiveProbe: true });
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-      ...(opts.cachePrefix ? { prefix: opts.cachePrefix } : {}),
+      prefix: opts.cachePrefix ?? config.redisKeyPrefix,
     });
     const outbox = openOutbox({ dir: config.dataDir });
 
@@ -155,7 +155,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     });
     const app = createApp({
       audit,
-      ...(opts.cachePrefix ? { rateLimitPrefix: `${opts.cachePrefix}rl:` } : {}),
+      rateLimitPrefix: `${opts.cachePrefix ?? config.redisKeyPrefix}rl:`,
       config,
       database,
       log,

@@ -35,6 +35,8 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
+  /** Prefix of every Redis key (status cache, rate-limit buckets): one per deployment sharing a Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - (up to 64)').default('permit-gateway:'),
   JWT_ISSUER: z.string().url().default(DEV_ISSUER),
   JWT_AUDIENCE: z.string().min(1).default(DEV_AUDIENCE),
   JWKS_URL: z.string().url().optional(),
@@ -86,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwt: {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,

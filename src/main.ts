@@ -39,9 +39,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     running.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    await server.stop(false);
-    await running.close();
+    const force = setTimeout(() => process.exit(1), 15_000);
+    const unfinished = await server.drain(8000);
+    if (unfinished) running.log.warn({ unfinished }, 'shutdown: requests still running after 8 s');
+    await running.close(); // flushes the audit buffer, a last outbox replay, closes the database
     clearTimeout(force);
     process.exit(0);
   };

@@ -19,14 +19,31 @@ export function serve(running: Running, opts: { hostname: string; port: number }
     // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
     { onError: (err: unknown) => log.error({ err }, 'unhandled error'), graphiqlAssets: "'self'", graphiqlFavicon: "'self'" },
   );
-  return Bun.serve({
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const server = Bun.serve({
     hostname: opts.hostname,
     port: opts.port,
     maxRequestBodySize: running.config.maxBodyBytes * 2,
-    fetch(request, server) {
-      const peer = server.requestIP(request)?.address ?? 'unknown';
+    async fetch(request, srv) {
+      const peer = srv.requestIP(request)?.address ?? 'unknown';
       establishRequestMeta(request, peer, trusted, running.log);
-      return handler(request, server);
+      inFlight++;
+      try {
+        return await handler(request, srv);
+      } finally {
+        if (--inFlight === 0) idle?.();
+      }
+    },
+  });
+  return Object.assign(server, {
+    /** Stops accepting, then waits (at most `timeoutMs`) until in-flight requests have answered. */
+    async drain(timeoutMs = 8000) {
+      void server.stop(false);
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => (idle = r)), Bun.sleep(timeoutMs)]);
+      }
+      return inFlight;
     },
   });
 }

@@ -45,7 +45,8 @@ export async function startAppProcess(env: Record<string, string>, opts: { dataD
   const clientsFile = join(dataDir, 'demo-clients.json');
   const clients = () => JSON.parse(readFileSync(clientsFile, 'utf8')) as DemoClient[];
   // development servers write their demo clients right after they start listening
-  for (let i = 0; env.APP_ENV !== 'test' && i < 100; i++) {
+  // (argon2 hashing of nine demo secrets takes seconds on a busy machine)
+  for (let i = 0; env.APP_ENV !== 'test' && i < 900; i++) {
     try {
       clients();
       break;

@@ -72,6 +72,8 @@ export const permits = pgTable(
   },
   (t) => [
     uniqueIndex('permits_jurisdiction_num_uq').on(t.jurisdictionId, t.permitNum),
+    // the public status lookup (`permitStatus`, `/status/{n}`) has no jurisdiction; the prefix makes numbers unique
+    uniqueIndex('permits_num_uq').on(t.permitNum),
     uniqueIndex('permits_idempotency_uq').on(t.submittedBy, t.idempotencyKey),
     // filters of `permits(filter)`; keyset pagination runs on (updated_at, id)
     index('permits_jurisdiction_updated_idx').on(t.jurisdictionId, t.updatedAt, t.id),

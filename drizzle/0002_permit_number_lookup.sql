@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "permits_num_uq" ON "permits" USING btree ("permit_num");
