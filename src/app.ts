@@ -24,6 +24,7 @@ import type { GraphQLContext } from './graphql/context.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
 import { useInputErrors } from './graphql/input-errors.ts';
+import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import { createUnitOfWork } from './graphql/unit-of-work.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { requestMeta } from './http/request-meta.ts';
@@ -141,6 +142,8 @@ export function createApp(deps: AppDeps) {
       ...(deps.plugins?.beforeAuth ?? []),
       // contract-shaped input errors: BAD_USER_INPUT naming the field path
       useInputErrors(),
+      // database down: fail fast where there is no fallback
+      useDegradedMode({ breaker: services.breaker }),
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),

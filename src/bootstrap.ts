@@ -118,6 +118,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       alerts,
       ...(config.auditSink ? { sink: config.auditSink } : {}),
       signer: { key: signingKey.privateKey, kid: signingKey.kid },
+      spoolFile: join(config.dataDir, 'audit-spool.jsonl'),
     });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
     const handle = createReplayHandler(database.db, async (tx, item, affected) => {

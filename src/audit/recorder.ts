@@ -7,7 +7,7 @@
  * checkpoint is taken every `checkpointEvery` entries or `checkpointIntervalMs`.
  */
 import { sql } from 'drizzle-orm';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
@@ -32,6 +32,11 @@ export interface AuditRecorderOptions {
   flushMs?: number;
   /** Entries kept while the database is unreachable; beyond it the oldest are logged and dropped. @default 100000 */
   maxBuffered?: number;
+  /**
+   * Where entries still unwritten at shutdown (database down) are spooled as JSON lines; they are appended
+   * first on the next start. @default undefined (they are logged as lost)
+   */
+  spoolFile?: string;
 }
 
 type Pending = { entry: object };
@@ -95,6 +100,10 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     buffer = [];
     try {
       const rows = await o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry)));
+      if (spooled) {
+        rmSync(spooled, { force: true });
+        spooled = null;
+      }
       appendedSinceStart += rows.length;
       stream(rows);
       if (appendedSinceStart >= every) {
@@ -133,6 +142,18 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     timer.unref?.();
   }
 
+  // entries spooled by an earlier shutdown during an outage go first
+  let spooled: string | null = null;
+  if (o.spoolFile && existsSync(o.spoolFile)) {
+    spooled = `${o.spoolFile}.replaying`;
+    renameSync(o.spoolFile, spooled);
+    for (const line of readFileSync(spooled, 'utf8').split('\n')) {
+      if (line.trim()) buffer.push({ entry: JSON.parse(line) as object });
+    }
+    o.log.warn({ entries: buffer.length }, 'audit entries spooled at the last shutdown are being appended');
+    schedule(0);
+  }
+
   const interval = setInterval(() => void maybeCheckpoint(true), o.checkpointIntervalMs ?? 300_000);
   interval.unref?.();
 
@@ -162,7 +183,12 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       for (let i = 0; i < 3 && (buffer.length || flushing); i++) {
         await flush().catch(() => Bun.sleep(200));
       }
-      if (buffer.length) o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
+      if (buffer.length && o.spoolFile) {
+        appendFileSync(o.spoolFile, buffer.map((p) => JSON.stringify(p.entry)).join('\n') + '\n', { mode: 0o600 });
+        o.log.warn({ spooled: buffer.length, file: o.spoolFile }, 'database unavailable at shutdown: audit entries spooled for the next start');
+      } else if (buffer.length) {
+        o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
+      }
     },
   };
 }
