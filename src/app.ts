@@ -143,7 +143,7 @@ export function createApp(deps: AppDeps) {
       // contract-shaped input errors: BAD_USER_INPUT naming the field path
       useInputErrors(),
       // database down: fail fast where there is no fallback
-      useDegradedMode({ breaker: services.breaker }),
+      useDegradedMode({ isDown: services.isDown }),
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),

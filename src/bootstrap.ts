@@ -58,7 +58,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     // Probes back off 1 s → 5 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
     // coming back (issue 6), and one `select 1` every 5 s per instance costs nothing. Only that probe
     // (db-probe.ts) may close the breaker: a request as the trial call is slow while we are busy queueing.
-    const breaker = createDbBreaker({ halfOpenMaxMs: 5_000, exclusiveProbe: true });
+    const breaker = createDbBreaker({ halfOpenMaxMs: 2_000, exclusiveProbe: true });
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       prefix: opts.cachePrefix ?? config.redisKeyPrefix,
@@ -105,7 +105,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     };
 
     const services: AppServices = {
-      ...createServices({ config, database, log, breaker, statusCache, outbox, revocations }),
+      ...createServices({ config, database, log, breaker, statusCache, outbox, revocations, isConnected: () => connected }),
       statusCache,
       revocations,
       breaker,

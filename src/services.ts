@@ -26,15 +26,20 @@ export interface ServiceDeps {
   statusCache: StatusCache;
   outbox: Outbox;
   revocations: Revocations;
+  /** False until the database was reached once since start (e.g. started during an outage). */
+  isConnected?: () => boolean;
 }
 
 const unavailable = (err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err);
 
 export function createServices(deps: ServiceDeps) {
   const { database, breaker, statusCache, outbox } = deps;
+  /** Known to be down: the breaker is open, or the database has not been reached since start. */
+  const down = () => breaker.isOpen() || !(deps.isConnected?.() ?? true);
 
   async function permitStatus(number: string) {
     try {
+      if (down()) throw new BreakerOpenError(0);
       const row = await breaker.execute(() => getPublicStatus(database.db, number));
       if (!row) return null;
       const asOf = new Date();
@@ -68,7 +73,7 @@ export function createServices(deps: ServiceDeps) {
 
   async function submit(ctx: GraphQLContext, p: Principal, rawInput: unknown, rawKey: unknown) {
     const v = validateSubmission(rawInput, rawKey);
-    if (breaker.isOpen()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
+    if (down()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
     try {
       const receipt = await breaker.execute(() =>
         ctx.unitOfWork(
@@ -98,7 +103,7 @@ export function createServices(deps: ServiceDeps) {
       const r = queue(ctx, 'scheduleInspection', p, v.key, { ...v.input, permitNumber });
       return { id: r.id, inspectionType: v.input.inspectionType, windowStart: v.input.windowStart, windowEnd: v.input.windowEnd, result: 'PENDING', notes: null, recordedAt: null, queued: true };
     };
-    if (breaker.isOpen()) return queued();
+    if (down()) return queued();
     try {
       return await breaker.execute(() =>
         ctx.unitOfWork(
@@ -125,7 +130,7 @@ export function createServices(deps: ServiceDeps) {
     return { id: permit.id, state: 'PERSISTED', permitNumber: permit.permitNum };
   }
 
-  return { permitStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt };
+  return { permitStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt, isDown: down };
 }
 
 export type AppServices = ReturnType<typeof createServices> & {

@@ -6,14 +6,14 @@
 import { getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { serviceDegraded } from '../errors.ts';
-import type { DbBreaker } from './breaker.ts';
 
 export const FALLBACK_FIELDS: ReadonlySet<string> = new Set(['permitStatus', 'submitPermit', 'scheduleInspection', 'submissionReceipt', 'me', '__typename']);
 
-export function useDegradedMode({ breaker }: { breaker: DbBreaker }): Plugin {
+/** `isDown`: the breaker is open or the database was not reached since start. */
+export function useDegradedMode({ isDown }: { isDown: () => boolean }): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      if (!breaker.isOpen()) return;
+      if (!isDown()) return;
       const op = getOperationAST(args.document, args.operationName);
       const roots = op?.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).map((s) => (s.kind === Kind.FIELD ? s.name.value : '')) ?? [];
       if (roots.every((f) => FALLBACK_FIELDS.has(f))) return;
