@@ -128,8 +128,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     });
     const replayer = createReplayer({
       outbox,
-      handle, // not through the breaker's timeout: a replay waiting for the audit lock under load is not an outage
-      isAvailable: () => !services.isDown(),
+      handle: (item) => breaker.execute(() => handle(item)),
+      isAvailable: () => connected && !breaker.isOpen(),
       onSettled: (item, r) => {
         log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed');
         if (r.state === 'REJECTED') {

@@ -32,11 +32,6 @@ export interface ServiceDeps {
 
 const unavailable = (err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err);
 
-/**
- * Request paths do not run through the breaker's call timeout: a slow transaction on a busy server is not an
- * outage, and counting it as one opened the breaker under load alone. The background probe (db-probe.ts) decides
- * whether the database is down; requests check `down()` and fall back on connection failures.
- */
 export function createServices(deps: ServiceDeps) {
   const { database, breaker, statusCache, outbox } = deps;
   /** Known to be down: the breaker is open, or the database has not been reached since start. */
@@ -45,7 +40,7 @@ export function createServices(deps: ServiceDeps) {
   async function permitStatus(number: string) {
     try {
       if (down()) throw new BreakerOpenError(0);
-      const row = await getPublicStatus(database.db, number);
+      const row = await breaker.execute(() => getPublicStatus(database.db, number));
       if (!row) return null;
       const asOf = new Date();
       await statusCache.set({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt, asOf });
@@ -80,9 +75,11 @@ export function createServices(deps: ServiceDeps) {
     const v = validateSubmission(rawInput, rawKey);
     if (down()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
     try {
-      const receipt = await ctx.unitOfWork(
-        (tx) => submitPermit(tx, p, v),
-        (r) => (r.permitNumber ? [r.permitNumber] : []),
+      const receipt = await breaker.execute(() =>
+        ctx.unitOfWork(
+          (tx) => submitPermit(tx, p, v),
+          (r) => (r.permitNumber ? [r.permitNumber] : []),
+        ),
       );
       const permit = await getPermitById(database.db, p, receipt.id);
       if (permit) {
@@ -108,13 +105,15 @@ export function createServices(deps: ServiceDeps) {
     };
     if (down()) return queued();
     try {
-      return await ctx.unitOfWork(
-        (tx) => scheduleInspection(tx, p, permitNumber, v),
-        (i) => [permitNumber, `inspection:${i.id}`],
+      return await breaker.execute(() =>
+        ctx.unitOfWork(
+          (tx) => scheduleInspection(tx, p, permitNumber, v),
+          (i) => [permitNumber, `inspection:${i.id}`],
+        ),
       );
     } catch (err) {
       if (isUniqueViolation(err, 'inspections_idempotency_uq')) {
-        return database.db.transaction((tx) => scheduleInspection(tx, p, permitNumber, v));
+        return breaker.execute(() => database.db.transaction((tx) => scheduleInspection(tx, p, permitNumber, v)));
       }
       if (unavailable(err)) return queued();
       throw err;
