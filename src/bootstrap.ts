@@ -18,7 +18,7 @@ import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
 import { createServices, type AppServices } from './services.ts';
-import { isConnectionFailure } from './resilience/breaker.ts';
+import { DbTimeoutError, isConnectionFailure } from './resilience/breaker.ts';
 import { startDbProbe } from './resilience/db-probe.ts';
 import { createReplayer } from './resilience/replayer.ts';
 import { createReplayHandler } from './resilience/replay-handler.ts';
@@ -55,10 +55,16 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
   try {
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
     const revocations = createRevocations(database.db);
-    // Probes back off 1 s → 5 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
-    // coming back (issue 6), and one `select 1` every 5 s per instance costs nothing. Only that probe
+    // Probes back off 1 s → 2 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
+    // coming back (issue 6), and one `select 1` every 2 s per instance costs nothing. Only that probe
     // (db-probe.ts) may close the breaker: a request as the trial call is slow while we are busy queueing.
-    const breaker = createDbBreaker({ halfOpenMaxMs: 2_000, exclusiveProbe: true });
+    const breaker = createDbBreaker({
+      halfOpenMaxMs: 2_000,
+      exclusiveProbe: true,
+      // refused or lost connections open the breaker; a call that is merely slow (a busy server, a replay waiting
+      // for the audit lock) is answered as unavailable but does not count as an outage
+      isFailure: (err) => isConnectionFailure(err) && !(err instanceof DbTimeoutError),
+    });
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       prefix: opts.cachePrefix ?? config.redisKeyPrefix,

@@ -282,8 +282,10 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
         } catch (err) {
           // The caller gave up: not the database's fault.
           if (signal?.aborted) return { ok: false, error: err };
-          if (isTaskCancelledError(err)) throw new DbTimeoutError(timeoutMs, { cause: err });
-          if (isFailure(err)) throw err;
+          const e = isTaskCancelledError(err) ? new DbTimeoutError(timeoutMs, { cause: err }) : err;
+          // thrown errors count towards opening; others (e.g. a timeout, when isFailure says so) only reach the caller
+          if (isFailure(e)) throw e;
+          if (e instanceof DbTimeoutError) return { ok: false, error: e };
           // The database answered (unique violation, bad input …): a success as far as availability goes.
           return { ok: false, error: err };
         }
