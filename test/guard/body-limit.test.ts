@@ -156,7 +156,10 @@ describe('50 MiB chunked body against a separate server process', () => {
     await Bun.sleep(200);
     const after = rssKiB(proc.pid);
     console.log(`body-limit: sent ${(sent / 1048576).toFixed(1)} MiB, RSS ${before} → ${after} KiB`);
-    expect(status).toBe(413);
+    // The server answers 413 and closes; a client that keeps writing may get the reset before it reads the 413
+    // (the kernel drops unread data on RST). Either way the upload is cut long before 50 MiB.
+    expect(status === 413 || (status === 0 && sent < 20 * 1024 * 1024)).toBe(true);
+    expect(sent).toBeLessThan(20 * 1024 * 1024);
     expect(after - before).toBeLessThan(20 * 1024);
   }, 60_000);
 });
