@@ -19,3 +19,21 @@ export function decodeCursor(cursor: string | null | undefined): string | null {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw badInput('after', 'is not a cursor this API issued');
   return id;
 }
+
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  startCursor: string | null;
+}
+
+/** A page from `size + 1` rows fetched in cursor order (the extra row only tells that there is a next page). */
+export function toPage<T extends { id: string }>(rows: T[], size: number): Page<T> {
+  const nodes = rows.slice(0, size);
+  return {
+    nodes,
+    hasNextPage: rows.length > size,
+    startCursor: nodes[0] ? encodeCursor(nodes[0].id) : null,
+    endCursor: nodes.at(-1) ? encodeCursor(nodes.at(-1)!.id) : null,
+  };
+}

@@ -2,7 +2,7 @@ import { and, asc, between, eq, gt } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { parcels, type Parcel } from '../db/schema/parcels.ts';
 import { checkBBox, type BBox } from './bbox.ts';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, pageSize, toPage } from './pagination.ts';
 import type { Page } from './permit-reads.ts';
 import type { Principal } from './principal.ts';
 
@@ -24,11 +24,5 @@ export async function parcelsInBBox(db: Executor, p: Principal, bbox: BBox, firs
     )
     .orderBy(asc(parcels.id))
     .limit(size + 1);
-  const nodes = rows.slice(0, size);
-  return {
-    nodes,
-    hasNextPage: rows.length > size,
-    startCursor: nodes[0] ? encodeCursor(nodes[0].id) : null,
-    endCursor: nodes.at(-1) ? encodeCursor(nodes.at(-1)!.id) : null,
-  };
+  return toPage(rows, size);
 }

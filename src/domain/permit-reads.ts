@@ -6,7 +6,7 @@ import { parcels } from '../db/schema/parcels.ts';
 import { permits, type Permit, type PermitStatus, type PermitType } from '../db/schema/permits.ts';
 import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, pageSize, toPage } from './pagination.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
 
@@ -58,12 +58,8 @@ export function listConditions(p: Principal, f: PermitFilter | null | undefined)
   return conds;
 }
 
-export interface Page<T> {
-  nodes: T[];
-  hasNextPage: boolean;
-  endCursor: string | null;
-  startCursor: string | null;
-}
+import type { Page } from './pagination.ts';
+export type { Page };
 
 /** Keyset pagination in (updated_at, id) order: a sync client resumes where it stopped, changed permits come again. */
 export async function listPermits(
@@ -93,13 +89,7 @@ export async function listPermits(
     const [known] = await db.select({ n: sql<number>`1` }).from(permits).where(and(eq(permits.id, afterId), visiblePermits(p)));
     if (!known) throw badInput('after', 'is not a cursor this API issued');
   }
-  const nodes = rows.slice(0, size);
-  return {
-    nodes,
-    hasNextPage: rows.length > size,
-    startCursor: nodes[0] ? encodeCursor(nodes[0].id) : null,
-    endCursor: nodes.at(-1) ? encodeCursor(nodes.at(-1)!.id) : null,
-  };
+  return toPage(rows, size);
 }
 
 export async function countPermits(db: Executor, p: Principal, filter: PermitFilter | null | undefined): Promise<number> {
