@@ -65,8 +65,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       max,
       onnotice: () => {},
       connect_timeout: 2, // within the breaker's 2 s call timeout: an outage fails fast
-      // reconnect quickly once the database is back (the driver's default back-off grows to 20 s)
-      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
+      // reconnect at once (the driver's default back-off grows to 20 s, and queries wait through it): an outage
+      // then surfaces as refused connections within milliseconds, opening the breaker, and recovery is quick
+      backoff: () => 0.1,
       idle_timeout: 30,
       prepare: true,
     });
