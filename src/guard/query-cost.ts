@@ -29,6 +29,8 @@ export interface QueryCostOptions {
   listSizeArguments: readonly string[];
   /** Size assumed for a list field without one of `listSizeArguments` (or with a non-integer value). */
   defaultListSize: number;
+  /** Page size of a Relay connection asked without `first` (the API's default page). @default defaultListSize */
+  connectionDefaultSize?: number;
 }
 
 /** Pick the operation Yoga will execute: the named one, or the only one. */
@@ -88,6 +90,25 @@ export function computeQueryCost(
     return options.defaultListSize;
   };
 
+  /**
+   * Relay connections: the connection field's `first` (or the API's default page) is the multiplier and the
+   * `edges` list inside it adds none; any other list multiplies by its size argument or `defaultListSize`.
+   */
+  const isConnection = (t: unknown) => (isObjectType(t) ? 'edges' in t.getFields() && 'pageInfo' in t.getFields() : false);
+  const multiplierOf = (
+    fieldDef: { type: Parameters<typeof getNullableType>[0] } | undefined,
+    parent: GraphQLCompositeType | undefined,
+    args: readonly { name: { value: string }; value: ValueNode }[] | undefined,
+  ): number => {
+    if (!fieldDef) return 1;
+    if (isConnection(getNamedType(fieldDef.type))) {
+      const n = listSize(args);
+      return n === options.defaultListSize && !args?.some((a) => options.listSizeArguments.includes(a.name.value)) ? (options.connectionDefaultSize ?? n) : n;
+    }
+    if (isConnection(parent)) return 1;
+    return isListType(getNullableType(fieldDef.type)) ? listSize(args) : 1;
+  };
+
   // Cost of a selection set resolved once (multiplier 1); callers multiply.
   const selectionCost = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): number => {
     let cost = 0;
@@ -99,7 +120,7 @@ export function computeQueryCost(
         const fieldDef =
           parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
         if (!sel.selectionSet) continue;
-        const multiplier = fieldDef && isListType(getNullableType(fieldDef.type)) ? listSize(sel.arguments) : 1;
+        const multiplier = multiplierOf(fieldDef, parent, sel.arguments);
         const childType = fieldDef ? getNamedType(fieldDef.type) : undefined;
         cost += multiplier * selectionCost(sel.selectionSet, isCompositeType(childType) ? childType : undefined);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {

@@ -32,6 +32,7 @@ import {
   type DocumentNode,
   type ValidationContext,
   type ValidationRule,
+  type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode, forbidden, queryRejected } from '../errors.ts';
@@ -47,6 +48,11 @@ export interface ArmorLimitsOptions {
   /** Maximum selection depth (fragments count as a level, like armor). @default 10 */
   maxDepth?: number;
   /**
+   * Maximum depth inside `__schema` / `__type` (GraphiQL's own introspection query nests `ofType` about 9 deep,
+   * so it gets its own, larger budget than `maxDepth`). @default 20
+   */
+  maxIntrospectionDepth?: number;
+  /**
    * Maximum static cost: Σ over fields of the product of ancestor list sizes (`first`/`last`/`limit`, default
    * `defaultListSize`). The computed cost is kept for the rate limiter, see `getQueryCost`. @default 5000
    */
@@ -55,6 +61,8 @@ export interface ArmorLimitsOptions {
   listSizeArguments?: string[];
   /** Size assumed for a list field without a size argument. @default 50 */
   defaultListSize?: number;
+  /** Page size assumed for a Relay connection asked without `first` (the API's default page). @default 50 */
+  connectionDefaultSize?: number;
   /** Maximum aliases per operation; every alias counts, `__typename` included (armor `allowList: []`). @default 15 */
   maxAliases?: number;
   /**
@@ -82,9 +90,11 @@ export interface ArmorLimitsOptions {
 
 const defaults: Required<ArmorLimitsOptions> = {
   maxDepth: 10,
+  maxIntrospectionDepth: 20,
   maxCost: 5000,
   listSizeArguments: ['first', 'last', 'limit'],
   defaultListSize: 50,
+  connectionDefaultSize: 50,
   maxAliases: 15,
   maxDirectives: 9,
   maxTokens: 2000,
@@ -143,6 +153,31 @@ function introspectionRule(context: ValidationContext): ASTVisitor {
   };
 }
 
+/** Depth of selections below an introspection root field (fragments followed, cycles refused elsewhere). */
+function introspectionDepthRule(max: number): ValidationRule {
+  return (context) => {
+    const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
+      let d = 0;
+      for (const sel of set?.selections ?? []) {
+        if (sel.kind === Kind.FIELD) d = Math.max(d, sel.selectionSet ? 1 + depthOf(sel.selectionSet, seen) : 1);
+        else if (sel.kind === Kind.INLINE_FRAGMENT) d = Math.max(d, depthOf(sel.selectionSet, seen));
+        else if (!seen.has(sel.name.value)) {
+          const f = context.getFragment(sel.name.value);
+          if (f) d = Math.max(d, depthOf(f.selectionSet, new Set([...seen, sel.name.value])));
+        }
+      }
+      return d;
+    };
+    return {
+      Field(node) {
+        if (node.name.value !== '__schema' && node.name.value !== '__type') return;
+        const depth = 1 + depthOf(node.selectionSet, new Set());
+        if (depth > max) context.reportError(rejection(`Introspection depth limit of ${max} exceeded, found ${depth}.`));
+      },
+    };
+  };
+}
+
 function fieldRepeatsRule(max: number): ValidationRule {
   return (context) => ({
     SelectionSet(node) {
@@ -190,6 +225,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
     blockFieldSuggestion: { enabled: false }, // replaced by the per-principal masking below
   });
   const repeats = named(fieldRepeatsRule(o.maxFieldRepeats), `PGFieldRepeats${o.maxFieldRepeats}`);
+  const introspectionDepth = named(introspectionDepthRule(o.maxIntrospectionDepth), `PGIntrospectionDepth${o.maxIntrospectionDepth}`);
   const introspection = named(introspectionRule, 'PGIntrospectionForbidden');
   const hideSuggestions = named(() => ({}), 'PGHideSuggestions');
 
@@ -255,6 +291,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         ),
       );
       addValidationRule(repeats);
+      addValidationRule(introspectionDepth);
       if (!privileged) {
         addValidationRule(introspection);
         addValidationRule(hideSuggestions);
