@@ -44,6 +44,8 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SEED: 'none',
+    // rate limits have their own tests; elsewhere a test's bursts must not be throttled
+    RATE_LIMIT_SCALE: '100',
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...env,
   });
