@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.ts';
+import { verifyCheckpoint } from '../../src/audit/checkpoint.ts';
+import { verifyInclusion } from '../../src/audit/merkle.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 import { setDefaultTimeout } from 'bun:test';
 
@@ -125,5 +127,32 @@ describe('one audit entry per operation', () => {
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data.auditVerification.ok).toBe(true);
     expect(r.body.data.auditVerification.size).toBeGreaterThan(5);
+  });
+
+  test('an entry read through auditEntry carries an RFC 9162 proof that verifies against the signed checkpoint', async () => {
+    const tok = await t.token('demo-compliance');
+    // this file's server has tiny rate budgets (for the 429 test): wait out a refusal
+    const gql = async (q: string, v: Record<string, unknown>) => {
+      for (;;) {
+        const r = await t.gql(q, v, tok);
+        if (r.status !== 429) return r;
+        await Bun.sleep(Number(r.headers.get('retry-after') ?? 1) * 1000);
+      }
+    };
+    await t.running.audit.flush();
+    const log = await gql(`{ auditLog(first: 1, filter: { outcome: ALLOWED }) { edges { node { seq hash } } } }`, {});
+    const { seq, hash } = log.body.data.auditLog.edges[0].node;
+    await t.running.audit.checkpoint();
+    const r = await gql(`query($s: Int!) { auditEntry(seq: $s) { seq hash proof { leafIndex treeSize leafHash rootHash path checkpoint } } }`, { s: seq });
+    expect(r.body.errors).toBeUndefined();
+    const { proof } = r.body.data.auditEntry;
+    expect(proof.leafIndex).toBe(seq - 1);
+    const jwks = (await (await fetch(`${t.url}/.well-known/jwks.json`)).json()) as { keys: object[] };
+    const statement = await verifyCheckpoint(proof.checkpoint, jwks as never);
+    expect(statement.rootHash).toBe(proof.rootHash);
+    expect(statement.size).toBe(proof.treeSize);
+    expect(verifyInclusion({ entryHash: hash, index: proof.leafIndex, treeSize: proof.treeSize, proof: proof.path, rootHash: statement.rootHash })).toBe(true);
+    const forged = (hash[0] === 'a' ? 'b' : 'a') + hash.slice(1);
+    expect(verifyInclusion({ entryHash: forged, index: proof.leafIndex, treeSize: proof.treeSize, proof: proof.path, rootHash: statement.rootHash })).toBe(false);
   });
 });
