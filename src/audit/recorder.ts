@@ -175,8 +175,11 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       appendedSinceStart += rows.length;
       stream(rows);
     },
-    /** Persists everything buffered (tests; shutdown). */
-    flush,
+    /** Persists everything recorded so far, including entries buffered while an earlier flush ran. */
+    async flush() {
+      do await flush();
+      while (buffer.length);
+    },
     checkpoint: () => maybeCheckpoint(true),
     async close() {
       clearInterval(interval);
