@@ -15,7 +15,6 @@ import type { Principal } from './domain/principal.ts';
 import { benchPrincipal } from './http/bench-principal.ts';
 import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
 import { originalRequestOf } from './guard/body-limit.ts';
-import { ALL_SCOPES } from './auth/policy.ts';
 import type { TokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
 import type { Database } from './db/client.ts';
@@ -30,7 +29,7 @@ import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.t
 import { requestMeta } from './http/request-meta.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import type { Logger } from './logger.ts';
-import { isConnectionFailure } from './resilience/breaker.ts';
+import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import type { AppServices } from './services.ts';
 import type { JWK } from 'jose';
 import type { AuditRecorder } from './audit/recorder.ts';
@@ -57,12 +56,6 @@ export interface AppDeps {
   audit: AuditRecorder;
   /** Redis key prefix of rate-limit buckets (tests isolate themselves with it). @default 'pg:rl:' */
   rateLimitPrefix?: string;
-  /** Extra Yoga plugins (guard, audit, metrics), in order, placed around the access policy by createApp. */
-  plugins?: { beforeAuth?: Plugin[]; afterAuth?: Plugin[] };
-}
-
-function isDbDown(err: unknown): boolean {
-  return isConnectionFailure(err) || (err as { name?: string })?.name === 'BreakerOpenError';
 }
 
 export function createApp(deps: AppDeps) {
@@ -107,7 +100,7 @@ export function createApp(deps: AppDeps) {
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = (error as GraphQLError).originalError ?? error;
-        if (isDbDown(original)) return serviceDegraded();
+        if (isDatabaseUnavailable(original)) return serviceDegraded();
         const masked = yogaMaskError(error, message, isDev);
         // a client that hung up mid-request is not a server fault
         if (masked !== error && (original as Error)?.name !== 'AbortError') log.error({ err: original }, 'internal error');
@@ -141,7 +134,6 @@ export function createApp(deps: AppDeps) {
         defaultListSize: 5,
         canSeeSuggestions: (c) => Boolean((c as { principal?: Principal | null }).principal?.scopes.has('schema:introspect')),
       }),
-      ...(deps.plugins?.beforeAuth ?? []),
       // contract-shaped input errors: BAD_USER_INPUT naming the field path
       useInputErrors(),
       // database down: fail fast where there is no fallback
@@ -151,7 +143,6 @@ export function createApp(deps: AppDeps) {
       useAccessPolicy(),
       // audit: notes each operation; mutations append their entry inside their own transaction
       !noAudit && useAuditTrail(deps.audit),
-      ...(deps.plugins?.afterAuth ?? []),
     ],
   });
 
@@ -220,6 +211,6 @@ export function createApp(deps: AppDeps) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  return { yoga, schema, route, metrics, scopes: ALL_SCOPES };
+  return { yoga, schema, route, metrics };
 }
 export type App = ReturnType<typeof createApp>;

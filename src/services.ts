@@ -5,15 +5,15 @@
 import type { Database } from './db/client.ts';
 import type { AppConfig } from './config.ts';
 import { scheduleInspection, validateScheduling } from './domain/inspections.ts';
-import { getPublicStatus } from './domain/permit-reads.ts';
 import { findPriorSubmission, submitPermit, validateSubmission, type SubmissionReceipt } from './domain/permit-writes.ts';
-import { getPermitById } from './domain/permit-reads.ts';
+import { getPermitById, getPublicStatus } from './domain/permit-reads.ts';
 import { isUniqueViolation } from './domain/db-errors.ts';
 import type { Principal } from './domain/principal.ts';
+import type { Permit } from './db/schema/permits.ts';
 import { conflict, serviceDegraded } from './errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import type { Logger } from './logger.ts';
-import { BreakerOpenError, isConnectionFailure, type DbBreaker } from './resilience/breaker.ts';
+import { BreakerOpenError, isDatabaseUnavailable, type DbBreaker } from './resilience/breaker.ts';
 import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
 import type { StatusCache } from './resilience/status-cache.ts';
 import type { Revocations } from './auth/revocations.ts';
@@ -30,12 +30,15 @@ export interface ServiceDeps {
   isConnected?: () => boolean;
 }
 
-const unavailable = (err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err);
 
 export function createServices(deps: ServiceDeps) {
   const { database, breaker, statusCache, outbox } = deps;
   /** Known to be down: the breaker is open, or the database has not been reached since start. */
   const down = () => breaker.isOpen() || !(deps.isConnected?.() ?? true);
+
+  /** Every status the API writes or reads refreshes the cache that answers during an outage. */
+  const rememberStatus = (permit: Permit) =>
+    statusCache.set({ number: permit.permitNum, jurisdiction: permit.jurisdictionId, status: permit.statusCurrent, updatedAt: permit.updatedAt });
 
   async function permitStatus(number: string) {
     try {
@@ -46,7 +49,7 @@ export function createServices(deps: ServiceDeps) {
       await statusCache.set({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt, asOf });
       return { number: row.number, status: row.status, updatedAt: row.updatedAt, stale: false, asOf };
     } catch (err) {
-      if (!unavailable(err)) throw err;
+      if (!isDatabaseUnavailable(err)) throw err;
       const cached = await statusCache.get(number);
       if (!cached) throw serviceDegraded('The permit database is unavailable and this permit is not in the status cache');
       return { number: cached.number, status: cached.status, updatedAt: new Date(cached.updatedAt), stale: true, asOf: new Date(cached.asOf) };
@@ -83,7 +86,7 @@ export function createServices(deps: ServiceDeps) {
       );
       const permit = await getPermitById(database.db, p, receipt.id);
       if (permit) {
-        await statusCache.set({ number: permit.permitNum, jurisdiction: permit.jurisdictionId, status: permit.statusCurrent, updatedAt: permit.updatedAt });
+        await rememberStatus(permit);
       }
       return { receipt, permit };
     } catch (err) {
@@ -92,7 +95,7 @@ export function createServices(deps: ServiceDeps) {
         const prior = await findPriorSubmission(database.db, p, v.key, v.hash);
         if (prior) return { receipt: prior, permit: await getPermitById(database.db, p, prior.id) };
       }
-      if (unavailable(err)) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
+      if (isDatabaseUnavailable(err)) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
       throw err;
     }
   }
@@ -115,7 +118,7 @@ export function createServices(deps: ServiceDeps) {
       if (isUniqueViolation(err, 'inspections_idempotency_uq')) {
         return breaker.execute(() => database.db.transaction((tx) => scheduleInspection(tx, p, permitNumber, v)));
       }
-      if (unavailable(err)) return queued();
+      if (isDatabaseUnavailable(err)) return queued();
       throw err;
     }
   }
@@ -130,7 +133,7 @@ export function createServices(deps: ServiceDeps) {
     return { id: permit.id, state: 'PERSISTED', permitNumber: permit.permitNum };
   }
 
-  return { permitStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt, isDown: down };
+  return { permitStatus, rememberStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt, isDown: down };
 }
 
 export type AppServices = ReturnType<typeof createServices> & {

@@ -320,3 +320,6 @@ function errorOf(reason: { error: unknown } | { value: unknown } | undefined): u
   if (!reason) return undefined;
   return 'error' in reason ? reason.error : reason.value;
 }
+
+/** The database cannot be used right now: the breaker refused the call, or the connection failed. */
+export const isDatabaseUnavailable = (err: unknown): boolean => err instanceof BreakerOpenError || isConnectionFailure(err);

@@ -18,7 +18,7 @@ export const permitMutationResolvers = {
         (tx) => transitionPermit(tx, principalOf(ctx), args.number, args.to, args.reason, assertReadyToFinal),
         (p) => [p.permitNum],
       );
-      await ctx.services.statusCache.set({ number: permit.permitNum, status: permit.statusCurrent, updatedAt: permit.updatedAt.toISOString(), asOf: new Date().toISOString(), jurisdiction: permit.jurisdictionId });
+      await ctx.services.rememberStatus(permit);
       return permit;
     },
     scheduleInspection: (_: unknown, args: { permitNumber: string; input: unknown; idempotencyKey: unknown }, ctx: GraphQLContext) =>
