@@ -8,7 +8,8 @@ import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
 import { decodeCursor, pageSize, toPage } from './pagination.ts';
 import type { Principal } from './principal.ts';
-import { visiblePermits } from './visibility.ts';
+import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
+import { anyOf, byKey, coalesced } from '../db/coalesce.ts';
 
 export interface PermitFilter {
   bbox?: BBox | null;
@@ -18,9 +19,13 @@ export interface PermitFilter {
   contractorLicense?: string | null;
 }
 
+/** One permit by number; concurrent lookups in the same visibility scope share one statement. */
 export async function getPermit(db: Executor, p: Principal, number: string): Promise<Permit | null> {
-  const [row] = await db.select().from(permits).where(and(visiblePermits(p), eq(permits.permitNum, number)));
-  return row ?? null;
+  if (number.length > 64) return null;
+  const scope = permitScopeOf(p);
+  return coalesced<Permit>(db, 'permit-by-number', permitScopeKey(scope), async (numbers) =>
+    byKey(numbers, await db.select().from(permits).where(and(visibleIn(scope), anyOf(permits.permitNum, numbers, 'text'))), (r) => r.permitNum),
+  ).load(number);
 }
 
 export async function getPermitById(db: Executor, p: Principal, id: string): Promise<Permit | null> {
@@ -100,18 +105,23 @@ export async function countPermits(db: Executor, p: Principal, filter: PermitFil
 /** Public status of one permit, by its number (numbers are unique across jurisdictions thanks to the prefix). */
 export async function getPublicStatus(db: Executor, number: string) {
   if (number.length > 64) return null;
-  const [row] = await db
-    .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
-    .from(permits)
-    .where(eq(permits.permitNum, number));
-  return row ?? null;
+  return coalesced(db, 'public-status', '', async (numbers) =>
+    byKey(
+      numbers,
+      await db
+        .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
+        .from(permits)
+        .where(anyOf(permits.permitNum, numbers, 'text')),
+      (r) => r.number,
+    ),
+  ).load(number);
 }
 
-/** Batch loaders' queries: one statement per batch, scoped to the principal's jurisdiction. */
+/** Batch loaders' queries: one statement per batch, scoped to one jurisdiction. */
 export const batch = {
-  parcels: (db: Executor, p: Principal, ids: readonly string[]) =>
-    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, p.jurisdiction), inArray(parcels.id, [...ids]))),
-  contractors: (db: Executor, p: Principal, ids: readonly string[]) =>
-    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, p.jurisdiction), inArray(contractors.id, [...ids]))),
+  parcels: (db: Executor, jurisdiction: string, ids: readonly string[]) =>
+    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, jurisdiction), anyOf(parcels.id, ids, 'uuid'))),
+  contractors: (db: Executor, jurisdiction: string, ids: readonly string[]) =>
+    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, jurisdiction), anyOf(contractors.id, ids, 'uuid'))),
 };
 

@@ -1,6 +1,12 @@
-/** Per-request DataLoaders: a page of 200 permits with parcel, contractor and inspections costs four statements. */
+/**
+ * Per-request DataLoaders (a page of 200 permits with parcel, contractor and inspections costs four statements),
+ * each backed by a loader shared across concurrent requests (src/db/coalesce.ts): requests arriving together
+ * share those statements too. The shared loaders are scoped by jurisdiction where the rows are tenant data;
+ * children (inspections, checklist, history) are asked only for permits already read within the principal's scope.
+ */
 import DataLoader from 'dataloader';
-import type { Executor } from '../db/client.ts';
+import { byKey, coalesced, groupedByKey } from '../db/coalesce.ts';
+import type { Db } from '../db/client.ts';
 import type { ChecklistItem, Inspection } from '../db/schema/inspections.ts';
 import type { Contractor } from '../db/schema/contractors.ts';
 import type { Parcel } from '../db/schema/parcels.ts';
@@ -9,30 +15,24 @@ import { batch } from '../domain/permit-reads.ts';
 import type { Principal } from '../domain/principal.ts';
 import { checklistOfInspections, historyOfPermits, inspectionsOfPermits } from '../domain/related-reads.ts';
 
-function byId<T extends { id: string }>(ids: readonly string[], rows: T[]) {
-  const m = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id) => m.get(id) ?? null);
+/** A per-request loader whose batches go to the shared loader of `kind` in `scope`. */
+function viaShared<V>(db: Db, kind: string, scope: string, load: (ids: readonly string[]) => Promise<(V | null)[]>) {
+  return new DataLoader<string, V | null>(async (ids) => coalesced<V>(db, kind, scope, load).loadMany(ids));
 }
 
-function grouped<T>(ids: readonly string[], rows: T[], key: (r: T) => string) {
-  const m = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = m.get(k);
-    if (list) list.push(r);
-    else m.set(k, [r]);
-  }
-  return ids.map((id) => m.get(id) ?? []);
-}
-
-export function createLoaders(db: Executor, p: Principal | null) {
+export function createLoaders(db: Db, p: Principal | null) {
   const none = async (ids: readonly string[]) => ids.map(() => null);
+  const j = p?.jurisdiction ?? '';
   return {
-    parcel: new DataLoader<string, Parcel | null>(async (ids) => (p ? byId(ids, await batch.parcels(db, p, ids)) : none(ids))),
-    contractor: new DataLoader<string, Contractor | null>(async (ids) => (p ? byId(ids, await batch.contractors(db, p, ids)) : none(ids))),
-    inspections: new DataLoader<string, Inspection[]>(async (ids) => grouped(ids, await inspectionsOfPermits(db, ids), (r) => r.permitId)),
-    checklist: new DataLoader<string, ChecklistItem[]>(async (ids) => grouped(ids, await checklistOfInspections(db, ids), (r) => r.inspectionId)),
-    history: new DataLoader<string, PermitStatusChange[]>(async (ids) => grouped(ids, await historyOfPermits(db, ids), (r) => r.permitId)),
+    parcel: p
+      ? viaShared<Parcel>(db, 'parcel', j, async (ids) => byKey(ids, await batch.parcels(db, j, ids), (r) => r.id))
+      : new DataLoader<string, Parcel | null>(none),
+    contractor: p
+      ? viaShared<Contractor>(db, 'contractor', j, async (ids) => byKey(ids, await batch.contractors(db, j, ids), (r) => r.id))
+      : new DataLoader<string, Contractor | null>(none),
+    inspections: viaShared<Inspection[]>(db, 'inspections', '', async (ids) => groupedByKey(ids, await inspectionsOfPermits(db, ids), (r) => r.permitId)) as DataLoader<string, Inspection[]>,
+    checklist: viaShared<ChecklistItem[]>(db, 'checklist', '', async (ids) => groupedByKey(ids, await checklistOfInspections(db, ids), (r) => r.inspectionId)) as DataLoader<string, ChecklistItem[]>,
+    history: viaShared<PermitStatusChange[]>(db, 'history', '', async (ids) => groupedByKey(ids, await historyOfPermits(db, ids), (r) => r.permitId)) as DataLoader<string, PermitStatusChange[]>,
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;
