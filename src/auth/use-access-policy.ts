@@ -11,6 +11,7 @@ import type { Principal } from '../domain/principal.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import type { Logger } from '../logger.ts';
 import { fieldRule, ruleSatisfied } from './policy.ts';
+import { withVerdictCache } from './access-verdict-cache.ts';
 import type { TokenVerifier } from './verify-access-token.ts';
 
 export interface AccessPolicyPluginOptions {
@@ -56,7 +57,7 @@ export function bearerToken(request: Request): string | undefined | null {
 }
 
 export function useAccessPolicy(): Plugin {
-  return useGenericAuth<Principal, { request: Request }, 'principal'>({
+  const auth = useGenericAuth<Principal, { request: Request }, 'principal'>({
     mode: 'protect-all',
     contextFieldName: 'principal',
     authDirectiveName: 'public',
@@ -71,4 +72,9 @@ export function useAccessPolicy(): Plugin {
       return verdict === 'unauthenticated' ? unauthenticated(`Authentication required for ${where}`) : forbidden([where]);
     },
   }) as unknown as Plugin;
+  // the rule's walk is the costliest step per request: allowed verdicts are remembered (access-verdict-cache.ts)
+  return withVerdictCache(auth, (context) => {
+    const p = (context as { principal?: Principal | null }).principal;
+    return p ? [...p.scopes] : null;
+  });
 }
