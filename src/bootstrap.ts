@@ -129,14 +129,14 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
     const handle = createReplayHandler(database.db, async (tx, item, affected) => {
       const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId, operation: { type: 'mutation', name: item.kind } };
-      const row = await audit.appendInTx(tx, { ...base, affected, queued: true, receiptId: item.id, outcome: 'ALLOWED', replayedAt: new Date().toISOString() });
-      audit.committed([row]);
+      await audit.appendInTx(tx, { ...base, affected, queued: true, receiptId: item.id, outcome: 'ALLOWED', replayedAt: new Date().toISOString() });
     });
     const replayer = createReplayer({
       outbox,
       handle: (item) => breaker.execute(() => handle(item)),
       isAvailable: () => connected && !breaker.isOpen(),
       onSettled: (item, r) => {
+        audit.committed(); // the replay's staged entry (if it persisted anything) joins the chain
         log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed');
         if (r.state === 'REJECTED') {
           const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId };

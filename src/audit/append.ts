@@ -13,12 +13,14 @@
  * - The time (`createdAt`, ISO UTC) is taken from the database clock under the lock and written into the
  *   entry itself, so the hash covers it and times never run backwards along the chain across instances.
  * - What is hashed is exactly what is stored: the entry is normalised through canonical JSON first.
+ * - Mutations do not append here inside their transaction: they stage their entry (`stageAuditEntry`, no lock)
+ *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { entryHash, GENESIS_HASH } from './hash-chain.ts';
+import { GENESIS_HASH, hashOfCanonical } from './hash-chain.ts';
 
 /** Advisory lock key serialising audit appends (the migration lock is 7_301_000_001). */
 export const AUDIT_APPEND_LOCK = 7_301_000_002;
@@ -58,8 +60,26 @@ interface Head {
   now: string;
 }
 
-async function appendLocked(tx: Executor, entries: Record<string, unknown>[]): Promise<AppendedAuditEntry[]> {
+/** Pending entries (audit_pending) chained per group commit at most; the rest wait for the next one. */
+const PENDING_PER_APPEND = 5_000;
+
+/**
+ * Takes up to {@link PENDING_PER_APPEND} committed mutation entries out of `audit_pending`, oldest first. Runs
+ * under the append lock, in the appending transaction: the rows go from pending to the chain atomically.
+ */
+async function takePending(tx: Executor): Promise<Record<string, unknown>[]> {
+  const rows = rowsOf<{ id: string; entry: Record<string, unknown> }>(
+    await tx.execute(sql`
+      delete from audit_pending where id in (select id from audit_pending order by id limit ${PENDING_PER_APPEND})
+      returning id::text as id, entry`),
+  );
+  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => normalise(r.entry));
+}
+
+async function appendLocked(tx: Executor, given: Record<string, unknown>[], withPending: boolean): Promise<AppendedAuditEntry[]> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`);
+  const entries = withPending ? [...(await takePending(tx)), ...given] : given;
+  if (entries.length === 0) return [];
   const [head] = rowsOf<Head>(
     await tx.execute(sql`
       select (select seq from audit_entries order by seq desc limit 1)::text as seq,
@@ -71,10 +91,14 @@ async function appendLocked(tx: Executor, entries: Record<string, unknown>[]): P
   let prevHash = head.hash ?? GENESIS_HASH;
   const createdAt = head.now;
 
+  // the canonical text is computed once per entry: hashed and stored as is
+  const texts: string[] = [];
   const appended: AppendedAuditEntry[] = entries.map((e) => {
     const entry = { ...e, createdAt };
+    const text = canonicalJson(entry);
     seq += 1;
-    const hash = entryHash(prevHash, entry);
+    const hash = hashOfCanonical(prevHash, text);
+    texts.push(text);
     const row = { seq, createdAt, entry, prevHash, hash };
     prevHash = hash;
     return row;
@@ -84,8 +108,8 @@ async function appendLocked(tx: Executor, entries: Record<string, unknown>[]): P
     const values: SQL[] = appended
       .slice(i, i + ROWS_PER_INSERT)
       .map(
-        (r) =>
-          sql`(${r.seq}::bigint, ${r.createdAt}::text::timestamptz, ${canonicalJson(r.entry)}::text::jsonb, ${r.prevHash}::text, ${r.hash}::text)`,
+        (r, j) =>
+          sql`(${r.seq}::bigint, ${r.createdAt}::text::timestamptz, ${texts[i + j]!}::text::jsonb, ${r.prevHash}::text, ${r.hash}::text)`,
       );
     await tx.execute(
       sql`insert into audit_entries (seq, created_at, entry, prev_hash, hash) values ${sql.join(values, sql`, `)}`,
@@ -98,11 +122,25 @@ async function appendLocked(tx: Executor, entries: Record<string, unknown>[]): P
  * Appends `entries` (in order, consecutive `seq`) to the chain and returns them with seq and hashes.
  * With a transaction (`tx`) it joins it; with the database it opens and commits its own.
  */
-export async function appendAuditEntries(executor: Executor, entries: readonly object[]): Promise<AppendedAuditEntry[]> {
-  if (entries.length === 0) return [];
+export async function appendAuditEntries(
+  executor: Executor,
+  entries: readonly object[],
+  opts: { withPending?: boolean } = {},
+): Promise<AppendedAuditEntry[]> {
+  const withPending = opts.withPending ?? false;
+  if (entries.length === 0 && !withPending) return [];
   const normalised = entries.map(normalise);
-  if (executor instanceof PgTransaction) return appendLocked(executor, normalised);
-  return executor.transaction((tx: Tx) => appendLocked(tx, normalised));
+  if (executor instanceof PgTransaction) return appendLocked(executor, normalised, withPending);
+  return executor.transaction((tx: Tx) => appendLocked(tx, normalised, withPending));
+}
+
+/**
+ * Writes a mutation's entry into `audit_pending` inside the mutation's transaction: it commits or rolls back
+ * with the change, without taking the chain lock. The recorder chains it at its next group commit (entries
+ * recorded with `withPending` go in after the pending ones).
+ */
+export async function stageAuditEntry(tx: Tx, entry: object): Promise<void> {
+  await tx.execute(sql`insert into audit_pending (entry) values (${canonicalJson(normalise(entry))}::text::jsonb)`);
 }
 
 /** One entry: {@link appendAuditEntries} with a single element. */

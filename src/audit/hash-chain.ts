@@ -21,6 +21,11 @@ export function isHexSha256(value: unknown): value is string {
 
 /** Hash of one entry given its predecessor's hash (or {@link GENESIS_HASH} for seq 1). */
 export function entryHash(prevHash: string, entry: unknown): string {
+  return hashOfCanonical(prevHash, canonicalJson(entry));
+}
+
+/** {@link entryHash} of an entry whose canonical JSON text the caller already has. */
+export function hashOfCanonical(prevHash: string, canonicalText: string): string {
   if (!isHexSha256(prevHash)) throw new TypeError('entryHash: prevHash must be 64 lowercase hex characters');
-  return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(entry), 'utf8').digest('hex');
+  return createHash('sha256').update(prevHash, 'utf8').update(canonicalText, 'utf8').digest('hex');
 }

@@ -1,8 +1,10 @@
 /**
  * The audit recorder: appends entries to the chain.
- *  - Mutations append inside their own transaction (`appendInTx`): no change without its entry.
+ *  - Mutations stage their entry inside their own transaction (`appendInTx` → audit_pending): no change
+ *    without its entry, and no chain lock held through their commit.
  *  - Everything else is group-committed (`record`): entries are buffered for `flushMs` and appended in one
- *    transaction; a failed flush (database down) keeps them for the next attempt; `close()` flushes.
+ *    transaction, after the staged mutation entries (which any instance chains, also those of a crashed one);
+ *    a failed flush (database down) keeps them for the next attempt; `close()` flushes.
  * Persisted entries are streamed as JSON lines to `AUDIT_SINK` (stdout or a file) for a SIEM, and a signed
  * checkpoint is taken every `checkpointEvery` entries or `checkpointIntervalMs`.
  */
@@ -11,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'no
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { appendAuditEntries, type AppendedAuditEntry } from './append.ts';
+import { appendAuditEntries, stageAuditEntry, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { takeCheckpoint } from './take-checkpoint.ts';
@@ -31,6 +33,8 @@ export interface AuditRecorderOptions {
   checkpointEvery?: number;
   /** @default 300000 */
   checkpointIntervalMs?: number;
+  /** How often entries staged in `audit_pending` by other processes are looked for. @default 5000 */
+  pendingSweepMs?: number;
   /** Group-commit delay. @default 25 */
   flushMs?: number;
   /** Entries kept while the database is unreachable; beyond it the oldest are logged and dropped. @default 100000 */
@@ -53,6 +57,8 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   let flushing: Promise<void> | null = null;
   let checkpointing = false;
   let appendedSinceStart = 0;
+  // staged mutation entries may be waiting (also left by another instance or an earlier run): look at start
+  let pendingMaybe = true;
 
   const observe = (entry: Record<string, unknown>) => {
     if (!o.alerts) return;
@@ -98,11 +104,13 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   }
 
   async function flushOnce(): Promise<void> {
-    if (buffer.length === 0) return;
+    if (buffer.length === 0 && !pendingMaybe) return;
     const batch = buffer;
     buffer = [];
+    const hadPending = pendingMaybe;
+    pendingMaybe = false;
     try {
-      const rows = await o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry)));
+      const rows = await o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry), { withPending: true }));
       if (spooled) {
         rmSync(spooled, { force: true });
         spooled = null;
@@ -114,6 +122,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
         void maybeCheckpoint();
       }
     } catch (err) {
+      pendingMaybe ||= hadPending;
       buffer = batch.concat(buffer);
       if (buffer.length > maxBuffered) {
         const dropped = buffer.splice(0, buffer.length - maxBuffered);
@@ -131,7 +140,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     }
     flushing ??= flushOnce().finally(() => {
       flushing = null;
-      if (buffer.length) schedule(1000);
+      if (buffer.length || pendingMaybe) schedule(1000);
     });
     return flushing;
   }
@@ -145,6 +154,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     timer.unref?.();
   }
 
+  schedule(0); // chain what earlier runs or other instances staged
   // entries spooled by an earlier shutdown during an outage go first
   let spooled: string | null = null;
   if (o.spoolFile && existsSync(o.spoolFile)) {
@@ -159,6 +169,12 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
 
   const interval = setInterval(() => void maybeCheckpoint(true), o.checkpointIntervalMs ?? 300_000);
   interval.unref?.();
+  // entries staged by a transaction whose commit nobody announced here (another instance that died): swept up
+  const sweep = setInterval(() => {
+    pendingMaybe = true;
+    schedule();
+  }, o.pendingSweepMs ?? 5_000);
+  sweep.unref?.();
 
   return {
     /** Buffers an entry for the next group commit (reads, denials, token requests). */
@@ -167,26 +183,31 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       buffer.push({ entry });
       schedule();
     },
-    /** Appends inside the caller's transaction; the entry commits or rolls back with the change it describes. */
-    async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<AppendedAuditEntry> {
+    /**
+     * Stages the entry inside the caller's transaction: it commits or rolls back with the change it describes,
+     * and is chained by the group commit after {@link committed}.
+     */
+    async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
       observe(entry);
-      const [row] = await appendAuditEntries(tx, [entry]);
-      return row!;
+      await stageAuditEntry(tx, entry);
     },
-    /** Streams entries appended in a transaction once it has committed. */
-    committed(rows: AppendedAuditEntry[]) {
-      appendedSinceStart += rows.length;
-      stream(rows);
+    /** A transaction with staged entries has committed: chain them with the next group commit. */
+    committed() {
+      pendingMaybe = true;
+      schedule();
     },
-    /** Persists everything recorded so far, including entries buffered while an earlier flush ran. */
+    /** Persists everything recorded so far (staged entries included), also entries buffered during an earlier flush. */
     async flush() {
+      pendingMaybe = true;
       do await flush();
-      while (buffer.length);
+      while (buffer.length || pendingMaybe);
     },
     checkpoint: () => maybeCheckpoint(true),
     async close() {
       clearInterval(interval);
-      for (let i = 0; i < 3 && (buffer.length || flushing); i++) {
+      clearInterval(sweep);
+      pendingMaybe = true; // chain what this process staged before it goes
+      for (let i = 0; i < 3 && (buffer.length || flushing || pendingMaybe); i++) {
         await flush().catch(() => Bun.sleep(200));
       }
       if (buffer.length && o.spoolFile) {

@@ -18,7 +18,8 @@ import type { AuditRecorder } from './recorder.ts';
 interface RequestAudit {
   ops: OperationRecord[];
   byParams: WeakMap<object, OperationRecord>;
-  appended: Parameters<AuditRecorder['committed']>[0];
+  /** a mutation staged its entry in its transaction (chained by the next group commit) */
+  staged: boolean;
 }
 
 const audits = new WeakMap<Request, RequestAudit>();
@@ -27,7 +28,7 @@ function auditOf(request: Request): RequestAudit {
   const key = originalRequestOf(request);
   let a = audits.get(key);
   if (!a) {
-    a = { ops: [], byParams: new WeakMap(), appended: [] };
+    a = { ops: [], byParams: new WeakMap(), staged: false };
     audits.set(key, a);
   }
   return a;
@@ -89,9 +90,9 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
         };
         ctx.commitHooks.push(async (tx, affected) => {
           op.affected.push(...affected);
-          const row = await recorder.appendInTx(tx, graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt));
+          await recorder.appendInTx(tx, graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt));
           op.auditedInTx = true;
-          a.appended.push(row);
+          a.staged = true;
         });
       }
       return {
@@ -109,7 +110,7 @@ export function auditGraphQLRequest(recorder: AuditRecorder, request: Request, p
   const a = audits.get(key);
   const meta = requestMeta(request);
   const duration = performance.now() - meta.startedAt;
-  if (a?.appended.length) recorder.committed(a.appended);
+  if (a?.staged) recorder.committed();
   const pending = a?.ops.filter((op) => !op.auditedInTx) ?? [];
   if (!a || a.ops.length === 0) {
     recorder.record(graphqlEntry(principal, meta, null, status, duration));

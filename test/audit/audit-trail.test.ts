@@ -102,8 +102,9 @@ describe('one audit entry per operation', () => {
 
   test('a mutation whose audit append fails leaves no change behind', async () => {
     const db = t.tdb.database.db;
+    // the mutation's transaction writes its entry to audit_pending (chained by the next group commit)
     await db.execute(sql.raw(`create or replace function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'injected audit failure'; end $$`));
-    await db.execute(sql.raw(`create trigger audit_fail before insert on audit_entries for each row execute function audit_fail()`));
+    await db.execute(sql.raw(`create trigger audit_fail before insert on audit_pending for each row execute function audit_fail()`));
     try {
       const before = await countRows(t, 'permits');
       const tok = await t.token('demo-contractor-b');
@@ -117,8 +118,36 @@ describe('one audit entry per operation', () => {
       expect(JSON.stringify(r.body)).not.toContain('injected');
       expect(await countRows(t, 'permits')).toBe(before);
     } finally {
-      await db.execute(sql.raw(`drop trigger audit_fail on audit_entries`));
+      await db.execute(sql.raw(`drop trigger audit_fail on audit_pending`));
     }
+  });
+
+  test('a mutation entry staged in its transaction is chained by the next group commit, none left pending', async () => {
+    const h = await head();
+    const tok = await t.token('demo-contractor-a');
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data.permits.edges[0].node.parcel.id;
+    const r = await t.gql(
+      `mutation Stage($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-staged-0001") { receipt { id permitNumber } } }`,
+      { i: { parcelId: parcel, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 10, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' } } },
+      tok,
+    );
+    expect(r.body.errors).toBeUndefined();
+    const es = await entriesSince(h);
+    const mine = es.filter((e) => e.entry.operation?.name === 'Stage');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.entry).toMatchObject({ outcome: 'ALLOWED', clientId: 'demo-contractor-a', operation: { type: 'mutation' } });
+    expect(mine[0]!.entry.affected).toContain(r.body.data.submitPermit.receipt.permitNumber);
+    expect(await countRows(t, 'audit_pending')).toBe(0);
+  });
+
+  test('entries another process staged and never announced are swept into the chain', async () => {
+    const h = await head();
+    const db = t.tdb.database.db;
+    // as an instance that committed a mutation and died before its group commit
+    await db.execute(sql`insert into audit_pending (entry) values (${JSON.stringify({ kind: 'graphql', outcome: 'ALLOWED', note: 'left-by-crashed-instance' })}::jsonb)`);
+    const es = await entriesSince(h);
+    expect(es.filter((e) => e.entry.note === 'left-by-crashed-instance')).toHaveLength(1);
+    expect(await countRows(t, 'audit_pending')).toBe(0);
   });
 
   test('the chain verifies through auditVerification for a compliance officer', async () => {

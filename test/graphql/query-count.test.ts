@@ -34,7 +34,7 @@ const NESTED = `query($first: Int) {
  *    ready (advisory lock + insert into audit_entries), a constant per request, not per permit; the previous
  *    request's entry may also land inside this window.
  */
-const BACKGROUND = /^\s*select 1\s*$|audit_entries|audit_checkpoints|pg_advisory_xact_lock/i;
+const BACKGROUND = /^\s*select 1\s*$|audit_entries|audit_pending|audit_checkpoints|pg_advisory_xact_lock/i;
 
 /** Runs `query` and returns its result with the SQL statements sent while it ran. */
 async function counted(query: string, variables: Record<string, unknown>, token: string) {

@@ -1,4 +1,4 @@
-import { bigint, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The tamper-evident audit log (CONTRACT.md). `seq` is assigned under a database lock by the appender,
@@ -28,3 +28,15 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   signature: text('signature').notNull(),
 });
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
+
+/**
+ * Entries of mutations, written inside the mutation's own transaction (no change without its entry) and moved
+ * into the chain by the recorder's next group commit. Appending to the chain in the mutation's transaction
+ * would hold the chain lock through every mutation's commit (one fsync at a time for the whole database);
+ * this table takes no lock, so concurrent mutations commit together. Chaining deletes the rows it chained.
+ */
+export const auditPending = pgTable('audit_pending', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  entry: jsonb('entry').$type<Record<string, unknown>>().notNull(),
+  recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+});
