@@ -206,9 +206,10 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     const cMax = Math.max(...CONNECTIONS);
     for (const name of READS) {
       if (name === 'permit') {
-        // warm-up, then RSS; the matrix runs, then two more identical runs: three runs at cMax in all
+        // warm-up as long as one measured run (JIT, caches, pools and the JS heap reach their working size), then
+        // RSS; the matrix runs, then two more identical runs: three runs at cMax in all, each compared to it
         const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
-        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: WARMUP, threads: THREADS, tag: runTag('w') });
+        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
         rss.warm = await settledRss(app.pid);
         for (const c of CONNECTIONS) {
           rows.push(await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP));
