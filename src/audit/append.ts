@@ -16,7 +16,7 @@
  * - Mutations do not append here inside their transaction: they stage their entry (`stageAuditEntry`, no lock)
  *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -24,7 +24,7 @@ import { GENESIS_HASH, hashOfCanonical } from './hash-chain.ts';
 
 /** Advisory lock key serialising audit appends (the migration lock is 7_301_000_001). */
 export const AUDIT_APPEND_LOCK = 7_301_000_002;
-/** Rows per INSERT statement: keeps parameters (5 per row) far below PostgreSQL's 65,535. */
+/** Rows per INSERT statement (bounds the size of one statement's arrays). */
 const ROWS_PER_INSERT = 1_000;
 
 export interface AppendedAuditEntry {
@@ -104,16 +104,16 @@ async function appendLocked(tx: Executor, given: Record<string, unknown>[], with
     return row;
   });
 
+  // one statement text whatever the batch size (column arrays through unnest): a VALUES list per size would
+  // make the driver prepare, and keep, a statement for every batch size it ever sees
   for (let i = 0; i < appended.length; i += ROWS_PER_INSERT) {
-    const values: SQL[] = appended
-      .slice(i, i + ROWS_PER_INSERT)
-      .map(
-        (r, j) =>
-          sql`(${r.seq}::bigint, ${r.createdAt}::text::timestamptz, ${texts[i + j]!}::text::jsonb, ${r.prevHash}::text, ${r.hash}::text)`,
-      );
-    await tx.execute(
-      sql`insert into audit_entries (seq, created_at, entry, prev_hash, hash) values ${sql.join(values, sql`, `)}`,
-    );
+    const chunk = appended.slice(i, i + ROWS_PER_INSERT);
+    const column = <T>(f: (r: AppendedAuditEntry, j: number) => T) => sql.param(chunk.map(f));
+    await tx.execute(sql`
+      insert into audit_entries (seq, created_at, entry, prev_hash, hash)
+      select u.seq, u.created_at::timestamptz, u.entry::jsonb, u.prev_hash, u.hash
+      from unnest(${column((r) => r.seq)}::bigint[], ${column((r) => r.createdAt)}::text[], ${column((_, j) => texts[i + j]!)}::text[],
+                  ${column((r) => r.prevHash)}::text[], ${column((r) => r.hash)}::text[]) as u(seq, created_at, entry, prev_hash, hash)`);
   }
   return appended;
 }

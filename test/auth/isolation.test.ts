@@ -36,9 +36,9 @@ const SCHEDULE = `mutation($n: String!, $k: String!) { scheduleInspection(permit
 
 beforeAll(async () => {
   t = await startTestServer();
-  [a, b, clerk, clerkOther, gis] = await Promise.all(
+  [a, b, clerk, clerkOther, gis] = (await Promise.all(
     ['demo-contractor-a', 'demo-contractor-b', 'demo-clerk', 'demo-clerk-other', 'demo-gis'].map((id) => t.token(id)),
-  );
+  )) as [string, string, string, string, string];
   const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
   const sub = await t.gql(
     `mutation($input: SubmitPermitInput!) { submitPermit(input: $input, idempotencyKey: "isolation-b-0001") { receipt { id permitNumber } } }`,

@@ -140,7 +140,7 @@ describe('client authentication', () => {
       for (let i = 0; i < 20; i++) {
         const w = () => tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `wrong-${i}` }, { from: freshAddress() });
         const u = () => tokenRequest({ grant_type: 'client_credentials', client_id: `${id}-x${i}`, client_secret: `wrong-${i}` }, { from: freshAddress() });
-        const [rw, ru] = i % 2 ? [await w(), await u()] : ((r) => [r[1], r[0]] as const)([await u(), await w()]);
+        const [rw, ru] = i % 2 ? ([await w(), await u()] as const) : ((r) => [r[1], r[0]] as const)([await u(), await w()] as const);
         expect([rw.status, ru.status]).toEqual([401, 401]);
         expect(rw.body).toEqual(ru.body);
         wrong.push(rw.ms);
