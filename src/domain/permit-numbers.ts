@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import { sql, type SQL } from 'drizzle-orm';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
 import type { PermitType } from '../db/schema/permits.ts';
 
@@ -18,17 +17,20 @@ export const formatPermitNumber = (prefix: string, type: PermitType, year: numbe
   `${prefix}-${TYPE_CODE[type]}-${year}-${String(n).padStart(6, '0')}`;
 
 /**
- * Next permit number of a jurisdiction for the year, e.g. `DC-BLD-2026-000123`. The counter row's lock
- * serialises concurrent submissions in one jurisdiction until the surrounding transaction ends.
+ * The next counter value of a jurisdiction for the year and the jurisdiction's prefix, as a statement to use as
+ * the CTE `n(next, prefix)` of the statement that inserts the permit (see `permitNumberFrom`). The counter row's
+ * lock serialises concurrent submissions in one jurisdiction until the surrounding transaction ends, so numbers
+ * have no gaps; taking the number in the same statement as the insert keeps that window short.
  */
-export async function nextPermitNumber(tx: Executor, jurisdiction: string, type: PermitType, now: Date): Promise<string> {
-  const year = now.getUTCFullYear();
-  const rows = rowsOf<{ next: number; prefix: string }>(
-    await tx.execute(sql`
-      insert into permit_number_counters (jurisdiction_id, year, next) values (${jurisdiction}, ${year}, 1)
-      on conflict (jurisdiction_id, year) do update set next = permit_number_counters.next + 1
-      returning next, (select ${jurisdictions.permitPrefix} from ${jurisdictions} where ${jurisdictions.id} = ${jurisdiction}) as prefix`),
-  );
-  const row = rows[0]!;
-  return formatPermitNumber(row.prefix, type, year, Number(row.next));
+export function nextNumberStatement(jurisdiction: string, year: number): SQL {
+  return sql`
+    insert into permit_number_counters (jurisdiction_id, year, next) values (${jurisdiction}, ${year}, 1)
+    on conflict (jurisdiction_id, year) do update set next = permit_number_counters.next + 1
+    returning next, (select ${jurisdictions.permitPrefix} from ${jurisdictions} where ${jurisdictions.id} = ${jurisdiction}) as prefix`;
+}
+
+/** The permit number from the CTE `n` of {@link nextNumberStatement}: the same text as {@link formatPermitNumber}. */
+export function permitNumberFrom(type: PermitType, year: number): SQL {
+  return sql`(select n.prefix || '-' || ${TYPE_CODE[type]}::text || '-' || ${String(year)}::text || '-' ||
+    case when length(n.next::text) >= 6 then n.next::text else lpad(n.next::text, 6, '0') end from n)`;
 }

@@ -4,7 +4,7 @@
  * commit together or not at all.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.ts';
+import { rowsOf, type Executor } from '../db/client.ts';
 import { contractors } from '../db/schema/contractors.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
@@ -19,7 +19,7 @@ import {
   type SubmitPermitInput,
 } from './inputs.ts';
 import { AMENDABLE, checkTransition } from './lifecycle.ts';
-import { nextPermitNumber } from './permit-numbers.ts';
+import { nextNumberStatement, permitNumberFrom } from './permit-numbers.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
 
@@ -74,13 +74,15 @@ export async function submitPermit(
     .where(and(eq(parcels.id, v.input.parcelId), eq(parcels.jurisdictionId, p.jurisdiction)));
   if (!parcel) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
 
-  const number = await nextPermitNumber(tx, p.jurisdiction, v.input.permitType, now);
-  const [row] = await tx
+  // number, permit and history row in one statement: the counter row stays locked from here until commit, and
+  // every round trip inside that window holds up all other submissions of the jurisdiction
+  const year = now.getUTCFullYear();
+  const insertPermit = tx
     .insert(permits)
     .values({
       ...(opts.receiptId ? { id: opts.receiptId } : {}),
       jurisdictionId: p.jurisdiction,
-      permitNum: number,
+      permitNum: permitNumberFrom(v.input.permitType, year),
       permitType: v.input.permitType,
       workClass: v.input.workClass,
       description: v.input.description,
@@ -100,8 +102,15 @@ export async function submitPermit(
       requestHash: v.hash,
     })
     .returning({ id: permits.id, permitNum: permits.permitNum });
-  await tx.insert(permitStatusHistory).values({ permitId: row!.id, fromStatus: null, toStatus: 'SUBMITTED', actor: p.clientId, changedAt: now });
-  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permitNum };
+  const [row] = rowsOf<{ id: string; permit_num: string }>(
+    await tx.execute(sql`
+      with n as (${nextNumberStatement(p.jurisdiction, year)}),
+           p as (${insertPermit.getSQL()}),
+           h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
+                 select p.id, null, 'SUBMITTED', ${p.clientId}, ${now.toISOString()}::timestamptz from p)
+      select p.id, p.permit_num from p`),
+  );
+  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permit_num };
 }
 
 /** Loads a permit the principal may see, locked for update; absent and invisible look the same. */

@@ -24,9 +24,20 @@ async function plan(query: string): Promise<string> {
 }
 
 const UUID = "'00000000-0000-4000-8000-000000000000'";
+/** the key lists of coalesced lookups (src/db/coalesce.ts): `column = any($1::type[])` */
+const UUIDS = "any('{00000000-0000-4000-8000-000000000000,00000000-0000-4000-8000-000000000001}'::uuid[])";
+const NUMBERS = "any('{DC-BLD-2024-000001,DC-BLD-2024-000002}'::text[])";
 /** query → the column the index condition must constrain (an index merely scanned whole does not count). */
 const CASES: Record<string, [string, RegExp]> = {
   'public status by permit number': [`select status_current from permits where permit_num = 'DC-BLD-2024-000001'`, /Index Cond: \(permit_num =/],
+  'public status by a list of numbers': [`select status_current from permits where permit_num = ${NUMBERS}`, /Index Cond: \(permit_num = ANY/],
+  'permits by a list of numbers in a jurisdiction': [`select * from permits where jurisdiction_id = 'demo-city' and permit_num = ${NUMBERS}`, /Index Cond: .*permit_num = ANY/],
+  'parcels by a list of ids in a jurisdiction': [`select * from parcels where jurisdiction_id = 'demo-city' and id = ${UUIDS}`, /Index Cond: .*id = ANY/],
+  'contractors by a list of ids in a jurisdiction': [`select * from contractors where jurisdiction_id = 'demo-city' and id = ${UUIDS}`, /Index Cond: .*id = ANY/],
+  'inspections of a list of permits': [`select * from inspections where permit_id = ${UUIDS}`, /Index Cond: \(permit_id = ANY/],
+  'checklist of a list of inspections': [`select * from inspection_checklist_items where inspection_id = ${UUIDS}`, /Index Cond: \(inspection_id = ANY/],
+  'status history of a list of permits': [`select * from permit_status_history where permit_id = ${UUIDS}`, /Index Cond: \(permit_id = ANY/],
+  'staged audit entries, oldest first': [`select id from audit_pending order by id limit 5000`, /audit_pending_pkey/],
   'permit by number in a jurisdiction': [`select * from permits where jurisdiction_id = 'demo-city' and permit_num = 'DC-BLD-2024-000001'`, /Index Cond: .*permit_num =/],
   'permits page in (updated_at, id) order': [`select * from permits where jurisdiction_id = 'demo-city' order by updated_at, id limit 51`, /permits_jurisdiction_updated_idx/],
   'permits by status': [`select * from permits where jurisdiction_id = 'demo-city' and status_current = 'ISSUED'`, /Index Cond: .*status_current =/],
