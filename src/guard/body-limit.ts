@@ -2,7 +2,8 @@
  * Request body limit for Bun.serve, ahead of any parsing (CONTRACT: body over `MAX_BODY_BYTES` → 413).
  *
  * - `Content-Length` over the limit: 413 at once, the body is never read.
- * - Otherwise (chunked, or a Content-Length we still do not trust): the body is replaced by a stream that counts
+ * - `Content-Length` within the limit (and no `Transfer-Encoding`): the HTTP parser delivers at most that many bytes.
+ * - Otherwise (chunked): the body is replaced by a stream that counts
  *   bytes as the handler reads them and errors past the limit; whatever the handler then answers is replaced by
  *   413, and the original body stream is cancelled, so memory stays bounded by `maxBytes` whatever the attack size.
  *   The 413 carries `Connection: close` so the client stops sending.
@@ -62,6 +63,10 @@ export function withBodyLimit<S extends BodyLimitServer>(
       const n = Number(declared);
       if (!Number.isFinite(n) || n < 0) return new Response('Bad Content-Length', { status: 400 });
       if (n > o.maxBytes) return o.onTooLarge(o.maxBytes);
+      // Bun's HTTP parser frames the body by Content-Length: no more than `n` bytes reach the handler, so a
+      // declared length within the limit needs no counting stream (a Request and a stream less per request).
+      // With Transfer-Encoding as well, the framing is the chunked one: count.
+      if (!request.headers.has('transfer-encoding')) return handler(request, server);
     }
     if (!request.body) return handler(request, server);
 

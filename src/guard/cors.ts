@@ -8,6 +8,7 @@
  *   Yoga adds its own permissive CORS by default: create it with `cors: false` and let this wrapper decide.
  * Refusing the request itself (a cross-origin POST from an unknown origin) is `useCsrfPrevention`'s job.
  */
+import { editHeaders } from '../http/edit-headers.ts';
 
 export interface CorsOptions {
   /** Allowed origins, exact `scheme://host[:port]`. `'*'` is refused when `credentials` is on. @default [] */
@@ -75,14 +76,14 @@ export function withCors<A extends unknown[]>(
       return new Response(null, { status: 204, headers: h });
     }
     const response = await handler(request, ...rest);
-    const headers = new Headers(response.headers);
-    for (const name of [...headers.keys()]) if (name.startsWith('access-control-')) headers.delete(name);
-    headers.append('vary', 'Origin');
-    if (origin && isAllowed(origin)) {
-      headers.set('access-control-allow-origin', wildcard ? '*' : origin);
-      if (o.credentials) headers.set('access-control-allow-credentials', 'true');
-      if (o.exposedHeaders.length) headers.set('access-control-expose-headers', o.exposedHeaders.join(', '));
-    }
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    return editHeaders(response, (headers) => {
+      for (const name of [...headers.keys()]) if (name.startsWith('access-control-')) headers.delete(name);
+      headers.append('vary', 'Origin');
+      if (origin && isAllowed(origin)) {
+        headers.set('access-control-allow-origin', wildcard ? '*' : origin);
+        if (o.credentials) headers.set('access-control-allow-credentials', 'true');
+        if (o.exposedHeaders.length) headers.set('access-control-expose-headers', o.exposedHeaders.join(', '));
+      }
+    });
   };
 }

@@ -12,6 +12,7 @@
  * served, so `__OPTS__` changes stay covered) and inline styles that GraphiQL/Monaco inject at run time.
  * A thrown handler error becomes a masked 500 JSON error (`INTERNAL_SERVER_ERROR`), also with the headers.
  */
+import { editHeaders } from '../http/edit-headers.ts';
 
 export interface SecurityHeadersOptions {
   /** `Strict-Transport-Security` value; `false` leaves it out (e.g. plain-HTTP development). @default 'max-age=63072000; includeSubDomains' */
@@ -90,15 +91,14 @@ export function withSecurityHeaders<A extends unknown[]>(
       csp = await htmlCsp(html, o);
       response = new Response(html, response);
     }
-    const headers = new Headers(response.headers);
-    if (o.hsts) headers.set('strict-transport-security', o.hsts);
-    headers.set('x-content-type-options', 'nosniff');
-    headers.set('x-frame-options', 'DENY');
-    headers.set('referrer-policy', 'no-referrer');
-    headers.set('content-security-policy', csp);
-    headers.delete('x-powered-by');
-    headers.delete('server');
-    // A new Response: the inner one's headers may be immutable (e.g. a proxied fetch Response).
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    return editHeaders(response, (headers) => {
+      if (o.hsts) headers.set('strict-transport-security', o.hsts);
+      headers.set('x-content-type-options', 'nosniff');
+      headers.set('x-frame-options', 'DENY');
+      headers.set('referrer-policy', 'no-referrer');
+      headers.set('content-security-policy', csp);
+      headers.delete('x-powered-by');
+      headers.delete('server');
+    });
   };
 }

@@ -38,6 +38,54 @@ describe('in process', () => {
     }
   });
 
+  test('a body within its Content-Length is not wrapped, and bytes beyond the declared length never reach the handler', async () => {
+    const seen: number[] = [];
+    const srv = Bun.serve({
+      port: 0,
+      fetch: withBodyLimit(async (req) => {
+        const text = await req.text();
+        seen.push(text.length);
+        return new Response(`len=${text.length}`);
+      }, { maxBytes: MAX }),
+    });
+    try {
+      // declares 5 bytes, then sends 3 MiB more: the rest is not this request's body
+      const reply = await rawExchange(srv.port!, [
+        'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello',
+        Buffer.alloc(3 * 1024 * 1024, 'x'),
+      ]);
+      expect(reply).toMatch(/^HTTP\/1\.1 200/);
+      expect(reply).toContain('len=5');
+      expect(seen.every((n) => n <= 5)).toBe(true);
+      expect(seen).toContain(5);
+    } finally {
+      srv.stop(true);
+    }
+  });
+
+  test('Content-Length together with Transfer-Encoding: a 3 MiB chunked body is not accepted', async () => {
+    const calls: number[] = [];
+    const srv = Bun.serve({
+      port: 0,
+      fetch: withBodyLimit(async (req) => {
+        const text = await req.text();
+        calls.push(text.length);
+        return new Response(`len=${text.length}`);
+      }, { maxBytes: MAX }),
+    });
+    try {
+      const big = Buffer.alloc(3 * 1024 * 1024, 'x');
+      const reply = await rawExchange(srv.port!, [
+        'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
+        Buffer.concat([Buffer.from(big.length.toString(16) + '\r\n'), big, Buffer.from('\r\n0\r\n\r\n')]),
+      ]);
+      expect(reply).not.toMatch(/^HTTP\/1\.1 200/);
+      expect(calls.every((n) => n <= MAX)).toBe(true);
+    } finally {
+      srv.stop(true);
+    }
+  });
+
   test('a small request passes', async () => {
     const res = await fetch(app.url, {
       method: 'POST',
@@ -59,6 +107,31 @@ describe('in process', () => {
     expect(body).toContain('"hello":"hi"');
   });
 });
+
+/** Writes `parts` over raw TCP and returns what the server answered within a short while (or until it closed). */
+function rawExchange(port: number, parts: (string | Buffer)[]) {
+  return new Promise<string>((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let response = '';
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      sock.destroy();
+      resolve(response);
+    };
+    sock.on('data', (d) => {
+      response += d.toString('latin1');
+      setTimeout(done, 300);
+    });
+    sock.on('error', done);
+    sock.on('close', done);
+    sock.on('connect', () => {
+      for (const p of parts) sock.write(p);
+    });
+    setTimeout(done, 10_000);
+  });
+}
 
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

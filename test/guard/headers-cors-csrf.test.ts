@@ -107,6 +107,20 @@ describe('security headers on every response', () => {
   });
 });
 
+test('a response with immutable headers (obtained from fetch) still gets the security and CORS headers', async () => {
+  const upstream = Bun.serve({ port: 0, fetch: () => new Response('upstream', { headers: { 'x-powered-by': 'upstream', 'access-control-allow-origin': '*' } }) });
+  try {
+    const handler = withSecurityHeaders(withCors(() => fetch(`http://127.0.0.1:${upstream.port}/`), { origins: [ALLOWED] }));
+    const res = await handler(new Request('http://x/', { headers: { origin: EVIL } }));
+    expect(await res.text()).toBe('upstream');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('access-control-allow-origin')).toBeNull(); // an unlisted origin gets no CORS header
+  } finally {
+    upstream.stop(true);
+  }
+});
+
 describe('CORS allowlist', () => {
   test('allowed origin: ACAO is that origin (never *), credentials, Vary', async () => {
     const res = await post(ok, { origin: ALLOWED });
