@@ -83,6 +83,9 @@ export function createApp(deps: AppDeps) {
     landingPage: false,
     logging: false,
     batching: { limit: 10 },
+    // the body limit is enforced before Yoga (src/guard/body-limit.ts, at the fetch level, CONTRACT's 413): Yoga's
+    // own would wrap every request body in a second stream and Request
+    maxRequestBodySize: false,
     cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin
     // GraphiQL's assets come from this server (/graphiql-assets/), never from a CDN; off when the bundle is not installed
     graphiql: graphiqlAssets.available && { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },

@@ -12,7 +12,7 @@
  *   then fails on the `seq` primary key rather than forking the chain.
  * - The time (`createdAt`, ISO UTC) is taken from the database clock under the lock and written into the
  *   entry itself, so the hash covers it and times never run backwards along the chain across instances.
- * - What is hashed is exactly what is stored: the entry is normalised through canonical JSON first.
+ * - What is hashed is exactly what is stored: the canonical JSON text, computed once per entry, is hashed and inserted.
  * - Mutations do not append here inside their transaction: they stage their entry (`stageAuditEntry`, no lock)
  *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
  */
@@ -43,15 +43,18 @@ function hasNul(value: unknown): boolean {
   return false;
 }
 
-/** Plain JSON copy of an entry, refused early when it could not round-trip through `jsonb`. */
+/**
+ * Refuses early an entry that could not round-trip through `jsonb`. No copy is made: what is stored is the
+ * canonical JSON text computed once in appendLocked (the text is hashed and inserted as is, so values with a
+ * `toJSON`, like Dates, are stored exactly as hashed).
+ */
 function normalise(entry: object): Record<string, unknown> {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     throw new TypeError('appendAuditEntries: each entry must be a JSON object');
   }
-  const copy = JSON.parse(canonicalJson(entry)) as Record<string, unknown>;
   // jsonb rejects U+0000; failing here names the cause instead of a driver error mid-transaction.
-  if (hasNul(copy)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
-  return copy;
+  if (hasNul(entry)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
+  return entry as Record<string, unknown>;
 }
 
 interface Head {
