@@ -40,10 +40,13 @@ export function createServices(deps: ServiceDeps) {
   const rememberStatus = (permit: Permit) =>
     statusCache.set({ number: permit.permitNum, jurisdiction: permit.jurisdictionId, status: permit.statusCurrent, updatedAt: permit.updatedAt });
 
+  /** Status reads are coalesced across requests: the breaker guards each batch's statement (one call per batch). */
+  const guardedByBreaker = <T>(fn: () => Promise<T>) => breaker.execute(fn);
+
   async function permitStatus(number: string) {
     try {
       if (down()) throw new BreakerOpenError(0);
-      const row = await breaker.execute(() => getPublicStatus(database.db, number));
+      const row = await getPublicStatus(database.db, number, guardedByBreaker);
       if (!row) return null;
       const asOf = new Date();
       await statusCache.set({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt, asOf });

@@ -48,6 +48,15 @@ export function coalesced<V>(owner: object, kind: string, scope: string, load: (
   return loader;
 }
 
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+/** A stable number per object (e.g. per guard function), to keep loaders that close over it apart in `kind`. */
+export function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
+}
+
 /** Values for `keys` from rows, matched by `keyOf` (duplicates in `keys` get the same row). */
 export function byKey<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T) => string): (T | null)[] {
   const m = new Map<string, T>();

@@ -9,7 +9,7 @@ import { checkBBox, type BBox } from './bbox.ts';
 import { decodeCursor, pageSize, toPage } from './pagination.ts';
 import type { Principal } from './principal.ts';
 import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
-import { anyOf, byKey, coalesced } from '../db/coalesce.ts';
+import { anyOf, byKey, coalesced, idOf } from '../db/coalesce.ts';
 
 export interface PermitFilter {
   bbox?: BBox | null;
@@ -103,15 +103,26 @@ export async function countPermits(db: Executor, p: Principal, filter: PermitFil
 }
 
 /** Public status of one permit, by its number (numbers are unique across jurisdictions thanks to the prefix). */
-export async function getPublicStatus(db: Executor, number: string) {
+/**
+ * `guard` runs each batch's statement (the service passes its circuit breaker: one breaker call per batch rather
+ * than per request; every request of a failed batch sees the failure).
+ */
+export type Guard = <T>(fn: () => Promise<T>) => Promise<T>;
+const unguarded: Guard = (fn) => fn();
+
+export async function getPublicStatus(db: Executor, number: string, guard: Guard = unguarded) {
   if (number.length > 64) return null;
-  return coalesced(db, 'public-status', '', async (numbers) =>
+  // the shared loader closes over `guard`: one loader per guard (pass the same function every time)
+  return coalesced(db, `public-status#${idOf(guard)}`, '', async (numbers) =>
     byKey(
       numbers,
-      await db
-        .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
-        .from(permits)
-        .where(anyOf(permits.permitNum, numbers, 'text')),
+      await guard(() =>
+        db
+          .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
+          .from(permits)
+          .where(anyOf(permits.permitNum, numbers, 'text'))
+          .execute(),
+      ),
       (r) => r.number,
     ),
   ).load(number);
