@@ -38,7 +38,8 @@ describe('in process', () => {
     }
   });
 
-  test('a body within its Content-Length is not wrapped, and bytes beyond the declared length never reach the handler', async () => {
+  /** A Bun.serve behind the body limit answering `len=<bytes read>`, and the lengths its handler saw. */
+  function lengthEcho() {
     const seen: number[] = [];
     const srv = Bun.serve({
       port: 0,
@@ -48,41 +49,38 @@ describe('in process', () => {
         return new Response(`len=${text.length}`);
       }, { maxBytes: MAX }),
     });
+    return { port: srv.port!, seen, stop: () => srv.stop(true) };
+  }
+
+  test('a body within its Content-Length is not wrapped, and bytes beyond the declared length never reach the handler', async () => {
+    const srv = lengthEcho();
     try {
       // declares 5 bytes, then sends 3 MiB more: the rest is not this request's body
-      const reply = await rawExchange(srv.port!, [
+      const reply = await rawExchange(srv.port, [
         'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello',
         Buffer.alloc(3 * 1024 * 1024, 'x'),
       ]);
       expect(reply).toMatch(/^HTTP\/1\.1 200/);
       expect(reply).toContain('len=5');
-      expect(seen.every((n) => n <= 5)).toBe(true);
-      expect(seen).toContain(5);
+      expect(srv.seen.every((n) => n <= 5)).toBe(true);
+      expect(srv.seen).toContain(5);
     } finally {
-      srv.stop(true);
+      srv.stop();
     }
   });
 
   test('Content-Length together with Transfer-Encoding: a 3 MiB chunked body is not accepted', async () => {
-    const calls: number[] = [];
-    const srv = Bun.serve({
-      port: 0,
-      fetch: withBodyLimit(async (req) => {
-        const text = await req.text();
-        calls.push(text.length);
-        return new Response(`len=${text.length}`);
-      }, { maxBytes: MAX }),
-    });
+    const srv = lengthEcho();
     try {
       const big = Buffer.alloc(3 * 1024 * 1024, 'x');
-      const reply = await rawExchange(srv.port!, [
+      const reply = await rawExchange(srv.port, [
         'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
         Buffer.concat([Buffer.from(big.length.toString(16) + '\r\n'), big, Buffer.from('\r\n0\r\n\r\n')]),
       ]);
       expect(reply).not.toMatch(/^HTTP\/1\.1 200/);
-      expect(calls.every((n) => n <= MAX)).toBe(true);
+      expect(srv.seen.every((n) => n <= MAX)).toBe(true);
     } finally {
-      srv.stop(true);
+      srv.stop();
     }
   });
 
