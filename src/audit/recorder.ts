@@ -35,7 +35,11 @@ export interface AuditRecorderOptions {
   checkpointIntervalMs?: number;
   /** How often entries staged in `audit_pending` by other processes are looked for. @default 5000 */
   pendingSweepMs?: number;
-  /** Group-commit delay. @default 25 */
+  /**
+   * Group-commit delay. Read entries wait at most this long in memory (flushed at shutdown; a hard crash loses at
+   * most this window of reads, never a mutation's entry). Longer batches mean fewer commits competing with the
+   * requests for CPU: under load 100 ms gave a tighter latency tail than 25 ms. @default 100
+   */
   flushMs?: number;
   /** Entries kept while the database is unreachable; beyond it the oldest are logged and dropped. @default 100000 */
   maxBuffered?: number;
@@ -49,7 +53,7 @@ export interface AuditRecorderOptions {
 type Pending = { entry: object };
 
 export function createAuditRecorder(o: AuditRecorderOptions) {
-  const flushMs = o.flushMs ?? 25;
+  const flushMs = o.flushMs ?? 100;
   const maxBuffered = o.maxBuffered ?? 100_000;
   const every = o.checkpointEvery ?? 50_000;
   let buffer: Pending[] = [];
