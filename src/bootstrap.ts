@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createRevocations } from './auth/revocations.ts';
-import { loadSigningKey, publishedKeys, publishSigningKey, type SigningKey } from './auth/signing-keys.ts';
+import { allSigningKeys, loadSigningKey, publishedKeys, publishSigningKey, type SigningKey } from './auth/signing-keys.ts';
 import { createTokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
 import { openDatabase, type Database } from './db/client.ts';
@@ -124,6 +124,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       alerts,
       ...(config.auditSink ? { sink: config.auditSink } : {}),
       signer: { key: signingKey.privateKey, kid: signingKey.kid },
+      publicKeys: async () => ({ keys: await allSigningKeys(database.db) }),
       spoolFile: join(config.dataDir, 'audit-spool.jsonl'),
     });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted

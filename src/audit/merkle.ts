@@ -156,9 +156,38 @@ export function verifyInclusion(claim: InclusionClaim): boolean {
  * entries page by page and needs the root at every checkpoint size without keeping every hash.
  * Holds the roots of the perfect subtrees ("compact range"); folding them right to left gives the MTH.
  */
+/** One perfect subtree of the accumulator's right edge: its leaf count (a power of two) and root (hex). */
+export interface FrontierNode {
+  size: number;
+  hash: string;
+}
+
 export class MerkleAccumulator {
   readonly #stack: { size: number; hash: Uint8Array }[] = [];
   #size = 0;
+
+  /**
+   * Resumes from a saved {@link frontier} (e.g. stored with a signed checkpoint): pushing the leaves after it
+   * gives the same roots as pushing every leaf from the start, without them.
+   */
+  static fromFrontier(frontier: readonly FrontierNode[]): MerkleAccumulator {
+    const acc = new MerkleAccumulator();
+    let previous = Infinity;
+    for (const n of frontier) {
+      if (!Number.isSafeInteger(n.size) || n.size < 1 || (n.size & (n.size - 1)) !== 0 || n.size >= previous) {
+        throw new TypeError('Merkle frontier: sizes must be strictly decreasing powers of two');
+      }
+      previous = n.size;
+      acc.#stack.push({ size: n.size, hash: fromHex32(n.hash, 'frontier hash') });
+      acc.#size += n.size;
+    }
+    return acc;
+  }
+
+  /** The right edge of the tree: enough to go on appending without the leaves before. */
+  frontier(): FrontierNode[] {
+    return this.#stack.map((n) => ({ size: n.size, hash: toHex(n.hash) }));
+  }
 
   get size(): number {
     return this.#size;

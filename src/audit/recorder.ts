@@ -14,9 +14,9 @@ import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
 import { appendAuditEntries, stageAuditEntry, type AppendedAuditEntry } from './append.ts';
-import type { CheckpointSigner } from './checkpoint.ts';
+import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
-import { takeCheckpoint } from './take-checkpoint.ts';
+import { takeCheckpoint, takeNextCheckpoint } from './take-checkpoint.ts';
 
 export interface AuditRecorderOptions {
   db: Db;
@@ -27,8 +27,12 @@ export interface AuditRecorderOptions {
   /** Signs periodic checkpoints; none are taken without it. */
   signer?: CheckpointSigner;
   /**
-   * Entries between automatic checkpoints. Taking one re-verifies the whole log (O(n)), so under load a small value
-   * costs more than everything else the audit does. @default 50000
+   * Public keys of the stored checkpoints (current and retired): with them a periodic checkpoint verifies only
+   * what was appended since the last one (takeNextCheckpoint); without, the whole log each time.
+   */
+  publicKeys?: () => Promise<CheckpointPublicKeys>;
+  /**
+   * Entries between automatic checkpoints (each verifies the entries since the previous one). @default 50000
    */
   checkpointEvery?: number;
   /** @default 300000 */
@@ -99,7 +103,10 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       );
       const size = Number(row?.size ?? 0);
       const last = Number(row?.last ?? 0);
-      if (size > last && (force || size - last >= every)) await takeCheckpoint(o.db, o.signer);
+      if (size > last && (force || size - last >= every)) {
+        if (o.publicKeys) await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys() });
+        else await takeCheckpoint(o.db, o.signer);
+      }
     } catch (err) {
       if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit checkpoint failed');
     } finally {

@@ -6,15 +6,18 @@
  * copy stored in `audit_checkpoints` only helps as long as the database is trusted.
  */
 import { sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.ts';
-import { signCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
-import { loadAndVerify } from './verify-chain.ts';
+import { rowsOf, type Executor } from '../db/client.ts';
+import { signCheckpoint, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
+import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
+import { loadAndVerify, type ResumePoint } from './verify-chain.ts';
 
 export interface TakeCheckpointOptions {
   /** Keys for the checkpoints already stored, so the new one is only signed over a log that matches them. */
   publicKeys?: CheckpointPublicKeys;
   /** Clock (tests). @default () => new Date() */
   now?: () => Date;
+  /** Verify only the entries after this trusted point (see {@link takeNextCheckpoint}). */
+  resumeFrom?: ResumePoint;
 }
 
 export interface TakenCheckpoint {
@@ -28,7 +31,10 @@ export async function takeCheckpoint(
   signer: CheckpointSigner,
   opts: TakeCheckpointOptions = {},
 ): Promise<TakenCheckpoint> {
-  const result = await loadAndVerify(executor, { publicKeys: opts.publicKeys });
+  const result = await loadAndVerify(executor, {
+    ...(opts.publicKeys ? { publicKeys: opts.publicKeys } : {}),
+    ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom, storedCheckpoints: false } : {}),
+  });
   if (!result.ok) {
     throw new Error(`audit chain does not verify (first bad seq ${result.firstBadSeq ?? '?'}): ${result.reason}`);
   }
@@ -40,9 +46,38 @@ export async function takeCheckpoint(
   };
   const jws = await signCheckpoint(statement, signer);
   await executor.execute(sql`
-    insert into audit_checkpoints (size, head_hash, root_hash, created_at, signature)
+    insert into audit_checkpoints (size, head_hash, root_hash, created_at, signature, frontier)
     values (${statement.size}::bigint, ${statement.headHash}::text, ${statement.rootHash}::text,
-            ${statement.time}::text::timestamptz, ${jws}::text)
+            ${statement.time}::text::timestamptz, ${jws}::text, ${JSON.stringify(result.frontier)}::jsonb)
     on conflict (size) do nothing`);
   return { statement, jws };
+}
+
+/**
+ * The periodic checkpoint, in time proportional to what was appended since the last one: it resumes from the
+ * latest stored checkpoint whose signature verifies with `publicKeys` and whose stored Merkle frontier folds to
+ * that signed root. The new entries must continue from the signed head hash, and the new root is extended from
+ * the frontier, never recomputed from the stored prefix, so a prefix edited since is not laundered into the new
+ * checkpoint (a full `audit verify` then names it). Without such a checkpoint: a full verification.
+ */
+export async function takeNextCheckpoint(
+  executor: Executor,
+  signer: CheckpointSigner,
+  opts: TakeCheckpointOptions & { publicKeys: CheckpointPublicKeys },
+): Promise<TakenCheckpoint> {
+  const [last] = rowsOf<{ signature: string; frontier: FrontierNode[] | string | null }>(
+    await executor.execute(sql`select signature, frontier from audit_checkpoints order by size desc limit 1`),
+  );
+  let resumeFrom: ResumePoint | undefined;
+  if (last?.frontier) {
+    try {
+      const signed = await verifyCheckpoint(last.signature, opts.publicKeys);
+      const frontier = (typeof last.frontier === 'string' ? JSON.parse(last.frontier) : last.frontier) as FrontierNode[];
+      const merkle = MerkleAccumulator.fromFrontier(frontier);
+      if (merkle.size === signed.size && merkle.root() === signed.rootHash) resumeFrom = { size: signed.size, headHash: signed.headHash, frontier };
+    } catch {
+      // not a usable starting point: verify everything
+    }
+  }
+  return takeCheckpoint(executor, signer, { ...opts, ...(resumeFrom ? { resumeFrom } : {}) });
 }

@@ -21,7 +21,7 @@ import {
   type CheckpointStatement,
 } from './checkpoint.ts';
 import { entryHash, GENESIS_HASH } from './hash-chain.ts';
-import { MerkleAccumulator } from './merkle.ts';
+import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
 
 /** The columns verification needs, as stored. */
 export interface AuditChainRow {
@@ -41,6 +41,8 @@ export interface ChainVerification {
   rootHash: string;
   /** Checkpoints whose signature verified and which the log matched. */
   checkpointsMatched: number;
+  /** The Merkle tree's right edge at `size`: where the next (incremental) verification resumes. */
+  frontier: FrontierNode[];
   /** First seq that is missing, edited, out of place or rewritten. */
   firstBadSeq?: number;
   reason?: string;
@@ -53,6 +55,17 @@ export interface VerifyChainOptions {
   publicKeys?: CheckpointPublicKeys;
   /** Statements already verified by the caller. */
   trustedStatements?: readonly CheckpointStatement[];
+  /**
+   * Verify only the entries after a trusted point (a signed checkpoint): entry `size + 1` must continue from
+   * `headHash`, and the Merkle root is extended from `frontier`. Entries up to `size` are not read.
+   */
+  resumeFrom?: ResumePoint;
+}
+
+export interface ResumePoint {
+  size: number;
+  headHash: string;
+  frontier: readonly FrontierNode[];
 }
 
 interface Failure {
@@ -64,16 +77,24 @@ interface Failure {
 class ChainVerifier {
   #expectedSeq = 1;
   #prevHash = GENESIS_HASH;
-  readonly #merkle = new MerkleAccumulator();
+  readonly #merkle: MerkleAccumulator;
   readonly #checkpoints: CheckpointStatement[];
   #next = 0;
   #lastMatchedSize = 0;
   #matched = 0;
   failure: Failure | undefined;
 
-  constructor(checkpoints: readonly CheckpointStatement[]) {
-    this.#checkpoints = [...checkpoints].sort((a, b) => a.size - b.size);
-    this.#checkCheckpointsAt(0);
+  constructor(checkpoints: readonly CheckpointStatement[], resume?: ResumePoint) {
+    this.#merkle = resume ? MerkleAccumulator.fromFrontier(resume.frontier) : new MerkleAccumulator();
+    if (resume) {
+      if (this.#merkle.size !== resume.size) throw new TypeError('resumeFrom: the frontier does not cover `size` leaves');
+      this.#expectedSeq = resume.size + 1;
+      this.#prevHash = resume.headHash;
+      this.#lastMatchedSize = resume.size;
+    }
+    const from = this.#expectedSeq - 1;
+    this.#checkpoints = [...checkpoints].filter((c) => c.size >= from).sort((a, b) => a.size - b.size);
+    this.#checkCheckpointsAt(from);
   }
 
   #fail(firstBadSeq: number | undefined, reason: string): false {
@@ -135,7 +156,7 @@ class ChainVerifier {
         `the log has ${size} entries but the checkpoint of ${pending.time} covers ${pending.size}: entries ${size + 1}..${pending.size} were removed`,
       );
     }
-    const base = { size, headHash: this.#prevHash, rootHash: this.#merkle.root(), checkpointsMatched: this.#matched };
+    const base = { size, headHash: this.#prevHash, rootHash: this.#merkle.root(), checkpointsMatched: this.#matched, frontier: this.#merkle.frontier() };
     if (this.failure) return { ok: false, ...base, ...this.failure };
     if (extraFailure) return { ok: false, ...base, reason: extraFailure };
     return { ok: true, ...base };
@@ -166,7 +187,7 @@ export async function verifyChain(
   opts: VerifyChainOptions = {},
 ): Promise<ChainVerification> {
   const { statements, problem } = await checkpointStatements(opts);
-  const verifier = new ChainVerifier(statements);
+  const verifier = new ChainVerifier(statements, opts.resumeFrom);
   if (!verifier.failure) {
     for await (const row of rows) if (!verifier.push(row)) break;
   }
@@ -204,7 +225,7 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   const upTo = top?.max == null ? 0 : Number(top.max);
 
   async function* pages(): AsyncGenerator<AuditChainRow> {
-    let after = 0;
+    let after = opts.resumeFrom?.size ?? 0;
     for (;;) {
       const rows = rowsOf<StoredRow>(
         await executor.execute(sql`

@@ -26,6 +26,12 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   /** Compact JWS over the checkpoint statement. */
   signature: text('signature').notNull(),
+  /**
+   * The Merkle tree's right edge at `size` (perfect subtree roots, src/audit/merkle.ts): the next checkpoint
+   * verifies only the entries after this one and extends the root from here. Not signed: it is checked against
+   * the signed root before use.
+   */
+  frontier: jsonb('frontier').$type<{ size: number; hash: string }[]>(),
 });
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
 
