@@ -32,7 +32,7 @@ export interface AuditRecorderOptions {
    */
   publicKeys?: () => Promise<CheckpointPublicKeys>;
   /**
-   * Entries between automatic checkpoints (each verifies the entries since the previous one). @default 50000
+   * Entries between automatic checkpoints (each verifies the entries since the previous one). @default 10000
    */
   checkpointEvery?: number;
   /** @default 300000 */
@@ -59,7 +59,7 @@ type Pending = { entry: object };
 export function createAuditRecorder(o: AuditRecorderOptions) {
   const flushMs = o.flushMs ?? 100;
   const maxBuffered = o.maxBuffered ?? 100_000;
-  const every = o.checkpointEvery ?? 50_000;
+  const every = o.checkpointEvery ?? 10_000;
   let buffer: Pending[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   let flushing: Promise<void> | null = null;
