@@ -104,8 +104,9 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       const size = Number(row?.size ?? 0);
       const last = Number(row?.last ?? 0);
       if (size > last && (force || size - last >= every)) {
-        if (o.publicKeys) await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys() });
-        else await takeCheckpoint(o.db, o.signer);
+        // small pages: the verification runs between requests of this serving process (~5 ms per page)
+        if (o.publicKeys) await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys(), pageSize: 250 });
+        else await takeCheckpoint(o.db, o.signer, { pageSize: 250 });
       }
     } catch (err) {
       if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit checkpoint failed');

@@ -18,6 +18,11 @@ export interface TakeCheckpointOptions {
   now?: () => Date;
   /** Verify only the entries after this trusted point (see {@link takeNextCheckpoint}). */
   resumeFrom?: ResumePoint;
+  /**
+   * Entries verified per page (one query, then one synchronous stretch of hashing). Small pages keep a checkpoint
+   * taken inside a serving process from holding up requests. @default 5000
+   */
+  pageSize?: number;
 }
 
 export interface TakenCheckpoint {
@@ -32,6 +37,7 @@ export async function takeCheckpoint(
   opts: TakeCheckpointOptions = {},
 ): Promise<TakenCheckpoint> {
   const result = await loadAndVerify(executor, {
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     ...(opts.publicKeys ? { publicKeys: opts.publicKeys } : {}),
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom, storedCheckpoints: false } : {}),
   });
