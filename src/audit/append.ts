@@ -24,6 +24,8 @@ import { GENESIS_HASH, hashOfCanonical } from './hash-chain.ts';
 
 /** Advisory lock key serialising audit appends (the migration lock is 7_301_000_001). */
 export const AUDIT_APPEND_LOCK = 7_301_000_002;
+/** Entries canonicalised and hashed between two yields to the event loop. */
+const HASH_SLICE = 100;
 /** Rows per INSERT statement (bounds the size of one statement's arrays). */
 const ROWS_PER_INSERT = 1_000;
 
@@ -96,16 +98,18 @@ async function appendLocked(tx: Executor, given: Record<string, unknown>[], with
 
   // the canonical text is computed once per entry: hashed and stored as is
   const texts: string[] = [];
-  const appended: AppendedAuditEntry[] = entries.map((e) => {
+  const appended: AppendedAuditEntry[] = [];
+  for (const [i, e] of entries.entries()) {
+    // a large group commit would otherwise hash in one synchronous stretch, holding up the requests being served
+    if (i > 0 && i % HASH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const entry = { ...e, createdAt };
     const text = canonicalJson(entry);
     seq += 1;
     const hash = hashOfCanonical(prevHash, text);
     texts.push(text);
-    const row = { seq, createdAt, entry, prevHash, hash };
+    appended.push({ seq, createdAt, entry, prevHash, hash });
     prevHash = hash;
-    return row;
-  });
+  }
 
   // one statement text whatever the batch size (column arrays through unnest): a VALUES list per size would
   // make the driver prepare, and keep, a statement for every batch size it ever sees
