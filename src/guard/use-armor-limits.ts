@@ -214,6 +214,8 @@ function countTokens(source: string, cap: number): number {
 /** See the file comment. Put it after identity (it reads the principal) and before authorization. */
 export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   const o: Required<ArmorLimitsOptions> = { ...defaults, ...stripUndefined(options) };
+  /** Per parsed document (Yoga's parse cache hands out one DocumentNode per text): its list-size variables and costs. */
+  const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number> }>();
   const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
   const common = { propagateOnRejection: false, onReject: report, exposeLimits: true } as const;
   const armor = EnvelopArmorPlugin({
@@ -271,13 +273,18 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
-      const operation = selectOperation(document, ctx.params?.operationName);
-      const cost = computeQueryCost(params.schema, document, o, variables, operation);
-      queryCosts.set(context, cost);
-
       // The rule name carries the list-size variable values: Yoga's validation cache is keyed by rule names.
-      const sizeVars = listSizeVariables(document, o.listSizeArguments);
-      const varKey = sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
+      let perDocument = costCache.get(document);
+      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, o.listSizeArguments), costs: new Map() }));
+      const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
+      // the cost depends on the document, the operation and those variables only: computed once per combination
+      const costKey = `${ctx.params?.operationName ?? ''}\u0000${varKey}`;
+      let cost = perDocument.costs.get(costKey);
+      if (cost === undefined) {
+        cost = computeQueryCost(params.schema, document, o, variables, selectOperation(document, ctx.params?.operationName));
+        if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
+      }
+      queryCosts.set(context, cost);
       addValidationRule(
         named(
           (vc) => ({

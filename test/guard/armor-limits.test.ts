@@ -114,6 +114,14 @@ describe('acceptable queries run', () => {
     const big = await gql(app.url, q, { variables: { a: 100 } });
     expect(big.status).toBe(400);
     expect(big.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
+    // costs are remembered per document and list-size values: the small one again gets its own cost, not the big one's
+    const again = await gql(app.url, q, { variables: { a: 2 } });
+    expect(again.status).toBe(200);
+    expect(costs).toHaveLength(2);
+    expect(costs[1]).toBe(costs[0]);
+    const third = await gql(app.url, q, { variables: { a: 3 } });
+    expect(third.status).toBe(200);
+    expect(costs[2]).toBeGreaterThan(costs[0]!);
   });
   test('list fields without first count defaultListSize (50)', async () => {
     const r = await gql(app.url, `{ permits { inspections { id } } }`);
