@@ -200,6 +200,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
 
   // (c) full: reads, with the leak check on `permit` at the highest connection count
   const rss = { warm: 0, after: 0, runs: [] as number[] };
+  const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
   if (READS.length) {
     const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('full') });
     const tokens = await tokensFor(app.url, dataDir, ['demo-gis']);
@@ -224,6 +225,18 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       } else {
         for (const c of CONNECTIONS) rows.push(await measure(app, 'full', name, c, inputs, tokens));
       }
+    }
+    // latency below saturation: the same connections, each pausing so that together they offer about half the
+    // throughput just measured (closed-loop p95 at saturation is mostly queueing: connections / throughput)
+    for (const name of READS.filter((n) => n === 'permit' || n === 'permitStatus')) {
+      const sat = rows.filter((r) => r.name === name && r.variant === 'full' && r.connections === cMax).at(-1);
+      if (!sat || sat.rps <= 0) continue;
+      const target = sat.rps / 2;
+      const delayMs = Math.max(1, (cMax / target) * 1000 - sat.p50);
+      const spec = { ...requestSpec(name, inputs, identityHeaders('full', ACTS_AS[name], tokens)), delayMs };
+      const r = await runWrk({ url: `${app.url}/graphql`, script: writeScript(`paced-${name}`, spec), connections: cMax, seconds: SECONDS, threads: THREADS, tag: runTag('p') });
+      paced.push({ name, connections: cMax, offered_rps: Math.round(target), rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors });
+      log(`${name.padEnd(12)} full paced   c=${cMax}  ${r.rps.toFixed(0).padStart(6)} rps (half of ${sat.rps.toFixed(0)})  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`);
     }
     await track(app, 'full');
   }
@@ -260,10 +273,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, rss_runs_mb: rss.runs.map((x) => round(x, 1)), inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify({ rows, peaks, paced, rss_runs_mb: rss.runs.map((x) => round(x, 1)), inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);
+  if (paced.length) {
+    console.log('\nlatency below saturation (full, same connections, each pausing so that together they offer half the measured rps):');
+    for (const p of paced) console.log(`  ${p.name.padEnd(13)} c=${p.connections}  ${String(p.rps).padStart(6)} rps  p50 ${p.p50_ms}  p95 ${p.p95_ms}  p99 ${p.p99_ms} ms  errors ${p.errors}`);
+  }
   printAcceptance(acceptance(scenarios, rss));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
 }
