@@ -111,7 +111,15 @@ export function createApp(deps: AppDeps) {
       },
       isDev: false,
     },
-    plugins: securityOff ? [useInputErrors(), useAuditTrail(deps.audit)] : [
+    // BENCH_MODE=security-off drops the guard and auth plugins only: operations (metrics, request log), input
+    // errors, degraded mode and the audit trail stay, so the benchmark's ratio measures what security costs
+    plugins: securityOff ? [
+      useMetrics({ metrics }),
+      useRequestLog({ log }),
+      useInputErrors(),
+      useDegradedMode({ isDown: services.isDown }),
+      useAuditTrail(deps.audit),
+    ] : [
       // guard: cheap refusals before anything expensive (the principal is already on the server context)
       // ops: see every result, refusals included
       useMetrics({ metrics }),
