@@ -50,11 +50,20 @@ describe('append-only audit tables', () => {
     }, DB_TIMEOUT);
   }
 
+  test('staged mutation entries (audit_pending) cannot be rewritten or truncated; the chainer still takes them', async () => {
+    await db.execute(sql`insert into audit_pending (entry) values ('{"op":"staged"}'::jsonb)`);
+    expect(await refusal(sql`update audit_pending set entry = '{"op":"forged"}'::jsonb`)).toContain('append-only: UPDATE is not allowed');
+    expect(await refusal(sql`truncate audit_pending`)).toContain('append-only: TRUNCATE is not allowed');
+    const [chained] = await appendAuditEntries(db, [], { withPending: true });
+    expect(chained?.entry).toMatchObject({ op: 'staged' });
+    expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from audit_pending`))[0]?.n).toBe(0);
+  }, DB_TIMEOUT);
+
   test('inserts still work and nothing was removed by the refused statements', async () => {
-    expect(await count('audit_entries')).toBe(3);
+    expect(await count('audit_entries')).toBe(4); // three, and the staged one chained above
     expect(await count('audit_checkpoints')).toBe(1);
     await appendAuditEntries(db, [{ op: 'd' }]);
-    expect(await count('audit_entries')).toBe(4);
+    expect(await count('audit_entries')).toBe(5);
   }, DB_TIMEOUT);
 
   test.skipIf(!usingPostgres())(
@@ -77,7 +86,7 @@ describe('append-only audit tables', () => {
         await db.execute(sql.raw(`revoke all on audit_entries from ${role}`));
         await db.execute(sql.raw(`drop role ${role}`));
       }
-      expect(await count('audit_entries')).toBe(4);
+      expect(await count('audit_entries')).toBe(5);
     },
     DB_TIMEOUT,
   );
