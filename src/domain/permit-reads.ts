@@ -20,8 +20,14 @@ export interface PermitFilter {
 }
 
 /** One permit by number; concurrent lookups in the same visibility scope share one statement. */
+/**
+ * A number no permit can have: too long, or holding U+0000 (PostgreSQL text cannot). Answered as "not found"
+ * without a query; sent along, it would fail the whole coalesced statement for every request sharing it.
+ */
+const unmatchable = (number: string) => number.length > 64 || number.includes('\u0000');
+
 export async function getPermit(db: Executor, p: Principal, number: string): Promise<Permit | null> {
-  if (number.length > 64) return null;
+  if (unmatchable(number)) return null;
   const scope = permitScopeOf(p);
   return coalesced<Permit>(db, 'permit-by-number', permitScopeKey(scope), async (numbers) =>
     byKey(numbers, await db.select().from(permits).where(and(visibleIn(scope), anyOf(permits.permitNum, numbers, 'text'))), (r) => r.permitNum),
@@ -111,7 +117,7 @@ export type Guard = <T>(fn: () => Promise<T>) => Promise<T>;
 const unguarded: Guard = (fn) => fn();
 
 export async function getPublicStatus(db: Executor, number: string, guard: Guard = unguarded) {
-  if (number.length > 64) return null;
+  if (unmatchable(number)) return null;
   // the shared loader closes over `guard`: one loader per guard (pass the same function every time)
   return coalesced(db, `public-status#${idOf(guard)}`, '', async (numbers) =>
     byKey(

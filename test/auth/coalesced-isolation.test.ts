@@ -66,3 +66,20 @@ test('concurrent lookups across jurisdictions and contractors answer exactly as 
   for (const n of own['demo-contractor-a']) expect(sees('demo-contractor-b', n)).toBe(false);
   for (const n of own['demo-clerk']) expect(sees('demo-gis', n)).toBe(true);
 });
+
+test('hostile numbers sent alongside (NUL, array syntax, quotes, too long) fail only for their sender, never the shared statement', async () => {
+  const clerk = tokens['demo-clerk'];
+  const real = own['demo-clerk'][0]!;
+  const hostile = ['nul\u0000byte', 'a,b', '{x}', 'q"uote', 'back\\slash', 'NULL', '', ' ', 'ü€😀', '\t', 'a}{,"\\', 'x'.repeat(65)];
+  const q = 'query($n: String!) { permit(number: $n) { number } permitStatus(number: $n) { number } }';
+  for (let round = 0; round < 3; round++) {
+    const rs = await Promise.all([real, ...hostile, real].map((n) => t.gql(q, { n }, clerk)));
+    for (const r of rs) expect(r.status).toBe(200);
+    expect(rs[0]!.body).toEqual({ data: { permit: { number: real }, permitStatus: { number: real } } });
+    expect(rs.at(-1)!.body).toEqual({ data: { permit: { number: real }, permitStatus: { number: real } } });
+    rs.slice(1, -1).forEach((r, i) => {
+      if (hostile[i]!.length > 64) expect(r.body.errors?.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+      else expect({ n: hostile[i], body: r.body }).toEqual({ n: hostile[i], body: { data: { permit: null, permitStatus: null } } });
+    });
+  }
+});
