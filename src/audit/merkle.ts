@@ -151,17 +151,17 @@ export function verifyInclusion(claim: InclusionClaim): boolean {
   return sn === 0 && toHex(r) === rootHash;
 }
 
-/**
- * Streaming Merkle root: O(log n) memory, one leaf at a time. Why: verification walks millions of
- * entries page by page and needs the root at every checkpoint size without keeping every hash.
- * Holds the roots of the perfect subtrees ("compact range"); folding them right to left gives the MTH.
- */
 /** One perfect subtree of the accumulator's right edge: its leaf count (a power of two) and root (hex). */
 export interface FrontierNode {
   size: number;
   hash: string;
 }
 
+/**
+ * Streaming Merkle root: O(log n) memory, one leaf at a time. Why: verification walks millions of
+ * entries page by page and needs the root at every checkpoint size without keeping every hash.
+ * Holds the roots of the perfect subtrees ("compact range"); folding them right to left gives the MTH.
+ */
 export class MerkleAccumulator {
   readonly #stack: { size: number; hash: Uint8Array }[] = [];
   #size = 0;

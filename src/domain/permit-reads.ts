@@ -6,10 +6,10 @@ import { parcels } from '../db/schema/parcels.ts';
 import { permits, type Permit, type PermitStatus, type PermitType } from '../db/schema/permits.ts';
 import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
-import { decodeCursor, pageSize, toPage } from './pagination.ts';
+import { decodeCursor, pageSize, toPage, type Page } from './pagination.ts';
 import type { Principal } from './principal.ts';
-import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
 import { anyOf, byKey, coalesced, idOf } from '../db/coalesce.ts';
+import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
 
 export interface PermitFilter {
   bbox?: BBox | null;
@@ -19,13 +19,13 @@ export interface PermitFilter {
   contractorLicense?: string | null;
 }
 
-/** One permit by number; concurrent lookups in the same visibility scope share one statement. */
 /**
  * A number no permit can have: too long, or holding U+0000 (PostgreSQL text cannot). Answered as "not found"
  * without a query; sent along, it would fail the whole coalesced statement for every request sharing it.
  */
 const unmatchable = (number: string) => number.length > 64 || number.includes('\u0000');
 
+/** One permit by number; concurrent lookups in the same visibility scope share one statement. */
 export async function getPermit(db: Executor, p: Principal, number: string): Promise<Permit | null> {
   if (unmatchable(number)) return null;
   const scope = permitScopeOf(p);
@@ -69,7 +69,6 @@ export function listConditions(p: Principal, f: PermitFilter | null | undefined)
   return conds;
 }
 
-import type { Page } from './pagination.ts';
 export type { Page };
 
 /** Keyset pagination in (updated_at, id) order: a sync client resumes where it stopped, changed permits come again. */
@@ -108,14 +107,15 @@ export async function countPermits(db: Executor, p: Principal, filter: PermitFil
   return Number(row?.n ?? 0);
 }
 
-/** Public status of one permit, by its number (numbers are unique across jurisdictions thanks to the prefix). */
-/**
- * `guard` runs each batch's statement (the service passes its circuit breaker: one breaker call per batch rather
- * than per request; every request of a failed batch sees the failure).
- */
+/** Runs a batch's statement (the service passes its circuit breaker). */
 export type Guard = <T>(fn: () => Promise<T>) => Promise<T>;
 const unguarded: Guard = (fn) => fn();
 
+/**
+ * Public status of one permit, by its number (numbers are unique across jurisdictions thanks to the prefix).
+ * `guard` runs each batch's statement: one breaker call per batch rather than per request; every request of a
+ * failed batch sees the failure.
+ */
 export async function getPublicStatus(db: Executor, number: string, guard: Guard = unguarded) {
   if (unmatchable(number)) return null;
   // the shared loader closes over `guard`: one loader per guard (pass the same function every time)
