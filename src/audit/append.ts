@@ -50,7 +50,7 @@ function hasNul(value: unknown): boolean {
  * canonical JSON text computed once in appendLocked (the text is hashed and inserted as is, so values with a
  * `toJSON`, like Dates, are stored exactly as hashed).
  */
-function normalise(entry: object): Record<string, unknown> {
+function checkStorable(entry: object): Record<string, unknown> {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     throw new TypeError('appendAuditEntries: each entry must be a JSON object');
   }
@@ -78,7 +78,7 @@ async function takePending(tx: Executor): Promise<Record<string, unknown>[]> {
       delete from audit_pending where id in (select id from audit_pending order by id limit ${PENDING_PER_APPEND})
       returning id::text as id, entry`),
   );
-  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => normalise(r.entry));
+  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => checkStorable(r.entry));
 }
 
 async function appendLocked(tx: Executor, given: Record<string, unknown>[], withPending: boolean): Promise<AppendedAuditEntry[]> {
@@ -136,9 +136,9 @@ export async function appendAuditEntries(
 ): Promise<AppendedAuditEntry[]> {
   const withPending = opts.withPending ?? false;
   if (entries.length === 0 && !withPending) return [];
-  const normalised = entries.map(normalise);
-  if (executor instanceof PgTransaction) return appendLocked(executor, normalised, withPending);
-  return executor.transaction((tx: Tx) => appendLocked(tx, normalised, withPending));
+  const checked = entries.map(checkStorable);
+  if (executor instanceof PgTransaction) return appendLocked(executor, checked, withPending);
+  return executor.transaction((tx: Tx) => appendLocked(tx, checked, withPending));
 }
 
 /**
@@ -147,7 +147,7 @@ export async function appendAuditEntries(
  * recorded with `withPending` go in after the pending ones).
  */
 export async function stageAuditEntry(tx: Tx, entry: object): Promise<void> {
-  await tx.execute(sql`insert into audit_pending (entry) values (${canonicalJson(normalise(entry))}::text::jsonb)`);
+  await tx.execute(sql`insert into audit_pending (entry) values (${canonicalJson(checkStorable(entry))}::text::jsonb)`);
 }
 
 /** One entry: {@link appendAuditEntries} with a single element. */

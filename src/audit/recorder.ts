@@ -166,7 +166,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     timer.unref?.();
   }
 
-  schedule(0); // chain what earlier runs or other instances staged
+  schedule(0); // chain what earlier runs or other instances staged, and what the spool below brings back
   // entries spooled by an earlier shutdown during an outage go first
   let spooled: string | null = null;
   if (o.spoolFile && existsSync(o.spoolFile)) {
@@ -176,7 +176,6 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       if (line.trim()) buffer.push({ entry: JSON.parse(line) as object });
     }
     o.log.warn({ entries: buffer.length }, 'audit entries spooled at the last shutdown are being appended');
-    schedule(0);
   }
 
   const interval = setInterval(() => void maybeCheckpoint(true), o.checkpointIntervalMs ?? 300_000);

@@ -6,7 +6,7 @@
  * copy stored in `audit_checkpoints` only helps as long as the database is trusted.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import { jsonOf, rowsOf, type Executor } from '../db/client.ts';
 import { signCheckpoint, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
 import { loadAndVerify, type ResumePoint } from './verify-chain.ts';
@@ -78,7 +78,7 @@ export async function takeNextCheckpoint(
   if (last?.frontier) {
     try {
       const signed = await verifyCheckpoint(last.signature, opts.publicKeys);
-      const frontier = (typeof last.frontier === 'string' ? JSON.parse(last.frontier) : last.frontier) as FrontierNode[];
+      const frontier = jsonOf<FrontierNode[]>(last.frontier);
       const merkle = MerkleAccumulator.fromFrontier(frontier);
       if (merkle.size === signed.size && merkle.root() === signed.rootHash) resumeFrom = { size: signed.size, headHash: signed.headHash, frontier };
     } catch {

@@ -3,7 +3,7 @@
  * Personal data never enters this function's SELECT, whoever asks.
  */
 import { and, asc, between, eq, sql, type AnyColumn } from 'drizzle-orm';
-import type { Executor } from '../db/client.ts';
+import { jsonOf, type Executor } from '../db/client.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import { permits } from '../db/schema/permits.ts';
 import { checkBBox, type BBox } from './bbox.ts';
@@ -68,7 +68,7 @@ export async function permitsGeoJSON(db: Executor, p: Principal, bbox: BBox, fil
       n: sql<number>`count(*)::int`,
     })
     .from(features);
-  const all = asJson<Feature[]>(row?.all ?? []);
+  const all = jsonOf<Feature[]>(row?.all ?? []);
   const truncated = Number(row?.n ?? 0) > GEOJSON_MAX_FEATURES;
   return {
     type: 'FeatureCollection' as const,
@@ -77,9 +77,4 @@ export async function permitsGeoJSON(db: Executor, p: Principal, bbox: BBox, fil
     // foreign member (RFC 7946 §6.1): the box held more than the feature cap
     truncated,
   };
-}
-
-/** PGlite may hand json over as text where postgres-js parses it. */
-function asJson<T>(value: T | string): T {
-  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
 }
