@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { acquireDirLock } from './dir-lock.ts';
+import { withPreparedStatements } from './prepared-statements.ts';
 import * as schema from './schema/index.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -71,7 +72,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       idle_timeout: 30,
       prepare: true,
     });
-    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    // drizzle's queries prepared once per connection: one round trip each, no re-planning (prepared-statements.ts)
+    const db = drizzlePostgres(withPreparedStatements(client).sql, { schema, logger }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
