@@ -87,10 +87,13 @@ export function createServices(deps: ServiceDeps) {
           (r) => (r.permitNumber ? [r.permitNumber] : []),
         ),
       );
-      const permit = await getPermitById(database.db, p, receipt.id);
-      if (permit) {
-        await rememberStatus(permit);
+      if (receipt.submittedAt && receipt.permitNumber) {
+        // a new permit: its status is known without reading it back, and the permit is read only if asked for
+        await statusCache.set({ number: receipt.permitNumber, jurisdiction: p.jurisdiction, status: 'SUBMITTED', updatedAt: receipt.submittedAt });
+        return { receipt, permit: () => getPermitById(database.db, p, receipt.id) };
       }
+      const permit = await getPermitById(database.db, p, receipt.id);
+      if (permit) await rememberStatus(permit);
       return { receipt, permit };
     } catch (err) {
       // two concurrent requests with one key: the loser reads the winner's receipt

@@ -28,6 +28,8 @@ export interface SubmissionReceipt {
   state: 'PERSISTED' | 'QUEUED' | 'REJECTED';
   permitNumber: string | null;
   reason?: string | null;
+  /** Set when this call created the permit (not on an idempotent replay): its status is SUBMITTED as of then. */
+  submittedAt?: Date;
 }
 
 /** Validates a submission without touching the database (also used before queueing in the outbox). */
@@ -50,29 +52,54 @@ export async function findPriorSubmission(db: Executor, p: Principal, key: strin
   return { id: prior.id, state: 'PERSISTED', permitNumber: prior.permitNum };
 }
 
+/** An earlier submission with the key, the principal's contractor record and the parcel, read in one statement. */
+interface SubmissionFacts {
+  prior_id: string | null;
+  prior_num: string | null;
+  prior_hash: string | null;
+  contractor_id: string | null;
+  license_status: string | null;
+  license_expires_on: string | null;
+  parcel_id: string | null;
+}
+
+async function submissionFacts(tx: Executor, p: Principal, key: string, parcelId: string): Promise<SubmissionFacts> {
+  const [row] = rowsOf<SubmissionFacts>(
+    await tx.execute(sql`
+      select pr.id as prior_id, pr.permit_num as prior_num, pr.request_hash as prior_hash,
+             c.id as contractor_id, c.license_status, c.license_expires_on::text as license_expires_on,
+             pa.id as parcel_id
+      from (select 1) as one
+      left join ${permits} pr on pr.submitted_by = ${p.clientId} and pr.idempotency_key = ${key}
+      left join ${contractors} c on c.jurisdiction_id = ${p.jurisdiction} and c.license_number = ${p.contractor ?? null}
+      left join ${parcels} pa on pa.id = ${parcelId} and pa.jurisdiction_id = ${p.jurisdiction}`),
+  );
+  return row!;
+}
+
 export async function submitPermit(
   tx: Executor,
   p: Principal,
   v: { input: SubmitPermitInput; key: string; hash: string },
   opts: { receiptId?: string; now?: Date } = {},
 ): Promise<SubmissionReceipt> {
-  const prior = await findPriorSubmission(tx, p, v.key, v.hash);
-  if (prior) return prior;
+  // one round trip for what the checks need (inside the transaction each one counts)
+  const facts = await submissionFacts(tx, p, v.key, v.input.parcelId);
+  if (facts.prior_id) {
+    if (facts.prior_hash !== v.hash) {
+      throw conflict(`idempotencyKey ${v.key} was already used for a different submission (permit ${facts.prior_num})`);
+    }
+    return { id: facts.prior_id, state: 'PERSISTED', permitNumber: facts.prior_num };
+  }
   if (!p.contractor) throw badInput('input', 'only a client bound to a contractor record can submit permits');
   const now = opts.now ?? new Date();
-  const [contractor] = await tx
-    .select()
-    .from(contractors)
-    .where(and(eq(contractors.jurisdictionId, p.jurisdiction), eq(contractors.licenseNumber, p.contractor)));
-  if (!contractor) throw badInput('input', `contractor license ${p.contractor} is not registered in ${p.jurisdiction}`);
-  if (contractor.licenseStatus !== 'ACTIVE' || new Date(`${contractor.licenseExpiresOn}T23:59:59Z`) < now) {
-    throw badInput('input', `contractor license ${p.contractor} is not active (${contractor.licenseStatus}, expires ${contractor.licenseExpiresOn})`);
+  if (!facts.contractor_id) throw badInput('input', `contractor license ${p.contractor} is not registered in ${p.jurisdiction}`);
+  if (facts.license_status !== 'ACTIVE' || new Date(`${facts.license_expires_on}T23:59:59Z`) < now) {
+    throw badInput('input', `contractor license ${p.contractor} is not active (${facts.license_status}, expires ${facts.license_expires_on})`);
   }
-  const [parcel] = await tx
-    .select({ id: parcels.id })
-    .from(parcels)
-    .where(and(eq(parcels.id, v.input.parcelId), eq(parcels.jurisdictionId, p.jurisdiction)));
-  if (!parcel) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
+  if (!facts.parcel_id) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
+  const contractor = { id: facts.contractor_id };
+  const parcel = { id: facts.parcel_id };
 
   // number, permit and history row in one statement: the counter row stays locked from here until commit, and
   // every round trip inside that window holds up all other submissions of the jurisdiction
@@ -110,7 +137,7 @@ export async function submitPermit(
                  select p.id, null, 'SUBMITTED', ${p.clientId}, ${now.toISOString()}::timestamptz from p)
       select p.id, p.permit_num from p`),
   );
-  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permit_num };
+  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permit_num, submittedAt: now };
 }
 
 /** Loads a permit the principal may see, locked for update; absent and invisible look the same. */

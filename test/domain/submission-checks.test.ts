@@ -1,0 +1,124 @@
+/**
+ * submitPermit's checks (src/domain/permit-writes.ts) read an earlier submission with the key, the contractor
+ * record and the parcel in one statement: every refusal keeps its code and message, nothing is written and no
+ * permit number is used up by a refused submission, and an accepted one costs two statements inside its
+ * transaction (the checks, then number + permit + history).
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { eq, sql } from 'drizzle-orm';
+import { GraphQLError } from 'graphql';
+import { rowsOf } from '../../src/db/client.ts';
+import { contractors } from '../../src/db/schema/contractors.ts';
+import { parcels } from '../../src/db/schema/parcels.ts';
+import { submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
+import type { Principal } from '../../src/domain/principal.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+setDefaultTimeout(120_000);
+let t: TestDatabase;
+let cityParcel = '';
+let townParcel = '';
+const RUN = Date.now().toString(36);
+
+const principal = (contractor: string | undefined, clientId = `checks-${contractor ?? 'none'}`): Principal => ({
+  clientId,
+  role: 'contractor',
+  scopes: new Set(['permits:submit']),
+  jurisdiction: 'demo-city',
+  ...(contractor ? { contractor } : {}),
+});
+
+const input = (parcelId: string, description = 'Deck') => ({
+  parcelId,
+  permitType: 'BUILDING',
+  workClass: 'NEW',
+  description,
+  valuation: 1000,
+  applicant: { name: 'Ada Lovelace', email: 'ada@example.org', phone: '+1 555 000 0001' },
+});
+
+const submit = (p: Principal, key: string, raw: unknown) =>
+  t.database.db.transaction((tx) => submitPermit(tx, p, validateSubmission(raw, key)));
+
+const count = async () =>
+  Number(rowsOf<{ n: string }>(await t.database.db.execute(sql`select count(*)::text as n from permits`))[0]!.n);
+
+async function refused(p: Principal, key: string, raw: unknown): Promise<GraphQLError> {
+  const before = await count();
+  const err = await submit(p, key, raw).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GraphQLError);
+  expect(await count()).toBe(before);
+  return err as GraphQLError;
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase({ seed: 'small' });
+  const db = t.database.db;
+  await db.insert(contractors).values([
+    { jurisdictionId: 'demo-city', licenseNumber: `ACT-${RUN}`, name: 'Active Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2999-12-31' },
+    { jurisdictionId: 'demo-city', licenseNumber: `SUS-${RUN}`, name: 'Suspended Co', licenseStatus: 'SUSPENDED', licenseExpiresOn: '2999-12-31' },
+    { jurisdictionId: 'demo-city', licenseNumber: `OLD-${RUN}`, name: 'Lapsed Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2001-01-31' },
+    { jurisdictionId: 'other-town', licenseNumber: `TWN-${RUN}`, name: 'Town Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2999-12-31' },
+  ]);
+  cityParcel = (await db.select({ id: parcels.id }).from(parcels).where(eq(parcels.jurisdictionId, 'demo-city')).limit(1))[0]!.id;
+  townParcel = (await db.select({ id: parcels.id }).from(parcels).where(eq(parcels.jurisdictionId, 'other-town')).limit(1))[0]!.id;
+});
+afterAll(() => t.drop());
+
+describe('refusals: same codes and messages, nothing written', () => {
+  test('a client without a contractor record', async () => {
+    const e = await refused(principal(undefined), `k-none-${RUN}`, input(cityParcel));
+    expect(e.extensions.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toContain('only a client bound to a contractor record');
+  });
+
+  test('a license not registered in the jurisdiction (registered in another one)', async () => {
+    const e = await refused(principal(`TWN-${RUN}`), `k-twn-${RUN}`, input(cityParcel));
+    expect(e.extensions.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toBe(`input: contractor license TWN-${RUN} is not registered in demo-city`);
+  });
+
+  test('a suspended license, and an active one past its expiry date', async () => {
+    const s = await refused(principal(`SUS-${RUN}`), `k-sus-${RUN}`, input(cityParcel));
+    expect(s.extensions.code).toBe('BAD_USER_INPUT');
+    expect(s.message).toContain(`contractor license SUS-${RUN} is not active (SUSPENDED, expires 2999-12-31)`);
+    const o = await refused(principal(`OLD-${RUN}`), `k-old-${RUN}`, input(cityParcel));
+    expect(o.message).toContain(`contractor license OLD-${RUN} is not active (ACTIVE, expires 2001-01-31)`);
+  });
+
+  test("another jurisdiction's parcel, and a parcel id that exists nowhere", async () => {
+    for (const parcel of [townParcel, '00000000-0000-4000-8000-000000000000']) {
+      const e = await refused(principal(`ACT-${RUN}`), `k-parcel-${RUN}`, input(parcel));
+      expect(e.extensions.code).toBe('BAD_USER_INPUT');
+      expect(e.extensions.field).toBe('input.parcelId');
+    }
+  });
+});
+
+test('accepted: two statements in the transaction; no number used up by the refusals; a replay returns the receipt, a different input under the key is a CONFLICT', async () => {
+  const p = principal(`ACT-${RUN}`);
+  const statements: string[] = [];
+  const off = t.database.onQuery((q) => statements.push(q));
+  const first = await submit(p, `k-ok-${RUN}-1`, input(cityParcel));
+  off();
+  expect(first.state).toBe('PERSISTED');
+  expect(statements.filter((q) => !/^\s*(begin|commit)/i.test(q))).toHaveLength(2);
+
+  const second = await submit(p, `k-ok-${RUN}-2`, input(cityParcel, 'Porch'));
+  const seq = (n: string) => Number(n.split('-').at(-1));
+  // the refused submissions above took no number: consecutive numbers for consecutive acceptances
+  expect(seq(second.permitNumber!)).toBe(seq(first.permitNumber!) + 1);
+
+  const before = await count();
+  const replay = await submit(p, `k-ok-${RUN}-1`, input(cityParcel));
+  expect(replay).toMatchObject({ id: first.id, state: 'PERSISTED', permitNumber: first.permitNumber });
+  expect(replay.submittedAt).toBeUndefined();
+  expect(await count()).toBe(before);
+
+  const e = await refused(p, `k-ok-${RUN}-1`, input(cityParcel, 'Something else'));
+  expect(e.extensions.code).toBe('CONFLICT');
+  expect(e.message).toContain(`already used for a different submission (permit ${first.permitNumber})`);
+});
