@@ -43,8 +43,9 @@ export async function getPermitById(db: Executor, p: Principal, id: string): Pro
 export function listConditions(p: Principal, f: PermitFilter | null | undefined): SQL[] {
   const conds: SQL[] = [visiblePermits(p)];
   if (!f) return conds;
-  if (f.status?.length) conds.push(inArray(permits.statusCurrent, f.status));
-  if (f.type?.length) conds.push(inArray(permits.permitType, f.type));
+  // one parameter for the whole list: one statement text (and one prepared statement) for every combination
+  if (f.status?.length) conds.push(anyOf(permits.statusCurrent, f.status, 'text'));
+  if (f.type?.length) conds.push(anyOf(permits.permitType, f.type, 'text'));
   if (f.updatedSince) conds.push(gte(permits.updatedAt, f.updatedSince));
   if (f.contractorLicense) {
     if (f.contractorLicense.length > 64) throw badInput('filter.contractorLicense', 'must be at most 64 characters');

@@ -42,6 +42,9 @@ const CASES: Record<string, [string, RegExp]> = {
   'permits page in (updated_at, id) order': [`select * from permits where jurisdiction_id = 'demo-city' order by updated_at, id limit 51`, /permits_jurisdiction_updated_idx/],
   'permits by status': [`select * from permits where jurisdiction_id = 'demo-city' and status_current = 'ISSUED'`, /Index Cond: .*status_current =/],
   'permits by type': [`select * from permits where jurisdiction_id = 'demo-city' and permit_type = 'SIGN'`, /Index Cond: .*permit_type =/],
+  // list filters go as one array parameter (src/domain/permit-reads.ts listConditions)
+  'permits by a list of statuses': [`select * from permits where jurisdiction_id = 'demo-city' and status_current = any('{ISSUED,APPROVED}'::text[])`, /Index Cond: .*status_current = ANY/],
+  'permits by a list of types': [`select * from permits where jurisdiction_id = 'demo-city' and permit_type = any('{SIGN,FIRE}'::text[])`, /Index Cond: .*permit_type = ANY/],
   'permits updated since': [`select * from permits where jurisdiction_id = 'demo-city' and updated_at >= now() - interval '30 days'`, /Index Cond: .*updated_at >=/],
   'permits of a contractor': [`select * from permits where contractor_id = ${UUID}`, /Index Cond: \(contractor_id =/],
   'permits on a parcel': [`select * from permits where parcel_id = ${UUID}`, /Index Cond: \(parcel_id =/],

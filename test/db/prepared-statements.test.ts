@@ -89,3 +89,16 @@ describe.skipIf(!usingPostgres())('prepared statements on PostgreSQL', () => {
     }
   });
 });
+
+test('list filters keep one statement text whatever the list (no cap slots burnt by filter combinations)', async () => {
+  const { listConditions } = await import('../../src/domain/permit-reads.ts');
+  const { and } = await import('drizzle-orm');
+  const { permits } = await import('../../src/db/schema/permits.ts');
+  const db = drizzle.mock({ schema });
+  const p = { clientId: 'c', role: 'analyst', scopes: new Set(['permits:read']), jurisdiction: 'demo-city' };
+  const text = (f: Record<string, unknown>) => db.select().from(permits).where(and(...listConditions(p, f as never))).toSQL();
+  const one = text({ status: ['ISSUED'], type: ['SIGN'] });
+  const many = text({ status: ['ISSUED', 'APPROVED', 'EXPIRED'], type: ['SIGN', 'FIRE'] });
+  expect(many.sql).toBe(one.sql);
+  expect(many.params).toContainEqual(['ISSUED', 'APPROVED', 'EXPIRED']);
+});
