@@ -16,7 +16,7 @@
  * - Mutations do not append here inside their transaction: they stage their entry (`stageAuditEntry`, no lock)
  *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -147,7 +147,12 @@ export async function appendAuditEntries(
  * recorded with `withPending` go in after the pending ones).
  */
 export async function stageAuditEntry(tx: Tx, entry: object): Promise<void> {
-  await tx.execute(sql`insert into audit_pending (entry) values (${canonicalJson(checkStorable(entry))}::text::jsonb)`);
+  await tx.execute(stagingStatement(entry));
+}
+
+/** The statement of {@link stageAuditEntry}, for a caller that sends it itself (the unit of work, with COMMIT). */
+export function stagingStatement(entry: object): SQL {
+  return sql`insert into audit_pending (entry) values (${canonicalJson(checkStorable(entry))}::text::jsonb)`;
 }
 
 /** One entry: {@link appendAuditEntries} with a single element. */

@@ -8,12 +8,12 @@
  * Persisted entries are streamed as JSON lines to `AUDIT_SINK` (stdout or a file) for a SIEM, and a signed
  * checkpoint is taken every `checkpointEvery` entries or `checkpointIntervalMs`.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { appendAuditEntries, stageAuditEntry, type AppendedAuditEntry } from './append.ts';
+import { appendAuditEntries, stageAuditEntry, stagingStatement, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { takeCheckpoint, takeNextCheckpoint } from './take-checkpoint.ts';
@@ -201,6 +201,14 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
       observe(entry);
       await stageAuditEntry(tx, entry);
+    },
+    /**
+     * The statement that stages the entry, for the caller to run inside the transaction of the change it
+     * describes (the unit of work sends it with COMMIT); {@link committed} once that transaction committed.
+     */
+    stagingFor(entry: Record<string, unknown>): SQL {
+      observe(entry);
+      return stagingStatement(entry);
     },
     /** A transaction with staged entries has committed: chain them with the next group commit. */
     committed() {

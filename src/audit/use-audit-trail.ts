@@ -88,11 +88,15 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
           op.auditedInTx = true; // written by the replay, inside its transaction
           return graphqlEntry(ctx.principal, ctx.meta, { ...op, queued: true }, 200, performance.now() - ctx.meta.startedAt);
         };
-        ctx.commitHooks.push(async (tx, affected) => {
+        ctx.commitHooks.push((affected) => {
           op.affected.push(...affected);
-          await recorder.appendInTx(tx, graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt));
-          op.auditedInTx = true;
-          a.staged = true;
+          return {
+            statement: recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt)),
+            committed: () => {
+              op.auditedInTx = true;
+              a.staged = true;
+            },
+          };
         });
       }
       return {

@@ -1,0 +1,132 @@
+/**
+ * The unit of work (src/graphql/unit-of-work.ts) sends the commit hooks' statements (the audit entry) together
+ * with COMMIT instead of awaiting each: they must still run in the mutation's own transaction, and a failing one
+ * must leave nothing of the change behind — the guarantee "no change without its entry".
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../src/db/client.ts';
+import { createUnitOfWork, type CommitHook } from '../../src/graphql/unit-of-work.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+setDefaultTimeout(60_000);
+let t: TestDatabase;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await t.database.db.execute(sql`create table uow_probe (
+    id serial primary key,
+    run text not null,
+    what text not null check (what <> 'refused'),
+    xact text not null default pg_current_xact_id()::text)`);
+});
+afterAll(() => t.drop());
+
+const rows = async (run: string) =>
+  rowsOf<{ what: string; xact: string }>(
+    await t.database.db.execute(sql`select what, xact from uow_probe where run = ${run} order by id`),
+  );
+
+const hookWriting = (run: string, what: string, log: string[]): CommitHook => () => ({
+  statement: sql`insert into uow_probe (run, what) values (${run}, ${what})`,
+  committed: () => log.push(what),
+});
+
+test("the hooks' statements commit in the work's own transaction", async () => {
+  const log: string[] = [];
+  const uow = createUnitOfWork(t.database.db, [hookWriting('same-tx', 'entry-1', log), hookWriting('same-tx', 'entry-2', log)]);
+  const r = await uow(
+    async (tx) => {
+      await tx.execute(sql`insert into uow_probe (run, what) values ('same-tx', 'change')`);
+      return 'done';
+    },
+    () => ['P-1'],
+  );
+  expect(r).toBe('done');
+  const written = await rows('same-tx');
+  expect(written.map((w) => w.what)).toEqual(['change', 'entry-1', 'entry-2']);
+  expect(new Set(written.map((w) => w.xact)).size).toBe(1);
+  expect(log).toEqual(['entry-1', 'entry-2']);
+});
+
+test('a hook statement the database refuses rolls the change back and fails the unit of work', async () => {
+  const log: string[] = [];
+  const uow = createUnitOfWork(t.database.db, [hookWriting('refused', 'entry', log), hookWriting('refused', 'refused', log)]);
+  const err = await uow(
+    async (tx) => {
+      await tx.execute(sql`insert into uow_probe (run, what) values ('refused', 'change')`);
+      return 'done';
+    },
+    () => [],
+  ).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  expect(err).not.toBeNull();
+  expect(String((err as { cause?: unknown }).cause ?? err)).toMatch(/uow_probe_what_check|check constraint/);
+  expect(await rows('refused')).toEqual([]);
+  expect(log).toEqual([]);
+});
+
+test('a hook that throws while building its statement rolls the change back', async () => {
+  const log: string[] = [];
+  const broken: CommitHook = () => {
+    throw new Error('entry cannot be stored');
+  };
+  const uow = createUnitOfWork(t.database.db, [hookWriting('thrown', 'entry', log), broken]);
+  await expect(
+    uow(
+      async (tx) => {
+        await tx.execute(sql`insert into uow_probe (run, what) values ('thrown', 'change')`);
+        return 'done';
+      },
+      () => [],
+    ),
+  ).rejects.toThrow('entry cannot be stored');
+  expect(await rows('thrown')).toEqual([]);
+  expect(log).toEqual([]);
+});
+
+test('work that fails: no hook statement is sent, nothing committed', async () => {
+  const log: string[] = [];
+  let built = 0;
+  const counting: CommitHook = () => {
+    built++;
+    return null;
+  };
+  const uow = createUnitOfWork(t.database.db, [hookWriting('work-fails', 'entry', log), counting]);
+  await expect(
+    uow(
+      async (tx) => {
+        await tx.execute(sql`insert into uow_probe (run, what) values ('work-fails', 'change')`);
+        throw new Error('domain rule');
+      },
+      () => [],
+    ),
+  ).rejects.toThrow('domain rule');
+  expect(await rows('work-fails')).toEqual([]);
+  expect(built).toBe(0);
+  expect(log).toEqual([]);
+});
+
+test('COMMIT itself fails (a deferred constraint): the hooks are not told they committed, nothing is written', async () => {
+  await t.database.db.execute(sql`create table if not exists uow_deferred (k int, constraint uow_deferred_k_uq unique (k) deferrable initially deferred)`);
+  const log: string[] = [];
+  const uow = createUnitOfWork(t.database.db, [hookWriting('commit-fails', 'entry', log)]);
+  const err = await uow(
+    async (tx) => {
+      await tx.execute(sql`insert into uow_probe (run, what) values ('commit-fails', 'change')`);
+      // both rows go in; the unique constraint is checked at COMMIT
+      await tx.execute(sql`insert into uow_deferred (k) values (1), (1)`);
+      return 'done';
+    },
+    () => [],
+  ).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).not.toBeNull();
+  expect(await rows('commit-fails')).toEqual([]);
+  // an audit hook marks its operation audited only here: a failed COMMIT leaves it to the request's own entry
+  expect(log).toEqual([]);
+});
