@@ -34,8 +34,12 @@ export function createUnitOfWork(db: Db, hooks: CommitHook[]) {
         const r = await work(tx);
         const ids = affected(r);
         parts = hooks.map((hook) => hook(ids)).filter((p): p is CommitStatement => p !== null);
-        // dispatched now, not awaited: queued on the connection ahead of the COMMIT that follows this callback
-        sent = parts.map((p) => Promise.resolve(tx.execute(p.statement)));
+        // dispatched now (`then` starts drizzle's query at once), not awaited: queued on the connection ahead of
+        // the COMMIT that follows this callback
+        sent = parts.map((p) => {
+          const query = tx.execute(p.statement);
+          return new Promise((resolve, reject) => void query.then(resolve, reject));
+        });
         for (const s of sent) s.catch(() => {}); // observed below, after COMMIT
         return r;
       });
