@@ -16,6 +16,7 @@ import { isConnectionFailure } from '../resilience/breaker.ts';
 import { appendAuditEntries, stageAuditEntry, stagingStatement, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
+import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
 import { takeCheckpoint, takeNextCheckpoint } from './take-checkpoint.ts';
 
 export interface AuditRecorderOptions {
@@ -37,6 +38,8 @@ export interface AuditRecorderOptions {
   checkpointEvery?: number;
   /** @default 300000 */
   checkpointIntervalMs?: number;
+  /** Where periodic checkpoints hash the entries they verify (page-hasher.ts). @default 'worker' */
+  checkpointHashing?: 'worker' | 'inline';
   /** How often entries staged in `audit_pending` by other processes are looked for. @default 5000 */
   pendingSweepMs?: number;
   /**
@@ -64,6 +67,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let flushing: Promise<void> | null = null;
   let checkpointing = false;
+  let pageHasher: PageHasher | undefined;
   let appendedSinceStart = 0;
   // staged mutation entries may be waiting (also left by another instance or an earlier run): look at start
   let pendingMaybe = true;
@@ -104,9 +108,12 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       const size = Number(row?.size ?? 0);
       const last = Number(row?.last ?? 0);
       if (size > last && (force || size - last >= every)) {
-        // small pages: the verification runs between requests of this serving process (~5 ms per page)
-        if (o.publicKeys) await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys(), pageSize: 250 });
-        else await takeCheckpoint(o.db, o.signer, { pageSize: 250 });
+        // small pages, hashed in a worker thread: the serving thread only fetches them and checks the links
+        pageHasher ??= o.checkpointHashing === 'inline' ? inlinePageHasher : createWorkerPageHasher({
+          onFallback: (err) => o.log.warn({ err: String(err) }, 'audit checkpoint hashing worker failed; hashing in the serving thread'),
+        });
+        if (o.publicKeys) await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys(), pageSize: 250, pageHasher });
+        else await takeCheckpoint(o.db, o.signer, { pageSize: 250, pageHasher });
       }
     } catch (err) {
       if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit checkpoint failed');
@@ -235,6 +242,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       } else if (buffer.length) {
         o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
       }
+      pageHasher?.close();
     },
   };
 }

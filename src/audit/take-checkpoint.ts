@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { jsonOf, rowsOf, type Executor } from '../db/client.ts';
 import { signCheckpoint, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
+import type { PageHasher } from './page-hasher.ts';
 import { loadAndVerify, type ResumePoint } from './verify-chain.ts';
 
 export interface TakeCheckpointOptions {
@@ -23,6 +24,8 @@ export interface TakeCheckpointOptions {
    * taken inside a serving process from holding up requests. @default 5000
    */
   pageSize?: number;
+  /** Hashes the entries of each page (a worker thread in a serving process). @default in this thread */
+  pageHasher?: PageHasher;
 }
 
 export interface TakenCheckpoint {
@@ -38,6 +41,7 @@ export async function takeCheckpoint(
 ): Promise<TakenCheckpoint> {
   const result = await loadAndVerify(executor, {
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+    ...(opts.pageHasher ? { pageHasher: opts.pageHasher } : {}),
     ...(opts.publicKeys ? { publicKeys: opts.publicKeys } : {}),
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom, storedCheckpoints: false } : {}),
   });

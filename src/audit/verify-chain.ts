@@ -22,6 +22,7 @@ import {
 } from './checkpoint.ts';
 import { entryHash, GENESIS_HASH } from './hash-chain.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
+import type { HashedEntry, PageHasher } from './page-hasher.ts';
 
 /** The columns verification needs, as stored. */
 export interface AuditChainRow {
@@ -29,6 +30,11 @@ export interface AuditChainRow {
   entry: unknown;
   prevHash: string;
   hash: string;
+  /**
+   * The entry's hash from its stored `prevHash`, already computed elsewhere (a page hasher); used only when that
+   * `prevHash` is the one the chain expects, exactly as if it were computed here.
+   */
+  computedHash?: HashedEntry;
 }
 
 export interface ChainVerification {
@@ -135,10 +141,16 @@ class ChainVerifier {
       );
     }
     let hash: string;
-    try {
-      hash = entryHash(this.#prevHash, row.entry);
-    } catch (err) {
-      return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${(err as Error).message}`);
+    const computed = row.computedHash;
+    if (computed !== undefined) {
+      if (typeof computed !== 'string') return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${computed.error}`);
+      hash = computed;
+    } else {
+      try {
+        hash = entryHash(this.#prevHash, row.entry);
+      } catch (err) {
+        return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${(err as Error).message}`);
+      }
     }
     if (hash !== row.hash) return this.#fail(seq, `entry seq ${seq} does not match its hash: it was edited`);
     this.#prevHash = hash;
@@ -199,6 +211,8 @@ export interface LoadAndVerifyOptions extends VerifyChainOptions {
   pageSize?: number;
   /** Also check the signed checkpoints stored in `audit_checkpoints` (needs `publicKeys`). @default true when publicKeys is set */
   storedCheckpoints?: boolean;
+  /** Hashes each page's entries (e.g. in a worker thread, page-hasher.ts). @default in this thread, row by row */
+  pageHasher?: PageHasher;
 }
 
 interface StoredRow {
@@ -232,7 +246,12 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
           select seq::text as seq, entry::text as entry, prev_hash, hash from audit_entries
           where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
       );
-      for (const r of rows) yield { seq: r.seq, entry: JSON.parse(r.entry), prevHash: r.prev_hash, hash: r.hash };
+      if (opts.pageHasher) {
+        const hashes = await opts.pageHasher.hash(rows.map((r) => ({ prevHash: r.prev_hash, entry: r.entry })));
+        for (const [i, r] of rows.entries()) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: hashes[i] };
+      } else {
+        for (const r of rows) yield { seq: r.seq, entry: JSON.parse(r.entry), prevHash: r.prev_hash, hash: r.hash };
+      }
       if (rows.length < pageSize) return;
       after = Number((rows.at(-1) as StoredRow).seq);
     }
