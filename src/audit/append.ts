@@ -45,6 +45,9 @@ function hasNul(value: unknown): boolean {
   return false;
 }
 
+/** Entries {@link storable} already made safe for `jsonb` (their NUL check is not repeated). */
+const madeStorable = new WeakSet<object>();
+
 /**
  * Refuses early an entry that could not round-trip through `jsonb`. No copy is made: what is stored is the
  * canonical JSON text computed once in appendLocked (the text is hashed and inserted as is, so values with a
@@ -55,8 +58,42 @@ function checkStorable(entry: object): Record<string, unknown> {
     throw new TypeError('appendAuditEntries: each entry must be a JSON object');
   }
   // jsonb rejects U+0000; failing here names the cause instead of a driver error mid-transaction.
-  if (hasNul(entry)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
+  if (!madeStorable.has(entry) && hasNul(entry)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
   return entry as Record<string, unknown>;
+}
+
+const NUL = /\u0000/g;
+
+function replaceNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(NUL, '\uFFFD');
+  if (Array.isArray(value)) return value.map(replaceNul);
+  if (value && typeof value === 'object') {
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return replaceNul(json.call(value));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(NUL, '\uFFFD'), replaceNul(v)]));
+  }
+  return value;
+}
+
+/**
+ * An entry built from what a client sent (variables, an operation name, a client id…) may hold U+0000, which
+ * `jsonb` cannot store: such characters are written as U+FFFD (the replacement character). The recorder passes
+ * every entry through here, so one request cannot make a group commit, and every entry after it, fail.
+ */
+export function storable<T extends object>(entry: T): T {
+  const safe = hasNul(entry) ? (replaceNul(entry) as T) : entry;
+  madeStorable.add(safe);
+  return safe;
+}
+
+/** Why `entry` cannot be appended (not a JSON object, no canonical JSON), or null when it can. */
+export function unstorableReason(entry: unknown): string | null {
+  try {
+    canonicalJson(checkStorable(entry as object));
+    return null;
+  } catch (err) {
+    return (err as Error).message.slice(0, 200);
+  }
 }
 
 interface Head {

@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'no
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { appendAuditEntries, stageAuditEntry, stagingStatement, type AppendedAuditEntry } from './append.ts';
+import { appendAuditEntries, stageAuditEntry, stagingStatement, storable, unstorableReason, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -147,9 +147,29 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
         const dropped = buffer.splice(0, buffer.length - maxBuffered);
         o.log.error({ dropped: dropped.length }, 'audit buffer full while the database is unavailable: oldest read entries dropped');
       }
-      if (!isConnectionFailure(err)) o.log.error({ err: (err as Error).message }, 'audit append failed');
+      if (!isConnectionFailure(err)) {
+        o.log.error({ err: (err as Error).message }, 'audit append failed');
+        // an entry the chain cannot take would fail every later group commit too: it is replaced by an entry
+        // that says so, and the rest go on
+        if (quarantine()) schedule(0);
+      }
       throw err;
     }
+  }
+
+  /** Replaces buffered entries that cannot be appended by a record of that; true when any was. */
+  function quarantine(): boolean {
+    let replaced = 0;
+    buffer = buffer.map((p) => {
+      const reason = unstorableReason(p.entry);
+      if (reason === null) return p;
+      replaced++;
+      const e = p.entry as Record<string, unknown>;
+      const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
+      return { entry: storable({ kind: 'audit.unstorable', reason, originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' }) };
+    });
+    if (replaced) o.log.error({ replaced }, 'audit entries that cannot be stored were replaced by a record saying so');
+    return replaced > 0;
   }
 
   function flush(): Promise<void> {
@@ -180,7 +200,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     spooled = `${o.spoolFile}.replaying`;
     renameSync(o.spoolFile, spooled);
     for (const line of readFileSync(spooled, 'utf8').split('\n')) {
-      if (line.trim()) buffer.push({ entry: JSON.parse(line) as object });
+      if (line.trim()) buffer.push({ entry: storable(JSON.parse(line) as object) });
     }
     o.log.warn({ entries: buffer.length }, 'audit entries spooled at the last shutdown are being appended');
   }
@@ -198,7 +218,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     /** Buffers an entry for the next group commit (reads, denials, token requests). */
     record(entry: Record<string, unknown>): void {
       observe(entry);
-      buffer.push({ entry });
+      buffer.push({ entry: storable(entry) });
       schedule();
     },
     /**
@@ -207,7 +227,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
      */
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
       observe(entry);
-      await stageAuditEntry(tx, entry);
+      await stageAuditEntry(tx, storable(entry));
     },
     /**
      * The statement that stages the entry, for the caller to run inside the transaction of the change it
@@ -215,7 +235,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
      */
     stagingFor(entry: Record<string, unknown>): SQL {
       observe(entry);
-      return stagingStatement(entry);
+      return stagingStatement(storable(entry));
     },
     /** A transaction with staged entries has committed: chain them with the next group commit. */
     committed() {
