@@ -8,6 +8,7 @@ import type { GraphQLError } from 'graphql';
 import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
 import { RATE_LIMITS } from './auth/policy.ts';
 import { useArmorLimits } from './guard/use-armor-limits.ts';
+import { useNoNulInput } from './guard/use-no-nul-input.ts';
 import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
@@ -117,6 +118,7 @@ export function createApp(deps: AppDeps) {
       useMetrics({ metrics }),
       useRequestLog({ log }),
       useInputErrors(),
+      useNoNulInput(),
       useDegradedMode({ isDown: services.isDown }),
       useAuditTrail(deps.audit),
     ] : [
@@ -152,6 +154,9 @@ export function createApp(deps: AppDeps) {
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),
+      // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text); after the access policy, so
+      // a caller without access is refused as such whatever it sent
+      useNoNulInput(),
       // audit: notes each operation; mutations append their entry inside their own transaction
       !noAudit && useAuditTrail(deps.audit),
     ],
