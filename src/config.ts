@@ -3,6 +3,7 @@
  * A bad value stops start-up with a message naming the variable and how to fix it.
  */
 import { z } from 'zod';
+import { createTrustedProxyMatcher } from './auth/trusted-proxy.ts';
 
 export const DEV_ISSUER = 'http://127.0.0.1:4000';
 export const DEV_AUDIENCE = 'permit-gateway';
@@ -16,6 +17,27 @@ const csv = z
       .map((v) => v.trim())
       .filter(Boolean),
   );
+
+/** Comma-separated addresses or CIDRs, checked here so a typo stops start-up instead of failing a later request. */
+const addressList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
+    .superRefine((list, ctx) => {
+      for (const entry of list) {
+        try {
+          createTrustedProxyMatcher([entry]);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IPv4/IPv6 address or CIDR` });
+        }
+      }
+    });
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -43,10 +65,10 @@ const envSchema = z.object({
   /** PEM (PKCS#8) ES256 private key used to sign tokens in production. */
   SIGNING_KEY_PEM: z.string().optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
-  TRUSTED_PROXIES: csv,
+  TRUSTED_PROXIES: addressList(''),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(2_097_152),
   CORS_ORIGINS: csv,
-  METRICS_ALLOW: z.string().default('127.0.0.1,::1').transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean)),
+  METRICS_ALLOW: addressList('127.0.0.1,::1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PERSISTED_ONLY: bool,
   AUDIT_SINK: z.string().optional(),
