@@ -82,7 +82,8 @@ function replaceNul(value: unknown): unknown {
  */
 export function storable<T extends object>(entry: T): T {
   const safe = hasNul(entry) ? (replaceNul(entry) as T) : entry;
-  madeStorable.add(safe);
+  // anything but an object (a spooled line can hold any JSON) is left to checkStorable to refuse
+  if (safe !== null && typeof safe === 'object') madeStorable.add(safe);
   return safe;
 }
 

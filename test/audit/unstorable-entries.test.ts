@@ -24,6 +24,9 @@ test('storable: U+0000 in keys and values becomes U+FFFD, Dates stay as their JS
   const safe = storable(dirty) as Record<string, unknown>;
   expect(safe).toEqual({ 'k\uFFFD': ['v\uFFFD', { deep: 'a\uFFFDb' }], at: '2026-01-02T03:04:05.000Z', n: 2 });
   expect(dirty['k\u0000']).toEqual(['v\u0000', { deep: 'a\u0000b' }]); // the input is not changed
+  // a spooled line may hold any JSON: not an object is passed on (and refused by the append, then quarantined)
+  expect(storable(5 as unknown as object)).toBe(5 as unknown as object);
+  expect(storable(null as unknown as object)).toBeNull();
 });
 
 describe('over HTTP: NUL in what a client sends', () => {
