@@ -118,9 +118,9 @@ export function createApp(deps: AppDeps) {
       useMetrics({ metrics }),
       useRequestLog({ log }),
       useInputErrors(),
-      useNoNulInput(),
       useDegradedMode({ isDown: services.isDown }),
       useAuditTrail(deps.audit),
+      useNoNulInput(),
     ] : [
       // guard: cheap refusals before anything expensive (the principal is already on the server context)
       // ops: see every result, refusals included
@@ -154,11 +154,12 @@ export function createApp(deps: AppDeps) {
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),
-      // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text); after the access policy, so
-      // a caller without access is refused as such whatever it sent
-      useNoNulInput(),
       // audit: notes each operation; mutations append their entry inside their own transaction
       !noAudit && useAuditTrail(deps.audit),
+      // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text). After the access policy, so
+      // a caller without access is refused as such whatever it sent, and after the audit trail, so the refusal is
+      // recorded with its code (a plugin that stops execution skips the onExecute of the plugins after it)
+      useNoNulInput(),
     ],
   });
 

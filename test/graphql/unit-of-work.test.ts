@@ -130,3 +130,39 @@ test('COMMIT itself fails (a deferred constraint): the hooks are not told they c
   // an audit hook marks its operation audited only here: a failed COMMIT leaves it to the request's own entry
   expect(log).toEqual([]);
 });
+
+test("the hook's prepared statement vanishes mid-transaction (DEALLOCATE): everything rolls back, nothing is written outside it", async () => {
+  // PostgreSQL only: postgres-js prepares statements per connection (PGlite has no such cache)
+  if (!process.env.TEST_DATABASE_URL) return;
+  const { openDatabase } = await import('../../src/db/client.ts');
+  const single = await openDatabase({ url: t.url!, poolMax: 1 });
+  try {
+    const log: string[] = [];
+    const uow = createUnitOfWork(single.db, [hookWriting('dealloc', 'entry', log)]);
+    const change = (what: string, drop: boolean) =>
+      uow(
+        async (tx) => {
+          await tx.execute(sql`insert into uow_probe (run, what) values ('dealloc', ${what})`);
+          // what a pooler or an operator's DEALLOCATE does to the session's prepared statements: the hook's is gone
+          if (drop) {
+            const [prepared] = rowsOf<{ name: string }>(
+              await tx.execute(sql`select name from pg_prepared_statements where statement = 'insert into uow_probe (run, what) values ($1, $2)'`),
+            );
+            await tx.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
+          }
+          return what;
+        },
+        () => [],
+      );
+    await change('change-1', false); // prepares the hook's statement on the one connection
+    const err = await change('change-2', true).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).not.toBeNull();
+    expect((await rows('dealloc')).map((r) => r.what)).toEqual(['change-1', 'entry']);
+    expect(log).toEqual(['entry']);
+  } finally {
+    await single.close();
+  }
+});

@@ -53,6 +53,18 @@ test('nested in an input object, and as a string literal in the document; nothin
   expect(await countRows(t, 'permits')).toBe(before);
 });
 
+test('the refusal is audited with its code', async () => {
+  const { sql } = await import('drizzle-orm');
+  const { rowsOf } = await import('../../src/db/client.ts');
+  const r = await t.gql('mutation Nul($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }', { n: N }, await t.token('demo-clerk'));
+  expect(codes(r)).toEqual(['BAD_USER_INPUT']);
+  await t.running.audit.flush();
+  const [last] = rowsOf<{ entry: string }>(
+    await t.tdb.database.db.execute(sql`select entry::text as entry from audit_entries where entry->'operation'->>'name' = 'Nul' order by seq desc limit 1`),
+  );
+  expect(JSON.parse(last!.entry)).toMatchObject({ outcome: 'ERROR', errorCodes: ['BAD_USER_INPUT'], operation: { type: 'mutation', name: 'Nul' } });
+});
+
 test('a caller without access to the field is refused as FORBIDDEN whatever it sent', async () => {
   const r = await t.gql('mutation($c: ID!) { revokeClient(clientId: $c) }', { c: 'x\u0000y' }, await t.token('demo-clerk'));
   expect(codes(r)).toEqual(['FORBIDDEN']);
