@@ -29,18 +29,22 @@ export interface PageHasher {
   close(): void;
 }
 
-function hashInline(rows: StoredEntryText[]): HashedEntry[] {
-  return rows.map((r) => {
-    try {
-      return entryHash(r.prevHash, JSON.parse(r.entry));
-    } catch (err) {
-      return { error: (err as Error).message };
-    }
-  });
+/** {@link entryHash} of an entry, or why it cannot be hashed (verification reports it as such). */
+export function hashOrReason(prevHash: string, entry: () => unknown): HashedEntry {
+  try {
+    return entryHash(prevHash, entry());
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** The hashes of a page, in this thread (also what the worker runs). */
+export function hashPage(rows: StoredEntryText[]): HashedEntry[] {
+  return rows.map((r) => hashOrReason(r.prevHash, () => JSON.parse(r.entry)));
 }
 
 export const inlinePageHasher: PageHasher = {
-  hash: async (rows) => hashInline(rows),
+  hash: async (rows) => hashPage(rows),
   close: () => {},
 };
 
@@ -61,7 +65,7 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
     // pages in flight are hashed here instead
     for (const [id, w] of waiting) {
       waiting.delete(id);
-      w.resolve(hashInline(w.rows));
+      w.resolve(hashPage(w.rows));
     }
   };
 
@@ -80,7 +84,7 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
 
   return {
     hash(rows) {
-      if (broken || rows.length === 0) return Promise.resolve(hashInline(rows));
+      if (broken || rows.length === 0) return Promise.resolve(hashPage(rows));
       try {
         worker ??= start();
         const id = nextId++;
@@ -92,7 +96,7 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
         return result.finally(() => clearTimeout(timer));
       } catch (err) {
         fallBack(err);
-        return Promise.resolve(hashInline(rows));
+        return Promise.resolve(hashPage(rows));
       }
     },
     close() {
@@ -100,7 +104,7 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
       worker = null;
       for (const [id, w] of waiting) {
         waiting.delete(id);
-        w.resolve(hashInline(w.rows));
+        w.resolve(hashPage(w.rows));
       }
     },
   };

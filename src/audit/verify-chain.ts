@@ -20,9 +20,9 @@ import {
   type CheckpointPublicKeys,
   type CheckpointStatement,
 } from './checkpoint.ts';
-import { entryHash, GENESIS_HASH } from './hash-chain.ts';
+import { GENESIS_HASH } from './hash-chain.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
-import { inlinePageHasher, type HashedEntry, type PageHasher } from './page-hasher.ts';
+import { hashOrReason, inlinePageHasher, type HashedEntry, type PageHasher } from './page-hasher.ts';
 
 /** The columns verification needs, as stored. */
 export interface AuditChainRow {
@@ -140,18 +140,8 @@ class ChainVerifier {
           : `prev_hash of seq ${seq} is not the hash of seq ${seq - 1}: entries were removed, inserted or reordered`,
       );
     }
-    let hash: string;
-    const computed = row.computedHash;
-    if (computed !== undefined) {
-      if (typeof computed !== 'string') return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${computed.error}`);
-      hash = computed;
-    } else {
-      try {
-        hash = entryHash(this.#prevHash, row.entry);
-      } catch (err) {
-        return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${(err as Error).message}`);
-      }
-    }
+    const hash = row.computedHash ?? hashOrReason(this.#prevHash, () => row.entry);
+    if (typeof hash !== 'string') return this.#fail(seq, `entry seq ${seq} cannot be hashed: ${hash.error}`);
     if (hash !== row.hash) return this.#fail(seq, `entry seq ${seq} does not match its hash: it was edited`);
     this.#prevHash = hash;
     this.#merkle.push(hash);
