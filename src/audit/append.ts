@@ -13,7 +13,7 @@
  * - The time (`createdAt`, ISO UTC) is taken from the database clock under the lock and written into the
  *   entry itself, so the hash covers it and times never run backwards along the chain across instances.
  * - What is hashed is exactly what is stored: the canonical JSON text, computed once per entry, is hashed and inserted.
- * - Mutations do not append here inside their transaction: they stage their entry (`stageAuditEntry`, no lock)
+ * - Mutations do not append here inside their transaction: they stage their entry (`stagingStatement`, no lock)
  *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
  */
 import { sql, type SQL } from 'drizzle-orm';
@@ -180,15 +180,10 @@ export async function appendAuditEntries(
 }
 
 /**
- * Writes a mutation's entry into `audit_pending` inside the mutation's transaction: it commits or rolls back
- * with the change, without taking the chain lock. The recorder chains it at its next group commit (entries
- * recorded with `withPending` go in after the pending ones).
+ * The statement that writes a mutation's entry into `audit_pending`, to run inside the mutation's transaction: it
+ * commits or rolls back with the change, without taking the chain lock. The recorder chains it at its next group
+ * commit (entries recorded with `withPending` go in after the pending ones).
  */
-export async function stageAuditEntry(tx: Tx, entry: object): Promise<void> {
-  await tx.execute(stagingStatement(entry));
-}
-
-/** The statement of {@link stageAuditEntry}, for a caller that sends it itself (the unit of work, with COMMIT). */
 export function stagingStatement(entry: object): SQL {
   return sql`insert into audit_pending (entry) values (${canonicalJson(checkStorable(entry))}::text::jsonb)`;
 }

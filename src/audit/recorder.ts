@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'no
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { appendAuditEntries, stageAuditEntry, stagingStatement, storable, unstorableReason, type AppendedAuditEntry } from './append.ts';
+import { appendAuditEntries, stagingStatement, storable, unstorableReason, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -172,6 +172,11 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     return replaced > 0;
   }
 
+  function stagingFor(entry: Record<string, unknown>): SQL {
+    observe(entry);
+    return stagingStatement(storable(entry));
+  }
+
   function flush(): Promise<void> {
     if (timer) {
       clearTimeout(timer);
@@ -226,17 +231,13 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
      * and is chained by the group commit after {@link committed}.
      */
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
-      observe(entry);
-      await stageAuditEntry(tx, storable(entry));
+      await tx.execute(stagingFor(entry));
     },
     /**
      * The statement that stages the entry, for the caller to run inside the transaction of the change it
-     * describes (the unit of work sends it with COMMIT); {@link committed} once that transaction committed.
+     * describes (the unit of work, before COMMIT); {@link committed} once that transaction committed.
      */
-    stagingFor(entry: Record<string, unknown>): SQL {
-      observe(entry);
-      return stagingStatement(storable(entry));
-    },
+    stagingFor,
     /** A transaction with staged entries has committed: chain them with the next group commit. */
     committed() {
       pendingMaybe = true;
