@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchToken, graphql, tokensFor } from './lib/client.ts';
 import { createBenchDatabase, openReader, type BenchDatabase } from './lib/database.ts';
-import { freePort, readRss, REPO, startApp, startBare, type ChildServer } from './lib/processes.ts';
+import { freePort, readRss, REPO, rssAfterGc, startApp, startBare, type ChildServer } from './lib/processes.ts';
 import {
   ACTS_AS,
   identityHeaders,
@@ -199,7 +199,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   }
 
   // (c) full: reads, with the leak check on `permit` at the highest connection count
-  const rss = { warm: 0, after: 0, runs: [] as number[] };
+  // the leak check compares RSS after a full collection (rssAfterGc); `raw` keeps RSS as found, before it
+  const rss = { warm: 0, after: 0, runs: [] as number[], raw: { warm: 0, runs: [] as number[] }, heapMb: [] as (number | null)[] };
+  const sample = async (app: ChildServer) => {
+    const raw = await settledRss(app.pid);
+    const gc = await rssAfterGc(app);
+    rss.heapMb.push(gc.heapMb);
+    return { raw, gc: gc.rss };
+  };
   const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
   if (READS.length) {
     const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('full') });
@@ -211,15 +218,23 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         // RSS; the matrix runs, then two more identical runs: three runs at cMax in all, each compared to it
         const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
         await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
-        rss.warm = await settledRss(app.pid);
+        const warm = await sample(app);
+        rss.warm = warm.gc;
+        rss.raw.warm = warm.raw;
+        const after = async () => {
+          const s = await sample(app);
+          rss.runs.push(s.gc);
+          rss.raw.runs.push(s.raw);
+        };
         for (const c of CONNECTIONS) {
           rows.push(await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP));
-          if (c === cMax) rss.runs.push(await settledRss(app.pid));
+          if (c === cMax) await after();
         }
+        log(`  leak check run 1: RSS after GC ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${rss.raw.runs.at(-1)!.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
         for (let i = 0; i < 2; i++) {
           const extra = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
-          rss.runs.push(await settledRss(app.pid));
-          log(`  leak check run ${i + 2}: ${extra.rps.toFixed(0)} rps, RSS ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB)`);
+          await after();
+          log(`  leak check run ${i + 2}: ${extra.rps.toFixed(0)} rps, RSS after GC ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${rss.raw.runs.at(-1)!.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
         }
         rss.after = rss.runs.at(-1) ?? 0;
       } else {
@@ -273,7 +288,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, paced, rss_runs_mb: rss.runs.map((x) => round(x, 1)), inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify({ rows, peaks, paced, rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);

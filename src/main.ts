@@ -1,4 +1,4 @@
-/** The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT. */
+/** The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT; SIGUSR2 reports memory. */
 import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
 import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -6,6 +6,7 @@ import { DirLockedError } from './db/dir-lock.ts';
 import { serve } from './http/serve.ts';
 import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
 import { formatProductionProblems, productionProblems } from './ops/production-checks.ts';
+import { reportMemoryOnSignal } from './ops/memory-report.ts';
 
 async function main() {
   const started = performance.now();
@@ -23,6 +24,7 @@ async function main() {
   const server = serve(running, { hostname: config.host, port: config.port });
   const url = `http://${config.host}:${server.port}`;
   running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
+  reportMemoryOnSignal(running.log);
 
   if (config.env === 'development') {
     const file = demoClientsFile(config.dataDir);

@@ -145,3 +145,28 @@ export function freePort(): number {
   s.stop(true);
   return port;
 }
+
+const GC_LINE = 'memory after a full garbage collection';
+
+/**
+ * The app's resident set after a full garbage collection (SIGUSR2, src/ops/memory-report.ts): what survives a
+ * collection is what a leak grows, while RSS at an arbitrary moment mostly shows how far the heap grew since the
+ * last one. Waits for the app's report line in its log, then reads /proc.
+ */
+export async function rssAfterGc(server: ChildServer, timeoutMs = 10_000): Promise<{ rss: number; heapMb: number | null }> {
+  const seen = () => (readFileSync(server.logFile, 'utf8').match(new RegExp(GC_LINE, 'g')) ?? []).length;
+  const before = seen();
+  server.proc.kill('SIGUSR2');
+  const until = Date.now() + timeoutMs;
+  while (seen() === before) {
+    if (Date.now() > until) throw new Error(`${server.name}: no memory report ${timeoutMs} ms after SIGUSR2 (log: ${server.logFile})`);
+    await Bun.sleep(50);
+  }
+  const last = readFileSync(server.logFile, 'utf8').split('\n').filter((l) => l.includes(GC_LINE)).at(-1) ?? '';
+  let heapMb: number | null = null;
+  try {
+    heapMb = (JSON.parse(last) as { memory?: { heap_used_mb?: number } }).memory?.heap_used_mb ?? null;
+  } catch {}
+  await Bun.sleep(200); // the allocator hands freed pages back right after the collection
+  return { rss: readRss(server.pid)?.rss ?? 0, heapMb };
+}
