@@ -25,7 +25,7 @@ import { buildSchema } from './graphql/schema.ts';
 import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
 import { useInputErrors } from './graphql/input-errors.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
-import { createUnitOfWork } from './graphql/unit-of-work.ts';
+import { createOneStatementUnit, createUnitOfWork } from './graphql/unit-of-work.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { requestMeta } from './http/request-meta.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
@@ -99,6 +99,7 @@ export function createApp(deps: AppDeps) {
         services,
         commitHooks,
         unitOfWork: createUnitOfWork(database.db, commitHooks),
+        oneStatement: createOneStatementUnit(database.db, commitHooks),
       } as unknown as GraphQLContext;
     },
     maskedErrors: {

@@ -5,7 +5,7 @@
 import type { Database } from './db/client.ts';
 import type { AppConfig } from './config.ts';
 import { scheduleInspection, validateScheduling } from './domain/inspections.ts';
-import { findPriorSubmission, submitPermit, validateSubmission, type SubmissionReceipt } from './domain/permit-writes.ts';
+import { findPriorSubmission, planSubmission, validateSubmission, type SubmissionReceipt } from './domain/permit-writes.ts';
 import { getPermitById, getPublicStatus } from './domain/permit-reads.ts';
 import { isUniqueViolation } from './domain/db-errors.ts';
 import type { Principal } from './domain/principal.ts';
@@ -81,12 +81,13 @@ export function createServices(deps: ServiceDeps) {
     const v = validateSubmission(rawInput, rawKey);
     if (down()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
     try {
-      const receipt = await breaker.execute(() =>
-        ctx.unitOfWork(
-          (tx) => submitPermit(tx, p, v),
-          (r) => (r.permitNumber ? [r.permitNumber] : []),
-        ),
-      );
+      // checks in one read, then the write with its audit entry as one statement (its own transaction); a replay
+      // of an earlier submission is audited naming the permit it returns
+      const receipt = await breaker.execute(async () => {
+        const plan = await planSubmission(database.db, p, v);
+        if ('write' in plan) return ctx.oneStatement(plan.write);
+        return ctx.unitOfWork(async () => plan.prior, (r) => (r.permitNumber ? [r.permitNumber] : []));
+      });
       if (receipt.submittedAt && receipt.permitNumber) {
         // a new permit: its status is known without reading it back, and the permit is read only if asked for
         await statusCache.set({ number: receipt.permitNumber, jurisdiction: p.jurisdiction, status: 'SUBMITTED', updatedAt: receipt.submittedAt });

@@ -181,11 +181,18 @@ export async function appendAuditEntries(
 
 /**
  * The statement that writes a mutation's entry into `audit_pending`, to run inside the mutation's transaction: it
- * commits or rolls back with the change, without taking the chain lock. The recorder chains it at its next group
+ * commits or rolls back with the change, without taking the chain lock. With `produced` (a `text[]` expression
+ * over the parts of a one-statement change) the names it yields are appended to the entry's `affected`. The recorder chains it at its next group
  * commit (entries recorded with `withPending` go in after the pending ones).
  */
-export function stagingStatement(entry: object): SQL {
-  return sql`insert into audit_pending (entry) values (${canonicalJson(checkStorable(entry))}::text::jsonb)`;
+export function stagingStatement(entry: object, produced?: SQL): SQL {
+  const json = sql`${canonicalJson(checkStorable(entry))}::text::jsonb`;
+  if (!produced) return sql`insert into audit_pending (entry) values (${json})`;
+  // a part of the change's own statement (src/db/statement-change.ts): the records it creates join `affected`
+  // (the entry is hashed from the stored jsonb when it is chained, so adding to it here is safe)
+  return sql`insert into audit_pending (entry)
+    select jsonb_set(e, '{affected}', coalesce(e->'affected', '[]'::jsonb) || coalesce(to_jsonb(${produced}::text[]), '[]'::jsonb))
+    from (select ${json} as e) as staged`;
 }
 
 /** One entry: {@link appendAuditEntries} with a single element. */

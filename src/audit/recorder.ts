@@ -172,9 +172,9 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     return replaced > 0;
   }
 
-  function stagingFor(entry: Record<string, unknown>): SQL {
+  function stagingFor(entry: Record<string, unknown>, produced?: SQL): SQL {
     observe(entry);
-    return stagingStatement(storable(entry));
+    return stagingStatement(storable(entry), produced);
   }
 
   function flush(): Promise<void> {

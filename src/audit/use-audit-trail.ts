@@ -88,10 +88,10 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
           op.auditedInTx = true; // written by the replay, inside its transaction
           return graphqlEntry(ctx.principal, ctx.meta, { ...op, queued: true }, 200, performance.now() - ctx.meta.startedAt);
         };
-        ctx.commitHooks.push((affected) => {
+        ctx.commitHooks.push((affected, produced) => {
           op.affected.push(...affected);
           return {
-            statement: recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt)),
+            statement: recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt), produced),
             committed: () => {
               op.auditedInTx = true;
               a.staged = true;

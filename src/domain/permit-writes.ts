@@ -1,10 +1,12 @@
 /**
  * Permit changes: submit (idempotent by key), amend (optimistic concurrency), transition (state machine).
  * Each function runs inside the caller's transaction, so the change, its history row and its audit entry
- * commit together or not at all.
+ * commit together or not at all; a submission's write is also planned as one statement (`planSubmission`) that
+ * is its own transaction, the audit entry joining it as a part.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
+import { runStatementChange, type StatementChange } from '../db/statement-change.ts';
 import { contractors } from '../db/schema/contractors.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
@@ -77,19 +79,26 @@ async function submissionFacts(tx: Executor, p: Principal, key: string, parcelId
   return row!;
 }
 
-export async function submitPermit(
-  tx: Executor,
+/** What a submission comes to once checked: the receipt of an earlier one with the key, or the statement that writes it. */
+export type SubmissionPlan = { prior: SubmissionReceipt } | { write: StatementChange<SubmissionReceipt> };
+
+/**
+ * Checks a submission against the database (one read) and plans its write: number, permit and history row in one
+ * statement (src/db/statement-change.ts). Run alone, that statement is the whole transaction, so the jurisdiction's
+ * counter row (gap-free numbers) is locked only while PostgreSQL executes and commits it.
+ */
+export async function planSubmission(
+  db: Executor,
   p: Principal,
   v: { input: SubmitPermitInput; key: string; hash: string },
   opts: { receiptId?: string; now?: Date } = {},
-): Promise<SubmissionReceipt> {
-  // one round trip for what the checks need (inside the transaction each one counts)
-  const facts = await submissionFacts(tx, p, v.key, v.input.parcelId);
+): Promise<SubmissionPlan> {
+  const facts = await submissionFacts(db, p, v.key, v.input.parcelId);
   if (facts.prior_id) {
     if (facts.prior_hash !== v.hash) {
       throw conflict(`idempotencyKey ${v.key} was already used for a different submission (permit ${facts.prior_num})`);
     }
-    return { id: facts.prior_id, state: 'PERSISTED', permitNumber: facts.prior_num };
+    return { prior: { id: facts.prior_id, state: 'PERSISTED', permitNumber: facts.prior_num } };
   }
   if (!p.contractor) throw badInput('input', 'only a client bound to a contractor record can submit permits');
   const now = opts.now ?? new Date();
@@ -98,13 +107,9 @@ export async function submitPermit(
     throw badInput('input', `contractor license ${p.contractor} is not active (${facts.license_status}, expires ${facts.license_expires_on})`);
   }
   if (!facts.parcel_id) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
-  const contractor = { id: facts.contractor_id };
-  const parcel = { id: facts.parcel_id };
 
-  // number, permit and history row in one statement: the counter row stays locked from here until commit, and
-  // every round trip inside that window holds up all other submissions of the jurisdiction
   const year = now.getUTCFullYear();
-  const insertPermit = tx
+  const insertPermit = db
     .insert(permits)
     .values({
       ...(opts.receiptId ? { id: opts.receiptId } : {}),
@@ -117,8 +122,8 @@ export async function submitPermit(
       applicantName: v.input.applicant.name,
       applicantEmail: v.input.applicant.email,
       applicantPhone: v.input.applicant.phone,
-      parcelId: parcel.id,
-      contractorId: contractor.id,
+      parcelId: facts.parcel_id,
+      contractorId: facts.contractor_id,
       statusCurrent: 'SUBMITTED',
       version: 1,
       appliedDate: now,
@@ -129,15 +134,33 @@ export async function submitPermit(
       requestHash: v.hash,
     })
     .returning({ id: permits.id, permitNum: permits.permitNum });
-  const [row] = rowsOf<{ id: string; permit_num: string }>(
-    await tx.execute(sql`
-      with n as (${nextNumberStatement(p.jurisdiction, year)}),
-           p as (${insertPermit.getSQL()}),
-           h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
-                 select p.id, null, 'SUBMITTED', ${p.clientId}, ${now.toISOString()}::timestamptz from p)
-      select p.id, p.permit_num from p`),
-  );
-  return { id: row!.id, state: 'PERSISTED', permitNumber: row!.permit_num, submittedAt: now };
+  return {
+    write: {
+      parts: [
+        sql`n as (${nextNumberStatement(p.jurisdiction, year)})`,
+        sql`p as (${insertPermit.getSQL()})`,
+        sql`h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
+                  select p.id, null, 'SUBMITTED', ${p.clientId}, ${now.toISOString()}::timestamptz from p)`,
+      ],
+      select: sql`select p.id, p.permit_num from p`,
+      produced: sql`(select array[p.permit_num] from p)`,
+      result: (rows) => {
+        const row = rows[0] as { id: string; permit_num: string };
+        return { id: row.id, state: 'PERSISTED', permitNumber: row.permit_num, submittedAt: now };
+      },
+    },
+  };
+}
+
+/** Checks and writes a submission inside the caller's transaction (the outbox replay, which audits in it too). */
+export async function submitPermit(
+  tx: Executor,
+  p: Principal,
+  v: { input: SubmitPermitInput; key: string; hash: string },
+  opts: { receiptId?: string; now?: Date } = {},
+): Promise<SubmissionReceipt> {
+  const plan = await planSubmission(tx, p, v, opts);
+  return 'prior' in plan ? plan.prior : runStatementChange(tx, plan.write);
 }
 
 /** Loads a permit the principal may see, locked for update; absent and invisible look the same. */

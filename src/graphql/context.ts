@@ -4,7 +4,7 @@ import type { Principal } from '../domain/principal.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { AppServices } from '../services.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
-import type { CommitHook, UnitOfWork } from './unit-of-work.ts';
+import type { CommitHook, OneStatementUnit, UnitOfWork } from './unit-of-work.ts';
 
 export interface GraphQLContext extends YogaInitialContext {
   /** Set by the access-policy plugin from the verified bearer token; null for anonymous requests. */
@@ -13,6 +13,8 @@ export interface GraphQLContext extends YogaInitialContext {
   database: Database;
   services: AppServices;
   unitOfWork: UnitOfWork;
+  /** For a change made in one statement: the commit hooks join it as parts (src/graphql/unit-of-work.ts). */
+  oneStatement: OneStatementUnit;
   /** Plugins add hooks that must run inside each mutation's transaction (the audit entry). */
   commitHooks: CommitHook[];
   /**

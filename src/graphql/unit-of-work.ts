@@ -9,8 +9,9 @@
  * must not change result type" after what is already queued: after the COMMIT, outside the transaction, where it
  * succeeded while the change had rolled back.)
  */
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.ts';
+import { runStatementChange, type StatementChange } from '../db/statement-change.ts';
 
 export interface CommitStatement {
   /** Runs in the mutation's transaction, after the work, before COMMIT. */
@@ -22,8 +23,11 @@ export interface CommitStatement {
 /**
  * Called inside the mutation's transaction just before commit, with the ids of the records it touched. It must
  * not do I/O: it returns the statement to commit with the change (or null); throwing rolls the change back.
+ * For a change made in one statement (`createOneStatementUnit`) it is called before that statement is sent, with
+ * `produced`: the names of the records the statement creates, as a `text[]` SQL expression for the hook's own
+ * statement to read (it runs as a part of the same statement).
  */
-export type CommitHook = (affected: string[]) => CommitStatement | null;
+export type CommitHook = (affected: string[], produced?: SQL) => CommitStatement | null;
 
 export function createUnitOfWork(db: Db, hooks: CommitHook[]) {
   return async <T>(work: (tx: Tx) => Promise<T>, affected: (result: T) => string[]): Promise<T> => {
@@ -40,3 +44,19 @@ export function createUnitOfWork(db: Db, hooks: CommitHook[]) {
   };
 }
 export type UnitOfWork = ReturnType<typeof createUnitOfWork>;
+
+/**
+ * Mutations whose change is one statement (src/db/statement-change.ts): the hooks' statements become further parts
+ * of it, and it runs alone, as its own transaction. Change and audit entry still commit together or not at all,
+ * and in one round trip: no lock of the change is held while the application is between two statements.
+ * A hook is told `committed` once the statement succeeded.
+ */
+export function createOneStatementUnit(db: Db, hooks: CommitHook[]) {
+  return async <T>(change: StatementChange<T>): Promise<T> => {
+    const parts = hooks.map((hook) => hook([], change.produced)).filter((p): p is CommitStatement => p !== null);
+    const result = await runStatementChange(db, change, parts.map((p, i) => sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`));
+    for (const p of parts) p.committed?.();
+    return result;
+  };
+}
+export type OneStatementUnit = ReturnType<typeof createOneStatementUnit>;

@@ -2,7 +2,8 @@
  * submitPermit's checks (src/domain/permit-writes.ts) read an earlier submission with the key, the contractor
  * record and the parcel in one statement: every refusal keeps its code and message, nothing is written and no
  * permit number is used up by a refused submission, and an accepted one costs two statements inside its
- * transaction (the checks, then number + permit + history).
+ * transaction (the checks, then number + permit + history). The API's path sends that write, with the audit
+ * entry as a part of it, as one statement that is its own transaction.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
@@ -10,7 +11,9 @@ import { GraphQLError } from 'graphql';
 import { rowsOf } from '../../src/db/client.ts';
 import { contractors } from '../../src/db/schema/contractors.ts';
 import { parcels } from '../../src/db/schema/parcels.ts';
-import { submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
+import { planSubmission, submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
+import { stagingStatement } from '../../src/audit/append.ts';
+import { createOneStatementUnit, type CommitHook } from '../../src/graphql/unit-of-work.ts';
 import type { Principal } from '../../src/domain/principal.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -121,4 +124,43 @@ test('accepted: two statements in the transaction; no number used up by the refu
   const e = await refused(p, `k-ok-${RUN}-1`, input(cityParcel, 'Something else'));
   expect(e.extensions.code).toBe('CONFLICT');
   expect(e.message).toContain(`already used for a different submission (permit ${first.permitNumber})`);
+});
+
+test('the API path: checks in one read, then number + permit + history + audit entry in ONE statement of its own; a refused audit part leaves no permit and uses up no number', async () => {
+  const p = principal(`ACT-${RUN}`);
+  const tag = `one-${RUN}`;
+  const staging: CommitHook = (affected, produced) => ({ statement: stagingStatement({ kind: 'test.submission', tag, affected }, produced) });
+  const refusedStaging: CommitHook = () => ({ statement: sql`insert into audit_pending (entry) values ('not json'::jsonb)` });
+  const plan = async (key: string, raw: unknown) => {
+    const r = await planSubmission(t.database.db, p, validateSubmission(raw, key));
+    if (!('write' in r)) throw new Error('expected a write');
+    return r.write;
+  };
+
+  const sent: string[] = [];
+  const off = t.database.onQuery((q) => sent.push(q));
+  const first = await createOneStatementUnit(t.database.db, [staging])(await plan(`k-one-${RUN}-1`, input(cityParcel)));
+  off();
+  expect(first.state).toBe('PERSISTED');
+  // the checks, then one statement writing everything: no transaction of several statements
+  expect(sent).toHaveLength(2);
+  expect(sent.some((q) => /^\s*(begin|commit)/i.test(q))).toBe(false);
+  const staged = rowsOf<{ entry: { tag: string; affected: string[] } }>(
+    await t.database.db.execute(sql`select entry from audit_pending where entry->>'tag' = ${tag}`),
+  );
+  expect(staged.map((r) => r.entry.affected)).toEqual([[first.permitNumber!]]);
+
+  const before = await count();
+  const err = await createOneStatementUnit(t.database.db, [refusedStaging])(await plan(`k-one-${RUN}-2`, input(cityParcel, 'Shed'))).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).not.toBeNull();
+  expect(await count()).toBe(before);
+
+  const third = await createOneStatementUnit(t.database.db, [staging])(await plan(`k-one-${RUN}-3`, input(cityParcel, 'Fence')));
+  const seq = (n: string) => Number(n.split('-').at(-1));
+  // the refused statement took no number with it
+  expect(seq(third.permitNumber!)).toBe(seq(first.permitNumber!) + 1);
+  await t.database.db.execute(sql`delete from audit_pending where entry->>'tag' = ${tag}`);
 });

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.ts';
-import { createUnitOfWork, type CommitHook } from '../../src/graphql/unit-of-work.ts';
+import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/graphql/unit-of-work.ts';
+import type { StatementChange } from '../../src/db/statement-change.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 setDefaultTimeout(60_000);
@@ -165,4 +166,66 @@ test("the hook's prepared statement vanishes mid-transaction (DEALLOCATE): every
   } finally {
     await single.close();
   }
+});
+
+// ---- changes made in one statement (createOneStatementUnit): the hooks' statements are parts of it
+
+/** A change inserting `what` for `run`; `produced` names the row it creates. */
+const probeChange = (run: string, what: string): StatementChange<string> => ({
+  parts: [sql`c as (insert into uow_probe (run, what) values (${run}, ${what}) returning what)`],
+  select: sql`select what from c`,
+  produced: sql`(select array[what] from c)`,
+  result: (r) => String(r[0]!.what),
+});
+
+/** A hook whose part records, for each record the statement produced, `<prefix>:<name>`. */
+const hookNaming = (run: string, prefix: string, log: string[]): CommitHook => (_affected, produced) => ({
+  statement: sql`insert into uow_probe (run, what) select ${run}, ${prefix} || ':' || x from unnest(${produced!}::text[]) as x`,
+  committed: () => log.push(prefix),
+});
+
+test('one statement: the hooks join the change as parts of it, read what it produced, and commit with it, no BEGIN/COMMIT', async () => {
+  const log: string[] = [];
+  const unit = createOneStatementUnit(t.database.db, [hookNaming('one', 'entry', log), () => null, hookWriting('one', 'fixed', log)]);
+  const sent: string[] = [];
+  const off = t.database.onQuery((q) => sent.push(q));
+  const r = await unit(probeChange('one', 'change'));
+  off();
+  expect(r).toBe('change');
+  expect(sent).toHaveLength(1);
+  expect(sent[0]).toMatch(/^with c as \(insert into uow_probe/);
+  const written = await rows('one');
+  expect(written.map((w) => w.what).sort()).toEqual(['change', 'entry:change', 'fixed']);
+  expect(new Set(written.map((w) => w.xact)).size).toBe(1);
+  expect(log).toEqual(['entry', 'fixed']);
+});
+
+test('one statement: a part the database refuses leaves nothing of the change and fails the unit; hooks are not told committed', async () => {
+  const log: string[] = [];
+  const unit = createOneStatementUnit(t.database.db, [hookNaming('one-refused', 'entry', log), hookWriting('one-refused', 'refused', log)]);
+  const err = await unit(probeChange('one-refused', 'change')).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  expect(String((err as { cause?: unknown } | null)?.cause ?? err)).toMatch(/uow_probe_what_check|check constraint/);
+  expect(await rows('one-refused')).toEqual([]);
+  expect(log).toEqual([]);
+});
+
+test('one statement: a hook that throws while building its part sends nothing', async () => {
+  const sent: string[] = [];
+  const unit = createOneStatementUnit(t.database.db, [
+    () => {
+      throw new Error('cannot build the entry');
+    },
+  ]);
+  const off = t.database.onQuery((q) => sent.push(q));
+  const err = await unit(probeChange('one-throws', 'change')).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  off();
+  expect(err?.message).toBe('cannot build the entry');
+  expect(sent).toEqual([]);
+  expect(await rows('one-throws')).toEqual([]);
 });
