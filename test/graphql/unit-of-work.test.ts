@@ -1,7 +1,7 @@
 /**
- * The unit of work (src/graphql/unit-of-work.ts) sends the commit hooks' statements (the audit entry) together
- * with COMMIT instead of awaiting each: they must still run in the mutation's own transaction, and a failing one
- * must leave nothing of the change behind — the guarantee "no change without its entry".
+ * The unit of work (src/graphql/unit-of-work.ts) runs the commit hooks' statements (the audit entry) inside the
+ * mutation's own transaction, before COMMIT; the one-statement unit makes them parts of the change's single
+ * statement. Either way a failing one must leave nothing of the change behind: "no change without its entry".
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
@@ -228,4 +228,26 @@ test('one statement: a hook that throws while building its part sends nothing', 
   expect(err?.message).toBe('cannot build the entry');
   expect(sent).toEqual([]);
   expect(await rows('one-throws')).toEqual([]);
+});
+
+test("one statement: its prepared statement vanishes (DEALLOCATE) before it runs again: postgres-js re-sends it whole, written once", async () => {
+  // PostgreSQL only: postgres-js prepares statements per connection (PGlite has no such cache)
+  if (!process.env.TEST_DATABASE_URL) return;
+  const { openDatabase } = await import('../../src/db/client.ts');
+  const single = await openDatabase({ url: t.url!, poolMax: 1 });
+  try {
+    const log: string[] = [];
+    const unit = createOneStatementUnit(single.db, [hookNaming('one-dealloc', 'entry', log)]);
+    await unit(probeChange('one-dealloc', 'change-1')); // prepares the statement on the one connection
+    const [prepared] = rowsOf<{ name: string }>(
+      await single.db.execute(sql`select name from pg_prepared_statements where statement like 'with c as (insert into uow_probe%'`),
+    );
+    expect(prepared).toBeDefined();
+    await single.db.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
+    expect(await unit(probeChange('one-dealloc', 'change-2'))).toBe('change-2');
+    expect((await rows('one-dealloc')).map((r) => r.what).sort()).toEqual(['change-1', 'change-2', 'entry:change-1', 'entry:change-2']);
+    expect(log).toEqual(['entry', 'entry']);
+  } finally {
+    await single.close();
+  }
 });
