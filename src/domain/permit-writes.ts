@@ -34,8 +34,21 @@ export interface SubmissionReceipt {
   submittedAt?: Date;
 }
 
+/** A submission that passed validation: its input, idempotency key and the hash of the input. */
+export interface ValidSubmission {
+  input: SubmitPermitInput;
+  key: string;
+  hash: string;
+}
+
+/** Where the write may differ from a live request: the outbox replay keeps the receipt id as the permit id. */
+export interface SubmissionOptions {
+  receiptId?: string;
+  now?: Date;
+}
+
 /** Validates a submission without touching the database (also used before queueing in the outbox). */
-export function validateSubmission(rawInput: unknown, rawKey: unknown): { input: SubmitPermitInput; key: string; hash: string } {
+export function validateSubmission(rawInput: unknown, rawKey: unknown): ValidSubmission {
   const key = parseInput(idempotencyKeySchema, rawKey, 'idempotencyKey');
   const input = parseInput(submitPermitSchema, rawInput, 'input');
   return { input, key, hash: requestHash(input) };
@@ -87,12 +100,7 @@ export type SubmissionPlan = { prior: SubmissionReceipt } | { write: StatementCh
  * statement (src/db/statement-change.ts). Run alone, that statement is the whole transaction, so the jurisdiction's
  * counter row (gap-free numbers) is locked only while PostgreSQL executes and commits it.
  */
-export async function planSubmission(
-  db: Executor,
-  p: Principal,
-  v: { input: SubmitPermitInput; key: string; hash: string },
-  opts: { receiptId?: string; now?: Date } = {},
-): Promise<SubmissionPlan> {
+export async function planSubmission(db: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionPlan> {
   const facts = await submissionFacts(db, p, v.key, v.input.parcelId);
   if (facts.prior_id) {
     if (facts.prior_hash !== v.hash) {
@@ -153,12 +161,7 @@ export async function planSubmission(
 }
 
 /** Checks and writes a submission inside the caller's transaction (the outbox replay, which audits in it too). */
-export async function submitPermit(
-  tx: Executor,
-  p: Principal,
-  v: { input: SubmitPermitInput; key: string; hash: string },
-  opts: { receiptId?: string; now?: Date } = {},
-): Promise<SubmissionReceipt> {
+export async function submitPermit(tx: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionReceipt> {
   const plan = await planSubmission(tx, p, v, opts);
   return 'prior' in plan ? plan.prior : runStatementChange(tx, plan.write);
 }
