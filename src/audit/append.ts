@@ -181,9 +181,9 @@ export async function appendAuditEntries(
 
 /**
  * The statement that writes a mutation's entry into `audit_pending`, to run inside the mutation's transaction: it
- * commits or rolls back with the change, without taking the chain lock. With `produced` (a `text[]` expression
- * over the parts of a one-statement change) the names it yields are appended to the entry's `affected`. The recorder chains it at its next group
- * commit (entries recorded with `withPending` go in after the pending ones).
+ * commits or rolls back with the change, without taking the chain lock. The recorder chains it at its next group
+ * commit (entries recorded with `withPending` go in after the pending ones). With `produced` (a `text[]`
+ * expression over the parts of a one-statement change) the names it yields are appended to the entry's `affected`.
  */
 export function stagingStatement(entry: object, produced?: SQL): SQL {
   const json = sql`${canonicalJson(checkStorable(entry))}::text::jsonb`;

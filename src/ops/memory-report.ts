@@ -5,6 +5,7 @@
  * the heap happened to grow since the last collection (here ±25 % between two identical load runs), so the
  * benchmark's leak check and an operator watching a long-running instance both compare post-collection figures.
  * The collection pauses the process for tens of milliseconds: send the signal when that is acceptable.
+ * On the embedded database the JS heap figures include PGlite's WebAssembly memory (reserved, not all resident).
  */
 import { heapStats } from 'bun:jsc';
 import type { Logger } from '../logger.ts';
