@@ -10,9 +10,9 @@
  * Environment: DATABASE_URL (a database on the server to create `bench_<ts>` next to; default
  * postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379).
  *
- * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant,
- * restarted between variants; the bare baseline: `bun -e` Bun.serve), the load comes from wrk in another
- * process over loopback.
+ * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant and
+ * phase, security-off and full side by side for the reads; the bare baseline: `bun -e` Bun.serve), the load
+ * comes from wrk in another process over loopback.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -191,16 +191,11 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   const READS = ORDER.filter((n) => n !== 'submitPermit' && wanted(n));
   const envOf = (v: Variant) => (v === 'security-off' || v === 'no-audit' ? { ...appEnv, BENCH_MODE: v } : appEnv);
 
-  // (b) security off: reads
-  if (READS.length) {
-    const app = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('security-off') });
-    for (const name of READS) for (const c of CONNECTIONS) rows.push(await measure(app, 'security-off', name, c, inputs, {}));
-    await track(app, 'security-off');
-  }
-
-  // (c) full: reads, with the leak check on `permit` at the highest connection count
-  // the leak check compares RSS after a full collection (rssAfterGc); `raw` keeps RSS as found, before it
+  // (b) security off and (c) full: reads. Both processes run side by side (the one not measured is idle) and each
+  // scenario is measured on (b) and then at once on (c), so the ratio c/b compares runs minutes apart no more
+  // (the machine drifts by ±10 % over a run). The RSS leak check runs on `permit` at the highest connection count.
   const rss = { warm: 0, after: 0, runs: [] as number[], raw: { warm: 0, runs: [] as number[] }, heapMb: [] as (number | null)[] };
+  // the leak check compares RSS after a full collection (rssAfterGc); `raw` keeps RSS as found, before it
   const sample = async (app: ChildServer) => {
     const raw = await settledRss(app.pid);
     const gc = await rssAfterGc(app);
@@ -209,6 +204,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   };
   const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
   if (READS.length) {
+    const off = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-security-off')), logDir, env: envOf('security-off') });
     const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('full') });
     const tokens = await tokensFor(app.url, dataDir, ['demo-gis']);
     const cMax = Math.max(...CONNECTIONS);
@@ -216,6 +212,9 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       if (name === 'permit') {
         // warm-up as long as one measured run (JIT, caches, pools and the JS heap reach their working size), then
         // RSS; the matrix runs, then two more identical runs: three runs at cMax in all, each compared to it
+        // (the same warm-up for security-off, so that both are compared warm)
+        const offSpec = requestSpec('permit', inputs, identityHeaders('security-off', ACTS_AS.permit, {}));
+        await runWrk({ url: `${off.url}/graphql`, script: writeScript('security-off-permit', offSpec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
         const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
         await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
         const warm = await sample(app);
@@ -227,6 +226,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
           rss.raw.runs.push(s.raw);
         };
         for (const c of CONNECTIONS) {
+          rows.push(await measure(off, 'security-off', 'permit', c, inputs, {}));
           rows.push(await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP));
           if (c === cMax) await after();
         }
@@ -238,7 +238,10 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         }
         rss.after = rss.runs.at(-1) ?? 0;
       } else {
-        for (const c of CONNECTIONS) rows.push(await measure(app, 'full', name, c, inputs, tokens));
+        for (const c of CONNECTIONS) {
+          rows.push(await measure(off, 'security-off', name, c, inputs, {}));
+          rows.push(await measure(app, 'full', name, c, inputs, tokens));
+        }
       }
     }
     // latency below saturation: the same connections, each pausing so that together they offer about half the
@@ -253,6 +256,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       paced.push({ name, connections: cMax, offered_rps: Math.round(target), rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors });
       log(`${name.padEnd(12)} full paced   c=${cMax}  ${r.rps.toFixed(0).padStart(6)} rps (half of ${sat.rps.toFixed(0)})  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`);
     }
+    await track(off, 'security-off');
     await track(app, 'full');
   }
 
@@ -298,6 +302,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   }
   printAcceptance(acceptance(scenarios, rss));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
+}
+
+/** A data dir of its own for a second app process, with the same signing keys and demo clients. */
+function dataDirLike(from: string, to: string): string {
+  mkdirSync(to, { recursive: true });
+  cpSync(join(from, 'keys'), join(to, 'keys'), { recursive: true });
+  cpSync(join(from, 'demo-clients.json'), join(to, 'demo-clients.json'));
+  return to;
 }
 
 /** RSS after a short pause, so a GC right after the load settles. */
@@ -459,7 +471,7 @@ async function main() {
     else await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
     try {
       // keep the logs, drop the bulky data dirs
-      for (const d of ['data', ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`)]) rmSync(join(work, d), { recursive: true, force: true });
+      for (const d of ['data', 'data-security-off', ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`)]) rmSync(join(work, d), { recursive: true, force: true });
     } catch {}
   }
   process.exit(code);
