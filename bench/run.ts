@@ -210,13 +210,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     const cMax = Math.max(...CONNECTIONS);
     for (const name of READS) {
       if (name === 'permit') {
-        // warm-up as long as one measured run (JIT, caches, pools and the JS heap reach their working size), then
-        // RSS; the matrix runs, then two more identical runs: three runs at cMax in all, each compared to it
+        // warm-up as long as two measured runs (JIT tiers, caches, pool connections, the checkpoint worker and the
+        // heap reach their working size: after one run's worth, RSS after GC still rose by 15-27 MB once and then
+        // stayed flat), then RSS; the matrix runs, then two more identical runs: three runs at cMax, each compared to it
         // (the same warm-up for security-off, so that both are compared warm)
         const offSpec = requestSpec('permit', inputs, identityHeaders('security-off', ACTS_AS.permit, {}));
-        await runWrk({ url: `${off.url}/graphql`, script: writeScript('security-off-permit', offSpec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
+        await runWrk({ url: `${off.url}/graphql`, script: writeScript('security-off-permit', offSpec), connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
         const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
-        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, SECONDS), threads: THREADS, tag: runTag('w') });
+        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
         const warm = await sample(app);
         rss.warm = warm.gc;
         rss.raw.warm = warm.raw;
