@@ -221,22 +221,19 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         const warm = await sample(app);
         rss.warm = warm.gc;
         rss.raw.warm = warm.raw;
-        const after = async () => {
+        const after = async (run: Measured) => {
           const s = await sample(app);
           rss.runs.push(s.gc);
           rss.raw.runs.push(s.raw);
+          log(`  leak check run ${rss.runs.length}: ${run.rps.toFixed(0)} rps, RSS after GC ${s.gc.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${s.raw.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
         };
         for (const c of CONNECTIONS) {
           rows.push(await measure(off, 'security-off', 'permit', c, inputs, {}));
-          rows.push(await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP));
-          if (c === cMax) await after();
+          const run = await measure(app, 'full', 'permit', c, inputs, tokens, c === cMax ? 0 : WARMUP);
+          rows.push(run);
+          if (c === cMax) await after(run);
         }
-        log(`  leak check run 1: RSS after GC ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${rss.raw.runs.at(-1)!.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
-        for (let i = 0; i < 2; i++) {
-          const extra = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
-          await after();
-          log(`  leak check run ${i + 2}: ${extra.rps.toFixed(0)} rps, RSS after GC ${rss.runs.at(-1)!.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${rss.raw.runs.at(-1)!.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
-        }
+        for (let i = 0; i < 2; i++) await after(await measure(app, 'full', 'permit', cMax, inputs, tokens, 0));
         rss.after = rss.runs.at(-1) ?? 0;
       } else {
         for (const c of CONNECTIONS) {
@@ -344,13 +341,7 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
   await seed.stop();
 
   // each instance: its own DATA_DIR (outbox), the same signing key and demo clients (as a shared SIGNING_KEY_PEM would)
-  const instanceDir = (i: number) => {
-    const d = join(work, `instance-${i}`);
-    mkdirSync(d, { recursive: true });
-    cpSync(join(dataDir, 'keys'), join(d, 'keys'), { recursive: true });
-    cpSync(join(dataDir, 'demo-clients.json'), join(d, 'demo-clients.json'));
-    return d;
-  };
+  const instanceDir = (i: number) => dataDirLike(dataDir, join(work, `instance-${i}`));
   const startMany = (count: number, env: Record<string, string>, label: string) =>
     Promise.all(
       Array.from({ length: count }, (_, i) =>
