@@ -4,8 +4,8 @@
  * statement. Either way a failing one must leave nothing of the change behind: "no change without its entry".
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
-import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { sql, type SQL } from 'drizzle-orm';
+import { openDatabase, rowsOf, type Database, type Executor } from '../../src/db/client.ts';
 import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/graphql/unit-of-work.ts';
 import type { StatementChange } from '../../src/db/statement-change.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -27,6 +27,23 @@ const rows = async (run: string) =>
   rowsOf<{ what: string; xact: string }>(
     await t.database.db.execute(sql`select what, xact from uow_probe where run = ${run} order by id`),
   );
+
+/** Runs `fn` on a pool of one connection (postgres-js prepares statements per connection), closed afterwards. */
+async function onOneConnection(fn: (db: Database['db']) => Promise<void>) {
+  const single = await openDatabase({ url: t.url!, poolMax: 1 });
+  try {
+    await fn(single.db);
+  } finally {
+    await single.close();
+  }
+}
+
+/** What a pooler or an operator's DEALLOCATE does to a session's prepared statement: the one whose text matches is gone. */
+async function deallocate(db: Executor, statementText: SQL) {
+  const [prepared] = rowsOf<{ name: string }>(await db.execute(sql`select name from pg_prepared_statements where ${statementText}`));
+  expect(prepared).toBeDefined();
+  await db.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
+}
 
 const hookWriting = (run: string, what: string, log: string[]): CommitHook => () => ({
   statement: sql`insert into uow_probe (run, what) values (${run}, ${what})`,
@@ -135,22 +152,15 @@ test('COMMIT itself fails (a deferred constraint): the hooks are not told they c
 test("the hook's prepared statement vanishes mid-transaction (DEALLOCATE): everything rolls back, nothing is written outside it", async () => {
   // PostgreSQL only: postgres-js prepares statements per connection (PGlite has no such cache)
   if (!process.env.TEST_DATABASE_URL) return;
-  const { openDatabase } = await import('../../src/db/client.ts');
-  const single = await openDatabase({ url: t.url!, poolMax: 1 });
-  try {
+  await onOneConnection(async (db) => {
     const log: string[] = [];
-    const uow = createUnitOfWork(single.db, [hookWriting('dealloc', 'entry', log)]);
+    const uow = createUnitOfWork(db, [hookWriting('dealloc', 'entry', log)]);
     const change = (what: string, drop: boolean) =>
       uow(
         async (tx) => {
           await tx.execute(sql`insert into uow_probe (run, what) values ('dealloc', ${what})`);
-          // what a pooler or an operator's DEALLOCATE does to the session's prepared statements: the hook's is gone
-          if (drop) {
-            const [prepared] = rowsOf<{ name: string }>(
-              await tx.execute(sql`select name from pg_prepared_statements where statement = 'insert into uow_probe (run, what) values ($1, $2)'`),
-            );
-            await tx.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
-          }
+          // the hook's statement is gone before the hook runs
+          if (drop) await deallocate(tx, sql`statement = 'insert into uow_probe (run, what) values ($1, $2)'`);
           return what;
         },
         () => [],
@@ -163,9 +173,7 @@ test("the hook's prepared statement vanishes mid-transaction (DEALLOCATE): every
     expect(err).not.toBeNull();
     expect((await rows('dealloc')).map((r) => r.what)).toEqual(['change-1', 'entry']);
     expect(log).toEqual(['entry']);
-  } finally {
-    await single.close();
-  }
+  });
 });
 
 // ---- changes made in one statement (createOneStatementUnit): the hooks' statements are parts of it
@@ -233,21 +241,13 @@ test('one statement: a hook that throws while building its part sends nothing', 
 test("one statement: its prepared statement vanishes (DEALLOCATE) before it runs again: postgres-js re-sends it whole, written once", async () => {
   // PostgreSQL only: postgres-js prepares statements per connection (PGlite has no such cache)
   if (!process.env.TEST_DATABASE_URL) return;
-  const { openDatabase } = await import('../../src/db/client.ts');
-  const single = await openDatabase({ url: t.url!, poolMax: 1 });
-  try {
+  await onOneConnection(async (db) => {
     const log: string[] = [];
-    const unit = createOneStatementUnit(single.db, [hookNaming('one-dealloc', 'entry', log)]);
+    const unit = createOneStatementUnit(db, [hookNaming('one-dealloc', 'entry', log)]);
     await unit(probeChange('one-dealloc', 'change-1')); // prepares the statement on the one connection
-    const [prepared] = rowsOf<{ name: string }>(
-      await single.db.execute(sql`select name from pg_prepared_statements where statement like 'with c as (insert into uow_probe%'`),
-    );
-    expect(prepared).toBeDefined();
-    await single.db.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
+    await deallocate(db, sql`statement like 'with c as (insert into uow_probe%'`);
     expect(await unit(probeChange('one-dealloc', 'change-2'))).toBe('change-2');
     expect((await rows('one-dealloc')).map((r) => r.what).sort()).toEqual(['change-1', 'change-2', 'entry:change-1', 'entry:change-2']);
     expect(log).toEqual(['entry', 'entry']);
-  } finally {
-    await single.close();
-  }
+  });
 });
