@@ -23,6 +23,8 @@ import { startDbProbe } from './resilience/db-probe.ts';
 import { createReplayer } from './resilience/replayer.ts';
 import { createReplayHandler } from './resilience/replay-handler.ts';
 import { createAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
+import { createThreadedAuditRecorder } from './audit/threaded-recorder.ts';
+import { exportPKCS8 } from 'jose';
 import { createSecurityAlerts } from './audit/security-alerts.ts';
 import { warmStatusCache } from './resilience/warm-status-cache.ts';
 import type { JWK } from 'jose';
@@ -118,15 +120,28 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       outbox,
     };
     const alerts = createSecurityAlerts(log);
-    const audit = createAuditRecorder({
+    const auditOptions = {
       db: database.db,
       log,
-      alerts,
       ...(config.auditSink ? { sink: config.auditSink } : {}),
       signer: { key: signingKey.privateKey, kid: signingKey.kid },
       publicKeys: async () => ({ keys: await allSigningKeys(database.db) }),
       spoolFile: join(config.dataDir, 'audit-spool.jsonl'),
-    });
+    };
+    // on PostgreSQL the group commit runs in a worker thread with a pool of its own; PGlite is one in-process
+    // connection, so there it runs on this thread
+    const audit: AuditRecorder =
+      database.kind === 'postgres' && database.url && config.auditAppender === 'worker'
+        ? createThreadedAuditRecorder({
+            databaseUrl: database.url,
+            log,
+            alerts,
+            signer: { pem: await exportPKCS8(signingKey.privateKey), kid: signingKey.kid },
+            ...(config.auditSink ? { sink: config.auditSink } : {}),
+            spoolFile: auditOptions.spoolFile,
+            fallback: () => createAuditRecorder(auditOptions),
+          })
+        : createAuditRecorder({ ...auditOptions, alerts });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
     const handle = createReplayHandler(database.db, async (tx, item, affected) => {
       const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId, operation: { type: 'mutation', name: item.kind } };

@@ -72,6 +72,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PERSISTED_ONLY: bool,
   AUDIT_SINK: z.string().optional(),
+  /**
+   * Where the audit group commit runs on PostgreSQL: `worker` (a worker thread with its own 2 connections, off the
+   * serving thread) or `inline`. PGlite always runs it inline (one in-process connection).
+   */
+  AUDIT_APPENDER: z.enum(['worker', 'inline']).default('worker'),
   /** Demo data size: `full` (CONTRACT.md demo) or `small` (tests). */
   SEED: z.enum(['full', 'small', 'none']).default('full'),
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
@@ -125,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     persistedOnly: e.PERSISTED_ONLY,
     auditSink: e.AUDIT_SINK,
+    auditAppender: e.AUDIT_APPENDER,
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,

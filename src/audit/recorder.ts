@@ -55,9 +55,30 @@ export interface AuditRecorderOptions {
    * first on the next start. @default undefined (they are logged as lost)
    */
   spoolFile?: string;
+  /**
+   * Told how many entries taken by `record()` left the recorder's memory, in the order they were recorded:
+   * appended to the chain, spooled at shutdown, or dropped (logged) when the buffer overflowed. The worker thread
+   * (audit-worker.ts) acknowledges with it, so its caller knows which entries it still holds.
+   */
+  onSettled?: (count: number) => void;
 }
 
-type Pending = { entry: object };
+/** Counts authentication failures and refusals for security alerts (the recorder does it for every entry). */
+export function alertOn(alerts: SecurityAlerts | undefined, entry: Record<string, unknown>): void {
+  if (!alerts) return;
+  const status = entry.httpStatus as number | undefined;
+  const denied = entry.outcome === 'DENIED' && (status === 401 || status === 403);
+  if (denied) {
+    alerts.failure(
+      [entry.clientId ? `client:${entry.clientId}` : null, entry.ip ? `ip:${entry.ip}` : null].filter((s): s is string => Boolean(s)),
+      status === 401 ? 'authentication_failure' : 'forbidden',
+    );
+  }
+}
+
+/** `recorded`: taken by `record()` (counted by `onSettled`), not brought back from the spool. */
+type Pending = { entry: object; recorded?: boolean };
+const recordedIn = (ps: Pending[]) => ps.reduce((n, p) => n + (p.recorded ? 1 : 0), 0);
 
 export function createAuditRecorder(o: AuditRecorderOptions) {
   const flushMs = o.flushMs ?? 100;
@@ -72,17 +93,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   // staged mutation entries may be waiting (also left by another instance or an earlier run): look at start
   let pendingMaybe = true;
 
-  const observe = (entry: Record<string, unknown>) => {
-    if (!o.alerts) return;
-    const status = entry.httpStatus as number | undefined;
-    const denied = entry.outcome === 'DENIED' && (status === 401 || status === 403);
-    if (denied) {
-      o.alerts.failure(
-        [entry.clientId ? `client:${entry.clientId}` : null, entry.ip ? `ip:${entry.ip}` : null].filter((s): s is string => Boolean(s)),
-        status === 401 ? 'authentication_failure' : 'forbidden',
-      );
-    }
-  };
+  const observe = (entry: Record<string, unknown>) => alertOn(o.alerts, entry);
 
   const stream = (rows: AppendedAuditEntry[]) => {
     if (!o.sink || rows.length === 0) return;
@@ -135,6 +146,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
         spooled = null;
       }
       appendedSinceStart += rows.length;
+      if (o.onSettled && batch.length) o.onSettled(recordedIn(batch));
       stream(rows);
       if (appendedSinceStart >= every) {
         appendedSinceStart = 0;
@@ -146,6 +158,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       if (buffer.length > maxBuffered) {
         const dropped = buffer.splice(0, buffer.length - maxBuffered);
         o.log.error({ dropped: dropped.length }, 'audit buffer full while the database is unavailable: oldest read entries dropped');
+        o.onSettled?.(recordedIn(dropped));
       }
       if (!isConnectionFailure(err)) {
         o.log.error({ err: (err as Error).message }, 'audit append failed');
@@ -166,7 +179,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       replaced++;
       const e = p.entry as Record<string, unknown>;
       const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
-      return { entry: storable({ kind: 'audit.unstorable', reason, originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' }) };
+      return { ...p, entry: storable({ kind: 'audit.unstorable', reason, originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' }) };
     });
     if (replaced) o.log.error({ replaced }, 'audit entries that cannot be stored were replaced by a record saying so');
     return replaced > 0;
@@ -223,7 +236,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     /** Buffers an entry for the next group commit (reads, denials, token requests). */
     record(entry: Record<string, unknown>): void {
       observe(entry);
-      buffer.push({ entry: storable(entry) });
+      buffer.push({ entry: storable(entry), recorded: true });
       schedule();
     },
     /**
@@ -260,6 +273,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       if (buffer.length && o.spoolFile) {
         appendFileSync(o.spoolFile, buffer.map((p) => JSON.stringify(p.entry)).join('\n') + '\n', { mode: 0o600 });
         o.log.warn({ spooled: buffer.length, file: o.spoolFile }, 'database unavailable at shutdown: audit entries spooled for the next start');
+        o.onSettled?.(recordedIn(buffer));
       } else if (buffer.length) {
         o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
       }

@@ -24,6 +24,8 @@ export type QueryListener = (sql: string) => void;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** PostgreSQL: the connection url (the audit worker opens a pool of its own with it). */
+  url?: string;
   /** Called for every SQL statement drizzle sends (tests count statements with it). */
   onQuery(listener: QueryListener): () => void;
   /** PGlite only: a dump of the data directory (tests clone databases from it). */
@@ -77,6 +79,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       db,
       kind: 'postgres',
+      url: opts.url,
       onQuery,
       poolStats: () => ({ max }),
       close: () => client.end({ timeout: 5 }),

@@ -1,0 +1,33 @@
+/**
+ * Messages between the serving thread's {@link createThreadedAuditRecorder} (threaded-recorder.ts) and the audit
+ * worker thread (audit-worker.ts). Types only: both sides import them.
+ */
+
+/** What the worker needs to run an audit recorder of its own on PostgreSQL. */
+export interface AuditWorkerInit {
+  type: 'init';
+  databaseUrl: string;
+  /** The checkpoint signing key as PKCS#8 PEM and its key id (the serving thread's key). */
+  signer: { pem: string; kid: string };
+  sink?: string;
+  spoolFile?: string;
+  flushMs?: number;
+  checkpointEvery?: number;
+  checkpointIntervalMs?: number;
+  pendingSweepMs?: number;
+}
+
+export type ToAuditWorker =
+  | AuditWorkerInit
+  /** Entries in the order they were recorded, as one JSON array text; `committed`: staged entries wait too. */
+  | { type: 'record'; json: string; committed: boolean }
+  | { type: 'committed' }
+  | { type: 'call'; id: number; op: 'flush' | 'checkpoint' | 'close' };
+
+export type FromAuditWorker =
+  | { type: 'ready' }
+  | { type: 'init-failed'; error: string }
+  /** `count` more of the entries sent left the worker's memory (appended, spooled or dropped), oldest first. */
+  | { type: 'settled'; count: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
+  | { type: 'done'; id: number; error?: string };

@@ -1,0 +1,100 @@
+/**
+ * The audit worker thread: runs the group commit of {@link createAuditRecorder} (canonical JSON, the hash chain,
+ * the INSERT, streaming to the sink, periodic checkpoints and their verification) on a PostgreSQL connection pool
+ * of its own, so none of that competes with requests on the serving thread. Entries arrive in the order they were
+ * recorded; the worker acknowledges each group it no longer holds (`settled`), and the serving thread keeps
+ * every entry until then (threaded-recorder.ts). Log lines go back to the serving thread's logger.
+ */
+import { importPKCS8 } from 'jose';
+import { openDatabase, type Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { allSigningKeys } from '../auth/signing-keys.ts';
+import type { FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
+import { createAuditRecorder, type AuditRecorder } from './recorder.ts';
+
+declare const self: Worker;
+
+const send = (m: FromAuditWorker) => self.postMessage(m);
+
+/** The subset of pino the recorder uses, forwarded to the serving thread's logger. */
+function forwardingLogger(): Logger {
+  const at =
+    (level: 'info' | 'warn' | 'error') =>
+    (obj: Record<string, unknown> | string, msg?: string) =>
+      typeof obj === 'string' ? send({ type: 'log', level, obj: {}, msg: obj }) : send({ type: 'log', level, obj, msg: msg ?? '' });
+  return { info: at('info'), warn: at('warn'), error: at('error'), debug: () => {}, trace: () => {}, fatal: at('error') } as unknown as Logger;
+}
+
+let database: Database | null = null;
+let recorder: AuditRecorder | null = null;
+// calls run one after another, in the order they came (a flush after the records before it)
+let queue: Promise<void> = Promise.resolve();
+
+self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'init':
+      queue = queue.then(async () => {
+        try {
+          const key = await importPKCS8(m.signer.pem, 'ES256');
+          database = await openDatabase({ url: m.databaseUrl, poolMax: 2 });
+          const db = database.db;
+          recorder = createAuditRecorder({
+            db,
+            log: forwardingLogger(),
+            signer: { key, kid: m.signer.kid },
+            publicKeys: async () => ({ keys: await allSigningKeys(db) }),
+            // this is the worker already: a checkpoint hashes in this thread
+            checkpointHashing: 'inline',
+            onSettled: (count) => send({ type: 'settled', count }),
+            ...(m.sink ? { sink: m.sink } : {}),
+            ...(m.spoolFile ? { spoolFile: m.spoolFile } : {}),
+            ...(m.flushMs !== undefined ? { flushMs: m.flushMs } : {}),
+            ...(m.checkpointEvery !== undefined ? { checkpointEvery: m.checkpointEvery } : {}),
+            ...(m.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: m.checkpointIntervalMs } : {}),
+            ...(m.pendingSweepMs !== undefined ? { pendingSweepMs: m.pendingSweepMs } : {}),
+          });
+          send({ type: 'ready' });
+        } catch (err) {
+          send({ type: 'init-failed', error: (err as Error).message });
+        }
+      });
+      return;
+    case 'record': {
+      // synchronous: entries are buffered in the order they came, before any later call runs
+      const r = recorder;
+      if (!r) {
+        queue = queue.then(() => void recordAll(m.json, m.committed));
+        return;
+      }
+      recordAll(m.json, m.committed);
+      return;
+    }
+    case 'committed':
+      if (recorder) recorder.committed();
+      else queue = queue.then(() => recorder?.committed());
+      return;
+    case 'call':
+      queue = queue.then(async () => {
+        try {
+          if (!recorder) throw new Error('audit worker not initialised');
+          if (m.op === 'flush') await recorder.flush();
+          else if (m.op === 'checkpoint') await recorder.checkpoint();
+          else {
+            await recorder.close();
+            await database?.close();
+          }
+          send({ type: 'done', id: m.id });
+        } catch (err) {
+          send({ type: 'done', id: m.id, error: (err as Error).message });
+        }
+      });
+      return;
+  }
+};
+
+function recordAll(json: string, committed: boolean) {
+  if (!recorder) return;
+  for (const entry of JSON.parse(json) as Record<string, unknown>[]) recorder.record(entry);
+  if (committed) recorder.committed();
+}

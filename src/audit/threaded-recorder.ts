@@ -1,0 +1,217 @@
+/**
+ * The audit recorder with its group commit in a worker thread (PostgreSQL only; audit-worker.ts).
+ *
+ * Why: under load, chaining every read's entry (canonical JSON, SHA-256, a large INSERT's parameters, periodic
+ * checkpoint verification) took about a fifth of the serving thread, while the machine's other core had time to
+ * spare. Here the serving thread only builds each entry (redacted, as before), counts it for security alerts,
+ * and hands the entries of one event-loop turn to the worker as one JSON text.
+ *
+ * Nothing acknowledged is lost on the way: every entry stays in this thread's memory until the worker says it
+ * left the worker's memory (appended, spooled or dropped, oldest first). If the worker fails, those entries go to
+ * an inline recorder on the serving thread's database, which takes over (an entry may then be appended twice,
+ * never lost). Mutations are unchanged: their entry is staged inside their own transaction on this thread
+ * (`stagingFor`, `appendInTx`), the worker chains staged entries at its next group commit.
+ */
+import type { SQL } from 'drizzle-orm';
+import { appendFileSync } from 'node:fs';
+import type { Tx } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { stagingStatement, storable } from './append.ts';
+import type { AuditWorkerInit, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
+import { alertOn, type AuditRecorder } from './recorder.ts';
+import type { SecurityAlerts } from './security-alerts.ts';
+
+export interface ThreadedAuditRecorderOptions {
+  /** The worker's own connection pool (2 connections) opens this database. */
+  databaseUrl: string;
+  log: Logger;
+  alerts?: SecurityAlerts;
+  /** The checkpoint signing key (PKCS#8 PEM) and its key id. */
+  signer: { pem: string; kid: string };
+  sink?: string;
+  spoolFile?: string;
+  /** Recorder options passed on to the worker (recorder.ts documents them). */
+  flushMs?: number;
+  checkpointEvery?: number;
+  checkpointIntervalMs?: number;
+  pendingSweepMs?: number;
+  /**
+   * The recorder that takes over on this thread if the worker fails to start or stops (created without
+   * security alerts: they are counted here already).
+   */
+  fallback: () => AuditRecorder;
+  /** Longest wait for the worker to flush and stop at close before its entries are spooled here. @default 20000 */
+  closeTimeoutMs?: number;
+}
+
+export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): AuditRecorder {
+  const closeTimeoutMs = o.closeTimeoutMs ?? 20_000;
+  /** Entries sent to the worker and not yet settled there, oldest first. */
+  let unsettled: Record<string, unknown>[] = [];
+  /** Entries of this event-loop turn, not yet sent. */
+  let outgoing: Record<string, unknown>[] = [];
+  let committedSince = false;
+  let sendScheduled = false;
+  let inline: AuditRecorder | null = null;
+  let nextId = 1;
+  let closing: Promise<void> | null = null;
+  const calls = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+
+  const worker = new Worker(new URL('./audit-worker.ts', import.meta.url).href);
+  (worker as unknown as { unref?: () => void }).unref?.();
+  const post = (m: ToAuditWorker) => worker.postMessage(m);
+
+  /** The worker is gone: the inline recorder takes every entry it had not settled. */
+  function takeOver(reason: string) {
+    if (inline) return;
+    o.log.error({ reason, entries: unsettled.length + outgoing.length }, 'audit worker failed: the serving thread appends audit entries from now on');
+    inline = o.fallback();
+    for (const e of [...unsettled, ...outgoing]) inline.record(e);
+    unsettled = [];
+    outgoing = [];
+    if (committedSince) inline.committed();
+    committedSince = false;
+    for (const [id, c] of calls) {
+      calls.delete(id);
+      // what the call was for is now the inline recorder's to do
+      c.resolve();
+    }
+    void worker.terminate();
+  }
+
+  worker.onmessage = (event: MessageEvent<FromAuditWorker>) => {
+    const m = event.data;
+    switch (m.type) {
+      case 'settled':
+        if (!inline) unsettled.splice(0, m.count);
+        return;
+      case 'log':
+        o.log[m.level](m.obj, m.msg);
+        return;
+      case 'done': {
+        const c = calls.get(m.id);
+        if (!c) return;
+        calls.delete(m.id);
+        if (m.error) c.reject(new Error(m.error));
+        else c.resolve();
+        return;
+      }
+      case 'init-failed':
+        takeOver(m.error);
+        return;
+      case 'ready':
+        return;
+    }
+  };
+  worker.onerror = (event) => takeOver(event instanceof ErrorEvent ? String(event.error ?? event.message) : 'worker error');
+
+  const init: AuditWorkerInit = {
+    type: 'init',
+    databaseUrl: o.databaseUrl,
+    signer: o.signer,
+    ...(o.sink ? { sink: o.sink } : {}),
+    ...(o.spoolFile ? { spoolFile: o.spoolFile } : {}),
+    ...(o.flushMs !== undefined ? { flushMs: o.flushMs } : {}),
+    ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
+    ...(o.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: o.checkpointIntervalMs } : {}),
+    ...(o.pendingSweepMs !== undefined ? { pendingSweepMs: o.pendingSweepMs } : {}),
+  };
+  post(init);
+
+  /** Sends this turn's entries (and a pending `committed`) as one message. */
+  function sendOutgoing() {
+    sendScheduled = false;
+    if (inline || (outgoing.length === 0 && !committedSince)) return;
+    if (outgoing.length === 0) {
+      post({ type: 'committed' });
+    } else {
+      const batch = outgoing;
+      outgoing = [];
+      post({ type: 'record', json: JSON.stringify(batch), committed: committedSince });
+      for (const e of batch) unsettled.push(e);
+    }
+    committedSince = false;
+  }
+
+  function scheduleSend() {
+    if (sendScheduled) return;
+    sendScheduled = true;
+    setImmediate(sendOutgoing);
+  }
+
+  function call(op: 'flush' | 'checkpoint' | 'close', timeoutMs?: number): Promise<void> {
+    sendOutgoing();
+    if (inline) return Promise.resolve();
+    const id = nextId++;
+    return new Promise<void>((resolve, reject) => {
+      calls.set(id, { resolve, reject });
+      post({ type: 'call', id, op });
+      if (timeoutMs !== undefined) {
+        const timer = setTimeout(() => {
+          if (!calls.delete(id)) return;
+          reject(new Error(`audit worker did not answer ${op} in ${timeoutMs} ms`));
+        }, timeoutMs);
+        timer.unref?.();
+      }
+    });
+  }
+
+  const stagingFor = (entry: Record<string, unknown>, produced?: SQL): SQL => {
+    alertOn(o.alerts, entry);
+    return stagingStatement(storable(entry), produced);
+  };
+
+  return {
+    record(entry: Record<string, unknown>): void {
+      alertOn(o.alerts, entry);
+      if (inline) return inline.record(entry);
+      outgoing.push(entry);
+      scheduleSend();
+    },
+    async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
+      await tx.execute(stagingFor(entry));
+    },
+    stagingFor,
+    committed() {
+      if (inline) return inline.committed();
+      committedSince = true;
+      scheduleSend();
+    },
+    async flush() {
+      if (inline) return inline.flush();
+      await call('flush');
+      if (inline) await (inline as AuditRecorder).flush();
+    },
+    async checkpoint() {
+      if (inline) return inline.checkpoint();
+      await call('checkpoint');
+    },
+    close() {
+      closing ??= closeOnce();
+      return closing;
+    },
+  } satisfies AuditRecorder;
+
+  async function closeOnce(): Promise<void> {
+    if (inline) return inline.close();
+    try {
+      await call('close', closeTimeoutMs);
+    } catch (err) {
+      o.log.error({ err: (err as Error).message }, 'audit worker did not stop in time');
+      // whatever it still held is written where the next start appends it from (it may also have been appended)
+      const left = [...unsettled, ...outgoing];
+      if (left.length && o.spoolFile) {
+        appendFileSync(o.spoolFile, left.map((e) => JSON.stringify(storable(e))).join('\n') + '\n', { mode: 0o600 });
+        o.log.warn({ spooled: left.length, file: o.spoolFile }, 'audit entries the worker had not settled were spooled for the next start');
+      } else if (left.length) {
+        o.log.error({ lost: left.length }, 'audit entries could not be written before shutdown');
+      }
+    } finally {
+      unsettled = [];
+      outgoing = [];
+      await worker.terminate();
+    }
+    // (inline may have been set while closing)
+    if (inline) await (inline as AuditRecorder).close();
+  }
+}

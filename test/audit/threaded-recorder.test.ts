@@ -1,0 +1,173 @@
+/**
+ * The audit group commit in a worker thread (PostgreSQL only): entries recorded on the serving thread are chained
+ * by the worker's own connections, nothing recorded is lost when the worker cannot start, when the database is down
+ * at shutdown, or when the server is stopped under load; log lines and security alerts stay on the serving thread.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { exportPKCS8 } from 'jose';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createAuditRecorder } from '../../src/audit/recorder.ts';
+import { createSecurityAlerts } from '../../src/audit/security-alerts.ts';
+import { createThreadedAuditRecorder } from '../../src/audit/threaded-recorder.ts';
+import { loadAndVerify } from '../../src/audit/verify-chain.ts';
+import { rowsOf } from '../../src/db/client.ts';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { auditKeys, resetAuditTables } from './support.ts';
+
+setDefaultTimeout(120_000);
+
+const pg = usingPostgres();
+
+describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
+  let tdb: TestDatabase;
+  let pem: string;
+  let signer: Awaited<ReturnType<typeof auditKeys>>['signer'];
+  let dir: string;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    signer = (await auditKeys()).signer;
+    pem = await exportPKCS8(signer.key as CryptoKey);
+    dir = mkdtempSync(join(tmpdir(), 'pg-audit-worker-'));
+  });
+  afterAll(async () => {
+    await tdb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const logged = () => {
+    const lines: string[] = [];
+    return { lines, log: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }) };
+  };
+  const entries = async () =>
+    rowsOf<{ entry: Record<string, unknown> | string }>(
+      await tdb.database.db.execute(sql`select entry from audit_entries order by audit_entries.seq`),
+    ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry) as Record<string, unknown>);
+
+  test('entries are chained by the worker, not on the serving thread, in the order they were recorded', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { log } = logged();
+    const statements: string[] = [];
+    const stop = tdb.database.onQuery((q) => statements.push(q));
+    const fallback = () => {
+      throw new Error('the fallback must not be used');
+    };
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback });
+    try {
+      for (let i = 0; i < 250; i++) audit.record({ kind: 'test', n: i, note: i % 50 === 0 ? 'with \u0000 NUL' : 'plain' });
+      await audit.flush();
+    } finally {
+      stop();
+      await audit.close();
+    }
+    const rows = await entries();
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(rows[0]!.note).toBe('with \uFFFD NUL');
+    expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
+    // the serving thread's connections sent no audit append
+    expect(statements.filter((q) => /audit_entries/.test(q))).toEqual([]);
+  });
+
+  test('a mutation entry staged on the serving thread is chained by the worker after committed()', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { log } = logged();
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    try {
+      audit.record({ kind: 'read', n: 1 });
+      await tdb.database.db.transaction(async (tx) => {
+        await audit.appendInTx(tx, { kind: 'mutation', n: 2 });
+      });
+      audit.committed();
+      await audit.flush();
+    } finally {
+      await audit.close();
+    }
+    expect((await entries()).map((r) => r.kind).sort()).toEqual(['mutation', 'read']);
+    expect(rowsOf<{ n: number }>(await tdb.database.db.execute(sql`select count(*)::int as n from audit_pending`))[0]!.n).toBe(0);
+  });
+
+  test('a worker that cannot start hands every entry to the serving thread: none is lost, the failure is logged', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { lines, log } = logged();
+    const audit = createThreadedAuditRecorder({
+      databaseUrl: tdb.url!,
+      log,
+      signer: { pem: 'not a key', kid: 'x' },
+      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
+    });
+    for (let i = 0; i < 20; i++) audit.record({ kind: 'test', n: i });
+    await audit.flush();
+    for (let i = 20; i < 30; i++) audit.record({ kind: 'test', n: i });
+    await audit.flush();
+    await audit.close();
+    expect((await entries()).map((r) => r.n)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(lines.some((l) => l.includes('audit worker failed'))).toBe(true);
+    expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
+  });
+
+  test('database unreachable at shutdown: the worker spools the entries and the next start appends them', async () => {
+    await resetAuditTables(tdb.database.db);
+    const spoolFile = join(dir, 'audit-spool.jsonl');
+    const { lines, log } = logged();
+    const down = createThreadedAuditRecorder({
+      databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere',
+      log,
+      signer: { pem, kid: signer.kid },
+      spoolFile,
+      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
+    });
+    for (let i = 0; i < 12; i++) down.record({ kind: 'test', n: i });
+    await down.close();
+    expect(existsSync(spoolFile)).toBe(true);
+    expect(readFileSync(spoolFile, 'utf8').trim().split('\n')).toHaveLength(12);
+    expect(lines.some((l) => l.includes('spooled'))).toBe(true); // the worker's log line reached this thread's logger
+    expect(await entries()).toEqual([]);
+
+    const up = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, spoolFile, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    up.record({ kind: 'after-restart' });
+    await up.flush();
+    await up.close();
+    const rows = await entries();
+    expect(rows.map((r) => r.n ?? r.kind)).toEqual([...Array.from({ length: 12 }, (_, i) => i), 'after-restart']);
+    expect(existsSync(spoolFile)).toBe(false);
+  });
+
+  test('denials recorded through the worker still raise the security alert on the serving thread', async () => {
+    const { lines, log } = logged();
+    const alerts = createSecurityAlerts(log, { threshold: 5 });
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, alerts, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    for (let i = 0; i < 8; i++) audit.record({ kind: 'graphql', outcome: 'DENIED', httpStatus: 401, ip: '203.0.113.9', clientId: null });
+    await audit.close();
+    expect(lines.filter((l) => l.includes('security_alert'))).toHaveLength(1);
+  });
+
+  test('close() right after a burst chains every entry the worker still held', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { log } = logged();
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    for (let i = 0; i < 600; i++) audit.record({ kind: 'burst', n: i });
+    await audit.close(); // no flush before
+    await audit.close(); // a second close is harmless
+    expect((await entries()).map((r) => r.n)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
+  });
+});
+
+test('on PGlite the group commit stays on the serving thread (one in-process connection)', async () => {
+  if (pg) return; // the PostgreSQL run covers the worker above
+  const t = await startTestServer();
+  try {
+    const statements: string[] = [];
+    const stop = t.tdb.database.onQuery((q) => statements.push(q));
+    await t.gql('query { __typename }');
+    await t.running.audit.flush();
+    stop();
+    expect(statements.some((q) => /insert into audit_entries/.test(q))).toBe(true);
+  } finally {
+    await t.stop();
+  }
+});
