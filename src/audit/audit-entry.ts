@@ -5,6 +5,7 @@
  */
 import type { Principal } from '../domain/principal.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { LRUCache } from 'lru-cache';
 import { redactVariables } from './redact.ts';
 import type { TokenRequestResult } from '../http/oauth-token.ts';
 
@@ -19,9 +20,11 @@ export function outcomeOf(httpStatus: number, errorCodes: readonly string[]): Au
   return 'ALLOWED';
 }
 
+const STATUS_CODES: Readonly<Record<number, string>> = { 400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', 503: 'SERVICE_DEGRADED' };
+
 /** Error code implied by a status when no GraphQL error was produced (refused before GraphQL ran). */
 export function codeForStatus(status: number): string | null {
-  return ({ 400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', 503: 'SERVICE_DEGRADED' } as Record<number, string>)[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : null);
+  return STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : null);
 }
 
 export interface OperationRecord {
@@ -38,17 +41,44 @@ export interface OperationRecord {
   queued?: boolean;
 }
 
+/**
+ * SHA-256 (hex) of recent documents: clients send the same few documents again and again, and hashing each
+ * request's text anew was a measurable part of a small read. Bounded in entries and in characters held.
+ */
+const documentHashes = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (_v, k) => k.length + 64 });
+
+export function documentSha256(query: string): string {
+  let hash = documentHashes.get(query);
+  if (hash === undefined) {
+    hash = new Bun.CryptoHasher('sha256').update(query).digest('hex');
+    // a text larger than the whole budget is hashed each time instead of evicting everything else
+    if (query.length < 1_000_000) documentHashes.set(query, hash);
+  }
+  return hash;
+}
+
 /** Params come straight from the client: anything may be of the wrong type here (Yoga refuses it afterwards). */
 export function newOperation(params: { query?: unknown; operationName?: unknown; variables?: unknown }): OperationRecord {
   return {
     type: null,
     name: typeof params.operationName === 'string' ? params.operationName.slice(0, 128) : null,
-    documentSha256: typeof params.query === 'string' && params.query ? new Bun.CryptoHasher('sha256').update(params.query).digest('hex') : null,
+    documentSha256: typeof params.query === 'string' && params.query ? documentSha256(params.query) : null,
     variables: params.variables ? redactVariables(params.variables) : null,
     affected: [],
     errorCodes: [],
     auditedInTx: false,
   };
+}
+
+/** Sorted scope lists per principal's scope set (a verified token's principal is reused until it expires). */
+const sortedScopes = new WeakMap<ReadonlySet<string>, string[]>();
+function scopeList(scopes: ReadonlySet<string>): string[] {
+  let list = sortedScopes.get(scopes);
+  if (!list) {
+    list = [...scopes].sort();
+    sortedScopes.set(scopes, list);
+  }
+  return [...list];
 }
 
 export function identityFields(principal: Principal | null, meta: RequestMeta) {
@@ -58,7 +88,7 @@ export function identityFields(principal: Principal | null, meta: RequestMeta) {
     clientId: principal?.clientId ?? null,
     role: principal?.role ?? 'anonymous',
     jurisdiction: principal?.jurisdiction ?? null,
-    scopes: principal ? [...principal.scopes].sort() : [],
+    scopes: principal ? scopeList(principal.scopes) : [],
     certThumbprint: meta.certThumbprint ?? null,
   };
 }

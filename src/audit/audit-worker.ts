@@ -6,6 +6,7 @@
  * every entry until then (threaded-recorder.ts). Log lines go back to the serving thread's logger.
  */
 import { importPKCS8 } from 'jose';
+import { setPriority } from 'node:os';
 import { openDatabase, type Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
@@ -13,6 +14,15 @@ import type { FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts'
 import { createAuditRecorder, type AuditRecorder } from './recorder.ts';
 
 declare const self: Worker;
+
+/** Nice value of the worker thread (0 normal, 19 lowest). */
+const AUDIT_WORKER_NICE = 10;
+
+// Background work: the serving thread (and PostgreSQL) come first when the cores are busy. On Linux the nice value
+// of PRIO_PROCESS 0 is this thread's own; where lowering it is not possible the worker runs at normal priority.
+try {
+  setPriority(AUDIT_WORKER_NICE);
+} catch {}
 
 const send = (m: FromAuditWorker) => self.postMessage(m);
 

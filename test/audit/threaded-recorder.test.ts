@@ -145,6 +145,32 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     expect(lines.filter((l) => l.includes('security_alert'))).toHaveLength(1);
   });
 
+  test.skipIf(!existsSync('/proc/self/task'))('the worker thread runs niced (10), the serving thread at normal priority', async () => {
+    // in a process of its own: no worker thread of another test is around
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      import pino from 'pino';
+      import { createThreadedAuditRecorder } from './src/audit/threaded-recorder.ts';
+      const nice = () => readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+        return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+      });
+      const before = nice().filter((t) => t.nice !== 0).length;
+      const audit = createThreadedAuditRecorder({ databaseUrl: process.env.DB_URL, log: pino({ level: 'silent' }),
+        signer: { pem: process.env.PEM, kid: 'k' }, fallback: () => { throw new Error('fallback'); } });
+      await audit.flush();
+      const after = nice();
+      console.log(JSON.stringify({ before, niced: after.filter((t) => t.nice === 10).length, main: after.find((t) => t.tid === process.pid)?.nice }));
+      await audit.close();
+      process.exit(0);`;
+    const p = Bun.spawn([process.execPath, '-e', script], { cwd: join(import.meta.dir, '..', '..'), env: { ...process.env, DB_URL: tdb.url!, PEM: pem }, stdout: 'pipe', stderr: 'pipe' });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect(await p.exited).toBe(0);
+    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}', (k, v) => v) as { before: number; niced: number; main: number };
+    expect({ ...r, err: err.trim() }).toEqual({ before: 0, niced: r.niced, main: 0, err: '' });
+    expect(r.niced).toBeGreaterThanOrEqual(1);
+  });
+
   test('close() right after a burst chains every entry the worker still held', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
