@@ -46,6 +46,11 @@ const bool = z
 
 const envSchema = z.object({
   APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /**
+   * Read by libraries at load time, not by the app: with `production` graphql-js skips the multi-realm check in
+   * every `instanceof` of its execution (10-20 % of a nested read's throughput). Checked in production only.
+   */
+  NODE_ENV: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z
@@ -110,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     env: e.APP_ENV,
+    nodeEnv: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,

@@ -102,6 +102,8 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root',
       APP_ENV: 'development',
+      // as deployed (README, Production configuration): graphql-js without its development checks
+      NODE_ENV: 'production',
       PORT: String(o.port),
       DATABASE_URL: o.databaseUrl,
       DATA_DIR: o.dataDir,
