@@ -42,6 +42,8 @@ export interface ThreadedAuditRecorderOptions {
   fallback: () => AuditRecorder;
   /** Longest wait for the worker to flush and stop at close before its entries are spooled here. @default 20000 */
   closeTimeoutMs?: number;
+  /** The worker's script (tests substitute one that fails). @default ./audit-worker.ts */
+  workerUrl?: string;
 }
 
 export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): AuditRecorder {
@@ -57,7 +59,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
   let closing: Promise<void> | null = null;
   const calls = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
-  const worker = new Worker(new URL('./audit-worker.ts', import.meta.url).href);
+  const worker = new Worker(o.workerUrl ?? new URL('./audit-worker.ts', import.meta.url).href);
   (worker as unknown as { unref?: () => void }).unref?.();
   const post = (m: ToAuditWorker) => worker.postMessage(m);
 
@@ -104,6 +106,10 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     }
   };
   worker.onerror = (event) => takeOver(event instanceof ErrorEvent ? String(event.error ?? event.message) : 'worker error');
+  // a worker that ends by itself (not terminated by close) has stopped appending
+  worker.addEventListener('close', () => {
+    if (!closing) takeOver('audit worker exited');
+  });
 
   const init: AuditWorkerInit = {
     type: 'init',

@@ -109,6 +109,30 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
   });
 
+  test('a worker that stops while holding entries: the serving thread appends them, none is lost', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { lines, log } = logged();
+    const audit = createThreadedAuditRecorder({
+      databaseUrl: tdb.url!,
+      log,
+      signer: { pem, kid: signer.kid },
+      flushMs: 60_000, // the entries stay in the worker's memory until it stops
+      workerUrl: new URL('./fixtures/audit-worker-that-stops.ts', import.meta.url).href,
+      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
+    });
+    await audit.flush(); // started, and its first group commit (at start) is done
+    for (let i = 0; i < 40; i++) audit.record({ kind: 'test', n: i });
+    const until = Date.now() + 10_000;
+    while (!lines.some((l) => l.includes('audit worker failed')) && Date.now() < until) await Bun.sleep(50);
+    const failure = lines.map((l) => JSON.parse(l) as { reason?: string; entries?: number }).find((l) => l.reason);
+    expect(failure).toMatchObject({ reason: 'audit worker exited', entries: 40 });
+    for (let i = 40; i < 50; i++) audit.record({ kind: 'test', n: i });
+    await audit.flush();
+    await audit.close();
+    expect((await entries()).map((r) => r.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
+  });
+
   test('database unreachable at shutdown: the worker spools the entries and the next start appends them', async () => {
     await resetAuditTables(tdb.database.db);
     const spoolFile = join(dir, 'audit-spool.jsonl');
