@@ -104,6 +104,7 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
       APP_ENV: 'development',
       // as deployed (README, Production configuration): graphql-js without its development checks
       NODE_ENV: 'production',
+      ...(process.env.AUDIT_APPENDER ? { AUDIT_APPENDER: process.env.AUDIT_APPENDER } : {}),
       PORT: String(o.port),
       DATABASE_URL: o.databaseUrl,
       DATA_DIR: o.dataDir,
