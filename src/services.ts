@@ -49,7 +49,7 @@ export function createServices(deps: ServiceDeps) {
       const row = await getPublicStatus(database.db, number, guardedByBreaker);
       if (!row) return null;
       const asOf = new Date();
-      await statusCache.set({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt, asOf });
+      await statusCache.refresh({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt }, asOf.getTime());
       return { number: row.number, status: row.status, updatedAt: row.updatedAt, stale: false, asOf };
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;

@@ -45,6 +45,12 @@ export interface StatusCache {
   get(jurisdiction: string | undefined, number: string): Promise<PermitStatusEntry | undefined>;
   /** Records a status seen from the database; ignored if the cache already holds a newer `updatedAt`. */
   set(entry: PermitStatusInput): Promise<void>;
+  /**
+   * A read saw this status: `set`, unless this process cached the same status, `updatedAt` and jurisdiction less
+   * than {@link REFRESH_MS} ago (then `asOf` stays up to that much older; every permitStatus read used to rewrite
+   * its entry, to Redis too when configured).
+   */
+  refresh(entry: PermitStatusInput, nowMs?: number): Promise<void>;
   /** Bulk `set` (start-up warm from the database). Returns how many entries were offered. */
   warm(entries: Iterable<PermitStatusInput> | AsyncIterable<PermitStatusInput>): Promise<number>;
   close(): Promise<void>;
@@ -85,6 +91,17 @@ export function toEntry(input: PermitStatusInput, now = new Date()): PermitStatu
     updatedAt: iso(input.updatedAt, 'updatedAt', input.number),
     asOf: iso(input.asOf ?? now, 'asOf', input.number),
   };
+}
+
+/** How long a read's `asOf` may lag before a read of the same status refreshes it. */
+export const REFRESH_MS = 1_000;
+
+/** True when `cached` already says what a read saw, and was seen less than {@link REFRESH_MS} before `nowMs`. */
+function alreadyFresh(cached: PermitStatusEntry | undefined, input: PermitStatusInput, nowMs: number): boolean {
+  if (!cached || cached.status !== input.status || cached.jurisdiction !== input.jurisdiction) return false;
+  const updatedAt = input.updatedAt instanceof Date ? input.updatedAt.getTime() : Date.parse(input.updatedAt);
+  const asOf = Date.parse(cached.asOf);
+  return Date.parse(cached.updatedAt) === updatedAt && nowMs - asOf < REFRESH_MS && nowMs >= asOf;
 }
 
 function parseGetArgs(a: string | undefined, b: string | undefined): { jurisdiction?: string; number: string } {
@@ -135,12 +152,22 @@ export class MemoryStatusCache implements StatusCache {
     return this.getSync(number, jurisdiction);
   }
 
+  /** The entry as stored, without counting as a use (whatever its jurisdiction). */
+  peek(number: string): PermitStatusEntry | undefined {
+    return this.lru.peek(number);
+  }
+
   getSync(number: string, jurisdiction?: string): PermitStatusEntry | undefined {
     return visible(this.lru.get(number), jurisdiction);
   }
 
   async set(input: PermitStatusInput): Promise<void> {
     this.put(toEntry(input));
+  }
+
+  async refresh(input: PermitStatusInput, nowMs = Date.now()): Promise<void> {
+    if (alreadyFresh(this.lru.peek(input.number), input, nowMs)) return;
+    this.put(toEntry(input, new Date(nowMs)));
   }
 
   /** Stores a normalised entry unless a newer one is cached. */
@@ -249,6 +276,12 @@ export class RedisStatusCache implements StatusCache {
       this.onError(err);
     }
     return this.memory.getSync(number, jurisdiction);
+  }
+
+  async refresh(input: PermitStatusInput, nowMs = Date.now()): Promise<void> {
+    // the memory layer holds what this instance last wrote: written less than a second ago, Redis has it (or newer)
+    if (alreadyFresh(this.memory.peek(input.number), input, nowMs)) return;
+    await this.set({ ...input, asOf: new Date(nowMs) });
   }
 
   async set(input: PermitStatusInput): Promise<void> {

@@ -186,3 +186,46 @@ describe.skipIf(!hasRedis)('redis status cache', () => {
     }
   });
 });
+
+describe('refresh (what a permitStatus read does)', () => {
+  const t0 = Date.parse('2026-12-01T10:00:00.000Z');
+
+  test('a read of the same status within a second keeps asOf; after a second, or with a change, it is rewritten', async () => {
+    const cache = new MemoryStatusCache();
+    await cache.refresh(permit('F-1'), t0);
+    expect((await cache.get('F-1'))?.asOf).toBe('2026-12-01T10:00:00.000Z');
+    await cache.refresh(permit('F-1'), t0 + 999);
+    expect((await cache.get('F-1'))?.asOf).toBe('2026-12-01T10:00:00.000Z');
+    await cache.refresh(permit('F-1'), t0 + 1000);
+    expect((await cache.get('F-1'))?.asOf).toBe('2026-12-01T10:00:01.000Z');
+    // a new status, a new updatedAt or another jurisdiction is written at once
+    await cache.refresh(permit('F-1', { status: 'APPROVED', updatedAt: '2025-01-03T00:00:00.000Z' }), t0 + 1001);
+    expect(await cache.get('F-1')).toMatchObject({ status: 'APPROVED', asOf: '2026-12-01T10:00:01.001Z' });
+    await cache.refresh(permit('F-1', { status: 'APPROVED', updatedAt: new Date('2025-01-04T00:00:00.000Z') }), t0 + 1002);
+    expect(await cache.get('F-1')).toMatchObject({ updatedAt: '2025-01-04T00:00:00.000Z', asOf: '2026-12-01T10:00:01.002Z' });
+    // an older observation still never replaces a newer one
+    await cache.refresh(permit('F-1', { status: 'SUBMITTED', updatedAt: '2025-01-02T00:00:00.000Z' }), t0 + 5000);
+    expect((await cache.get('F-1'))?.status).toBe('APPROVED');
+  });
+
+  test.skipIf(!hasRedis)('on Redis a fresh read sends nothing, a stale or changed one writes through', async () => {
+    const cache = new RedisStatusCache({ redisUrl: REDIS_URL, prefix });
+    const admin = new Redis(REDIS_URL);
+    try {
+      await cache.ready();
+      const key = `${prefix}status:F-2`;
+      await cache.refresh(permit('F-2'), t0);
+      expect(JSON.parse((await admin.get(key))!).asOf).toBe('2026-12-01T10:00:00.000Z');
+      await admin.del(key); // what Redis holds is not consulted: a fresh read writes nothing
+      await cache.refresh(permit('F-2'), t0 + 500);
+      expect(await admin.get(key)).toBeNull();
+      await cache.refresh(permit('F-2'), t0 + 1500);
+      expect(JSON.parse((await admin.get(key))!).asOf).toBe('2026-12-01T10:00:01.500Z');
+      await cache.refresh(permit('F-2', { status: 'ISSUED', updatedAt: '2025-02-01T00:00:00.000Z' }), t0 + 1600);
+      expect(JSON.parse((await admin.get(key))!).status).toBe('ISSUED');
+    } finally {
+      admin.disconnect();
+      await cache.close();
+    }
+  });
+});
