@@ -92,7 +92,10 @@ self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
           else if (m.op === 'checkpoint') await recorder.checkpoint();
           else {
             await recorder.close();
+            // answered before the pool closes: the serving thread's shutdown has a deadline
+            send({ type: 'done', id: m.id });
             await database?.close();
+            return;
           }
           send({ type: 'done', id: m.id });
         } catch (err) {

@@ -9,7 +9,7 @@
  * checkpoint is taken every `checkpointEvery` entries or `checkpointIntervalMs`.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
@@ -212,15 +212,31 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   }
 
   schedule(0); // chain what earlier runs or other instances staged, and what the spool below brings back
-  // entries spooled by an earlier shutdown during an outage go first
+  // entries spooled by an earlier shutdown during an outage go first; a `.replaying` file left by a start that did
+  // not get to append them (killed, or its audit worker failed) is taken again, before the newer spool
   let spooled: string | null = null;
-  if (o.spoolFile && existsSync(o.spoolFile)) {
-    spooled = `${o.spoolFile}.replaying`;
-    renameSync(o.spoolFile, spooled);
-    for (const line of readFileSync(spooled, 'utf8').split('\n')) {
-      if (line.trim()) buffer.push({ entry: storable(JSON.parse(line) as object) });
+  if (o.spoolFile) {
+    const replaying = `${o.spoolFile}.replaying`;
+    if (existsSync(o.spoolFile)) {
+      const earlier = existsSync(replaying) ? readFileSync(replaying, 'utf8') : '';
+      appendFileSync(replaying, (earlier && !earlier.endsWith('\n') ? '\n' : '') + readFileSync(o.spoolFile, 'utf8'), { mode: 0o600 });
+      rmSync(o.spoolFile, { force: true });
     }
-    o.log.warn({ entries: buffer.length }, 'audit entries spooled at the last shutdown are being appended');
+    if (existsSync(replaying)) {
+      spooled = replaying;
+      for (const line of readFileSync(replaying, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        let entry: object;
+        try {
+          entry = storable(JSON.parse(line) as object);
+        } catch (err) {
+          // a torn or edited line must not stop the start (nor hide the others): recorded as such
+          entry = storable({ kind: 'audit.unstorable', reason: `spooled line is not JSON: ${(err as Error).message.slice(0, 120)}`, outcome: 'ERROR' });
+        }
+        buffer.push({ entry });
+      }
+      o.log.warn({ entries: buffer.length }, 'audit entries spooled at the last shutdown are being appended');
+    }
   }
 
   const interval = setInterval(() => void maybeCheckpoint(true), o.checkpointIntervalMs ?? 300_000);
@@ -274,8 +290,10 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
         appendFileSync(o.spoolFile, buffer.map((p) => JSON.stringify(p.entry)).join('\n') + '\n', { mode: 0o600 });
         o.log.warn({ spooled: buffer.length, file: o.spoolFile }, 'database unavailable at shutdown: audit entries spooled for the next start');
         o.onSettled?.(recordedIn(buffer));
+        buffer = []; // on disk now: a flush still scheduled must not append them too
       } else if (buffer.length) {
         o.log.error({ lost: buffer.length }, 'audit entries could not be written before shutdown');
+        buffer = [];
       }
       pageHasher?.close();
     },

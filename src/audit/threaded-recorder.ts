@@ -40,14 +40,17 @@ export interface ThreadedAuditRecorderOptions {
    * security alerts: they are counted here already).
    */
   fallback: () => AuditRecorder;
-  /** Longest wait for the worker to flush and stop at close before its entries are spooled here. @default 20000 */
+  /**
+   * Longest wait for the worker to flush (or spool) and stop at close before what it still holds is spooled here.
+   * Short enough to fit the server's shutdown (main.ts exits at 15 s, after up to 8 s of draining). @default 4000
+   */
   closeTimeoutMs?: number;
   /** The worker's script (tests substitute one that fails). @default ./audit-worker.ts */
   workerUrl?: string;
 }
 
 export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): AuditRecorder {
-  const closeTimeoutMs = o.closeTimeoutMs ?? 20_000;
+  const closeTimeoutMs = o.closeTimeoutMs ?? 4_000;
   /** Entries sent to the worker and not yet settled there, oldest first. */
   let unsettled: Record<string, unknown>[] = [];
   /** Entries of this event-loop turn, not yet sent. */
@@ -57,6 +60,10 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
   let inline: AuditRecorder | null = null;
   let nextId = 1;
   let closing: Promise<void> | null = null;
+  let terminated = false;
+  let closed = false;
+  /** Entries recorded once close() began: they are spooled (or handed to the inline recorder) after it. */
+  let late: Record<string, unknown>[] = [];
   const calls = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
   const worker = new Worker(o.workerUrl ?? new URL('./audit-worker.ts', import.meta.url).href);
@@ -67,7 +74,13 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
   function takeOver(reason: string) {
     if (inline) return;
     o.log.error({ reason, entries: unsettled.length + outgoing.length }, 'audit worker failed: the serving thread appends audit entries from now on');
-    inline = o.fallback();
+    try {
+      inline = o.fallback();
+    } catch (err) {
+      // nothing can append them now: they stay here and are spooled at close
+      o.log.error({ err: (err as Error).message }, 'audit fallback recorder could not be created');
+      return;
+    }
     for (const e of [...unsettled, ...outgoing]) inline.record(e);
     unsettled = [];
     outgoing = [];
@@ -78,6 +91,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       // what the call was for is now the inline recorder's to do
       c.resolve();
     }
+    terminated = true;
     void worker.terminate();
   }
 
@@ -133,10 +147,30 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     } else {
       const batch = outgoing;
       outgoing = [];
-      post({ type: 'record', json: JSON.stringify(batch), committed: committedSince });
       for (const e of batch) unsettled.push(e);
+      post({ type: 'record', json: serialise(batch), committed: committedSince });
     }
     committedSince = false;
+  }
+
+  /**
+   * The entries as one JSON array text. An entry JSON cannot carry (a BigInt, a cycle: not built by this app's
+   * entry builders, which redact into plain JSON) is sent as a record saying so, as the inline recorder would store it.
+   */
+  function serialise(batch: Record<string, unknown>[]): string {
+    try {
+      return JSON.stringify(batch);
+    } catch {
+      const parts = batch.map((e) => {
+        try {
+          return JSON.stringify(e);
+        } catch (err) {
+          const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
+          return JSON.stringify({ kind: 'audit.unstorable', reason: (err as Error).message.slice(0, 200), originalKind: str(e.kind), requestId: str(e.requestId), outcome: 'ERROR' });
+        }
+      });
+      return `[${parts.join(',')}]`;
+    }
   }
 
   function scheduleSend() {
@@ -147,7 +181,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
 
   function call(op: 'flush' | 'checkpoint' | 'close', timeoutMs?: number): Promise<void> {
     sendOutgoing();
-    if (inline) return Promise.resolve();
+    if (inline || terminated) return Promise.resolve();
     const id = nextId++;
     return new Promise<void>((resolve, reject) => {
       calls.set(id, { resolve, reject });
@@ -171,6 +205,11 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     record(entry: Record<string, unknown>): void {
       alertOn(o.alerts, entry);
       if (inline) return inline.record(entry);
+      if (closed) return spoolOrLose([entry]);
+      if (closing) {
+        late.push(entry);
+        return;
+      }
       outgoing.push(entry);
       scheduleSend();
     },
@@ -204,20 +243,32 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       await call('close', closeTimeoutMs);
     } catch (err) {
       o.log.error({ err: (err as Error).message }, 'audit worker did not stop in time');
-      // whatever it still held is written where the next start appends it from (it may also have been appended)
-      const left = [...unsettled, ...outgoing];
-      if (left.length && o.spoolFile) {
-        appendFileSync(o.spoolFile, left.map((e) => JSON.stringify(storable(e))).join('\n') + '\n', { mode: 0o600 });
-        o.log.warn({ spooled: left.length, file: o.spoolFile }, 'audit entries the worker had not settled were spooled for the next start');
-      } else if (left.length) {
-        o.log.error({ lost: left.length }, 'audit entries could not be written before shutdown');
-      }
     } finally {
-      unsettled = [];
-      outgoing = [];
+      terminated = true;
       await worker.terminate();
     }
-    // (inline may have been set while closing)
-    if (inline) await (inline as AuditRecorder).close();
+    // what the worker did not settle (it timed out, or the entries reached it after it closed) and what was recorded
+    // meanwhile: spooled where the next start appends it from (an entry the worker did commit may be appended again)
+    const left = [...unsettled, ...outgoing, ...late];
+    unsettled = [];
+    outgoing = [];
+    late = [];
+    if (inline) {
+      // taken over while closing
+      for (const e of left) (inline as AuditRecorder).record(e);
+      return (inline as AuditRecorder).close();
+    }
+    closed = true;
+    spoolOrLose(left);
+  }
+
+  /** After close: entries go where the next start appends them from, or are logged as lost. */
+  function spoolOrLose(left: Record<string, unknown>[]) {
+    if (left.length && o.spoolFile) {
+      appendFileSync(o.spoolFile, left.map((e) => serialise([storable(e)]).slice(1, -1)).join('\n') + '\n', { mode: 0o600 });
+      o.log.warn({ spooled: left.length, file: o.spoolFile }, 'audit entries the worker had not settled were spooled for the next start');
+    } else if (left.length) {
+      o.log.error({ lost: left.length }, 'audit entries could not be written before shutdown');
+    }
   }
 }

@@ -75,19 +75,59 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('a mutation entry staged on the serving thread is chained by the worker after committed()', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, pendingSweepMs: 60_000, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
     try {
-      audit.record({ kind: 'read', n: 1 });
+      await audit.flush(); // started; its first group commit (which looks for staged entries anyway) is done
       await tdb.database.db.transaction(async (tx) => {
         await audit.appendInTx(tx, { kind: 'mutation', n: 2 });
       });
+      audit.record({ kind: 'read', n: 1 });
       audit.committed();
-      await audit.flush();
+      // no flush(): committed() alone must make the next group commit (≤ 100 ms) chain it
+      const until = Date.now() + 3_000;
+      while ((await entries()).length < 2 && Date.now() < until) await Bun.sleep(50);
     } finally {
       await audit.close();
     }
     expect((await entries()).map((r) => r.kind).sort()).toEqual(['mutation', 'read']);
     expect(rowsOf<{ n: number }>(await tdb.database.db.execute(sql`select count(*)::int as n from audit_pending`))[0]!.n).toBe(0);
+  });
+
+  test('an entry JSON cannot carry is stored as audit.unstorable, the rest of its batch as recorded', async () => {
+    await resetAuditTables(tdb.database.db);
+    const { log } = logged();
+    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    try {
+      audit.record({ kind: 'test', n: 0 });
+      audit.record({ kind: 'odd', requestId: 'r-1', big: 10n });
+      audit.record({ kind: 'test', n: 2 });
+      await audit.flush();
+    } finally {
+      await audit.close();
+    }
+    const rows = await entries();
+    expect(rows.map((r) => r.kind)).toEqual(['test', 'audit.unstorable', 'test']);
+    expect(rows[1]).toMatchObject({ originalKind: 'odd', requestId: 'r-1', outcome: 'ERROR' });
+  });
+
+  test('entries recorded while or after close() runs are spooled, and appended by the next start', async () => {
+    await resetAuditTables(tdb.database.db);
+    const spoolFile = join(dir, 'late-spool.jsonl');
+    const { log } = logged();
+    const make = () => createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, spoolFile, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = make();
+    audit.record({ kind: 'before-close' });
+    const closed = audit.close();
+    audit.record({ kind: 'during-close' });
+    await closed;
+    audit.record({ kind: 'after-close' }); // straight to the spool
+    await audit.close(); // a second close is harmless
+    expect((await entries()).map((r) => r.kind)).toEqual(['before-close']);
+    expect(readFileSync(spoolFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).kind)).toEqual(['during-close', 'after-close']);
+    const next = make();
+    await next.flush();
+    await next.close();
+    expect((await entries()).map((r) => r.kind)).toEqual(['before-close', 'during-close', 'after-close']);
   });
 
   test('a worker that cannot start hands every entry to the serving thread: none is lost, the failure is logged', async () => {
