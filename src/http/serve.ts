@@ -1,7 +1,7 @@
 /** Bun.serve around the app: establishes request metadata (peer, forwarded certificate) for every request. */
 import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { Running } from '../bootstrap.ts';
-import { establishRequestMeta } from './request-meta.ts';
+import { establishRequestMeta, requestMeta } from './request-meta.ts';
 import { withBodyLimit } from '../guard/body-limit.ts';
 import { withCors } from '../guard/cors.ts';
 import { withSecurityHeaders } from '../guard/security-headers.ts';
@@ -17,7 +17,18 @@ export function serve(running: Running, opts: { hostname: string; port: number }
       running.app.metrics,
     ),
     // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
-    { onError: (err: unknown) => log.error({ err }, 'unhandled error'), graphiqlAssets: "'self'", graphiqlFavicon: "'self'" },
+    {
+      onError: (err: unknown, request?: Request) => {
+        // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
+        if (request?.signal.aborted) {
+          log.debug({ requestId: request ? requestMeta(request).requestId : undefined }, 'client closed the connection before the response');
+        } else {
+          log.error({ err }, 'unhandled error');
+        }
+      },
+      graphiqlAssets: "'self'",
+      graphiqlFavicon: "'self'",
+    },
   );
   let inFlight = 0;
   let idle: (() => void) | null = null;

@@ -1,0 +1,35 @@
+/**
+ * A client that hangs up mid-request (a torn body; a load generator stopping) is not a server fault: no
+ * `unhandled error` line at error level (it was one per dropped connection, with a DOMException dump), and the
+ * server goes on serving.
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
+import { connect } from 'node:net';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+setDefaultTimeout(60_000);
+
+const lines: string[] = [];
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({}, { logLines: lines });
+});
+afterAll(() => t?.stop());
+
+test('a request whose client disconnects before sending its whole body logs no error and leaves the server serving', async () => {
+  const before = lines.length;
+  for (let i = 0; i < 3; i++) {
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
+    await Bun.sleep(150);
+    socket.destroy();
+  }
+  await Bun.sleep(500);
+  const after = lines.slice(before).map((l) => JSON.parse(l) as { level: number; msg: string });
+  expect(after.some((l) => l.msg === 'graphql request')).toBe(true); // the torn requests did reach the server
+  expect(after.filter((l) => l.level >= 50)).toEqual([]);
+  const next = await t.gql('{ __typename }');
+  expect(next.status).toBe(200);
+  expect(next.body.data).toEqual({ __typename: 'Query' });
+});
