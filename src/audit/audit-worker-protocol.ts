@@ -3,9 +3,9 @@
  * worker thread (audit-worker.ts). Types only: both sides import them.
  */
 
-/** What the worker needs to run an audit recorder of its own on PostgreSQL. */
-export interface AuditWorkerInit {
-  type: 'init';
+/** What the worker needs to run an audit recorder of its own on PostgreSQL (recorder.ts documents the options). */
+export interface AuditWorkerSettings {
+  /** The worker's own connection pool (2 connections) opens this database. */
   databaseUrl: string;
   /** The checkpoint signing key as PKCS#8 PEM and its key id (the serving thread's key). */
   signer: { pem: string; kid: string };
@@ -16,6 +16,8 @@ export interface AuditWorkerInit {
   checkpointIntervalMs?: number;
   pendingSweepMs?: number;
 }
+
+export type AuditWorkerInit = { type: 'init' } & AuditWorkerSettings;
 
 export type ToAuditWorker =
   | AuditWorkerInit

@@ -46,23 +46,19 @@ self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
     case 'init':
       queue = queue.then(async () => {
         try {
-          const key = await importPKCS8(m.signer.pem, 'ES256');
-          database = await openDatabase({ url: m.databaseUrl, poolMax: 2 });
+          const { type: _type, databaseUrl, signer, ...options } = m;
+          const key = await importPKCS8(signer.pem, 'ES256');
+          database = await openDatabase({ url: databaseUrl, poolMax: 2 });
           const db = database.db;
           recorder = createAuditRecorder({
+            ...options,
             db,
             log: forwardingLogger(),
-            signer: { key, kid: m.signer.kid },
+            signer: { key, kid: signer.kid },
             publicKeys: async () => ({ keys: await allSigningKeys(db) }),
             // this is the worker already: a checkpoint hashes in this thread
             checkpointHashing: 'inline',
             onSettled: (count) => send({ type: 'settled', count }),
-            ...(m.sink ? { sink: m.sink } : {}),
-            ...(m.spoolFile ? { spoolFile: m.spoolFile } : {}),
-            ...(m.flushMs !== undefined ? { flushMs: m.flushMs } : {}),
-            ...(m.checkpointEvery !== undefined ? { checkpointEvery: m.checkpointEvery } : {}),
-            ...(m.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: m.checkpointIntervalMs } : {}),
-            ...(m.pendingSweepMs !== undefined ? { pendingSweepMs: m.pendingSweepMs } : {}),
           });
           send({ type: 'ready' });
         } catch (err) {

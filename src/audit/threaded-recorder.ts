@@ -17,24 +17,13 @@ import { appendFileSync } from 'node:fs';
 import type { Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { stagingStatement, storable } from './append.ts';
-import type { AuditWorkerInit, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
+import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import { alertOn, type AuditRecorder } from './recorder.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 
-export interface ThreadedAuditRecorderOptions {
-  /** The worker's own connection pool (2 connections) opens this database. */
-  databaseUrl: string;
+export interface ThreadedAuditRecorderOptions extends AuditWorkerSettings {
   log: Logger;
   alerts?: SecurityAlerts;
-  /** The checkpoint signing key (PKCS#8 PEM) and its key id. */
-  signer: { pem: string; kid: string };
-  sink?: string;
-  spoolFile?: string;
-  /** Recorder options passed on to the worker (recorder.ts documents them). */
-  flushMs?: number;
-  checkpointEvery?: number;
-  checkpointIntervalMs?: number;
-  pendingSweepMs?: number;
   /**
    * The recorder that takes over on this thread if the worker fails to start or stops (created without
    * security alerts: they are counted here already).
@@ -125,17 +114,8 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     if (!closing) takeOver('audit worker exited');
   });
 
-  const init: AuditWorkerInit = {
-    type: 'init',
-    databaseUrl: o.databaseUrl,
-    signer: o.signer,
-    ...(o.sink ? { sink: o.sink } : {}),
-    ...(o.spoolFile ? { spoolFile: o.spoolFile } : {}),
-    ...(o.flushMs !== undefined ? { flushMs: o.flushMs } : {}),
-    ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
-    ...(o.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: o.checkpointIntervalMs } : {}),
-    ...(o.pendingSweepMs !== undefined ? { pendingSweepMs: o.pendingSweepMs } : {}),
-  };
+  const { log: _log, alerts: _alerts, fallback: _fallback, closeTimeoutMs: _close, workerUrl: _url, ...settings } = o;
+  const init: AuditWorkerInit = { type: 'init', ...settings };
   post(init);
 
   /** Sends this turn's entries (and a pending `committed`) as one message. */
