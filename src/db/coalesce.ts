@@ -83,3 +83,18 @@ export function groupedByKey<T>(keys: readonly string[], rows: readonly T[], key
 export function anyOf(column: AnyColumn, keys: readonly string[], type: 'uuid' | 'text'): SQL {
   return sql`${column} = any(${sql.param([...keys])}::${sql.raw(type)}[])`;
 }
+
+/**
+ * {@link anyOf} with the key list as the placeholder `keys`, for a batch statement prepared once per loader with
+ * drizzle's `.prepare()` and run with `.execute({ keys })`: drizzle then builds the SQL text once instead of for
+ * every batch (30-50 µs each).
+ */
+export function anyOfKeys(column: AnyColumn, type: 'uuid' | 'text'): SQL {
+  return sql`${column} = any(${sql.placeholder('keys')}::${sql.raw(type)}[])`;
+}
+
+/** `make()` on first use, the same value afterwards (a loader's prepared statement). */
+export function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}

@@ -8,7 +8,7 @@ import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.ts';
 import type { Principal } from './principal.ts';
-import { anyOf, byKey, coalesced, idOf } from '../db/coalesce.ts';
+import { anyOf, anyOfKeys, byKey, coalesced, idOf, once } from '../db/coalesce.ts';
 import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
 
 export interface PermitFilter {
@@ -29,8 +29,10 @@ const unmatchable = (number: string) => number.length > 64 || number.includes('\
 export async function getPermit(db: Executor, p: Principal, number: string): Promise<Permit | null> {
   if (unmatchable(number)) return null;
   const scope = permitScopeOf(p);
+  // the loader (one per scope) keeps its statement, prepared on first use
+  const statement = once(() => db.select().from(permits).where(and(visibleIn(scope), anyOfKeys(permits.permitNum, 'text'))).prepare('permit_by_number'));
   return coalesced<Permit>(db, 'permit-by-number', permitScopeKey(scope), async (numbers) =>
-    byKey(numbers, await db.select().from(permits).where(and(visibleIn(scope), anyOf(permits.permitNum, numbers, 'text'))), (r) => r.permitNum),
+    byKey(numbers, await statement().execute({ keys: [...numbers] }), (r) => r.permitNum),
   ).load(number);
 }
 
@@ -120,18 +122,15 @@ const unguarded: Guard = (fn) => fn();
 export async function getPublicStatus(db: Executor, number: string, guard: Guard = unguarded) {
   if (unmatchable(number)) return null;
   // the shared loader closes over `guard`: one loader per guard (pass the same function every time)
+  const statement = once(() =>
+    db
+      .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
+      .from(permits)
+      .where(anyOfKeys(permits.permitNum, 'text'))
+      .prepare('public_status'),
+  );
   return coalesced(db, `public-status#${idOf(guard)}`, '', async (numbers) =>
-    byKey(
-      numbers,
-      await guard(() =>
-        db
-          .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
-          .from(permits)
-          .where(anyOf(permits.permitNum, numbers, 'text'))
-          .execute(),
-      ),
-      (r) => r.number,
-    ),
+    byKey(numbers, await guard(() => statement().execute({ keys: [...numbers] })), (r) => r.number),
   ).load(number);
 }
 
