@@ -97,6 +97,16 @@ export function unstorableReason(entry: unknown): string | null {
   }
 }
 
+/**
+ * What is chained instead of an entry that cannot be (the reason, and the original's kind and request id so the
+ * gap can be traced): the recorder's quarantine and the audit worker's hand-over build the same record.
+ */
+export function unstorableRecord(reason: string, original: unknown) {
+  const e = original as Record<string, unknown> | null | undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
+  return { kind: 'audit.unstorable', reason: reason.slice(0, 200), originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' };
+}
+
 interface Head {
   seq: string | number | null;
   hash: string | null;

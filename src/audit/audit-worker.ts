@@ -6,23 +6,16 @@
  * every entry until then (threaded-recorder.ts). Log lines go back to the serving thread's logger.
  */
 import { importPKCS8 } from 'jose';
-import { setPriority } from 'node:os';
 import { openDatabase, type Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
+import { runAsBackgroundThread } from './background-thread.ts';
 import { createAuditRecorder, type AuditRecorder } from './recorder.ts';
 
 declare const self: Worker;
 
-/** Nice value of the worker thread (0 normal, 19 lowest). */
-const AUDIT_WORKER_NICE = 10;
-
-// Background work: the serving thread (and PostgreSQL) come first when the cores are busy. On Linux the nice value
-// of PRIO_PROCESS 0 is this thread's own; where lowering it is not possible the worker runs at normal priority.
-try {
-  setPriority(AUDIT_WORKER_NICE);
-} catch {}
+runAsBackgroundThread();
 
 const send = (m: FromAuditWorker) => self.postMessage(m);
 
@@ -66,16 +59,11 @@ self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
         }
       });
       return;
-    case 'record': {
-      // synchronous: entries are buffered in the order they came, before any later call runs
-      const r = recorder;
-      if (!r) {
-        queue = queue.then(() => void recordAll(m.json, m.committed));
-        return;
-      }
-      recordAll(m.json, m.committed);
+    case 'record':
+      // synchronous once started: entries are buffered in the order they came, before any later call runs
+      if (recorder) recordAll(m.json, m.committed);
+      else queue = queue.then(() => recordAll(m.json, m.committed));
       return;
-    }
     case 'committed':
       if (recorder) recorder.committed();
       else queue = queue.then(() => recorder?.committed());

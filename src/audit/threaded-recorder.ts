@@ -16,7 +16,7 @@ import type { SQL } from 'drizzle-orm';
 import { appendFileSync } from 'node:fs';
 import type { Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { stagingStatement, storable } from './append.ts';
+import { stagingStatement, storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import { alertOn, type AuditRecorder } from './recorder.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
@@ -145,8 +145,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
         try {
           return JSON.stringify(e);
         } catch (err) {
-          const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
-          return JSON.stringify({ kind: 'audit.unstorable', reason: (err as Error).message.slice(0, 200), originalKind: str(e.kind), requestId: str(e.requestId), outcome: 'ERROR' });
+          return JSON.stringify(unstorableRecord((err as Error).message, e));
         }
       });
       return `[${parts.join(',')}]`;

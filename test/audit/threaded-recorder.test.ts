@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { createSecurityAlerts } from '../../src/audit/security-alerts.ts';
-import { createThreadedAuditRecorder } from '../../src/audit/threaded-recorder.ts';
+import { createThreadedAuditRecorder, type ThreadedAuditRecorderOptions } from '../../src/audit/threaded-recorder.ts';
+import type { Logger } from '../../src/logger.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
@@ -48,6 +49,16 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
       await tdb.database.db.execute(sql`select entry from audit_entries order by audit_entries.seq`),
     ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry) as Record<string, unknown>);
 
+  /** A threaded recorder on the test database with the test key; its fallback is an inline recorder there. */
+  const threaded = (log: Logger, over: Partial<ThreadedAuditRecorderOptions> = {}) =>
+    createThreadedAuditRecorder({
+      databaseUrl: tdb.url!,
+      log,
+      signer: { pem, kid: signer.kid },
+      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
+      ...over,
+    });
+
   test('entries are chained by the worker, not on the serving thread, in the order they were recorded', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
@@ -56,7 +67,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     const fallback = () => {
       throw new Error('the fallback must not be used');
     };
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback });
+    const audit = threaded(log, { fallback });
     try {
       for (let i = 0; i < 250; i++) audit.record({ kind: 'test', n: i, note: i % 50 === 0 ? 'with \u0000 NUL' : 'plain' });
       await audit.flush();
@@ -75,7 +86,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('a mutation entry staged on the serving thread is chained by the worker after committed()', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, pendingSweepMs: 60_000, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = threaded(log, { pendingSweepMs: 60_000 });
     try {
       await audit.flush(); // started; its first group commit (which looks for staged entries anyway) is done
       await tdb.database.db.transaction(async (tx) => {
@@ -96,7 +107,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('an entry JSON cannot carry is stored as audit.unstorable, the rest of its batch as recorded', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = threaded(log);
     try {
       audit.record({ kind: 'test', n: 0 });
       audit.record({ kind: 'odd', requestId: 'r-1', big: 10n });
@@ -114,7 +125,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     await resetAuditTables(tdb.database.db);
     const spoolFile = join(dir, 'late-spool.jsonl');
     const { log } = logged();
-    const make = () => createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, spoolFile, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const make = () => threaded(log, { spoolFile });
     const audit = make();
     audit.record({ kind: 'before-close' });
     const closed = audit.close();
@@ -133,12 +144,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('a worker that cannot start hands every entry to the serving thread: none is lost, the failure is logged', async () => {
     await resetAuditTables(tdb.database.db);
     const { lines, log } = logged();
-    const audit = createThreadedAuditRecorder({
-      databaseUrl: tdb.url!,
-      log,
-      signer: { pem: 'not a key', kid: 'x' },
-      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
-    });
+    const audit = threaded(log, { signer: { pem: 'not a key', kid: 'x' } });
     for (let i = 0; i < 20; i++) audit.record({ kind: 'test', n: i });
     await audit.flush();
     for (let i = 20; i < 30; i++) audit.record({ kind: 'test', n: i });
@@ -152,13 +158,9 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('a worker that stops while holding entries: the serving thread appends them, none is lost', async () => {
     await resetAuditTables(tdb.database.db);
     const { lines, log } = logged();
-    const audit = createThreadedAuditRecorder({
-      databaseUrl: tdb.url!,
-      log,
-      signer: { pem, kid: signer.kid },
+    const audit = threaded(log, {
       flushMs: 60_000, // the entries stay in the worker's memory until it stops
       workerUrl: new URL('./fixtures/audit-worker-that-stops.ts', import.meta.url).href,
-      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
     });
     await audit.flush(); // started, and its first group commit (at start) is done
     for (let i = 0; i < 40; i++) audit.record({ kind: 'test', n: i });
@@ -177,13 +179,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     await resetAuditTables(tdb.database.db);
     const spoolFile = join(dir, 'audit-spool.jsonl');
     const { lines, log } = logged();
-    const down = createThreadedAuditRecorder({
-      databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere',
-      log,
-      signer: { pem, kid: signer.kid },
-      spoolFile,
-      fallback: () => createAuditRecorder({ db: tdb.database.db, log }),
-    });
+    const down = threaded(log, { databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere', spoolFile });
     for (let i = 0; i < 12; i++) down.record({ kind: 'test', n: i });
     await down.close();
     expect(existsSync(spoolFile)).toBe(true);
@@ -191,7 +187,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     expect(lines.some((l) => l.includes('spooled'))).toBe(true); // the worker's log line reached this thread's logger
     expect(await entries()).toEqual([]);
 
-    const up = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, spoolFile, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const up = threaded(log, { spoolFile });
     up.record({ kind: 'after-restart' });
     await up.flush();
     await up.close();
@@ -203,7 +199,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('denials recorded through the worker still raise the security alert on the serving thread', async () => {
     const { lines, log } = logged();
     const alerts = createSecurityAlerts(log, { threshold: 5 });
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, alerts, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = threaded(log, { alerts });
     for (let i = 0; i < 8; i++) audit.record({ kind: 'graphql', outcome: 'DENIED', httpStatus: 401, ip: '203.0.113.9', clientId: null });
     await audit.close();
     expect(lines.filter((l) => l.includes('security_alert'))).toHaveLength(1);
@@ -238,7 +234,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
   test('close() right after a burst chains every entry the worker still held', async () => {
     await resetAuditTables(tdb.database.db);
     const { log } = logged();
-    const audit = createThreadedAuditRecorder({ databaseUrl: tdb.url!, log, signer: { pem, kid: signer.kid }, fallback: () => createAuditRecorder({ db: tdb.database.db, log }) });
+    const audit = threaded(log);
     for (let i = 0; i < 600; i++) audit.record({ kind: 'burst', n: i });
     await audit.close(); // no flush before
     await audit.close(); // a second close is harmless
