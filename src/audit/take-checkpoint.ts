@@ -10,7 +10,7 @@ import { jsonOf, rowsOf, type Executor } from '../db/client.ts';
 import { signCheckpoint, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
 import type { PageHasher } from './page-hasher.ts';
-import { loadAndVerify, type ResumePoint } from './verify-chain.ts';
+import { loadAndVerify, type KnownHashes, type ResumePoint } from './verify-chain.ts';
 
 export interface TakeCheckpointOptions {
   /** Keys for the checkpoints already stored, so the new one is only signed over a log that matches them. */
@@ -26,6 +26,8 @@ export interface TakeCheckpointOptions {
   pageSize?: number;
   /** Hashes the entries of each page (a worker thread in a serving process). @default in this thread */
   pageHasher?: PageHasher;
+  /** Hashes the caller computed when it appended entries: those entries are checked against them (verify-chain.ts). */
+  knownHashes?: KnownHashes;
 }
 
 export interface TakenCheckpoint {
@@ -42,6 +44,7 @@ export async function takeCheckpoint(
   const result = await loadAndVerify(executor, {
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     ...(opts.pageHasher ? { pageHasher: opts.pageHasher } : {}),
+    ...(opts.knownHashes ? { knownHashes: opts.knownHashes } : {}),
     ...(opts.publicKeys ? { publicKeys: opts.publicKeys } : {}),
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom, storedCheckpoints: false } : {}),
   });

@@ -203,6 +203,22 @@ export interface LoadAndVerifyOptions extends VerifyChainOptions {
   storedCheckpoints?: boolean;
   /** Hashes each page's entries (e.g. in a worker thread, page-hasher.ts). @default in this thread, row by row */
   pageHasher?: PageHasher;
+  /**
+   * Hashes this process computed itself over the entries' canonical text when it appended them (the recorder's
+   * periodic checkpoint): an entry whose seq has one is checked against it instead of being read back, parsed
+   * and hashed again; every other entry is verified in full. See {@link KnownHashes}.
+   */
+  knownHashes?: KnownHashes;
+}
+
+/**
+ * Hashes by seq, computed at append time from the entry as appended. A stored row checked against one must carry
+ * exactly that hash and link to its predecessor, so a chain rewritten since (content and hashes recomputed) still
+ * fails; an entry edited without its hash is not looked at here, but no longer matches the hash this checkpoint
+ * signs, so a full `audit verify` names it, as before.
+ */
+export interface KnownHashes {
+  get(seq: number): string | undefined;
 }
 
 interface StoredRow {
@@ -228,22 +244,50 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   const [top] = rowsOf<{ max: string | null }>(await executor.execute(sql`select max(seq)::text as max from audit_entries`));
   const upTo = top?.max == null ? 0 : Number(top.max);
 
-  async function* pages(): AsyncGenerator<AuditChainRow> {
-    let after = opts.resumeFrom?.size ?? 0;
-    for (;;) {
-      const rows = rowsOf<StoredRow>(
+  const known = opts.knownHashes;
+  /** One page in seq order; entries with a known hash are not read (their `entry` is null). */
+  async function page(after: number): Promise<(Omit<StoredRow, 'entry'> & { entry: string | null })[]> {
+    if (!known) {
+      return rowsOf<StoredRow>(
         await executor.execute(sql`
           select seq::text as seq, entry::text as entry, prev_hash, hash from audit_entries
           where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
       );
-      if (opts.pageHasher) {
-        const texts = rows.map((r) => ({ prevHash: r.prev_hash, entry: r.entry }));
-        let hashes = await opts.pageHasher.hash(texts);
+    }
+    const rows = rowsOf<Omit<StoredRow, 'entry'>>(
+      await executor.execute(sql`
+        select seq::text as seq, prev_hash, hash from audit_entries
+        where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
+    );
+    const unknown = rows.filter((r) => known.get(Number(r.seq)) === undefined).map((r) => r.seq);
+    const entries = new Map<string, string>();
+    if (unknown.length) {
+      const read = rowsOf<{ seq: string; entry: string }>(
+        await executor.execute(sql`select seq::text as seq, entry::text as entry from audit_entries where seq = any(${sql.param(unknown)}::bigint[])`),
+      );
+      for (const r of read) entries.set(r.seq, r.entry);
+    }
+    return rows.map((r) => ({ ...r, entry: known.get(Number(r.seq)) === undefined ? (entries.get(r.seq) ?? 'null') : null }));
+  }
+
+  async function* pages(): AsyncGenerator<AuditChainRow> {
+    let after = opts.resumeFrom?.size ?? 0;
+    for (;;) {
+      const rows = await page(after);
+      const toHash = rows.filter((r): r is StoredRow => r.entry !== null);
+      let hashes: HashedEntry[] = [];
+      if (opts.pageHasher && toHash.length) {
+        const texts = toHash.map((r) => ({ prevHash: r.prev_hash, entry: r.entry }));
+        hashes = await opts.pageHasher.hash(texts);
         // an answer that does not cover the page is not trusted: the page is hashed here
-        if (hashes.length !== rows.length) hashes = await inlinePageHasher.hash(texts);
-        for (const [i, r] of rows.entries()) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: hashes[i] };
-      } else {
-        for (const r of rows) yield { seq: r.seq, entry: JSON.parse(r.entry), prevHash: r.prev_hash, hash: r.hash };
+        if (hashes.length !== toHash.length) hashes = await inlinePageHasher.hash(texts);
+      }
+      let h = 0;
+      for (const r of rows) {
+        const knownHash = r.entry === null ? known?.get(Number(r.seq)) : undefined;
+        if (knownHash !== undefined) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: knownHash };
+        else if (opts.pageHasher) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: hashes[h++] };
+        else yield { seq: r.seq, entry: JSON.parse(r.entry as string), prevHash: r.prev_hash, hash: r.hash };
       }
       if (rows.length < pageSize) return;
       after = Number((rows.at(-1) as StoredRow).seq);

@@ -29,6 +29,14 @@ test('storable: U+0000 in keys and values becomes U+FFFD, Dates stay as their JS
   expect(storable(null as unknown as object)).toBeNull();
 });
 
+test('storable: text that only looks like the escape (a backslash, then u0000) is kept; a NUL next to it is still replaced', () => {
+  const lookalike = { note: 'C:\\u0000\\path', nested: { v: ['\\u0000'] } };
+  expect(storable(lookalike)).toBe(lookalike);
+  expect(storable({ note: '\\u0000 and \u0000' })).toEqual({ note: '\\u0000 and \uFFFD' });
+  // a value JSON text cannot hold (a BigInt) is still looked through: the NUL next to it is replaced
+  expect((storable({ big: 1n, s: 'a\u0000' }) as { s: string }).s).toBe('a\uFFFD');
+});
+
 describe('over HTTP: NUL in what a client sends', () => {
   let t: TestServer;
   beforeAll(async () => {
