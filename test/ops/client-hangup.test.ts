@@ -1,7 +1,7 @@
 /**
  * A client that hangs up mid-request (a torn body; a load generator stopping) is not a server fault: no
  * `unhandled error` line at error level (it was one per dropped connection, with a DOMException dump), and the
- * server goes on serving.
+ * server goes on serving; its audit entry says the client closed the request (499), not that the server failed (500).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { connect } from 'node:net';
@@ -32,4 +32,29 @@ test('a request whose client disconnects before sending its whole body logs no e
   const next = await t.gql('{ __typename }');
   expect(next.status).toBe(200);
   expect(next.body.data).toEqual({ __typename: 'Query' });
+});
+
+test('a request whose client hung up is audited as such (499 CLIENT_CLOSED_REQUEST), not as a server error', async () => {
+  const { sql } = await import('drizzle-orm');
+  const { rowsOf } = await import('../../src/db/client.ts');
+  const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nX-Request-Id: hangup-audit-1\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
+  await Bun.sleep(150);
+  socket.destroy();
+  await Bun.sleep(300);
+  await t.running.audit.flush();
+  const rows = rowsOf<{ entry: string }>(
+    await t.tdb.database.db.execute(sql`select entry::text as entry from audit_entries where entry->>'requestId' = 'hangup-audit-1'`),
+  );
+  expect(rows).toHaveLength(1);
+  expect(JSON.parse(rows[0]!.entry)).toMatchObject({ outcome: 'ERROR', httpStatus: 499, errorCodes: ['CLIENT_CLOSED_REQUEST'] });
+  // a request whose client waited is audited as before
+  const ok = await t.gql('query Answered { __typename }', {}, undefined, { 'x-request-id': 'hangup-audit-2' });
+  expect(ok.status).toBe(200);
+  await t.running.audit.flush();
+  const [answered] = rowsOf<{ entry: string }>(
+    await t.tdb.database.db.execute(sql`select entry::text as entry from audit_entries where entry->>'requestId' = 'hangup-audit-2'`),
+  );
+  expect(JSON.parse(answered!.entry)).toMatchObject({ outcome: 'ALLOWED', httpStatus: 200, errorCodes: [] });
 });
