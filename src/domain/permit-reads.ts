@@ -134,11 +134,14 @@ export async function getPublicStatus(db: Executor, number: string, guard: Guard
   ).load(number);
 }
 
-/** Batch loaders' queries: one statement per batch, scoped to one jurisdiction. */
+/**
+ * Batch loaders' queries, scoped to one jurisdiction: prepared once per loader and run per batch with
+ * `.execute({ keys })` (the ids), so drizzle builds the SQL text once (coalesce.ts, anyOfKeys).
+ */
 export const batch = {
-  parcels: (db: Executor, jurisdiction: string, ids: readonly string[]) =>
-    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, jurisdiction), anyOf(parcels.id, ids, 'uuid'))),
-  contractors: (db: Executor, jurisdiction: string, ids: readonly string[]) =>
-    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, jurisdiction), anyOf(contractors.id, ids, 'uuid'))),
+  parcels: (db: Executor, jurisdiction: string) =>
+    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, jurisdiction), anyOfKeys(parcels.id, 'uuid'))).prepare('parcels_by_id'),
+  contractors: (db: Executor, jurisdiction: string) =>
+    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, jurisdiction), anyOfKeys(contractors.id, 'uuid'))).prepare('contractors_by_id'),
 };
 

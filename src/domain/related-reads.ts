@@ -1,20 +1,24 @@
-/** Batched reads of a permit's children (inspections, checklist, history): one statement per batch. */
+/**
+ * Batched reads of a permit's children (inspections, checklist, history): one statement per batch, prepared once per
+ * loader and run with `.execute({ keys })` (the parents' ids), so drizzle builds the SQL text once (coalesce.ts).
+ */
 import { asc } from 'drizzle-orm';
-import { anyOf } from '../db/coalesce.ts';
+import { anyOfKeys } from '../db/coalesce.ts';
 import type { Executor } from '../db/client.ts';
 import { inspectionChecklistItems, inspections } from '../db/schema/inspections.ts';
 import { permitStatusHistory } from '../db/schema/permits.ts';
 
 // Callers pass ids of permits/inspections they already loaded through visiblePermits().
-export const inspectionsOfPermits = (db: Executor, permitIds: readonly string[]) =>
-  db.select().from(inspections).where(anyOf(inspections.permitId, permitIds, 'uuid')).orderBy(asc(inspections.windowStart), asc(inspections.id));
+export const inspectionsOfPermits = (db: Executor) =>
+  db.select().from(inspections).where(anyOfKeys(inspections.permitId, 'uuid')).orderBy(asc(inspections.windowStart), asc(inspections.id)).prepare('inspections_of_permits');
 
-export const checklistOfInspections = (db: Executor, inspectionIds: readonly string[]) =>
+export const checklistOfInspections = (db: Executor) =>
   db
     .select()
     .from(inspectionChecklistItems)
-    .where(anyOf(inspectionChecklistItems.inspectionId, inspectionIds, 'uuid'))
-    .orderBy(asc(inspectionChecklistItems.position));
+    .where(anyOfKeys(inspectionChecklistItems.inspectionId, 'uuid'))
+    .orderBy(asc(inspectionChecklistItems.position))
+    .prepare('checklist_of_inspections');
 
-export const historyOfPermits = (db: Executor, permitIds: readonly string[]) =>
-  db.select().from(permitStatusHistory).where(anyOf(permitStatusHistory.permitId, permitIds, 'uuid')).orderBy(asc(permitStatusHistory.id));
+export const historyOfPermits = (db: Executor) =>
+  db.select().from(permitStatusHistory).where(anyOfKeys(permitStatusHistory.permitId, 'uuid')).orderBy(asc(permitStatusHistory.id)).prepare('history_of_permits');

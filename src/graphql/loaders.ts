@@ -5,7 +5,7 @@
  * children (inspections, checklist, history) are asked only for permits already read within the principal's scope.
  */
 import DataLoader from 'dataloader';
-import { byKey, coalesced, groupedByKey } from '../db/coalesce.ts';
+import { byKey, coalesced, groupedByKey, once } from '../db/coalesce.ts';
 import type { Db } from '../db/client.ts';
 import type { ChecklistItem, Inspection } from '../db/schema/inspections.ts';
 import type { Contractor } from '../db/schema/contractors.ts';
@@ -20,19 +20,34 @@ function viaShared<V>(db: Db, kind: string, scope: string, load: (ids: readonly 
   return new DataLoader<string, V | null>(async (ids) => coalesced<V>(db, kind, scope, load).loadMany(ids));
 }
 
+/**
+ * {@link viaShared} running a statement prepared on the shared loader's first batch (`prepare` is called once per
+ * shared loader: later requests' closures are not used by it) with the batch's ids as `keys`.
+ */
+function viaStatement<R, V>(
+  db: Db,
+  kind: string,
+  scope: string,
+  prepare: () => { execute(values: { keys: string[] }): Promise<R[]> },
+  pick: (ids: readonly string[], rows: R[]) => (V | null)[],
+) {
+  const statement = once(prepare);
+  return viaShared<V>(db, kind, scope, async (ids) => pick(ids, await statement().execute({ keys: [...ids] })));
+}
+
 export function createLoaders(db: Db, p: Principal | null) {
   const none = async (ids: readonly string[]) => ids.map(() => null);
   const j = p?.jurisdiction ?? '';
   return {
     parcel: p
-      ? viaShared<Parcel>(db, 'parcel', j, async (ids) => byKey(ids, await batch.parcels(db, j, ids), (r) => r.id))
+      ? viaStatement<Parcel, Parcel>(db, 'parcel', j, () => batch.parcels(db, j), (ids, rows) => byKey(ids, rows, (r) => r.id))
       : new DataLoader<string, Parcel | null>(none),
     contractor: p
-      ? viaShared<Contractor>(db, 'contractor', j, async (ids) => byKey(ids, await batch.contractors(db, j, ids), (r) => r.id))
+      ? viaStatement<Contractor, Contractor>(db, 'contractor', j, () => batch.contractors(db, j), (ids, rows) => byKey(ids, rows, (r) => r.id))
       : new DataLoader<string, Contractor | null>(none),
-    inspections: viaShared<Inspection[]>(db, 'inspections', '', async (ids) => groupedByKey(ids, await inspectionsOfPermits(db, ids), (r) => r.permitId)) as DataLoader<string, Inspection[]>,
-    checklist: viaShared<ChecklistItem[]>(db, 'checklist', '', async (ids) => groupedByKey(ids, await checklistOfInspections(db, ids), (r) => r.inspectionId)) as DataLoader<string, ChecklistItem[]>,
-    history: viaShared<PermitStatusChange[]>(db, 'history', '', async (ids) => groupedByKey(ids, await historyOfPermits(db, ids), (r) => r.permitId)) as DataLoader<string, PermitStatusChange[]>,
+    inspections: viaStatement<Inspection, Inspection[]>(db, 'inspections', '', () => inspectionsOfPermits(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId)) as DataLoader<string, Inspection[]>,
+    checklist: viaStatement<ChecklistItem, ChecklistItem[]>(db, 'checklist', '', () => checklistOfInspections(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.inspectionId)) as DataLoader<string, ChecklistItem[]>,
+    history: viaStatement<PermitStatusChange, PermitStatusChange[]>(db, 'history', '', () => historyOfPermits(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId)) as DataLoader<string, PermitStatusChange[]>,
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;
