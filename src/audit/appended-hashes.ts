@@ -12,7 +12,7 @@ export interface AppendedHashes extends KnownHashes {
   readonly size: number;
 }
 
-export function createAppendedHashes(max = 200_000): AppendedHashes {
+export function createAppendedHashes(max = 100_000): AppendedHashes {
   const hashes = new Map<number, string>();
   return {
     get: (seq) => hashes.get(seq),

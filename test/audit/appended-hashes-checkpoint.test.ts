@@ -15,7 +15,7 @@ import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { jsonOf, rowsOf, type Db } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
+import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, entryReads, resetAuditTables } from './support.ts';
 
 setDefaultTimeout(120_000);
 
@@ -47,20 +47,6 @@ function recorder() {
 
 const entry = (n: number) => ({ kind: 'graphql', operation: { type: 'query', name: 'PermitStatus' }, n, outcome: 'ALLOWED' });
 
-/** Statements that read stored entry texts while `fn` runs. */
-async function entryReads(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const off = t.database.onQuery((q) => {
-    if (/from audit_entries/i.test(q) && /entry::text/i.test(q)) seen.push(q);
-  });
-  try {
-    await fn();
-  } finally {
-    off();
-  }
-  return seen;
-}
-
 const checkpoints = async () =>
   rowsOf<{ size: string; root_hash: string }>(await db.execute(sql`select size::text as size, root_hash from audit_checkpoints order by size`));
 
@@ -71,7 +57,7 @@ test('entries the recorder appended are not read back; entries appended elsewher
   try {
     for (let i = 0; i < 30; i++) audit.record(entry(100 + i));
     await audit.flush();
-    const first = await entryReads(() => audit.checkpoint());
+    const first = await entryReads(t.database, () => audit.checkpoint());
     // only the 10 foreign entries are read, by seq
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(/seq = any\(/);
@@ -82,7 +68,7 @@ test('entries the recorder appended are not read back; entries appended elsewher
     // the next checkpoint resumes from that one: nothing of its own is read back
     for (let i = 0; i < 25; i++) audit.record(entry(200 + i));
     await audit.flush();
-    expect(await entryReads(() => audit.checkpoint())).toEqual([]);
+    expect(await entryReads(t.database, () => audit.checkpoint())).toEqual([]);
     const again = await loadAndVerify(db, { publicKeys: { keys: [publicJwk] } });
     expect(again.ok).toBe(true);
     expect(again.checkpointsMatched).toBe(2);
@@ -140,4 +126,17 @@ test('an entry edited without its hash after it was appended: the checkpoint sig
   } finally {
     await audit.close();
   }
+});
+
+test('the remembered hashes are bounded; a checkpoint frees what it covered', async () => {
+  const { createAppendedHashes } = await import('../../src/audit/appended-hashes.ts');
+  const h = createAppendedHashes(5);
+  h.remember(Array.from({ length: 8 }, (_, i) => ({ seq: i + 1, hash: `h${i + 1}` })));
+  // past the bound the newest are not remembered: a checkpoint verifies those in full
+  expect(h.size).toBe(5);
+  expect([h.get(5), h.get(6)]).toEqual(['h5', undefined]);
+  h.forgetUpTo(3);
+  expect([h.get(3), h.get(4), h.size]).toEqual([undefined, 'h4', 2]);
+  h.remember([{ seq: 9, hash: 'h9' }]);
+  expect(h.get(9)).toBe('h9');
 });

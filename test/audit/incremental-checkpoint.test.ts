@@ -13,7 +13,7 @@ import { takeCheckpoint, takeNextCheckpoint } from '../../src/audit/take-checkpo
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import type { Db } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
+import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, entryReads, resetAuditTables } from './support.ts';
 
 setDefaultTimeout(120_000);
 
@@ -32,20 +32,6 @@ beforeEach(() => resetAuditTables(db), DB_TIMEOUT);
 const append = (from: number, n: number) =>
   appendAuditEntries(db, Array.from({ length: n }, (_, i) => ({ op: 'permit', n: from + i, outcome: 'ALLOWED' })));
 
-/** Statements that read audit_entries rows (not counting max(seq)) while `fn` runs. */
-async function entryReads(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const off = t.database.onQuery((q) => {
-    if (/from audit_entries/i.test(q) && /entry::text/i.test(q)) seen.push(q);
-  });
-  try {
-    await fn();
-  } finally {
-    off();
-  }
-  return seen;
-}
-
 test('a Merkle accumulator resumed from a frontier gives the roots of one fed every leaf', () => {
   const hashes = Array.from({ length: 77 }, (_, i) => new Bun.CryptoHasher('sha256').update(String(i)).digest('hex'));
   for (const cut of [0, 1, 2, 3, 8, 13, 64, 76]) {
@@ -63,7 +49,7 @@ test('the next checkpoint signs what a full verification signs, reading only the
   await takeCheckpoint(db, signer);
   await append(41, 25);
   let next: Awaited<ReturnType<typeof takeNextCheckpoint>> | undefined;
-  const reads = await entryReads(async () => {
+  const reads = await entryReads(t.database, async () => {
     next = await takeNextCheckpoint(db, signer, { publicKeys: publicJwk });
   });
   const full = await loadAndVerify(db, { publicKeys: publicJwk });
@@ -108,7 +94,7 @@ test('an unusable starting point (frontier altered, or a forged checkpoint row) 
     await tx.execute(sql`update audit_checkpoints set frontier = '[{"size": 8, "hash": "${sql.raw('0'.repeat(64))}"}, {"size": 4, "hash": "${sql.raw('1'.repeat(64))}"}]'::jsonb`);
   });
   await append(13, 3);
-  const reads = await entryReads(() => takeNextCheckpoint(db, signer, { publicKeys: publicJwk }));
+  const reads = await entryReads(t.database, () => takeNextCheckpoint(db, signer, { publicKeys: publicJwk }));
   expect(reads.some((q) => /seq > \$1::bigint/.test(q))).toBe(true);
   const last = await loadAndVerify(db, { publicKeys: publicJwk });
   expect(last.ok).toBe(true);

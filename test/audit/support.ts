@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { CheckpointSigner } from '../../src/audit/checkpoint.ts';
-import type { Db, Tx } from '../../src/db/client.ts';
+import type { Database, Db, Tx } from '../../src/db/client.ts';
 
 export async function auditKeys(): Promise<{ signer: CheckpointSigner; publicJwk: JWK }> {
   const pair = await generateKeyPair('ES256', { extractable: true });
@@ -37,4 +37,18 @@ export async function resetAuditTables(db: Db): Promise<void> {
     await tx.execute(sql`delete from audit_checkpoints`);
     await tx.execute(sql`drop table if exists audit_test_scratch`);
   });
+}
+
+/** Statements that read stored entry texts from audit_entries (not counting max(seq)) while `fn` runs. */
+export async function entryReads(database: Database, fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const off = database.onQuery((q) => {
+    if (/from audit_entries/i.test(q) && /entry::text/i.test(q)) seen.push(q);
+  });
+  try {
+    await fn();
+  } finally {
+    off();
+  }
+  return seen;
 }
