@@ -50,8 +50,10 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
         },
       };
     },
-    onResultProcess({ result, serverContext }) {
-      const codes = errorCodes(result).map(codeLabel);
+    onResultProcess({ request, result, serverContext }) {
+      let codes = errorCodes(result).map(codeLabel);
+      // a client that hung up: its masked abort error is not a server fault (as the audit records it, audit-entry.ts)
+      if (request.signal.aborted) codes = [...codes.filter((c) => c !== 'INTERNAL_SERVER_ERROR'), 'CLIENT_CLOSED_REQUEST'];
       for (const code of codes) metrics.graphqlErrors.inc({ code });
       // one refusal per request, however many fields or batched operations it named
       const seen = new Set(codes);

@@ -1,7 +1,8 @@
 /**
  * A client that hangs up mid-request (a torn body; a load generator stopping) is not a server fault: no
  * `unhandled error` line at error level (it was one per dropped connection, with a DOMException dump), and the
- * server goes on serving; its audit entry says the client closed the request (499), not that the server failed (500).
+ * server goes on serving; its audit entry and the metrics say the client closed the request (499), not that the server
+ * failed (500).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { connect } from 'node:net';
@@ -57,4 +58,20 @@ test('a request whose client hung up is audited as such (499 CLIENT_CLOSED_REQUE
     await t.tdb.database.db.execute(sql`select entry::text as entry from audit_entries where entry->>'requestId' = 'hangup-audit-2'`),
   );
   expect(JSON.parse(answered!.entry)).toMatchObject({ outcome: 'ALLOWED', httpStatus: 200, errorCodes: [] });
+});
+
+test('metrics count a hung-up request as 499 / CLIENT_CLOSED_REQUEST, not as a 500 internal error', async () => {
+  const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
+  await Bun.sleep(150);
+  socket.destroy();
+  await Bun.sleep(300);
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  const graphqlLines = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/graphql"'));
+  expect(graphqlLines.some((l) => l.includes('status="499"'))).toBe(true);
+  expect(graphqlLines.filter((l) => l.includes('status="500"'))).toEqual([]);
+  const errors = text.split('\n').filter((l) => l.startsWith('graphql_errors_total'));
+  expect(errors.some((l) => l.includes('code="CLIENT_CLOSED_REQUEST"'))).toBe(true);
+  expect(errors.filter((l) => l.includes('code="INTERNAL_SERVER_ERROR"'))).toEqual([]);
 });
