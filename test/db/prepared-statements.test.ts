@@ -43,6 +43,20 @@ describe.skipIf(!usingPostgres())('prepared statements on PostgreSQL', () => {
     expect(after.filter((s) => s === text)).toHaveLength(1);
   });
 
+  test('prepared statements keep a generic plan: a coalesced key lookup is not re-planned per execution', async () => {
+    const { db } = database;
+    const { anyOf } = await import('../../src/db/coalesce.ts');
+    const lookup = (ids: string[]) => db.select({ id: jurisdictions.id }).from(jurisdictions).where(anyOf(jurisdictions.id, ids, 'text'));
+    const text = lookup(['x']).toSQL().sql;
+    for (let i = 0; i < 12; i++) expect(await lookup([`nowhere-${i}`, `also-nowhere-${i}`])).toEqual([]);
+    const [plans] = rowsOf<{ generic: string; custom: string }>(
+      await db.execute(sql`select generic_plans::text as generic, custom_plans::text as custom from pg_prepared_statements where statement = ${text}`),
+    );
+    // PostgreSQL's default (auto) would make a custom plan for every one of these executions
+    expect(Number(plans!.generic)).toBeGreaterThan(0);
+    expect(plans!.custom).toBe('0');
+  });
+
   test('queries inside a transaction are prepared as well', async () => {
     const { db } = database;
     const probe = sql`select ${'in-tx'}::text as marker, count(*)::int as n from jurisdictions where id <> ${'tx-probe'}`;
