@@ -13,7 +13,9 @@
  *
  * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant and
  * phase, security-off and full side by side for the reads; the bare baseline: `bun -e` Bun.serve), the load
- * comes from wrk in another process over loopback.
+ * comes from wrk in another process over loopback. Each measured run also reports CPU per request by where it was
+ * spent (serving thread, the app's other threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on a
+ * noisy machine.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -33,6 +35,7 @@ import {
   type Variant,
 } from './lib/scenarios.ts';
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
+import { cpuPerRequest, cpuSnapshot, type CpuPerRequest } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 
 const { values: opts } = parseArgs({
@@ -140,6 +143,8 @@ interface Measured extends LoadResult {
   name: ScenarioName;
   variant: Variant;
   connections: number;
+  /** CPU per request by where it was spent (bench/lib/cpu.ts), in latest.details.json */
+  cpu_per_request?: CpuPerRequest;
 }
 
 async function measure(
@@ -155,12 +160,15 @@ async function measure(
   const script = writeScript(`${variant}-${name}`, spec);
   const url = variant === 'bare' ? server.url : `${server.url}/graphql`;
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
+  const before = cpuSnapshot(server.pid);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
+  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
   log(
-    `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`,
+    `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
+      (cpu ? `  CPU µs/req: serving ${cpu.app_main_us} + app other ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
   );
   if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
-  return { ...r, name, variant, connections };
+  return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 
 const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
