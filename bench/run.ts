@@ -14,7 +14,7 @@
  * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant and
  * phase, security-off and full side by side for the reads; the bare baseline: `bun -e` Bun.serve), the load
  * comes from wrk in another process over loopback. Each measured run also reports CPU per request by where it was
- * spent (serving thread, the app's other threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on a
+ * spent (serving thread, worker threads, JIT/GC threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on a
  * noisy machine.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -165,7 +165,7 @@ async function measure(
   const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
   log(
     `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
-      (cpu ? `  CPU µs/req: serving ${cpu.app_main_us} + app other ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
+      (cpu ? `  CPU µs/req: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
   );
   if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
   return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };

@@ -1,6 +1,6 @@
 /**
- * CPU time per request by where it is spent: the app's serving thread, the app's other threads (audit worker, JIT,
- * GC helpers) and PostgreSQL's processes, read from /proc before and after a measured run (wrk has exited by the
+ * CPU time per request by where it is spent: the app's serving thread, its worker threads (the audit group commit;
+ * Bun names them `Worker`), its other threads (JIT compilers, GC helpers) and PostgreSQL's processes, read from /proc before and after a measured run (wrk has exited by the
  * second reading, so the load generator's own share is not in it).
  * On a noisy machine this moves far less than throughput does between identical runs, so it is the figure to
  * compare two versions by (Linux only; elsewhere the figures are absent).
@@ -25,17 +25,20 @@ const read = (path: string) => {
 
 export interface CpuSnapshot {
   appMain: number;
+  appWorkers: number;
   appOther: number;
   postgres: number;
 }
 
-/** Clock ticks used so far by the app process (main thread / others) and every `postgres` process. */
+/** Clock ticks used so far by the app process (main thread / worker threads / others) and every `postgres` process. */
 export function cpuSnapshot(appPid: number): CpuSnapshot | null {
   if (!existsSync(`/proc/${appPid}/task`)) return null;
-  const s: CpuSnapshot = { appMain: 0, appOther: 0, postgres: 0 };
+  const s: CpuSnapshot = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
   for (const tid of readdirSync(`/proc/${appPid}/task`)) {
     const line = read(`/proc/${appPid}/task/${tid}/stat`);
-    if (line) s[tid === String(appPid) ? 'appMain' : 'appOther'] += ticksOf(line);
+    if (!line) continue;
+    const name = line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'));
+    s[tid === String(appPid) ? 'appMain' : name === 'Worker' ? 'appWorkers' : 'appOther'] += ticksOf(line);
   }
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -50,7 +53,7 @@ export function cpuSnapshot(appPid: number): CpuSnapshot | null {
 export function cpuPerRequest(before: CpuSnapshot | null, after: CpuSnapshot | null, requests: number) {
   if (!before || !after || requests <= 0) return null;
   const us = (k: keyof CpuSnapshot) => Math.round(((after[k] - before[k]) / TICKS_PER_SECOND) * 1e6 / requests);
-  const perRequest = { app_main_us: us('appMain'), app_other_us: us('appOther'), postgres_us: us('postgres') };
-  return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_other_us + perRequest.postgres_us };
+  const perRequest = { app_main_us: us('appMain'), app_workers_us: us('appWorkers'), app_other_us: us('appOther'), postgres_us: us('postgres') };
+  return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_workers_us + perRequest.app_other_us + perRequest.postgres_us };
 }
 export type CpuPerRequest = NonNullable<ReturnType<typeof cpuPerRequest>>;
