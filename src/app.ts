@@ -35,7 +35,8 @@ import type { AppServices } from './services.ts';
 import type { JWK } from 'jose';
 import type { AuditRecorder } from './audit/recorder.ts';
 import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
-import { CLIENT_CLOSED_STATUS, tokenEntry } from './audit/audit-entry.ts';
+import { tokenEntry } from './audit/audit-entry.ts';
+import { recordedStatus } from './http/client-closed.ts';
 import { loadTypeDefs } from './graphql/schema.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
 import { auditChainLength } from './ops/metric-sources.ts';
@@ -177,10 +178,10 @@ export function createApp(deps: AppDeps) {
       try {
         response = 'reject' in auth ? auth.reject : await yoga.fetch(request, { principal, clientIp: requestMeta(request).ip });
       } catch (err) {
-        auditGraphQLRequest(deps.audit, request, principal, request.signal.aborted ? CLIENT_CLOSED_STATUS : 500);
+        auditGraphQLRequest(deps.audit, request, principal, recordedStatus(request, 500));
         throw err;
       }
-      if (!noAudit) auditGraphQLRequest(deps.audit, request, principal, request.signal.aborted ? CLIENT_CLOSED_STATUS : response.status);
+      if (!noAudit) auditGraphQLRequest(deps.audit, request, principal, recordedStatus(request, response.status));
       return response;
     }
     if (path === '/oauth/token') {

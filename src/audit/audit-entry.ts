@@ -7,6 +7,7 @@ import type { Principal } from '../domain/principal.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { LRUCache } from 'lru-cache';
 import { redactVariables } from './redact.ts';
+import { CLIENT_CLOSED_CODE, CLIENT_CLOSED_STATUS, clientClosedCodes } from '../http/client-closed.ts';
 import type { TokenRequestResult } from '../http/oauth-token.ts';
 
 export type AuditOutcome = 'ALLOWED' | 'DENIED' | 'ERROR';
@@ -20,14 +21,7 @@ export function outcomeOf(httpStatus: number, errorCodes: readonly string[]): Au
   return 'ALLOWED';
 }
 
-/**
- * The status recorded for a request whose client hung up before its response (nginx's convention): what it was
- * answered was never delivered, and the error it ended with (an aborted body read or execution, masked as
- * INTERNAL_SERVER_ERROR) is not a server fault.
- */
-export const CLIENT_CLOSED_STATUS = 499;
-
-const STATUS_CODES: Readonly<Record<number, string>> = { 400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', [CLIENT_CLOSED_STATUS]: 'CLIENT_CLOSED_REQUEST', 503: 'SERVICE_DEGRADED' };
+const STATUS_CODES: Readonly<Record<number, string>> = { 400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', [CLIENT_CLOSED_STATUS]: CLIENT_CLOSED_CODE, 503: 'SERVICE_DEGRADED' };
 
 /** Error code implied by a status when no GraphQL error was produced (refused before GraphQL ran). */
 export function codeForStatus(status: number): string | null {
@@ -108,7 +102,7 @@ export function graphqlEntry(
   durationMs: number,
 ) {
   let errorCodes = op?.errorCodes.length ? [...new Set(op.errorCodes)] : [codeForStatus(httpStatus)].filter((c): c is string => Boolean(c));
-  if (httpStatus === CLIENT_CLOSED_STATUS) errorCodes = [...errorCodes.filter((c) => c !== 'INTERNAL_SERVER_ERROR' && c !== 'CLIENT_CLOSED_REQUEST'), 'CLIENT_CLOSED_REQUEST'];
+  if (httpStatus === CLIENT_CLOSED_STATUS) errorCodes = clientClosedCodes(errorCodes);
   return {
     kind: 'graphql',
     ...identityFields(principal, meta),

@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.ts';
-import { CLIENT_CLOSED_STATUS } from '../audit/audit-entry.ts';
+import { CLIENT_CLOSED_CODE, recordedStatus } from '../http/client-closed.ts';
 
 export interface MetricsOptions {
   /** Current database breaker state, read at scrape time. Absent: the gauge is not exported. */
@@ -43,7 +43,7 @@ const NAME_RE = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 const KNOWN_CODES = new Set([
   'UNAUTHENTICATED', 'FORBIDDEN', 'QUERY_REJECTED', 'RATE_LIMITED', 'BAD_USER_INPUT', 'CONFLICT', 'NOT_FOUND',
   'SERVICE_DEGRADED', 'INTERNAL_SERVER_ERROR', 'BAD_REQUEST', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED',
-  'PERSISTED_QUERY_NOT_FOUND', 'UNAUTHORIZED_FIELD_OR_TYPE', 'CLIENT_CLOSED_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND', 'UNAUTHORIZED_FIELD_OR_TYPE', CLIENT_CLOSED_CODE,
 ]);
 
 /** Auth-failure classes (the `reason` label). */
@@ -234,22 +234,20 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * Fetch-level wrapper recording `http_request_duration_seconds` for every response (thrown errors as 500). A request
- * whose client hung up before the response is counted as 499, as the audit records it (audit-entry.ts), so an alert
- * on the 5xx rate does not fire on dropped connections.
+ * whose client hung up before the response is counted as 499, as the audit records it (http/client-closed.ts).
  */
 export function withHttpMetrics<A extends unknown[]>(
   handler: (request: Request, ...rest: A) => Response | Promise<Response>,
   metrics: Pick<Metrics, 'observeHttp'>,
 ): (request: Request, ...rest: A) => Promise<Response> {
-  const statusOf = (request: Request, status: number) => (request.signal.aborted ? CLIENT_CLOSED_STATUS : status);
   return async (request, ...rest) => {
     const t = performance.now();
     try {
       const response = await handler(request, ...rest);
-      metrics.observeHttp(request, statusOf(request, response.status), (performance.now() - t) / 1000);
+      metrics.observeHttp(request, recordedStatus(request, response.status), (performance.now() - t) / 1000);
       return response;
     } catch (err) {
-      metrics.observeHttp(request, statusOf(request, 500), (performance.now() - t) / 1000);
+      metrics.observeHttp(request, recordedStatus(request, 500), (performance.now() - t) / 1000);
       throw err;
     }
   };

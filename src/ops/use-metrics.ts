@@ -9,6 +9,7 @@
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthFailureReason, codeLabel, type Metrics } from './metrics.ts';
+import { clientClosedCodes } from '../http/client-closed.ts';
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
@@ -51,9 +52,9 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
       };
     },
     onResultProcess({ request, result, serverContext }) {
-      let codes = errorCodes(result).map(codeLabel);
-      // a client that hung up: its masked abort error is not a server fault (as the audit records it, audit-entry.ts)
-      if (request.signal.aborted) codes = [...codes.filter((c) => c !== 'INTERNAL_SERVER_ERROR'), 'CLIENT_CLOSED_REQUEST'];
+      const labels = errorCodes(result).map(codeLabel);
+      // a client that hung up: its masked abort error is not a server fault (http/client-closed.ts, as the audit has it)
+      const codes = request.signal.aborted ? clientClosedCodes(labels) : labels;
       for (const code of codes) metrics.graphqlErrors.inc({ code });
       // one refusal per request, however many fields or batched operations it named
       const seen = new Set(codes);

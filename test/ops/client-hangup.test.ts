@@ -17,15 +17,18 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
+/** Sends a GraphQL POST whose body stops short of its Content-Length, then hangs up. */
+async function tornRequest(extraHeaders = '') {
+  const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${extraHeaders}Content-Length: 200\r\n\r\n{"query":"{ __typename`);
+  await Bun.sleep(150);
+  socket.destroy();
+}
+
 test('a request whose client disconnects before sending its whole body logs no error and leaves the server serving', async () => {
   const before = lines.length;
-  for (let i = 0; i < 3; i++) {
-    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
-    await Bun.sleep(150);
-    socket.destroy();
-  }
+  for (let i = 0; i < 3; i++) await tornRequest();
   await Bun.sleep(500);
   const after = lines.slice(before).map((l) => JSON.parse(l) as { level: number; msg: string });
   expect(after.some((l) => l.msg === 'graphql request')).toBe(true); // the torn requests did reach the server
@@ -38,11 +41,7 @@ test('a request whose client disconnects before sending its whole body logs no e
 test('a request whose client hung up is audited as such (499 CLIENT_CLOSED_REQUEST), not as a server error', async () => {
   const { sql } = await import('drizzle-orm');
   const { rowsOf } = await import('../../src/db/client.ts');
-  const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nX-Request-Id: hangup-audit-1\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
-  await Bun.sleep(150);
-  socket.destroy();
+  await tornRequest('X-Request-Id: hangup-audit-1\r\n');
   await Bun.sleep(300);
   await t.running.audit.flush();
   const rows = rowsOf<{ entry: string }>(
@@ -61,11 +60,7 @@ test('a request whose client hung up is audited as such (499 CLIENT_CLOSED_REQUE
 });
 
 test('metrics count a hung-up request as 499 / CLIENT_CLOSED_REQUEST, not as a 500 internal error', async () => {
-  const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write('POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"query":"{ __typename');
-  await Bun.sleep(150);
-  socket.destroy();
+  await tornRequest();
   await Bun.sleep(300);
   const text = await (await fetch(`${t.url}/metrics`)).text();
   const graphqlLines = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/graphql"'));
