@@ -1,7 +1,8 @@
 /**
  * CPU time per request by where it is spent: the app's serving thread, its worker threads (the audit group commit;
- * Bun names them `Worker`), its other threads (JIT compilers, GC helpers) and PostgreSQL's processes, read from /proc before and after a measured run (wrk has exited by the
- * second reading, so the load generator's own share is not in it).
+ * Bun names them `Worker`), its other threads (JIT compilers, GC helpers) and PostgreSQL's processes, read from
+ * /proc before and after a measured run (wrk has exited by the second reading, so the load generator's own share is
+ * not in it).
  * On a noisy machine this moves far less than throughput does between identical runs, so it is the figure to
  * compare two versions by (Linux only; elsewhere the figures are absent).
  */

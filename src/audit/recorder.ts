@@ -127,9 +127,10 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
         pageHasher ??= o.checkpointHashing === 'inline' ? inlinePageHasher : createWorkerPageHasher({
           onFallback: (err) => o.log.warn({ err: String(err) }, 'audit checkpoint hashing worker failed; hashing in the serving thread'),
         });
+        const opts = { pageSize: 250, pageHasher, knownHashes: appendedHashes };
         const taken = o.publicKeys
-          ? await takeNextCheckpoint(o.db, o.signer, { publicKeys: await o.publicKeys(), pageSize: 250, pageHasher, knownHashes: appendedHashes })
-          : await takeCheckpoint(o.db, o.signer, { pageSize: 250, pageHasher, knownHashes: appendedHashes });
+          ? await takeNextCheckpoint(o.db, o.signer, { ...opts, publicKeys: await o.publicKeys() })
+          : await takeCheckpoint(o.db, o.signer, opts);
         appendedHashes.forgetUpTo(taken.statement.size);
       }
     } catch (err) {

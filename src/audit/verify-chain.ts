@@ -245,8 +245,11 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   const upTo = top?.max == null ? 0 : Number(top.max);
 
   const known = opts.knownHashes;
-  /** One page in seq order; entries with a known hash are not read (their `entry` is null). */
-  async function page(after: number): Promise<(Omit<StoredRow, 'entry'> & { entry: string | null })[]> {
+  /** A page read: a row with a hash known to the caller (`knownHash`) carries no entry text, the others do. */
+  type PageRow = Omit<StoredRow, 'entry'> & ({ entry: string; knownHash?: undefined } | { entry: null; knownHash: string });
+
+  /** One page in seq order; entries with a known hash are not read. */
+  async function page(after: number): Promise<PageRow[]> {
     if (!known) {
       return rowsOf<StoredRow>(
         await executor.execute(sql`
@@ -254,12 +257,13 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
           where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
       );
     }
-    const rows = rowsOf<Omit<StoredRow, 'entry'>>(
+    const links = rowsOf<Omit<StoredRow, 'entry'>>(
       await executor.execute(sql`
         select seq::text as seq, prev_hash, hash from audit_entries
         where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
     );
-    const unknown = rows.filter((r) => known.get(Number(r.seq)) === undefined).map((r) => r.seq);
+    const withKnown = links.map((r) => ({ ...r, knownHash: known.get(Number(r.seq)) }));
+    const unknown = withKnown.filter((r) => r.knownHash === undefined).map((r) => r.seq);
     const entries = new Map<string, string>();
     if (unknown.length) {
       const read = rowsOf<{ seq: string; entry: string }>(
@@ -267,14 +271,16 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
       );
       for (const r of read) entries.set(r.seq, r.entry);
     }
-    return rows.map((r) => ({ ...r, entry: known.get(Number(r.seq)) === undefined ? (entries.get(r.seq) ?? 'null') : null }));
+    return withKnown.map((r): PageRow =>
+      r.knownHash === undefined ? { ...r, knownHash: undefined, entry: entries.get(r.seq) ?? 'null' } : { ...r, knownHash: r.knownHash, entry: null },
+    );
   }
 
   async function* pages(): AsyncGenerator<AuditChainRow> {
     let after = opts.resumeFrom?.size ?? 0;
     for (;;) {
       const rows = await page(after);
-      const toHash = rows.filter((r): r is StoredRow => r.entry !== null);
+      const toHash = rows.filter((r): r is Extract<PageRow, { entry: string }> => r.entry !== null);
       let hashes: HashedEntry[] = [];
       if (opts.pageHasher && toHash.length) {
         const texts = toHash.map((r) => ({ prevHash: r.prev_hash, entry: r.entry }));
@@ -284,13 +290,13 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
       }
       let h = 0;
       for (const r of rows) {
-        const knownHash = r.entry === null ? known?.get(Number(r.seq)) : undefined;
-        if (knownHash !== undefined) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: knownHash };
-        else if (opts.pageHasher) yield { seq: r.seq, entry: undefined, prevHash: r.prev_hash, hash: r.hash, computedHash: hashes[h++] };
-        else yield { seq: r.seq, entry: JSON.parse(r.entry as string), prevHash: r.prev_hash, hash: r.hash };
+        const link = { seq: r.seq, prevHash: r.prev_hash, hash: r.hash };
+        if (r.entry === null) yield { ...link, entry: undefined, computedHash: r.knownHash };
+        else if (opts.pageHasher) yield { ...link, entry: undefined, computedHash: hashes[h++] };
+        else yield { ...link, entry: JSON.parse(r.entry) };
       }
       if (rows.length < pageSize) return;
-      after = Number((rows.at(-1) as StoredRow).seq);
+      after = Number(rows.at(-1)!.seq);
     }
   }
   return verifyChain(pages(), { ...opts, checkpoints });
