@@ -11,6 +11,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
+import { executeStatement, type Shape } from '../db/statement-change.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
 import { appendAuditEntries, stagingStatement, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';
@@ -191,7 +192,7 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     return replaced > 0;
   }
 
-  function stagingFor(entry: Record<string, unknown>, produced?: SQL): SQL {
+  function stagingFor(entry: Record<string, unknown>, produced?: SQL): { statement: SQL; shape: Shape } {
     observe(entry);
     return stagingStatement(storable(entry), produced);
   }
@@ -266,7 +267,8 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
      * and is chained by the group commit after {@link committed}.
      */
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
-      await tx.execute(stagingFor(entry));
+      const { statement, shape } = stagingFor(entry);
+      await executeStatement(tx, statement, shape);
     },
     /**
      * The statement that stages the entry, for the caller to run inside the transaction of the change it

@@ -15,6 +15,7 @@
 import type { SQL } from 'drizzle-orm';
 import { appendFileSync } from 'node:fs';
 import type { Tx } from '../db/client.ts';
+import { executeStatement, type Shape } from '../db/statement-change.ts';
 import type { Logger } from '../logger.ts';
 import { stagingStatement, storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
@@ -175,7 +176,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     });
   }
 
-  const stagingFor = (entry: Record<string, unknown>, produced?: SQL): SQL => {
+  const stagingFor = (entry: Record<string, unknown>, produced?: SQL): { statement: SQL; shape: Shape } => {
     alertOn(o.alerts, entry);
     return stagingStatement(storable(entry), produced);
   };
@@ -193,7 +194,8 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       scheduleSend();
     },
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
-      await tx.execute(stagingFor(entry));
+      const { statement, shape } = stagingFor(entry);
+      await executeStatement(tx, statement, shape);
     },
     stagingFor,
     committed() {

@@ -91,7 +91,7 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
         ctx.commitHooks.push((affected, produced) => {
           op.affected.push(...affected);
           return {
-            statement: recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt), produced),
+            ...recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt), produced),
             committed: () => {
               op.auditedInTx = true;
               a.staged = true;

@@ -21,7 +21,7 @@ import {
   type SubmitPermitInput,
 } from './inputs.ts';
 import { AMENDABLE, checkTransition } from './lifecycle.ts';
-import { nextNumberStatement, permitNumberFrom } from './permit-numbers.ts';
+import { nextNumberStatement, permitNumberOf, permitTypeCode } from './permit-numbers.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
 
@@ -117,46 +117,81 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
   if (!facts.parcel_id) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
 
   const year = now.getUTCFullYear();
-  const insertPermit = db
-    .insert(permits)
-    .values({
-      ...(opts.receiptId ? { id: opts.receiptId } : {}),
-      jurisdictionId: p.jurisdiction,
-      permitNum: permitNumberFrom(v.input.permitType, year),
-      permitType: v.input.permitType,
-      workClass: v.input.workClass,
-      description: v.input.description,
-      estProjectCost: v.input.valuation,
-      applicantName: v.input.applicant.name,
-      applicantEmail: v.input.applicant.email,
-      applicantPhone: v.input.applicant.phone,
-      parcelId: facts.parcel_id,
-      contractorId: facts.contractor_id,
-      statusCurrent: 'SUBMITTED',
-      version: 1,
-      appliedDate: now,
-      statusDate: now,
-      updatedAt: now,
-      submittedBy: p.clientId,
-      idempotencyKey: v.key,
-      requestHash: v.hash,
-    })
-    .returning({ id: permits.id, permitNum: permits.permitNum });
   return {
     write: {
-      parts: [
-        sql`n as (${nextNumberStatement(p.jurisdiction, year)})`,
-        sql`p as (${insertPermit.getSQL()})`,
-        sql`h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
-                  select p.id, null, 'SUBMITTED', ${p.clientId}, ${now.toISOString()}::timestamptz from p)`,
-      ],
-      select: sql`select p.id, p.permit_num from p`,
-      produced: sql`(select array[p.permit_num] from p)`,
+      ...submissionStatement(db, opts.receiptId !== undefined),
+      shape: {
+        key: opts.receiptId !== undefined ? 'submission-with-id' : 'submission',
+        values: {
+          ...(opts.receiptId !== undefined ? { id: opts.receiptId } : {}),
+          jurisdiction: p.jurisdiction,
+          year,
+          year_text: String(year),
+          type_code: permitTypeCode(v.input.permitType),
+          permit_type: v.input.permitType,
+          work_class: v.input.workClass,
+          description: v.input.description,
+          valuation: v.input.valuation,
+          applicant_name: v.input.applicant.name,
+          applicant_email: v.input.applicant.email,
+          applicant_phone: v.input.applicant.phone,
+          parcel_id: facts.parcel_id,
+          contractor_id: facts.contractor_id,
+          now,
+          now_text: now.toISOString(),
+          client_id: p.clientId,
+          idempotency_key: v.key,
+          request_hash: v.hash,
+        },
+      },
       result: (rows) => {
         const row = rows[0] as { id: string; permit_num: string };
         return { id: row.id, state: 'PERSISTED', permitNumber: row.permit_num, submittedAt: now };
       },
     },
+  };
+}
+
+/**
+ * A submission's statement with a placeholder for every value (src/db/statement-change.ts: its text, the same for
+ * every submission, is rendered once): the jurisdiction's next number, the permit, its history row.
+ */
+function submissionStatement(db: Executor, withId: boolean): Pick<StatementChange<SubmissionReceipt>, 'parts' | 'select' | 'produced'> {
+  const $ = (name: string) => sql.placeholder(name);
+  const insertPermit = db
+    .insert(permits)
+    .values({
+      ...(withId ? { id: $('id') } : {}),
+      jurisdictionId: $('jurisdiction'),
+      permitNum: permitNumberOf($('type_code'), $('year_text')),
+      permitType: $('permit_type'),
+      workClass: $('work_class'),
+      description: $('description'),
+      estProjectCost: $('valuation'),
+      applicantName: $('applicant_name'),
+      applicantEmail: $('applicant_email'),
+      applicantPhone: $('applicant_phone'),
+      parcelId: $('parcel_id'),
+      contractorId: $('contractor_id'),
+      statusCurrent: 'SUBMITTED',
+      version: 1,
+      appliedDate: $('now'),
+      statusDate: $('now'),
+      updatedAt: $('now'),
+      submittedBy: $('client_id'),
+      idempotencyKey: $('idempotency_key'),
+      requestHash: $('request_hash'),
+    })
+    .returning({ id: permits.id, permitNum: permits.permitNum });
+  return {
+    parts: [
+      sql`n as (${nextNumberStatement($('jurisdiction'), $('year'))})`,
+      sql`p as (${insertPermit.getSQL()})`,
+      sql`h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
+                select p.id, null, 'SUBMITTED', ${$('client_id')}, ${$('now_text')}::timestamptz from p)`,
+    ],
+    select: sql`select p.id, p.permit_num from p`,
+    produced: sql`(select array[p.permit_num] from p)`,
   };
 }
 

@@ -11,11 +11,13 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.ts';
-import { runStatementChange, type StatementChange } from '../db/statement-change.ts';
+import { executeStatement, runStatementChange, type Shape, type StatementChange } from '../db/statement-change.ts';
 
 export interface CommitStatement {
   /** Runs in the mutation's transaction, after the work, before COMMIT. */
   statement: SQL;
+  /** Set when `statement` uses placeholders (src/db/statement-change.ts): their values and the text's key. */
+  shape?: Shape;
   /** Called once the transaction committed with the statement in it. */
   committed?: () => void;
 }
@@ -36,7 +38,7 @@ export function createUnitOfWork(db: Db, hooks: CommitHook[]) {
       const r = await work(tx);
       const ids = affected(r);
       parts = hooks.map((hook) => hook(ids)).filter((p): p is CommitStatement => p !== null);
-      for (const p of parts) await tx.execute(p.statement);
+      for (const p of parts) await executeStatement(tx, p.statement, p.shape);
       return r;
     });
     for (const p of parts) p.committed?.();
@@ -54,7 +56,8 @@ export type UnitOfWork = ReturnType<typeof createUnitOfWork>;
 export function createOneStatementUnit(db: Db, hooks: CommitHook[]) {
   return async <T>(change: StatementChange<T>): Promise<T> => {
     const parts = hooks.map((hook) => hook([], change.produced)).filter((p): p is CommitStatement => p !== null);
-    const result = await runStatementChange(db, change, parts.map((p, i) => sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`));
+    const extra = parts.map((p, i) => ({ part: sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`, ...(p.shape ? { shape: p.shape } : {}) }));
+    const result = await runStatementChange(db, change, extra);
     for (const p of parts) p.committed?.();
     return result;
   };

@@ -5,11 +5,13 @@
  * transaction (the checks, then number + permit + history). The API's path sends that write, with the audit
  * entry as a part of it, as one statement that is its own transaction.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { eq, sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { rowsOf } from '../../src/db/client.ts';
 import { contractors } from '../../src/db/schema/contractors.ts';
+import { permits, permitStatusHistory } from '../../src/db/schema/permits.ts';
 import { parcels } from '../../src/db/schema/parcels.ts';
 import { planSubmission, submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
 import { stagingStatement } from '../../src/audit/append.ts';
@@ -129,7 +131,7 @@ test('accepted: two statements in the transaction; no number used up by the refu
 test('the API path: checks in one read, then number + permit + history + audit entry in ONE statement of its own; a refused audit part leaves no permit and uses up no number', async () => {
   const p = principal(`ACT-${RUN}`);
   const tag = `one-${RUN}`;
-  const staging: CommitHook = (affected, produced) => ({ statement: stagingStatement({ kind: 'test.submission', tag, affected }, produced) });
+  const staging: CommitHook = (affected, produced) => stagingStatement({ kind: 'test.submission', tag, affected }, produced);
   const refusedStaging: CommitHook = () => ({ statement: sql`insert into audit_pending (entry) values ('not json'::jsonb)` });
   const plan = async (key: string, raw: unknown) => {
     const r = await planSubmission(t.database.db, p, validateSubmission(raw, key));
@@ -162,5 +164,63 @@ test('the API path: checks in one read, then number + permit + history + audit e
   const seq = (n: string) => Number(n.split('-').at(-1));
   // the refused statement took no number with it
   expect(seq(third.permitNumber!)).toBe(seq(first.permitNumber!) + 1);
+  await t.database.db.execute(sql`delete from audit_pending where entry->>'tag' = ${tag}`);
+});
+
+test('a submission statement is rendered once and then only its values change: every field of each submission lands as sent, with its own entry', async () => {
+  const p = principal(`ACT-${RUN}`, `checks-render-${RUN}`);
+  const tag = `render-${RUN}`;
+  const staging: CommitHook = (affected, produced) => stagingStatement({ kind: 'test.submission', tag, affected }, produced);
+  const inputs = [
+    { ...input(cityParcel, 'Panel replacement'), permitType: 'ELECTRICAL', workClass: 'ALTERATION', valuation: 12500 },
+    { ...input(cityParcel, 'New garage'), permitType: 'BUILDING', workClass: 'NEW', valuation: 80000, applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 000 0002' } },
+    { ...input(cityParcel, 'Water heater'), permitType: 'PLUMBING', workClass: 'REPAIR', valuation: 900 },
+  ];
+  const renders = spyOn(PgDialect.prototype, 'sqlToQuery');
+  const writes: number[] = [];
+  const receipts = [];
+  try {
+    for (const [i, raw] of inputs.entries()) {
+      const plan = await planSubmission(t.database.db, p, validateSubmission(raw, `k-render-${RUN}-${i}`));
+      if (!('write' in plan)) throw new Error('expected a write');
+      const before = renders.mock.calls.length;
+      receipts.push(await createOneStatementUnit(t.database.db, [staging])(plan.write));
+      writes.push(renders.mock.calls.length - before);
+    }
+  } finally {
+    renders.mockRestore();
+  }
+  // the write (change + audit part) is rendered at most on the first submission of this shape in the process
+  expect(writes.slice(1)).toEqual([0, 0]);
+
+  const seq = (n: string) => Number(n.split('-').at(-1));
+  for (const [i, raw] of inputs.entries()) {
+    const r = receipts[i]!;
+    expect(r.permitNumber).toMatch(new RegExp(`-${{ ELECTRICAL: 'ELE', BUILDING: 'BLD', PLUMBING: 'PLM' }[raw.permitType]}-\\d{4}-\\d{6}$`));
+    if (i > 0) expect(seq(r.permitNumber!)).toBe(seq(receipts[i - 1]!.permitNumber!) + 1);
+    const [row] = await t.database.db.select().from(permits).where(eq(permits.id, r.id));
+    expect(row).toMatchObject({
+      permitNum: r.permitNumber,
+      permitType: raw.permitType,
+      workClass: raw.workClass,
+      description: raw.description,
+      applicantName: raw.applicant.name,
+      applicantEmail: raw.applicant.email,
+      applicantPhone: raw.applicant.phone,
+      parcelId: cityParcel,
+      submittedBy: p.clientId,
+      idempotencyKey: `k-render-${RUN}-${i}`,
+      statusCurrent: 'SUBMITTED',
+      version: 1,
+    });
+    expect(Number(row!.estProjectCost)).toBe(raw.valuation);
+    expect(row!.appliedDate.getTime()).toBe(r.submittedAt!.getTime());
+    const history = await t.database.db.select().from(permitStatusHistory).where(eq(permitStatusHistory.permitId, r.id));
+    expect(history.map((h) => [h.toStatus, h.actor, h.changedAt.getTime()])).toEqual([['SUBMITTED', p.clientId, r.submittedAt!.getTime()]]);
+  }
+  const staged = rowsOf<{ entry: { affected: string[] } }>(
+    await t.database.db.execute(sql`select entry from audit_pending where entry->>'tag' = ${tag} order by id`),
+  );
+  expect(staged.map((s) => s.entry.affected)).toEqual(receipts.map((r) => [r.permitNumber!]));
   await t.database.db.execute(sql`delete from audit_pending where entry->>'tag' = ${tag}`);
 });

@@ -251,3 +251,57 @@ test("one statement: its prepared statement vanishes (DEALLOCATE) before it runs
     expect(log).toEqual(['entry', 'entry']);
   });
 });
+
+// ---- changes with placeholders (src/db/statement-change.ts: rendered once per shape key)
+
+/** {@link probeChange} with placeholders: `run` and `what` are values of the shape keyed `key`. */
+const shapedProbe = (run: string, what: string, key = 'uow-probe'): StatementChange<string> => ({
+  parts: [sql`c as (insert into uow_probe (run, what) values (${sql.placeholder('run')}, ${sql.placeholder('what')}) returning what)`],
+  select: sql`select what from c`,
+  produced: sql`(select array[what] from c)`,
+  result: (r) => String(r[0]!.what),
+  shape: { key, values: { run, what } },
+});
+
+test('placeholders: each run of a shaped change and its shaped parts writes its own values; a part with bound values is never frozen into the kept text', async () => {
+  const log: string[] = [];
+  const shapedHook: CommitHook = (_affected, produced) => ({
+    statement: sql`insert into uow_probe (run, what) select ${sql.placeholder('hook_run')}, ${sql.placeholder('hook_prefix')} || ':' || x from unnest(${produced!}::text[]) as x`,
+    shape: { key: 'uow-probe-hook', values: { hook_run: 'shaped', hook_prefix: `entry-${log.length}` } },
+    committed: () => log.push('shaped'),
+  });
+  for (const what of ['first', 'second']) await createOneStatementUnit(t.database.db, [shapedHook])(shapedProbe('shaped', what));
+  expect((await rows('shaped')).map((w) => w.what).sort()).toEqual(['entry-0:first', 'entry-1:second', 'first', 'second']);
+  // a hook whose values are bound (no shape): the whole statement is rendered for each run, so each run's value is sent
+  for (const what of ['third', 'fourth']) await createOneStatementUnit(t.database.db, [hookNaming('bound', `bound-${what}`, log)])(shapedProbe('bound', what));
+  expect((await rows('bound')).map((w) => w.what).sort()).toEqual(['bound-fourth:fourth', 'bound-third:third', 'fourth', 'third']);
+  // and the unit of work of several statements runs a shaped hook's statement with its values
+  const txHook: CommitHook = (affected) => ({
+    statement: sql`insert into uow_probe (run, what) values (${sql.placeholder('tx_run')}, ${sql.placeholder('tx_what')})`,
+    shape: { key: 'uow-probe-tx-hook', values: { tx_run: 'shaped-tx', tx_what: `entry:${affected.join(',')}` } },
+    committed: () => log.push('tx'),
+  });
+  for (const what of ['a', 'b']) {
+    await createUnitOfWork(t.database.db, [txHook])(async (tx) => {
+      await tx.execute(sql`insert into uow_probe (run, what) values ('shaped-tx', ${what})`);
+      return what;
+    }, (w) => [w]);
+  }
+  expect((await rows('shaped-tx')).map((w) => w.what)).toEqual(['a', 'entry:a', 'b', 'entry:b']);
+  expect(new Set((await rows('shaped-tx')).map((w) => w.xact)).size).toBe(2);
+  expect(log).toEqual(['shaped', 'shaped', 'bound-third', 'bound-fourth', 'tx', 'tx']);
+});
+
+test('placeholders: two parts naming the same placeholder are refused before anything is sent', async () => {
+  const sent: string[] = [];
+  const clash: CommitHook = () => ({ statement: sql`select ${sql.placeholder('run')}`, shape: { key: 'uow-clash', values: { run: 'other' } } });
+  const off = t.database.onQuery((q) => sent.push(q));
+  const err = await createOneStatementUnit(t.database.db, [clash])(shapedProbe('clash', 'change')).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  off();
+  expect(err?.message).toMatch(/placeholder run is used by two of its parts/);
+  expect(sent).toEqual([]);
+  expect(await rows('clash')).toEqual([]);
+});
