@@ -6,7 +6,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
-import { runStatementChange, type StatementChange } from '../db/statement-change.ts';
+import { executeStatement, runStatementChange, type StatementChange } from '../db/statement-change.ts';
 import { contractors } from '../db/schema/contractors.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
@@ -79,16 +79,18 @@ interface SubmissionFacts {
 }
 
 async function submissionFacts(tx: Executor, p: Principal, key: string, parcelId: string): Promise<SubmissionFacts> {
-  const [row] = rowsOf<SubmissionFacts>(
-    await tx.execute(sql`
+  const $ = (name: string) => sql.placeholder(name);
+  // placeholders: the text is rendered once (src/db/statement-change.ts)
+  const statement = sql`
       select pr.id as prior_id, pr.permit_num as prior_num, pr.request_hash as prior_hash,
              c.id as contractor_id, c.license_status, c.license_expires_on::text as license_expires_on,
              pa.id as parcel_id
       from (select 1) as one
-      left join ${permits} pr on pr.submitted_by = ${p.clientId} and pr.idempotency_key = ${key}
-      left join ${contractors} c on c.jurisdiction_id = ${p.jurisdiction} and c.license_number = ${p.contractor ?? null}
-      left join ${parcels} pa on pa.id = ${parcelId} and pa.jurisdiction_id = ${p.jurisdiction}`),
-  );
+      left join ${permits} pr on pr.submitted_by = ${$('client_id')} and pr.idempotency_key = ${$('key')}
+      left join ${contractors} c on c.jurisdiction_id = ${$('jurisdiction')} and c.license_number = ${$('contractor')}
+      left join ${parcels} pa on pa.id = ${$('parcel_id')} and pa.jurisdiction_id = ${$('jurisdiction')}`;
+  const values = { client_id: p.clientId, key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcel_id: parcelId };
+  const [row] = rowsOf<SubmissionFacts>(await executeStatement(tx, statement, { key: 'submission-facts', values }));
   return row!;
 }
 

@@ -181,16 +181,16 @@ test('a submission statement is rendered once and then only its values change: e
   const receipts = [];
   try {
     for (const [i, raw] of inputs.entries()) {
+      const before = renders.mock.calls.length;
       const plan = await planSubmission(t.database.db, p, validateSubmission(raw, `k-render-${RUN}-${i}`));
       if (!('write' in plan)) throw new Error('expected a write');
-      const before = renders.mock.calls.length;
       receipts.push(await createOneStatementUnit(t.database.db, [staging])(plan.write));
       writes.push(renders.mock.calls.length - before);
     }
   } finally {
     renders.mockRestore();
   }
-  // the write (change + audit part) is rendered at most on the first submission of this shape in the process
+  // the checks and the write (change + audit part) are rendered at most on the first submission in the process
   expect(writes.slice(1)).toEqual([0, 0]);
 
   const seq = (n: string) => Number(n.split('-').at(-1));
