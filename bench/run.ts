@@ -35,7 +35,7 @@ import {
   type Variant,
 } from './lib/scenarios.ts';
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
-import { cpuPerRequest, cpuSnapshot, type CpuPerRequest } from './lib/cpu.ts';
+import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, type CpuPerRequest } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 
 const { values: opts } = parseArgs({
@@ -377,11 +377,16 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
     const all = (seconds: number, what: string) =>
       Promise.all(servers.map((s, i) => runWrk({ url: `${s.url}/graphql`, script, connections: per(i), seconds, threads, tag: runTag(`${what}${i}`) })));
     if (WARMUP > 0) await all(WARMUP, 'w');
+    const before = servers.map((s) => cpuSnapshot(s.pid));
     const parts = await all(SECONDS, 'm');
     const r = combine(parts);
-    log(`${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})`);
+    const cpu = cpuPerRequestOfMany(before, servers.map((s) => cpuSnapshot(s.pid)), r.requests);
+    log(
+      `${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})` +
+        (cpu ? `  CPU µs/req (all instances): serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
+    );
     if (r.errors) log(`  first error: ${r.sampleError}`);
-    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)) };
+    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)), ...(cpu ? { cpu_per_request: cpu } : {}) };
   };
 
   const results: Record<string, Record<string, Awaited<ReturnType<typeof load>>>> = { '1': {}, [String(n)]: {} };

@@ -58,3 +58,18 @@ export function cpuPerRequest(before: CpuSnapshot | null, after: CpuSnapshot | n
   return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_workers_us + perRequest.app_other_us + perRequest.postgres_us };
 }
 export type CpuPerRequest = NonNullable<ReturnType<typeof cpuPerRequest>>;
+
+/**
+ * {@link cpuPerRequest} over several app processes on one PostgreSQL (scale-out): the app figures summed over the
+ * processes, PostgreSQL's counted once (every snapshot holds all of its processes).
+ */
+export function cpuPerRequestOfMany(before: (CpuSnapshot | null)[], after: (CpuSnapshot | null)[], requests: number) {
+  if (before.some((s) => !s) || after.some((s) => !s) || before.length === 0) return null;
+  const sum = (snaps: (CpuSnapshot | null)[]): CpuSnapshot => ({
+    appMain: snaps.reduce((a, s) => a + s!.appMain, 0),
+    appWorkers: snaps.reduce((a, s) => a + s!.appWorkers, 0),
+    appOther: snaps.reduce((a, s) => a + s!.appOther, 0),
+    postgres: snaps[0]!.postgres,
+  });
+  return cpuPerRequest(sum(before), sum(after), requests);
+}
