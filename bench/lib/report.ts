@@ -64,7 +64,8 @@ export interface Check {
   measured?: boolean;
 }
 
-export function acceptance(rows: Row[], rss: { warm: number; after: number; runs?: number[] }): Check[] {
+/** `pairRatios`: full / security-off of each adjacent pair of permit runs at the highest connection count (point 1). */
+export function acceptance(rows: Row[], rss: { warm: number; after: number; runs?: number[] }, pairRatios: number[] = []): Check[] {
   const c = Math.max(...rows.map((r) => r.connections));
   const checks: Check[] = [];
   const full = (n: string) => find(rows, n, 'full', c);
@@ -72,7 +73,8 @@ export function acceptance(rows: Row[], rss: { warm: number; after: number; runs
     const a = full('permit');
     const b = find(rows, 'permit', 'security-off', c);
     const x = a && b ? a.rps / b.rps : NaN;
-    checks.push({ point: `1. permit@${c}: full ≥ 0.85 × security-off`, pass: x >= 0.85, measured: Boolean(a && b), detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}` });
+    const pairs = pairRatios.length > 1 ? ` (median of ${pairRatios.length} adjacent pairs: ${pairRatios.map((r) => r.toFixed(2)).join(', ')})` : '';
+    checks.push({ point: `1. permit@${c}: full ≥ 0.85 × security-off`, pass: x >= 0.85, measured: Boolean(a && b), detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}${pairs}` });
   }
   for (const [n, limit] of [['permitStatus', 15], ['permit', 15], ['submitPermit', 40]] as const) {
     const r = full(n);
