@@ -154,11 +154,21 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
   };
 }
 
+type SubmissionStatement = Pick<StatementChange<SubmissionReceipt>, 'parts' | 'select' | 'produced'>;
+const submissionStatements = new Map<boolean, SubmissionStatement>();
+
 /**
  * A submission's statement with a placeholder for every value (src/db/statement-change.ts: its text, the same for
- * every submission, is rendered once): the jurisdiction's next number, the permit, its history row.
+ * every submission, is rendered once): the jurisdiction's next number, the permit, its history row. Built once
+ * per process and kind (the SQL holds no reference to the database it was built with).
  */
-function submissionStatement(db: Executor, withId: boolean): Pick<StatementChange<SubmissionReceipt>, 'parts' | 'select' | 'produced'> {
+function submissionStatement(db: Executor, withId: boolean): SubmissionStatement {
+  let statement = submissionStatements.get(withId);
+  if (!statement) submissionStatements.set(withId, (statement = buildSubmissionStatement(db, withId)));
+  return statement;
+}
+
+function buildSubmissionStatement(db: Executor, withId: boolean): SubmissionStatement {
   const $ = (name: string) => sql.placeholder(name);
   const insertPermit = db
     .insert(permits)
