@@ -215,6 +215,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     return { raw, gc: gc.rss };
   };
   const permitPairs: { off: Measured; full: Measured }[] = [];
+  /** full / no-audit of each round of submissions at the highest connection count (point 3) */
+  const submitRatios: number[] = [];
   const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
   if (READS.length) {
     const off = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-security-off')), logDir, env: envOf('security-off') });
@@ -291,8 +293,19 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       ),
     );
     const tokens = await tokensFor(apps[1]!.url, dataDir, ['demo-contractor-a']);
+    const cMax = Math.max(...CONNECTIONS);
     for (const c of CONNECTIONS) {
-      for (const [i, v] of variants.entries()) rows.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, v === 'security-off' ? {} : tokens));
+      // at cMax, acceptance point 3 (full / no-audit): three rounds of the three back to back, the round with the
+      // median ratio giving the rows (as for point 1: one sample each decided it by luck, 0.69-0.85 for the same code)
+      const rounds: Measured[][] = [];
+      for (let round = 0; round < (c === cMax ? 3 : 1); round++) {
+        const runs: Measured[] = [];
+        for (const [i, v] of variants.entries()) runs.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, v === 'security-off' ? {} : tokens, round === 0 ? WARMUP : 0));
+        rounds.push(runs);
+      }
+      const auditRatio = (runs: Measured[]) => runs[1]!.rps / runs[2]!.rps;
+      rows.push(...[...rounds].sort((a, b) => auditRatio(a) - auditRatio(b))[Math.floor(rounds.length / 2)]!);
+      if (c === cMax) submitRatios.push(...rounds.map(auditRatio));
     }
     for (const [i, v] of variants.entries()) await track(apps[i]!, `${v}-submit`);
   }
@@ -319,7 +332,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, paced, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify({ rows, peaks, paced, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);
@@ -327,7 +340,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     console.log('\nlatency below saturation (full, same connections, each pausing so that together they offer half the measured rps):');
     for (const p of paced) console.log(`  ${p.name.padEnd(13)} c=${p.connections}  ${String(p.rps).padStart(6)} rps  p50 ${p.p50_ms}  p95 ${p.p95_ms}  p99 ${p.p99_ms} ms  errors ${p.errors}`);
   }
-  printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps)));
+  printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
 }
 
