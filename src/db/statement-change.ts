@@ -48,6 +48,7 @@ export interface ExtraPart {
 /** Distinct shape keys rendered and kept (they come from the code: a handful). */
 const MAX_SHAPES = 100;
 const rendered = new Map<string, Query>();
+/** Renders as the app's drizzle instances do (they set no `casing`; both drivers use PgDialect). */
 const dialect = new PgDialect();
 
 /**
