@@ -24,36 +24,55 @@ const read = (path: string) => {
   }
 };
 
+type Kind = 'appMain' | 'appWorkers' | 'appOther' | 'postgres';
+
+/** Clock ticks per thread (app) and per process (postgres), with the kind each counts for. */
 export interface CpuSnapshot {
-  appMain: number;
-  appWorkers: number;
-  appOther: number;
-  postgres: number;
+  ticks: Map<string, { kind: Kind; ticks: number }>;
 }
 
-/** Clock ticks used so far by the app process (main thread / worker threads / others) and every `postgres` process. */
+/** Clock ticks used so far by each thread of the app process (main / worker / other) and every `postgres` process. */
 export function cpuSnapshot(appPid: number): CpuSnapshot | null {
   if (!existsSync(`/proc/${appPid}/task`)) return null;
-  const s: CpuSnapshot = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
+  const ticks: CpuSnapshot['ticks'] = new Map();
   for (const tid of readdirSync(`/proc/${appPid}/task`)) {
     const line = read(`/proc/${appPid}/task/${tid}/stat`);
     if (!line) continue;
     const name = line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'));
-    s[tid === String(appPid) ? 'appMain' : name === 'Worker' ? 'appWorkers' : 'appOther'] += ticksOf(line);
+    ticks.set(`${appPid}/${tid}`, { kind: tid === String(appPid) ? 'appMain' : name === 'Worker' ? 'appWorkers' : 'appOther', ticks: ticksOf(line) });
   }
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     if (read(`/proc/${pid}/comm`)?.trim() !== 'postgres') continue;
     const line = read(`/proc/${pid}/stat`);
-    if (line) s.postgres += ticksOf(line);
+    if (line) ticks.set(`pg/${pid}`, { kind: 'postgres', ticks: ticksOf(line) });
   }
-  return s;
+  return { ticks };
+}
+
+/**
+ * Ticks by kind between two snapshots, thread by thread: a thread or process that ended meanwhile is left out (its
+ * time in between cannot be read any more; summing totals instead made such a run's figure negative), one that
+ * started meanwhile counts in full.
+ */
+export function ticksBetween(before: CpuSnapshot, after: CpuSnapshot): Record<Kind, number> {
+  const out: Record<Kind, number> = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
+  for (const [id, a] of after.ticks) {
+    const prev = before.ticks.get(id)?.ticks ?? 0;
+    // fewer ticks than before: the id was reused by a new thread or process, whose ticks all fall in between
+    out[a.kind] += a.ticks >= prev ? a.ticks - prev : a.ticks;
+  }
+  return out;
 }
 
 /** Microseconds of CPU per request between two snapshots (rounded to 1 µs). */
 export function cpuPerRequest(before: CpuSnapshot | null, after: CpuSnapshot | null, requests: number) {
   if (!before || !after || requests <= 0) return null;
-  const us = (k: keyof CpuSnapshot) => Math.round(((after[k] - before[k]) / TICKS_PER_SECOND) * 1e6 / requests);
+  return perRequest(ticksBetween(before, after), requests);
+}
+
+function perRequest(t: Record<Kind, number>, requests: number) {
+  const us = (k: Kind) => Math.round(((t[k] / TICKS_PER_SECOND) * 1e6) / requests);
   const perRequest = { app_main_us: us('appMain'), app_workers_us: us('appWorkers'), app_other_us: us('appOther'), postgres_us: us('postgres') };
   return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_workers_us + perRequest.app_other_us + perRequest.postgres_us };
 }
@@ -64,12 +83,16 @@ export type CpuPerRequest = NonNullable<ReturnType<typeof cpuPerRequest>>;
  * processes, PostgreSQL's counted once (every snapshot holds all of its processes).
  */
 export function cpuPerRequestOfMany(before: (CpuSnapshot | null)[], after: (CpuSnapshot | null)[], requests: number) {
-  if (before.some((s) => !s) || after.some((s) => !s) || before.length === 0) return null;
-  const sum = (snaps: (CpuSnapshot | null)[]): CpuSnapshot => ({
-    appMain: snaps.reduce((a, s) => a + s!.appMain, 0),
-    appWorkers: snaps.reduce((a, s) => a + s!.appWorkers, 0),
-    appOther: snaps.reduce((a, s) => a + s!.appOther, 0),
-    postgres: snaps[0]!.postgres,
-  });
-  return cpuPerRequest(sum(before), sum(after), requests);
+  if (before.length === 0 || before.length !== after.length || requests <= 0) return null;
+  const sum: Record<Kind, number> = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
+  for (const [i, b] of before.entries()) {
+    const a = after[i];
+    if (!b || !a) return null;
+    const t = ticksBetween(b, a);
+    sum.appMain += t.appMain;
+    sum.appWorkers += t.appWorkers;
+    sum.appOther += t.appOther;
+    if (i === 0) sum.postgres = t.postgres;
+  }
+  return perRequest(sum, requests);
 }
