@@ -4,7 +4,7 @@
  * again; entries it did not append (another instance, an earlier run) are still verified in full. A chain rewritten
  * in between (content and hashes recomputed) is refused, which re-hashing the stored rows alone could not see.
  */
-import { afterAll, beforeAll, beforeEach, expect, setDefaultTimeout, test } from 'bun:test';
+import { expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import pino from 'pino';
@@ -14,8 +14,8 @@ import { entryHash } from '../../src/audit/hash-chain.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { jsonOf, rowsOf, type Db } from '../../src/db/client.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, entryReads, resetAuditTables } from './support.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import { asSuperuserWithoutTriggers, entryReads, useAuditDatabase } from './support.ts';
 
 setDefaultTimeout(120_000);
 
@@ -23,13 +23,7 @@ let signer: CheckpointSigner;
 let publicJwk: JWK;
 let t: TestDatabase;
 let db: Db;
-beforeAll(async () => {
-  ({ signer, publicJwk } = await auditKeys());
-  t = await createTestDatabase();
-  db = t.database.db;
-}, DB_TIMEOUT);
-afterAll(() => t.drop(), DB_TIMEOUT);
-beforeEach(() => resetAuditTables(db), DB_TIMEOUT);
+useAuditDatabase((f) => ({ signer, publicJwk, t, db } = f));
 
 function recorder() {
   const lines: string[] = [];

@@ -3,7 +3,7 @@
  * the same statement as a full verification would sign, only the new entries read, no laundering of a prefix
  * edited since the last checkpoint, and a full verification whenever the stored starting point is not usable.
  */
-import { afterAll, beforeAll, beforeEach, expect, setDefaultTimeout, test } from 'bun:test';
+import { expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { appendAuditEntries } from '../../src/audit/append.ts';
@@ -12,8 +12,8 @@ import { MerkleAccumulator, merkleRoot } from '../../src/audit/merkle.ts';
 import { takeCheckpoint, takeNextCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import type { Db } from '../../src/db/client.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, entryReads, resetAuditTables } from './support.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import { asSuperuserWithoutTriggers, auditKeys, entryReads, useAuditDatabase } from './support.ts';
 
 setDefaultTimeout(120_000);
 
@@ -21,13 +21,7 @@ let signer: CheckpointSigner;
 let publicJwk: JWK;
 let t: TestDatabase;
 let db: Db;
-beforeAll(async () => {
-  ({ signer, publicJwk } = await auditKeys());
-  t = await createTestDatabase();
-  db = t.database.db;
-}, DB_TIMEOUT);
-afterAll(() => t.drop(), DB_TIMEOUT);
-beforeEach(() => resetAuditTables(db), DB_TIMEOUT);
+useAuditDatabase((f) => ({ signer, publicJwk, t, db } = f));
 
 const append = (from: number, n: number) =>
   appendAuditEntries(db, Array.from({ length: n }, (_, i) => ({ op: 'permit', n: from + i, outcome: 'ALLOWED' })));

@@ -1,8 +1,10 @@
-/** Shared fixtures for the audit tests: a signing key and a way to tamper as a superuser. */
+/** Shared fixtures for the audit tests: a signing key, a test database, and a way to tamper as a superuser. */
+import { afterAll, beforeAll, beforeEach } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { CheckpointSigner } from '../../src/audit/checkpoint.ts';
 import type { Database, Db, Tx } from '../../src/db/client.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 export async function auditKeys(): Promise<{ signer: CheckpointSigner; publicJwk: JWK }> {
   const pair = await generateKeyPair('ES256', { extractable: true });
@@ -51,4 +53,27 @@ export async function entryReads(database: Database, fn: () => Promise<unknown>)
     off();
   }
   return seen;
+}
+
+export interface AuditDatabase {
+  signer: CheckpointSigner;
+  publicJwk: JWK;
+  t: TestDatabase;
+  db: Db;
+}
+
+/**
+ * What the checkpoint and tamper tests share: signing keys and a test database for the file (dropped after it), the
+ * audit tables emptied before each test (a file's own beforeEach runs after that). `use` gets them once they exist.
+ */
+export function useAuditDatabase(use: (f: AuditDatabase) => void): void {
+  let f: AuditDatabase | undefined;
+  beforeAll(async () => {
+    const keys = await auditKeys();
+    const t = await createTestDatabase();
+    f = { ...keys, t, db: t.database.db };
+    use(f);
+  }, DB_TIMEOUT);
+  afterAll(() => f!.t.drop(), DB_TIMEOUT);
+  beforeEach(() => resetAuditTables(f!.db), DB_TIMEOUT);
 }

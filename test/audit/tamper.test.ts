@@ -2,7 +2,7 @@
  * Tampering as a database superuser (triggers bypassed) must be caught by verification, which names the
  * first bad seq. Each case starts from a log of 30 entries (the tables emptied in between).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { beforeEach, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { appendAuditEntries, appendAuditEntry } from '../../src/audit/append.ts';
@@ -11,8 +11,7 @@ import { entryHash } from '../../src/audit/hash-chain.ts';
 import { takeCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { loadAndVerify, verifyChain } from '../../src/audit/verify-chain.ts';
 import { rowsOf, type Db, type Tx } from '../../src/db/client.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { asSuperuserWithoutTriggers, auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
+import { asSuperuserWithoutTriggers, DB_TIMEOUT, useAuditDatabase } from './support.ts';
 import { setDefaultTimeout } from 'bun:test';
 
 // starts databases and servers: Bun's 5 s default is too short on a busy machine
@@ -20,19 +19,9 @@ setDefaultTimeout(120_000);
 
 let signer: CheckpointSigner;
 let publicJwk: JWK;
-beforeAll(async () => {
-  ({ signer, publicJwk } = await auditKeys());
-}, DB_TIMEOUT);
-
-let t: TestDatabase;
 let db: Db;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  db = t.database.db;
-}, DB_TIMEOUT);
-afterAll(() => t.drop(), DB_TIMEOUT);
+useAuditDatabase((f) => ({ signer, publicJwk, db } = f));
 beforeEach(async () => {
-  await resetAuditTables(db);
   for (let i = 1; i <= 30; i++) await appendAuditEntry(db, { op: 'permit', n: i, outcome: 'ALLOWED' });
 }, DB_TIMEOUT);
 
