@@ -35,7 +35,7 @@ import {
   type Variant,
 } from './lib/scenarios.ts';
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
-import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, type CpuPerRequest } from './lib/cpu.ts';
+import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, describeCpu, type CpuPerRequest } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 
 const { values: opts } = parseArgs({
@@ -165,13 +165,16 @@ async function measure(
   const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
   log(
     `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
-      (cpu ? `  CPU µs/req: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
+      describeCpu(cpu),
   );
   if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
   return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 
 const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
+
+/** The item whose `f` is the median (the upper middle one of an even count). */
+const medianBy = <T>(items: readonly T[], f: (item: T) => number): T => [...items].sort((a, b) => f(a) - f(b))[Math.floor(items.length / 2)]!;
 /** permit first: the RSS leak check runs on it right after the warm-up */
 const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'submitPermit'];
 
@@ -255,7 +258,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
           await after(f);
           permitPairs.push({ off: o, full: f });
         }
-        const median = [...permitPairs].sort((a, b) => a.full.rps / a.off.rps - b.full.rps / b.off.rps)[1]!;
+        const median = medianBy(permitPairs, (p) => p.full.rps / p.off.rps);
         rows.push(median.off, median.full);
         rss.after = rss.runs.at(-1) ?? 0;
       } else {
@@ -304,7 +307,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         rounds.push(runs);
       }
       const auditRatio = (runs: Measured[]) => runs[1]!.rps / runs[2]!.rps;
-      rows.push(...[...rounds].sort((a, b) => auditRatio(a) - auditRatio(b))[Math.floor(rounds.length / 2)]!);
+      rows.push(...medianBy(rounds, auditRatio));
       if (c === cMax) submitRatios.push(...rounds.map(auditRatio));
     }
     for (const [i, v] of variants.entries()) await track(apps[i]!, `${v}-submit`);
@@ -405,7 +408,7 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
     const cpu = cpuPerRequestOfMany(before, servers.map((s) => cpuSnapshot(s.pid)), r.requests);
     log(
       `${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})` +
-        (cpu ? `  CPU µs/req (all instances): serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : ''),
+        describeCpu(cpu, 'CPU µs/req (all instances)'),
     );
     if (r.errors) log(`  first error: ${r.sampleError}`);
     return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)), ...(cpu ? { cpu_per_request: cpu } : {}) };

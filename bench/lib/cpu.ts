@@ -55,7 +55,7 @@ export function cpuSnapshot(appPid: number): CpuSnapshot | null {
  * time in between cannot be read any more; summing totals instead made such a run's figure negative), one that
  * started meanwhile counts in full.
  */
-export function ticksBetween(before: CpuSnapshot, after: CpuSnapshot): Record<Kind, number> {
+function ticksBetween(before: CpuSnapshot, after: CpuSnapshot): Record<Kind, number> {
   const out: Record<Kind, number> = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
   for (const [id, a] of after.ticks) {
     const prev = before.ticks.get(id)?.ticks ?? 0;
@@ -68,10 +68,7 @@ export function ticksBetween(before: CpuSnapshot, after: CpuSnapshot): Record<Ki
 /** Microseconds of CPU per request between two snapshots (rounded to 1 µs). */
 export function cpuPerRequest(before: CpuSnapshot | null, after: CpuSnapshot | null, requests: number) {
   if (!before || !after || requests <= 0) return null;
-  return perRequest(ticksBetween(before, after), requests);
-}
-
-function perRequest(t: Record<Kind, number>, requests: number) {
+  const t = ticksBetween(before, after);
   const us = (k: Kind) => Math.round(((t[k] / TICKS_PER_SECOND) * 1e6) / requests);
   const perRequest = { app_main_us: us('appMain'), app_workers_us: us('appWorkers'), app_other_us: us('appOther'), postgres_us: us('postgres') };
   return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_workers_us + perRequest.app_other_us + perRequest.postgres_us };
@@ -79,20 +76,17 @@ function perRequest(t: Record<Kind, number>, requests: number) {
 export type CpuPerRequest = NonNullable<ReturnType<typeof cpuPerRequest>>;
 
 /**
- * {@link cpuPerRequest} over several app processes on one PostgreSQL (scale-out): the app figures summed over the
- * processes, PostgreSQL's counted once (every snapshot holds all of its processes).
+ * {@link cpuPerRequest} over several app processes on one PostgreSQL (scale-out): their snapshots taken together as
+ * one, the app threads of all of them summed and PostgreSQL's processes (in every snapshot, under the same ids)
+ * counted once.
  */
 export function cpuPerRequestOfMany(before: (CpuSnapshot | null)[], after: (CpuSnapshot | null)[], requests: number) {
-  if (before.length === 0 || before.length !== after.length || requests <= 0) return null;
-  const sum: Record<Kind, number> = { appMain: 0, appWorkers: 0, appOther: 0, postgres: 0 };
-  for (const [i, b] of before.entries()) {
-    const a = after[i];
-    if (!b || !a) return null;
-    const t = ticksBetween(b, a);
-    sum.appMain += t.appMain;
-    sum.appWorkers += t.appWorkers;
-    sum.appOther += t.appOther;
-    if (i === 0) sum.postgres = t.postgres;
-  }
-  return perRequest(sum, requests);
+  const merged = (snaps: (CpuSnapshot | null)[]): CpuSnapshot | null =>
+    snaps.length && snaps.every((s) => s !== null) ? { ticks: new Map(snaps.flatMap((s) => [...s!.ticks])) } : null;
+  return cpuPerRequest(merged(before), merged(after), requests);
+}
+
+/** The log line's part: `CPU µs/req: serving … + workers … + JIT/GC … + postgres … = total`. */
+export function describeCpu(cpu: CpuPerRequest | null, label = 'CPU µs/req'): string {
+  return cpu ? `  ${label}: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : '';
 }
