@@ -250,18 +250,9 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
 
   /** One page in seq order; entries with a known hash are not read. */
   async function page(after: number): Promise<PageRow[]> {
-    if (!known) {
-      return rowsOf<StoredRow>(
-        await executor.execute(sql`
-          select seq::text as seq, entry::text as entry, prev_hash, hash from audit_entries
-          where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
-      );
-    }
-    const links = rowsOf<Omit<StoredRow, 'entry'>>(
-      await executor.execute(sql`
-        select seq::text as seq, prev_hash, hash from audit_entries
-        where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`),
-    );
+    const window = sql`from audit_entries where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`;
+    if (!known) return rowsOf<StoredRow>(await executor.execute(sql`select seq::text as seq, entry::text as entry, prev_hash, hash ${window}`));
+    const links = rowsOf<Omit<StoredRow, 'entry'>>(await executor.execute(sql`select seq::text as seq, prev_hash, hash ${window}`));
     const withKnown = links.map((r) => ({ ...r, knownHash: known.get(Number(r.seq)) }));
     const unknown = withKnown.filter((r) => r.knownHash === undefined).map((r) => r.seq);
     const entries = new Map<string, string>();
