@@ -23,10 +23,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchToken, graphql, tokensFor } from './lib/client.ts';
 import { createBenchDatabase, openReader, type BenchDatabase } from './lib/database.ts';
-import { freePort, readRss, REPO, rssAfterGc, startApp, startBare, type ChildServer } from './lib/processes.ts';
+import { freePort, readRss, REPO, rssAfterGc, startApp, startBare, startYogaFloor, type ChildServer } from './lib/processes.ts';
 import {
   ACTS_AS,
   identityHeaders,
+  PERMIT_QUERY,
+  PERMIT_STATUS_QUERY,
   requestSpec,
   SCENARIOS,
   type BBox,
@@ -35,7 +37,7 @@ import {
   type Variant,
 } from './lib/scenarios.ts';
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
-import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, describeCpu, type CpuPerRequest } from './lib/cpu.ts';
+import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, describeCpu, machineBusyPercent, machineTicks, type CpuPerRequest } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 
 const { values: opts } = parseArgs({
@@ -171,6 +173,48 @@ async function measure(
   return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 
+interface FloorRun {
+  name: ScenarioName;
+  connections: number;
+  rps: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  errors: number;
+  cpu_per_request?: CpuPerRequest;
+}
+
+/**
+ * One run against the stack's floor (bench/lib/yoga-floor.ts): the same request bodies as the app's scenario, no
+ * identity (the floor checks none), the answer checked as for the app.
+ */
+async function measureFloor(server: ChildServer, name: ScenarioName, connections: number, inputs: BenchInputs): Promise<FloorRun> {
+  const script = writeScript(`floor-${name}`, requestSpec(name, inputs, {}));
+  const url = `${server.url}/graphql`;
+  await runWrk({ url, script, connections, seconds: Math.max(WARMUP, 2), threads: THREADS, tag: runTag('w') });
+  const before = cpuSnapshot(server.pid);
+  const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
+  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
+  log(`${name.padEnd(12)} yoga floor   c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` + describeCpu(cpu));
+  if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
+  return { name, connections, rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors, ...(cpu ? { cpu_per_request: cpu } : {}) };
+}
+
+/**
+ * What the floor answers: the app's own answers to the scenarios' queries, for the permit of median response size
+ * among the first 21 of the benchmark's permit numbers (its inspections vary in number).
+ */
+async function writeFloorSample(app: ChildServer, dataDir: string, inputs: BenchInputs, file: string): Promise<string> {
+  const { 'demo-gis': gis } = await tokensFor(app.url, dataDir, ['demo-gis']);
+  const permits: unknown[] = [];
+  for (const n of inputs.permitNumbers.slice(0, 21)) permits.push((await graphql<{ permit: unknown }>(app.url, gis!, PERMIT_QUERY, { n })).permit);
+  permits.sort((a, b) => JSON.stringify(a).length - JSON.stringify(b).length);
+  const permit = permits[Math.floor(permits.length / 2)];
+  const { permitStatus } = await graphql<{ permitStatus: unknown }>(app.url, null, PERMIT_STATUS_QUERY, { n: inputs.permitNumbers[0] });
+  writeFileSync(file, JSON.stringify({ permitStatus, permit }));
+  return file;
+}
+
 const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
 
 /** The item whose `f` is the median (the upper middle one of an even count). */
@@ -193,6 +237,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   log(`seeding ${db.name} (SEED=full)`);
   const seed = await startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
   const inputs = await prepareInputs(seed, dataDir, db.url);
+  const floorSample = await writeFloorSample(seed, dataDir, inputs, join(work, 'floor-sample.json'));
   await seed.stop();
   log(`inputs: ${inputs.permitNumbers.length} permit numbers, bbox with ${inputs.bboxFeatures} features ${JSON.stringify(inputs.bbox)}`);
 
@@ -200,6 +245,15 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   const bare = await startBare(freePort(), logDir);
   for (const name of ORDER.filter(wanted)) for (const c of CONNECTIONS) rows.push(await measure(bare, 'bare', name, c, inputs, {}));
   await track(bare, 'bare');
+
+  // the stack's floor for the two read scenarios with a latency target (point 2), at the highest connection count
+  const floor: FloorRun[] = [];
+  const floorNames = (['permitStatus', 'permit'] as const).filter(wanted);
+  if (floorNames.length) {
+    const server = await startYogaFloor(freePort(), logDir, floorSample);
+    for (const name of floorNames) floor.push(await measureFloor(server, name, Math.max(...CONNECTIONS), inputs));
+    await server.stop();
+  }
 
   // Reads first for every variant, then the writes: submissions grow `permits`, which must not slow the reads
   // of a later variant (restarting a variant between the two phases costs a few seconds).
@@ -335,7 +389,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, paced, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify({ rows, peaks, paced, floor, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);
@@ -343,7 +397,11 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     console.log('\nlatency below saturation (full, same connections, each pausing so that together they offer half the measured rps):');
     for (const p of paced) console.log(`  ${p.name.padEnd(13)} c=${p.connections}  ${String(p.rps).padStart(6)} rps  p50 ${p.p50_ms}  p95 ${p.p95_ms}  p99 ${p.p99_ms} ms  errors ${p.errors}`);
   }
-  printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios));
+  if (floor.length) {
+    console.log(`\nthe stack's floor (graphql-yoga on Bun.serve with the app's schema, fixed answers: no plugins, no database):`);
+    for (const f of floor) console.log(`  ${f.name.padEnd(13)} c=${f.connections}  ${String(f.rps).padStart(6)} rps  p50 ${f.p50_ms}  p95 ${f.p95_ms}  p99 ${f.p99_ms} ms  errors ${f.errors}`);
+  }
+  printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios, floor));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
 }
 
@@ -403,15 +461,18 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
       Promise.all(servers.map((s, i) => runWrk({ url: `${s.url}/graphql`, script, connections: per(i), seconds, threads, tag: runTag(`${what}${i}`) })));
     if (WARMUP > 0) await all(WARMUP, 'w');
     const before = servers.map((s) => cpuSnapshot(s.pid));
+    const machineBefore = machineTicks();
     const parts = await all(SECONDS, 'm');
+    const busy = machineBusyPercent(machineBefore, machineTicks());
     const r = combine(parts);
     const cpu = cpuPerRequestOfMany(before, servers.map((s) => cpuSnapshot(s.pid)), r.requests);
     log(
       `${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})` +
+        `  machine CPU busy ${busy ?? '?'} %` +
         describeCpu(cpu, 'CPU µs/req (all instances)'),
     );
     if (r.errors) log(`  first error: ${r.sampleError}`);
-    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)), ...(cpu ? { cpu_per_request: cpu } : {}) };
+    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)), machine_busy_percent: busy, ...(cpu ? { cpu_per_request: cpu } : {}) };
   };
 
   const results: Record<string, Record<string, Awaited<ReturnType<typeof load>>>> = { '1': {}, [String(n)]: {} };
@@ -468,18 +529,19 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 
   console.log(`\nScale-out: ${n} app processes on one PostgreSQL + Redis, ${cMax} connections in total (wrk per instance)\n`);
-  console.log(`${'scenario'.padEnd(14)}${'1 instance rps'.padStart(16)}${`${n} instances rps`.padStart(18)}${'ratio'.padStart(8)}${'p95 1 / N (ms)'.padStart(18)}${'errors'.padStart(9)}`);
+  console.log(`${'scenario'.padEnd(14)}${'1 instance rps'.padStart(16)}${`${n} instances rps`.padStart(18)}${'ratio'.padStart(8)}${'p95 1 / N (ms)'.padStart(18)}${'errors'.padStart(9)}${'CPU busy 1 / N'.padStart(17)}`);
   for (const name of scenarios) {
     const a = one[name]!;
     const b = many[name]!;
     console.log(
-      `${name.padEnd(14)}${a.rps.toFixed(0).padStart(16)}${b.rps.toFixed(0).padStart(18)}${(b.rps / a.rps).toFixed(2).padStart(8)}${`${a.p95} / ${b.p95}`.padStart(18)}${String(a.errors + b.errors).padStart(9)}`,
+      `${name.padEnd(14)}${a.rps.toFixed(0).padStart(16)}${b.rps.toFixed(0).padStart(18)}${(b.rps / a.rps).toFixed(2).padStart(8)}${`${a.p95} / ${b.p95}`.padStart(18)}${String(a.errors + b.errors).padStart(9)}${`${a.machine_busy_percent ?? '?'} / ${b.machine_busy_percent ?? '?'} %`.padStart(17)}`,
     );
   }
   console.log(`\naudit chain after concurrent appends: ${chain.ok ? `valid (${chain.size} entries)` : `BROKEN: ${JSON.stringify(chain)}`}`);
   console.log(
     `rate limit: ${total} requests over ${n} instances in ${rateLimit.seconds} s → ${allowed} allowed, ${limited} × 429; one shared budget allows ≤ ${oneBudget}, ${n} separate budgets would allow ${total} → ${rateLimit.shared ? 'SHARED' : 'NOT SHARED'}`,
   );
+  console.log(`(CPU busy: the whole machine's, all cores, during the measured runs: wrk, the app processes, PostgreSQL, Redis)`);
   const pass = scenarios.every((s) => many[s]!.rps > one[s]!.rps) && chain.ok && rateLimit.shared;
   console.log(`\nacceptance 4 (aggregate higher, chain valid, rate limit shared): ${pass ? 'PASS' : 'FAIL'}`);
   console.log(`\nwrote ${file}; logs in ${logDir}; total ${elapsed()}`);

@@ -90,3 +90,21 @@ export function cpuPerRequestOfMany(before: (CpuSnapshot | null)[], after: (CpuS
 export function describeCpu(cpu: CpuPerRequest | null, label = 'CPU µs/req'): string {
   return cpu ? `  ${label}: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : '';
 }
+
+/** The machine's CPU time so far, from /proc/stat's `cpu` line (clock ticks): busy (everything but idle and iowait) and all. */
+export function machineTicks(): { busy: number; all: number } | null {
+  const line = read('/proc/stat')?.split('\n')[0];
+  if (!line?.startsWith('cpu ')) return null;
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+  const all = f.reduce((a, b) => a + b, 0);
+  return { busy: all - f[3]! - f[4]!, all };
+}
+
+/**
+ * The share of the machine's CPU (all cores) that was busy between two readings, in % (wrk, the app, PostgreSQL and
+ * anything else): near 100 % the machine is saturated and a second process can only take CPU from the first.
+ */
+export function machineBusyPercent(before: ReturnType<typeof machineTicks>, after: ReturnType<typeof machineTicks>): number | null {
+  if (!before || !after || after.all <= before.all) return null;
+  return Math.round((100 * (after.busy - before.busy)) / (after.all - before.all));
+}

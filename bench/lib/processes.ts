@@ -141,6 +141,27 @@ Bun.serve({ hostname: '127.0.0.1', port: ${port}, fetch: () => new Response(body
   return server;
 }
 
+/**
+ * The stack's floor (bench/lib/yoga-floor.ts): graphql-yoga with the app's schema, no plugins and no database,
+ * answering every permitStatus/permit with the fixed sample in `sampleFile`.
+ */
+export async function startYogaFloor(port: number, logDir: string, sampleFile: string): Promise<ChildServer> {
+  const logFile = join(logDir, 'yoga-floor.log');
+  const fd = openSync(logFile, 'a');
+  const proc = Bun.spawn([process.execPath, 'run', 'bench/lib/yoga-floor.ts'], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
+    stdout: fd,
+    stderr: fd,
+  });
+  const rss = new RssSampler(proc.pid);
+  const url = `http://127.0.0.1:${port}`;
+  const server: ChildServer = { name: 'yoga-floor', port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
+  const probe = JSON.stringify({ query: '{ __typename }' });
+  await waitFor('yoga floor', async () => (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok, proc, 20_000, logFile);
+  return server;
+}
+
 /** A free TCP port on loopback (asks the kernel, then releases it). */
 export function freePort(): number {
   const s = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() });

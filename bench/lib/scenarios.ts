@@ -33,8 +33,8 @@ export const ACTS_AS: Record<ScenarioName, string | null> = {
   submitPermit: 'demo-contractor-a',
 };
 
-const PERMIT_STATUS_QUERY = 'query PermitStatus($n: String!) { permitStatus(number: $n) { number status updatedAt stale asOf } }';
-const PERMIT_QUERY =
+export const PERMIT_STATUS_QUERY = 'query PermitStatus($n: String!) { permitStatus(number: $n) { number status updatedAt stale asOf } }';
+export const PERMIT_QUERY =
   'query Permit($n: String!) { permit(number: $n) { id number permitType workClass status description valuation version submittedAt updatedAt ' +
   'parcel { id apn address zoningCode } contractor { id licenseNumber name licenseStatus } ' +
   'inspections { id inspectionType windowStart windowEnd result recordedAt } } }';
