@@ -173,14 +173,9 @@ async function measure(
   return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 
-interface FloorRun {
+/** A run against the stack's floor: a row of the table without a variant. */
+interface FloorRun extends Omit<Row, 'variant'> {
   name: ScenarioName;
-  connections: number;
-  rps: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
-  errors: number;
   cpu_per_request?: CpuPerRequest;
 }
 
