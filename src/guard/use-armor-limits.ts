@@ -273,7 +273,6 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
-      // The rule name carries the list-size variable values: Yoga's validation cache is keyed by rule names.
       let perDocument = costCache.get(document);
       if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, o.listSizeArguments), costs: new Map() }));
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
@@ -285,18 +284,23 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
       queryCosts.set(context, cost);
-      addValidationRule(
-        named(
-          (vc) => ({
-            Document() {
-              if (cost > o.maxCost) {
-                vc.reportError(rejection(`Query cost limit of ${o.maxCost} exceeded, found ${cost}.`));
-              }
-            },
-          }),
-          `PGQueryCost${o.maxCost}(${varKey})`,
-        ),
-      );
+      // Yoga's validation cache answers by document and rule NAMES, and one document can cost differently per
+      // operation and list-size values: a rule named after anything less than its verdict would let a verdict for a
+      // cheap operation (validated first) answer for a costly one of the same document. So a cost within the limit
+      // adds no rule at all, and one over it adds a rule named after the cost it reports.
+      if (cost > o.maxCost) {
+        const found = cost;
+        addValidationRule(
+          named(
+            (vc) => ({
+              Document() {
+                vc.reportError(rejection(`Query cost limit of ${o.maxCost} exceeded, found ${found}.`));
+              },
+            }),
+            `PGQueryCost${o.maxCost}Exceeded${found}`,
+          ),
+        );
+      }
       addValidationRule(repeats);
       addValidationRule(introspectionDepth);
       if (!privileged) {

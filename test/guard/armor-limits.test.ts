@@ -123,6 +123,25 @@ describe('acceptable queries run', () => {
     expect(third.status).toBe(200);
     expect(costs[2]).toBeGreaterThan(costs[0]!);
   });
+  test('validation cache does not leak a cost verdict across the operations of one document', async () => {
+    // one document, a cheap and a costly operation: the cheap one validated first must not let the costly one through
+    const query = `query Cheap { hello } query Costly { permits(first: 200) { inspections(first: 200) { id } } }`;
+    const run = (operationName: string) =>
+      fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, operationName }) }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } }),
+      );
+    const cheap = await run('Cheap');
+    expect(cheap.status).toBe(200);
+    expect(cheap.body.errors).toBeUndefined();
+    app.calls.count = 0;
+    const costly = await run('Costly');
+    expect(costly.status).toBe(400);
+    expect(costly.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
+    expect(costly.body.errors?.[0]?.message).toMatch(/Query cost limit of 5000 exceeded, found 40201/);
+    expect(app.calls.count).toBe(0); // no resolver ran
+    // and the other way round: the costly one refused first does not refuse the cheap one
+    expect((await run('Cheap')).status).toBe(200);
+  });
   test('list fields without first count defaultListSize (50)', async () => {
     const r = await gql(app.url, `{ permits { inspections { id } } }`);
     expect(r.status).toBe(200);

@@ -58,4 +58,29 @@ describe('hostile queries against the real app', () => {
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data.permits.edges).toHaveLength(200);
   });
+
+  test('a costly operation is refused even after a cheap operation of the same document was accepted', async () => {
+    // Yoga caches validation per document: the cost verdict of the cheap operation must not answer for the costly one
+    const query = `query Cheap { __typename } query Costly ${HOSTILE['cost: permits(first: 200) × inspections(first: 200)']}`;
+    const tok = await t.token('demo-analyst');
+    const send = (operationName: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
+        body: JSON.stringify({ query, operationName }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } }));
+    const cheap = await send('Cheap');
+    expect(cheap.status).toBe(200);
+    expect(cheap.body.errors).toBeUndefined();
+    let statements = 0;
+    const off = t.running.database.onQuery((sql) => {
+      if (!/audit_entries|audit_pending|pg_advisory|select 1|signing_keys/.test(sql)) statements++;
+    });
+    const costly = await send('Costly');
+    off();
+    expect(costly.status).toBe(400);
+    expect(costly.body.data ?? null).toBeNull();
+    expect(costly.body.errors?.map((e) => e.extensions?.code)).toContain('QUERY_REJECTED');
+    expect(statements).toBe(0);
+  });
 });
