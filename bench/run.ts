@@ -30,7 +30,6 @@ import {
   PERMIT_QUERY,
   PERMIT_STATUS_QUERY,
   requestSpec,
-  SCENARIOS,
   type BBox,
   type BenchInputs,
   type ScenarioName,
