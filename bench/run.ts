@@ -158,18 +158,26 @@ async function measure(
   warmup = WARMUP,
 ): Promise<Measured> {
   const spec = requestSpec(name, inputs, identityHeaders(variant, ACTS_AS[name], tokens), variant);
-  const script = writeScript(`${variant}-${name}`, spec);
   const url = variant === 'bare' ? server.url : `${server.url}/graphql`;
+  const { r, cpu } = await timedRun(server, url, writeScript(`${variant}-${name}`, spec), connections, warmup, name, variant);
+  return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
+}
+
+/**
+ * One measured wrk run against `server` (after `warmup` seconds of the same load, unmeasured) with its CPU per
+ * request, logged as `<name> <label> c=…`.
+ */
+async function timedRun(server: ChildServer, url: string, script: string, connections: number, warmup: number, name: string, label: string) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
   const before = cpuSnapshot(server.pid);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
   const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
   log(
-    `${name.padEnd(12)} ${variant.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
+    `${name.padEnd(12)} ${label.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
       describeCpu(cpu),
   );
   if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
-  return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
+  return { r, cpu };
 }
 
 /** A run against the stack's floor: a row of the table without a variant. */
@@ -184,13 +192,7 @@ interface FloorRun extends Omit<Row, 'variant'> {
  */
 async function measureFloor(server: ChildServer, name: ScenarioName, connections: number, inputs: BenchInputs): Promise<FloorRun> {
   const script = writeScript(`floor-${name}`, requestSpec(name, inputs, {}));
-  const url = `${server.url}/graphql`;
-  await runWrk({ url, script, connections, seconds: Math.max(WARMUP, 2), threads: THREADS, tag: runTag('w') });
-  const before = cpuSnapshot(server.pid);
-  const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
-  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
-  log(`${name.padEnd(12)} yoga floor   c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` + describeCpu(cpu));
-  if (r.errors) log(`  first error: ${r.sampleError ?? `${r.socketErrors} socket errors`}`);
+  const { r, cpu } = await timedRun(server, `${server.url}/graphql`, script, connections, Math.max(WARMUP, 2), name, 'yoga floor');
   return { name, connections, rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 

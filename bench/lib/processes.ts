@@ -82,6 +82,37 @@ async function stopProc(proc: Subprocess, rss: RssSampler) {
   }
 }
 
+/**
+ * Spawns one server process with its output in `logDir/<name>.log`, samples its RSS, and resolves once `ready`
+ * answers true (the process is stopped if it exits first or never gets ready).
+ */
+async function spawnServer(o: {
+  name: string;
+  what: string;
+  port: number;
+  logDir: string;
+  argv: string[];
+  env?: Record<string, string>;
+  ready: (url: string) => Promise<boolean>;
+  timeoutMs: number;
+}): Promise<ChildServer> {
+  const logFile = join(o.logDir, `${o.name}.log`);
+  const fd = openSync(logFile, 'a');
+  const proc = Bun.spawn([process.execPath, ...o.argv], { cwd: REPO, ...(o.env ? { env: o.env } : {}), stdout: fd, stderr: fd });
+  const rss = new RssSampler(proc.pid);
+  const url = `http://127.0.0.1:${o.port}`;
+  const server: ChildServer = { name: o.name, port: o.port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
+  try {
+    await waitFor(o.what, () => o.ready(url), proc, o.timeoutMs, logFile);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
+
 export interface AppStart {
   name: string;
   port: number;
@@ -94,13 +125,14 @@ export interface AppStart {
 /** Starts `bun run src/main.ts`; resolves once /readyz answers 200 and DATA_DIR/demo-clients.json exists. */
 export async function startApp(o: AppStart): Promise<ChildServer> {
   mkdirSync(o.dataDir, { recursive: true });
-  const logFile = join(o.logDir, `${o.name}.log`);
-  const fd = openSync(logFile, 'a');
-  const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
-    cwd: REPO,
+  return spawnServer({
+    name: o.name,
+    what: `app ${o.name}`,
+    port: o.port,
+    logDir: o.logDir,
+    argv: ['run', 'src/main.ts'],
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
+      ...baseEnv(),
       APP_ENV: 'development',
       // as deployed (README, Production configuration): graphql-js without its development checks
       NODE_ENV: 'production',
@@ -112,54 +144,42 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
       SEED: 'none',
       ...o.env,
     },
-    stdout: fd,
-    stderr: fd,
+    ready: async (url) => (await fetch(`${url}/readyz`)).status === 200 && existsSync(join(o.dataDir, 'demo-clients.json')),
+    timeoutMs: 120_000,
   });
-  const rss = new RssSampler(proc.pid);
-  const url = `http://127.0.0.1:${o.port}`;
-  const server: ChildServer = { name: o.name, port: o.port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
-  try {
-    await waitFor(`app ${o.name}`, async () => (await fetch(`${url}/readyz`)).status === 200 && existsSync(join(o.dataDir, 'demo-clients.json')), proc, 120_000, logFile);
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
-  return server;
 }
 
 /** The machine's limit: Bun.serve answering a fixed JSON, in its own process. */
-export async function startBare(port: number, logDir: string): Promise<ChildServer> {
-  const logFile = join(logDir, 'bare.log');
-  const fd = openSync(logFile, 'a');
+export function startBare(port: number, logDir: string): Promise<ChildServer> {
   const code = `const body = JSON.stringify({ data: { ok: true } });
 Bun.serve({ hostname: '127.0.0.1', port: ${port}, fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }) });`;
-  const proc = Bun.spawn([process.execPath, '-e', code], { stdout: fd, stderr: fd });
-  const rss = new RssSampler(proc.pid);
-  const url = `http://127.0.0.1:${port}`;
-  const server: ChildServer = { name: 'bare', port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
-  await waitFor('bare server', async () => (await fetch(url, { method: 'POST', body: '{}' })).ok, proc, 20_000, logFile);
-  return server;
+  return spawnServer({
+    name: 'bare',
+    what: 'bare server',
+    port,
+    logDir,
+    argv: ['-e', code],
+    ready: async (url) => (await fetch(url, { method: 'POST', body: '{}' })).ok,
+    timeoutMs: 20_000,
+  });
 }
 
 /**
  * The stack's floor (bench/lib/yoga-floor.ts): graphql-yoga with the app's schema, no plugins and no database,
  * answering every permitStatus/permit with the fixed sample in `sampleFile`.
  */
-export async function startYogaFloor(port: number, logDir: string, sampleFile: string): Promise<ChildServer> {
-  const logFile = join(logDir, 'yoga-floor.log');
-  const fd = openSync(logFile, 'a');
-  const proc = Bun.spawn([process.execPath, 'run', 'bench/lib/yoga-floor.ts'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
-    stdout: fd,
-    stderr: fd,
-  });
-  const rss = new RssSampler(proc.pid);
-  const url = `http://127.0.0.1:${port}`;
-  const server: ChildServer = { name: 'yoga-floor', port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
+export function startYogaFloor(port: number, logDir: string, sampleFile: string): Promise<ChildServer> {
   const probe = JSON.stringify({ query: '{ __typename }' });
-  await waitFor('yoga floor', async () => (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok, proc, 20_000, logFile);
-  return server;
+  return spawnServer({
+    name: 'yoga-floor',
+    what: 'yoga floor',
+    port,
+    logDir,
+    argv: ['run', 'bench/lib/yoga-floor.ts'],
+    env: { ...baseEnv(), NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
+    ready: async (url) => (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok,
+    timeoutMs: 20_000,
+  });
 }
 
 /** A free TCP port on loopback (asks the kernel, then releases it). */

@@ -30,17 +30,25 @@ const HOSTILE: Record<string, string> = {
   'ten repeated directives on one field': `{ __typename ${'@include(if: true) '.repeat(10)} }`,
 };
 
+/** `run`'s result and how many SQL statements of execution it caused while it ran. */
+async function executedStatements<T>(run: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  let statements = 0;
+  const off = t.running.database.onQuery((sql) => {
+    // token verification (signing keys), the audit trail and the health probe are not execution
+    if (!/audit_entries|audit_pending|pg_advisory|select 1|signing_keys/.test(sql)) statements++;
+  });
+  try {
+    return { result: await run(), statements };
+  } finally {
+    off();
+  }
+}
+
 describe('hostile queries against the real app', () => {
   for (const [name, query] of Object.entries(HOSTILE)) {
     test(`${name} → 400 QUERY_REJECTED, nothing executed`, async () => {
       const tok = await t.token('demo-analyst');
-      let statements = 0;
-      const off = t.running.database.onQuery((sql) => {
-        // token verification (signing keys), the audit trail and the health probe are not execution
-        if (!/audit_entries|audit_pending|pg_advisory|select 1|signing_keys/.test(sql)) statements++;
-      });
-      const r = await t.gql(query, {}, tok);
-      off();
+      const { result: r, statements } = await executedStatements(() => t.gql(query, {}, tok));
       expect(r.status).toBe(400);
       expect(r.body.data ?? null).toBeNull();
       expect(r.body.errors?.map((e) => e.extensions?.code)).toContain('QUERY_REJECTED');
@@ -72,12 +80,7 @@ describe('hostile queries against the real app', () => {
     const cheap = await send('Cheap');
     expect(cheap.status).toBe(200);
     expect(cheap.body.errors).toBeUndefined();
-    let statements = 0;
-    const off = t.running.database.onQuery((sql) => {
-      if (!/audit_entries|audit_pending|pg_advisory|select 1|signing_keys/.test(sql)) statements++;
-    });
-    const costly = await send('Costly');
-    off();
+    const { result: costly, statements } = await executedStatements(() => send('Costly'));
     expect(costly.status).toBe(400);
     expect(costly.body.data ?? null).toBeNull();
     expect(costly.body.errors?.map((e) => e.extensions?.code)).toContain('QUERY_REJECTED');
