@@ -11,7 +11,7 @@
  * postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379), AUDIT_APPENDER
  * (passed on to the app processes: `inline` compares the audit group commit on the serving thread).
  *
- * Everything under test runs in child processes (the app: `bun run src/main.ts`, one process per variant and
+ * Everything under test runs in child processes (the app: `bun run bench/server.ts`, one process per variant and
  * phase, security-off and full side by side for the reads; the bare baseline: `bun -e` Bun.serve), the load
  * comes from wrk in another process over loopback. Each measured run also reports CPU per request by where it was
  * spent (serving thread, worker threads, JIT/GC threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on a
@@ -254,7 +254,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // Reads first for every variant, then the writes: submissions grow `permits`, which must not slow the reads
   // of a later variant (restarting a variant between the two phases costs a few seconds).
   const READS = ORDER.filter((n) => n !== 'submitPermit' && wanted(n));
-  const envOf = (v: Variant) => (v === 'security-off' || v === 'no-audit' ? { ...appEnv, BENCH_MODE: v } : appEnv);
+  const envOf = (v: Variant) => (v === 'security-off' || v === 'no-audit' ? { ...appEnv, BENCH_VARIANT: v } : appEnv);
 
   // (b) security off and (c) full: reads. Both processes run side by side (the one not measured is idle) and each
   // scenario is measured on (b) and then at once on (c), so the ratio c/b compares runs minutes apart no more

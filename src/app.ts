@@ -1,49 +1,50 @@
 /**
- * createApp(deps): the HTTP surface. Non-GraphQL routes first (token, JWKS, health, public status), then the
- * Yoga instance with its plugins in one ordered list:
- *   guard (limits) → auth (token, field policy) → execution → audit (watches the whole operation).
+ * createApp(deps): the whole request pipeline, assembled here and nowhere else, top to bottom:
+ *   edge steps (headers, metrics, CORS, body limit) → a route table → for /graphql: authentication, then Yoga with
+ *   its plugins in one ordered list: ops → guard (limits) → auth (field policy) → audit → execution.
+ * Every step receives the request's scope (src/request-scope.ts), opened once by src/http/serve.ts.
  */
-import { createYoga, maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
-import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
+import { createYoga, type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
+import type { JWK } from 'jose';
+import { tokenEntry } from './audit/audit-entry.ts';
+import { createAuditedWork } from './audit/audited-work.ts';
+import type { AuditRecorder } from './audit/recorder.ts';
+import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
 import { RATE_LIMITS } from './auth/policy.ts';
-import { useArmorLimits } from './guard/use-armor-limits.ts';
-import { useNoNulInput } from './guard/use-no-nul-input.ts';
-import { useBatchLimit } from './guard/use-batch-limit.ts';
-import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
-import { useRateLimit } from './guard/use-rate-limit.ts';
-import type { Principal } from './domain/principal.ts';
-import { benchPrincipal } from './http/bench-principal.ts';
-import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
-import { originalRequestOf } from './guard/body-limit.ts';
+import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
 import type { TokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
 import type { Database } from './db/client.ts';
+import type { Principal } from './domain/principal.ts';
 import { serviceDegraded } from './errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
-import { buildSchema } from './graphql/schema.ts';
-import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
 import { useInputErrors } from './graphql/input-errors.ts';
-import { useDegradedMode } from './resilience/use-degraded-mode.ts';
-import { createOneStatementUnit, createUnitOfWork } from './graphql/unit-of-work.ts';
+import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
+import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
+import { withBodyLimit } from './guard/body-limit.ts';
+import { withCors } from './guard/cors.ts';
+import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
+import { withSecurityHeaders } from './guard/security-headers.ts';
+import { useArmorLimits } from './guard/use-armor-limits.ts';
+import { useBatchLimit } from './guard/use-batch-limit.ts';
+import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
+import { useNoNulInput } from './guard/use-no-nul-input.ts';
+import { useRateLimit } from './guard/use-rate-limit.ts';
+import { recordedStatus } from './http/client-closed.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
-import { requestMeta } from './http/request-meta.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import type { Logger } from './logger.ts';
-import { isDatabaseUnavailable } from './resilience/breaker.ts';
-import type { AppServices } from './services.ts';
-import type { JWK } from 'jose';
-import type { AuditRecorder } from './audit/recorder.ts';
-import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
-import { tokenEntry } from './audit/audit-entry.ts';
-import { recordedStatus } from './http/client-closed.ts';
-import { loadTypeDefs } from './graphql/schema.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
 import { auditChainLength } from './ops/metric-sources.ts';
-import { createMetrics } from './ops/metrics.ts';
+import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
+import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
+import { isDatabaseUnavailable } from './resilience/breaker.ts';
+import { useDegradedMode } from './resilience/use-degraded-mode.ts';
+import type { AppServices } from './services.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -60,8 +61,25 @@ export interface AppDeps {
   rateLimitPrefix?: string;
 }
 
-export function createApp(deps: AppDeps) {
+/** Who a /graphql request is from: a principal (or null, anonymous), or a ready refusal. */
+export type Authenticate = (request: Request, scope: RequestScope) => Promise<{ principal: Principal | null } | { reject: Response }>;
+
+/** Ways to build a pipeline other than production's; bench/ builds its baselines with these. */
+export interface AppOptions {
+  /** Replaces bearer-token authentication. @default verifies the bearer token (src/auth/use-access-policy.ts) */
+  authenticate?: Authenticate;
+  /** Pipeline phases left out: `guard` and `auth` (limits, field policy), `audit` (the trail). @default [] */
+  without?: ReadonlyArray<'guard' | 'auth' | 'audit'>;
+}
+
+type Route = (request: Request, scope: RequestScope, url: URL) => Promise<Response> | Response;
+
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const { config, database, log, services } = deps;
+  const without = new Set(options.without ?? []);
+  const guardOn = !without.has('guard');
+  const authOn = !without.has('auth');
+  const auditOn = !without.has('audit');
   const schema = buildSchema(loadTypeDefs(config.schemaDir));
   const metrics = createMetrics({
     breakerState: () => services.breaker.state,
@@ -70,39 +88,76 @@ export function createApp(deps: AppDeps) {
     pool: () => database.poolStats(),
   });
   const graphiqlAssets = createGraphiQLAssets();
-  const securityOff = config.benchMode === 'security-off';
-  const principals = new WeakMap<Request, Principal | null>();
-  const noAudit = config.benchMode === 'no-audit';
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
   ) as typeof RATE_LIMITS;
 
-  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+  // plugins typed for their own context needs: Yoga checks them against the context at run time, not here
+  const plugins: Array<Plugin<any> | false> = [
+    // ops: see every result, refusals included
+    useMetrics({ metrics }),
+    useRequestLog({ log }),
+    // guard: cheap refusals before anything expensive (the principal is already on the scope)
+    guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
+    guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
+    guardOn && useBatchLimit({ limit: 10 }),
+    guardOn &&
+      rateLimitOn &&
+      useRateLimit({
+        policies: scaledLimits,
+        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+        keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
+        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9
+        costPerToken: 1000,
+        identify: (c) => {
+          const { principal: p, ip } = (c as unknown as ServerContext).scope;
+          return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
+        },
+        onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
+      }),
+    guardOn &&
+      useArmorLimits({
+        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not
+        maxCost: 30_000,
+        defaultListSize: 5,
+        canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
+      }),
+    // contract-shaped input errors: BAD_USER_INPUT naming the field path
+    useInputErrors(),
+    // database down: fail fast where there is no fallback
+    useDegradedMode({ isDown: services.isDown }),
+    guardOn && ({ onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin),
+    // auth: check every field against the central policy (the token was verified by `authenticate`)
+    authOn && useAccessPolicy(),
+    // audit: notes each operation; a mutation gets an audited unit of work writing its entry in its transaction
+    auditOn && useAuditTrail(deps.audit),
+    // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text). After the access policy, so
+    // a caller without access is refused as such whatever it sent, and after the audit trail, so the refusal is
+    // recorded with its code (a plugin that stops execution skips the onExecute of the plugins after it)
+    useNoNulInput(),
+  ];
+
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
     batching: { limit: 10 },
-    // the body limit is enforced before Yoga (src/guard/body-limit.ts, at the fetch level, CONTRACT's 413): Yoga's
-    // own would wrap every request body in a second stream and Request
+    // the body limit is an edge step (src/guard/body-limit.ts, CONTRACT's 413): Yoga's own would wrap every
+    // request body in a second stream and Request
     maxRequestBodySize: false,
     cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin
     // GraphiQL's assets come from this server (/graphiql-assets/), never from a CDN; off when the bundle is not installed
-    graphiql: graphiqlAssets.available && { title: 'Permit Gateway', isHeadersEditorEnabled: true, defaultEditorToolsVisibility: 'headers', shouldPersistHeaders: false },
-    renderGraphiQL: graphiqlAssets.render,
-    context: ({ request }) => {
-      const commitHooks: GraphQLContext['commitHooks'] = [];
-      return {
-        meta: requestMeta(request),
-        database,
-        services,
-        commitHooks,
-        unitOfWork: createUnitOfWork(database.db, commitHooks),
-        oneStatement: createOneStatementUnit(database.db, commitHooks),
-      } as unknown as GraphQLContext;
+    graphiql: graphiqlAssets.available && {
+      title: 'Permit Gateway',
+      isHeadersEditorEnabled: true,
+      defaultEditorToolsVisibility: 'headers',
+      shouldPersistHeaders: false,
     },
+    renderGraphiQL: graphiqlAssets.render,
+    context: () => ({ database, services, work: createAuditedWork(database.db, null) }) as Partial<GraphQLContext> as GraphQLContext,
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = (error as GraphQLError).originalError ?? error;
@@ -114,122 +169,107 @@ export function createApp(deps: AppDeps) {
       },
       isDev: false,
     },
-    // BENCH_MODE=security-off drops the guard and auth plugins only: operations (metrics, request log), input
-    // errors, degraded mode and the audit trail stay, so the benchmark's ratio measures what security costs
-    plugins: securityOff ? [
-      useMetrics({ metrics }),
-      useRequestLog({ log }),
-      useInputErrors(),
-      useDegradedMode({ isDown: services.isDown }),
-      useAuditTrail(deps.audit),
-      useNoNulInput(),
-    ] : [
-      // guard: cheap refusals before anything expensive (the principal is already on the server context)
-      // ops: see every result, refusals included
-      useMetrics({ metrics }),
-      useRequestLog({ log }),
-      useCsrfPrevention({ origins: config.corsOrigins }),
-      config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments(), principalOf: (r) => principals.get(originalRequestOf(r)) ?? null }),
-      useBatchLimit({ limit: 10 }),
-      rateLimitOn && useRateLimit({
-        policies: scaledLimits,
-        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-        keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
-        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9
-        costPerToken: 1000,
-        identify: (c) => {
-          const p = c.principal as Principal | null | undefined;
-          return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${String(c.clientIp ?? 'unknown')}`, role: 'anonymous' };
-        },
-        onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
-      }),
-      useArmorLimits({
-        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not
-        maxCost: 30_000,
-        defaultListSize: 5,
-        canSeeSuggestions: (c) => Boolean((c as { principal?: Principal | null }).principal?.scopes.has('schema:introspect')),
-      }),
-      // contract-shaped input errors: BAD_USER_INPUT naming the field path
-      useInputErrors(),
-      // database down: fail fast where there is no fallback
-      useDegradedMode({ isDown: services.isDown }),
-      { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
-      // auth: check every field against the central policy (the token was verified in route())
-      useAccessPolicy(),
-      // audit: notes each operation; mutations append their entry inside their own transaction
-      !noAudit && useAuditTrail(deps.audit),
-      // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text). After the access policy, so
-      // a caller without access is refused as such whatever it sent, and after the audit trail, so the refusal is
-      // recorded with its code (a plugin that stops execution skips the onExecute of the plugins after it)
-      useNoNulInput(),
-    ],
+    plugins: plugins.filter((p): p is Plugin<any> => Boolean(p)),
   });
 
-  const baseUrl = config.jwt.issuer.replace(/\/$/, '');
+  const authenticate: Authenticate =
+    options.authenticate ??
+    ((request, scope) =>
+      authenticateRequest(request, scope, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) }));
 
-  async function route(request: Request): Promise<Response> {
+  async function graphql(request: Request, scope: RequestScope): Promise<Response> {
+    const auth = await authenticate(request, scope);
+    scope.principal = 'reject' in auth ? null : auth.principal;
+    let response: Response;
+    try {
+      response = 'reject' in auth ? auth.reject : await yoga.fetch(request, { scope });
+    } catch (err) {
+      if (auditOn) auditGraphQLRequest(deps.audit, scope, recordedStatus(request, 500));
+      throw err;
+    }
+    if (auditOn) auditGraphQLRequest(deps.audit, scope, recordedStatus(request, response.status));
+    return response;
+  }
+
+  async function publicStatus(number: string): Promise<Response> {
+    try {
+      const view = await services.permitStatus(number);
+      if (!view) return Response.json({ error: 'not_found' }, { status: 404 });
+      return Response.json({ ...view, updatedAt: view.updatedAt.toISOString(), asOf: view.asOf.toISOString() });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'public status unavailable');
+      return Response.json({ error: 'service_degraded' }, { status: 503, headers: { 'Retry-After': '5' } });
+    }
+  }
+
+  function readiness(): Response {
+    const state = services.breaker.state;
+    const ok = state === 'closed' && deps.isReady();
+    const reason = !deps.isReady() ? 'database not reached yet (start-up)' : `database circuit breaker is ${state}`;
+    return Response.json(
+      ok ? { status: 'ready', database: database.kind } : { status: 'degraded', reason, outboxDepth: services.outbox.depth() },
+      { status: ok ? 200 : 503 },
+    );
+  }
+
+  const baseUrl = config.jwt.issuer.replace(/\/$/, '');
+  /** Routes of any method. */
+  const anyMethod: Record<string, Route> = {
+    '/graphql': graphql,
+    '/oauth/token': (request, scope) =>
+      handleTokenRequest(request, scope, { ...deps.tokenEndpoint, db: database.db, onResult: (r) => deps.audit.record(tokenEntry(r)) }),
+  };
+  /** Routes answering GET and HEAD only. */
+  const readOnly: Record<string, Route> = {
+    '/metrics': (request, scope) =>
+      metricsResponse(request, {
+        metrics,
+        allow: config.metricsAllow,
+        clientIp: scope.ip,
+        verify: (token) => deps.verifier.verify(token, scope.certThumbprint),
+        onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
+      }),
+    '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
+    '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.jwt.issuer, baseUrl),
+    '/healthz': () => Response.json({ status: 'ok' }),
+    '/readyz': readiness,
+  };
+  const STATUS_PATH = /^\/status\/([A-Za-z0-9-]{1,64})$/;
+
+  async function route(request: Request, scope: RequestScope): Promise<Response> {
     const url = new URL(request.url);
-    const path = url.pathname;
-    if (path === '/graphql') {
-      const auth = securityOff ? { principal: await benchPrincipal(database.db, request) } : await authenticateRequest(request, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) });
-      const principal = 'reject' in auth ? null : auth.principal;
-      principals.set(originalRequestOf(request), principal);
-      let response: Response;
-      try {
-        response = 'reject' in auth ? auth.reject : await yoga.fetch(request, { principal, clientIp: requestMeta(request).ip });
-      } catch (err) {
-        auditGraphQLRequest(deps.audit, request, principal, recordedStatus(request, 500));
-        throw err;
-      }
-      if (!noAudit) auditGraphQLRequest(deps.audit, request, principal, recordedStatus(request, response.status));
-      return response;
-    }
-    if (path === '/oauth/token') {
-      return handleTokenRequest(request, requestMeta(request), {
-        ...deps.tokenEndpoint,
-        db: database.db,
-        onResult: (r) => deps.audit.record(tokenEntry(r)),
-      });
-    }
+    const any = anyMethod[url.pathname];
+    if (any) return any(request, scope, url);
     const asset = await graphiqlAssets.response(request);
     if (asset) return asset;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
     }
-    if (path === '/metrics') {
-      return metricsResponse(request, {
-        metrics,
-        allow: config.metricsAllow,
-        verify: (token) => deps.verifier.verify(token, requestMeta(request).certThumbprint),
-        onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
-      });
-    }
-    if (path === '/.well-known/jwks.json') return jwksResponse(await deps.publishedKeys());
-    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, baseUrl);
-    if (path === '/healthz') return Response.json({ status: 'ok' });
-    if (path === '/readyz') {
-      const state = services.breaker.state;
-      const ok = state === 'closed' && deps.isReady();
-      const reason = !deps.isReady() ? 'database not reached yet (start-up)' : `database circuit breaker is ${state}`;
-      return Response.json(
-        ok ? { status: 'ready', database: database.kind } : { status: 'degraded', reason, outboxDepth: services.outbox.depth() },
-        { status: ok ? 200 : 503 },
-      );
-    }
-    const status = /^\/status\/([A-Za-z0-9-]{1,64})$/.exec(path);
-    if (status) {
-      try {
-        const view = await services.permitStatus(status[1]!);
-        if (!view) return Response.json({ error: 'not_found' }, { status: 404 });
-        return Response.json({ ...view, updatedAt: view.updatedAt.toISOString(), asOf: view.asOf.toISOString() });
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'public status unavailable');
-        return Response.json({ error: 'service_degraded' }, { status: 503, headers: { 'Retry-After': '5' } });
-      }
-    }
+    const read = readOnly[url.pathname];
+    if (read) return read(request, scope, url);
+    const status = STATUS_PATH.exec(url.pathname);
+    if (status) return publicStatus(status[1]!);
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  return { yoga, schema, route, metrics };
+  // edge steps, outermost first: headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
+  const handle: ScopedHandler = withSecurityHeaders(
+    withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
+    {
+      onError: (err, request, scope) => {
+        // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
+        if (request.signal.aborted) {
+          log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
+        } else {
+          log.error({ err }, 'unhandled error');
+        }
+      },
+      // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
+      graphiqlAssets: "'self'",
+      graphiqlFavicon: "'self'",
+    },
+  );
+
+  return { yoga, schema, handle, metrics };
 }
 export type App = ReturnType<typeof createApp>;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createApp, type App } from './app.ts';
+import { createApp, type App, type AppOptions } from './app.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createRevocations } from './auth/revocations.ts';
 import { allSigningKeys, loadSigningKey, publishedKeys, publishSigningKey, type SigningKey } from './auth/signing-keys.ts';
@@ -46,6 +46,8 @@ export interface BootstrapOptions {
   log?: Logger;
   /** Redis key prefix of the shared status cache (tests isolate themselves with it). */
   cachePrefix?: string;
+  /** How the app's pipeline is built (bench/ baselines). @default production's */
+  app?: AppOptions;
 }
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
@@ -193,7 +195,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         ttlSeconds: config.jwt.ttlSeconds,
         throttle: createLoginThrottle(),
       },
-    });
+    }, opts.app);
     return {
       app,
       config,

@@ -86,11 +86,6 @@ const envSchema = z.object({
   SEED: z.enum(['full', 'small', 'none']).default('full'),
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),
-  /**
-   * Benchmark baselines only (refused in production): `security-off` skips token verification, guard plugins and
-   * the field policy, acting as the demo client named in the `x-bench-client` header; `no-audit` skips the audit.
-   */
-  BENCH_MODE: z.enum(['', 'security-off', 'no-audit']).default(''),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
   /** Directory of the SDL files. @default the repository's schema/ */
@@ -110,9 +105,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.APP_ENV === 'production' && e.BENCH_MODE) {
-    throw new ConfigError('BENCH_MODE is for benchmark baselines only: unset it in production');
-  }
   return {
     env: e.APP_ENV,
     nodeEnv: e.NODE_ENV,
@@ -141,6 +133,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     schemaDir: e.SCHEMA_DIR,
-    benchMode: e.BENCH_MODE,
   };
 }

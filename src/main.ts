@@ -1,5 +1,9 @@
-/** The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT; SIGUSR2 reports memory. */
+/**
+ * The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT; SIGUSR2 reports memory.
+ * `runServer(options)` is also how bench/ starts its baselines (src/app.ts `AppOptions`).
+ */
 import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
+import type { AppOptions } from './app.ts';
 import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
@@ -8,7 +12,7 @@ import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
 import { formatProductionProblems, productionProblems } from './ops/production-checks.ts';
 import { reportMemoryOnSignal } from './ops/memory-report.ts';
 
-async function main() {
+export async function runServer(appOptions: AppOptions = {}) {
   const started = performance.now();
   const config = loadConfig();
   if (config.env === 'production') {
@@ -20,7 +24,7 @@ async function main() {
       process.exit(1);
     }
   }
-  const running = await bootstrap(config);
+  const running = await bootstrap(config, { app: appOptions });
   const server = serve(running, { hostname: config.host, port: config.port });
   const url = `http://${config.host}:${server.port}`;
   running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
@@ -53,13 +57,17 @@ async function main() {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  return running;
 }
 
-main().catch((err) => {
+/** Start-up failures: a clear line for configuration and lock problems, the error otherwise; exit code 1. */
+export function exitOnStartFailure(err: unknown): never {
   if (err instanceof ConfigError || err instanceof DirLockedError) {
     console.error(`permit-gateway: ${err.message}`);
   } else {
     console.error('permit-gateway: failed to start', err);
   }
   process.exit(1);
-});
+}
+
+if (import.meta.main) runServer().catch(exitOnStartFailure);

@@ -11,7 +11,7 @@ import { isUniqueViolation } from './domain/db-errors.ts';
 import type { Principal } from './domain/principal.ts';
 import type { Permit } from './db/schema/permits.ts';
 import { conflict, serviceDegraded } from './errors.ts';
-import type { GraphQLContext } from './graphql/context.ts';
+import type { AuditedWork } from './audit/audited-work.ts';
 import type { Logger } from './logger.ts';
 import { BreakerOpenError, isDatabaseUnavailable, type DbBreaker } from './resilience/breaker.ts';
 import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
@@ -59,9 +59,9 @@ export function createServices(deps: ServiceDeps) {
     }
   }
 
-  function queue(ctx: GraphQLContext, kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
+  function queue(work: AuditedWork, kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
     try {
-      const audit = ctx.deferAudit?.();
+      const audit = work.deferredEntry();
       const r = outbox.enqueue({
         kind,
         idempotencyKey: key,
@@ -77,16 +77,16 @@ export function createServices(deps: ServiceDeps) {
     }
   }
 
-  async function submit(ctx: GraphQLContext, p: Principal, rawInput: unknown, rawKey: unknown) {
+  async function submit(work: AuditedWork, p: Principal, rawInput: unknown, rawKey: unknown) {
     const v = validateSubmission(rawInput, rawKey);
-    if (down()) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
+    if (down()) return { receipt: queue(work, 'submitPermit', p, v.key, { ...v.input }), permit: null };
     try {
       // checks in one read, then the write with its audit entry as one statement (its own transaction); a replay
       // of an earlier submission is audited naming the permit it returns
       const receipt = await breaker.execute(async () => {
         const plan = await planSubmission(database.db, p, v);
-        if ('write' in plan) return ctx.oneStatement(plan.write);
-        return ctx.unitOfWork(async () => plan.prior, (r) => (r.permitNumber ? [r.permitNumber] : []));
+        if ('write' in plan) return work.write(plan.write);
+        return work.transaction(async () => plan.prior, (r) => (r.permitNumber ? [r.permitNumber] : []));
       });
       if (receipt.submittedAt && receipt.permitNumber) {
         // a new permit: its status is known without reading it back, and the permit is read only if asked for
@@ -102,21 +102,21 @@ export function createServices(deps: ServiceDeps) {
         const prior = await findPriorSubmission(database.db, p, v.key, v.hash);
         if (prior) return { receipt: prior, permit: await getPermitById(database.db, p, prior.id) };
       }
-      if (isDatabaseUnavailable(err)) return { receipt: queue(ctx, 'submitPermit', p, v.key, { ...v.input }), permit: null };
+      if (isDatabaseUnavailable(err)) return { receipt: queue(work, 'submitPermit', p, v.key, { ...v.input }), permit: null };
       throw err;
     }
   }
 
-  async function schedule(ctx: GraphQLContext, p: Principal, permitNumber: string, rawInput: unknown, rawKey: unknown) {
+  async function schedule(work: AuditedWork, p: Principal, permitNumber: string, rawInput: unknown, rawKey: unknown) {
     const v = validateScheduling(rawInput, rawKey);
     const queued = () => {
-      const r = queue(ctx, 'scheduleInspection', p, v.key, { ...v.input, permitNumber });
+      const r = queue(work, 'scheduleInspection', p, v.key, { ...v.input, permitNumber });
       return { id: r.id, inspectionType: v.input.inspectionType, windowStart: v.input.windowStart, windowEnd: v.input.windowEnd, result: 'PENDING', notes: null, recordedAt: null, queued: true };
     };
     if (down()) return queued();
     try {
       return await breaker.execute(() =>
-        ctx.unitOfWork(
+        work.transaction(
           (tx) => scheduleInspection(tx, p, permitNumber, v),
           (i) => [permitNumber, `inspection:${i.id}`],
         ),

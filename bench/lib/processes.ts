@@ -1,5 +1,5 @@
 /**
- * Child processes under test: the app (`bun run src/main.ts`, one process per variant), the bare Bun.serve
+ * Child processes under test: the app (`bun run bench/server.ts`, one process per variant), the bare Bun.serve
  * baseline (`bun -e`), and an RSS sampler reading /proc/<pid>/status.
  */
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -122,7 +122,7 @@ export interface AppStart {
   logDir: string;
 }
 
-/** Starts `bun run src/main.ts`; resolves once /readyz answers 200 and DATA_DIR/demo-clients.json exists. */
+/** Starts `bun run bench/server.ts` (src/main.ts with the variant's app options); resolves once /readyz answers 200 and DATA_DIR/demo-clients.json exists. */
 export async function startApp(o: AppStart): Promise<ChildServer> {
   mkdirSync(o.dataDir, { recursive: true });
   return spawnServer({
@@ -130,7 +130,7 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
     what: `app ${o.name}`,
     port: o.port,
     logDir: o.logDir,
-    argv: ['run', 'src/main.ts'],
+    argv: ['run', 'bench/server.ts'],
     env: {
       ...baseEnv(),
       APP_ENV: 'development',

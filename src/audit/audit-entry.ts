@@ -4,7 +4,8 @@
  * thumbprint (never its serial) is kept.
  */
 import type { Principal } from '../domain/principal.ts';
-import type { RequestMeta } from '../http/request-meta.ts';
+import type { RequestFacts } from '../request-scope.ts';
+import type { OperationRecord } from './operation-notes.ts';
 import { LRUCache } from 'lru-cache';
 import { redactVariables } from './redact.ts';
 import { CLIENT_CLOSED_CODE, CLIENT_CLOSED_STATUS, clientClosedCodes } from '../http/client-closed.ts';
@@ -28,19 +29,7 @@ export function codeForStatus(status: number): string | null {
   return STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : null);
 }
 
-export interface OperationRecord {
-  type: 'query' | 'mutation' | 'subscription' | null;
-  name: string | null;
-  documentSha256: string | null;
-  variables: unknown;
-  /** Permit numbers, `inspection:<id>`, `client:<id>` touched or asked for. */
-  affected: string[];
-  errorCodes: string[];
-  /** Set once the entry was appended inside the mutation's transaction. */
-  auditedInTx: boolean;
-  /** The operation was accepted into the durable outbox (its entry is written on replay). */
-  queued?: boolean;
-}
+export type { OperationRecord } from './operation-notes.ts';
 
 /**
  * SHA-256 (hex) of recent documents: clients send the same few documents again and again, and hashing each
@@ -82,7 +71,7 @@ function scopeList(scopes: ReadonlySet<string>): string[] {
   return [...list];
 }
 
-export function identityFields(principal: Principal | null, meta: RequestMeta) {
+export function identityFields(principal: Principal | null, meta: RequestFacts) {
   return {
     requestId: meta.requestId,
     ip: meta.ip,
@@ -96,7 +85,7 @@ export function identityFields(principal: Principal | null, meta: RequestMeta) {
 
 export function graphqlEntry(
   principal: Principal | null,
-  meta: RequestMeta,
+  meta: RequestFacts,
   op: OperationRecord | null,
   httpStatus: number,
   durationMs: number,

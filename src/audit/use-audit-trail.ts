@@ -1,38 +1,19 @@
 /**
  * Audit of GraphQL traffic, in two parts:
  *  - this Yoga plugin notes what each operation is (type, name, document hash, redacted variables, records it
- *    names, error codes) and, for mutations, appends the entry inside the mutation's own transaction;
+ *    names, error codes) on the request's scope and, for a mutation, hands its resolvers an audited unit of work
+ *    (`context.work`) that writes the entry inside the mutation's own transaction;
  *  - `auditGraphQLRequest` runs when the HTTP response is ready and records one entry per operation not yet
  *    audited, or one for the request when it was refused before any operation was parsed (401, 413, 429…).
  * So every operation leaves exactly one entry, allowed or denied.
  */
 import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Principal } from '../domain/principal.ts';
-import { originalRequestOf } from '../guard/body-limit.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
-import { requestMeta } from '../http/request-meta.ts';
-import { graphqlEntry, newOperation, type OperationRecord } from './audit-entry.ts';
+import type { RequestScope, ServerContext } from '../request-scope.ts';
+import { graphqlEntry, newOperation } from './audit-entry.ts';
+import { createAuditedWork } from './audited-work.ts';
 import type { AuditRecorder } from './recorder.ts';
-
-interface RequestAudit {
-  ops: OperationRecord[];
-  byParams: WeakMap<object, OperationRecord>;
-  /** a mutation staged its entry in its transaction (chained by the next group commit) */
-  staged: boolean;
-}
-
-const audits = new WeakMap<Request, RequestAudit>();
-
-function auditOf(request: Request): RequestAudit {
-  const key = originalRequestOf(request);
-  let a = audits.get(key);
-  if (!a) {
-    a = { ops: [], byParams: new WeakMap(), staged: false };
-    audits.set(key, a);
-  }
-  return a;
-}
 
 const RECORD_ARGS = new Set(['number', 'permitNumber']);
 
@@ -57,8 +38,8 @@ const codesOf = (errors: readonly GraphQLError[] | undefined) =>
 
 export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
   return {
-    onParams({ params, request }) {
-      const a = auditOf(request);
+    onParams({ params, context }) {
+      const a = (context as ServerContext).scope.audit;
       const op = newOperation(params);
       a.ops.push(op);
       a.byParams.set(params, op);
@@ -66,7 +47,7 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
     onValidate({ context, params }) {
       return ({ result }) => {
         const ctx = context as GraphQLContext;
-        const op = auditOf(ctx.request).byParams.get(ctx.params);
+        const op = ctx.scope.audit.byParams.get(ctx.params);
         if (!op) return;
         const operation = getOperationAST(params.documentAST, ctx.params.operationName);
         op.type = operation?.operation ?? null;
@@ -76,7 +57,7 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
     },
     onExecute({ args }) {
       const ctx = args.contextValue as GraphQLContext;
-      const a = auditOf(ctx.request);
+      const a = ctx.scope.audit;
       const op = a.byParams.get(ctx.params);
       if (!op) return;
       const operation = getOperationAST(args.document, args.operationName);
@@ -84,19 +65,22 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
       op.name ??= operation?.name?.value.slice(0, 128) ?? null;
       op.affected.push(...namedRecords(args.document, args.operationName, args.variableValues ?? undefined));
       if (op.type === 'mutation') {
-        ctx.deferAudit = () => {
-          op.auditedInTx = true; // written by the replay, inside its transaction
-          return graphqlEntry(ctx.principal, ctx.meta, { ...op, queued: true }, 200, performance.now() - ctx.meta.startedAt);
-        };
-        ctx.commitHooks.push((affected, produced) => {
-          op.affected.push(...affected);
-          return {
-            ...recorder.stagingFor(graphqlEntry(ctx.principal, ctx.meta, op, 200, performance.now() - ctx.meta.startedAt), produced),
-            committed: () => {
-              op.auditedInTx = true;
-              a.staged = true;
-            },
-          };
+        // the mutation's changes commit with this operation's entry (src/audit/audited-work.ts)
+        ctx.work = createAuditedWork(ctx.database.db, {
+          stage: (affected, produced) => {
+            op.affected.push(...affected);
+            return {
+              ...recorder.stagingFor(graphqlEntry(ctx.scope.principal, ctx.scope, op, 200, performance.now() - ctx.scope.startedAt), produced),
+              committed: () => {
+                op.auditedInTx = true;
+                a.staged = true;
+              },
+            };
+          },
+          deferred: () => {
+            op.auditedInTx = true; // written by the replay, inside its transaction
+            return graphqlEntry(ctx.scope.principal, ctx.scope, { ...op, queued: true }, 200, performance.now() - ctx.scope.startedAt);
+          },
         });
       }
       return {
@@ -109,19 +93,17 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
 }
 
 /** Records the entries of a GraphQL HTTP request once its response status is known. */
-export function auditGraphQLRequest(recorder: AuditRecorder, request: Request, principal: Principal | null, status: number) {
-  const key = originalRequestOf(request);
-  const a = audits.get(key);
-  const meta = requestMeta(request);
-  const duration = performance.now() - meta.startedAt;
-  if (a?.staged) recorder.committed();
-  const pending = a?.ops.filter((op) => !op.auditedInTx) ?? [];
-  if (!a || a.ops.length === 0) {
-    recorder.record(graphqlEntry(principal, meta, null, status, duration));
+export function auditGraphQLRequest(recorder: AuditRecorder, scope: RequestScope, status: number) {
+  const a = scope.audit;
+  if (a.recorded) return;
+  a.recorded = true;
+  const duration = performance.now() - scope.startedAt;
+  if (a.staged) recorder.committed();
+  if (a.ops.length === 0) {
+    recorder.record(graphqlEntry(scope.principal, scope, null, status, duration));
   } else {
-    for (const op of pending) {
-      recorder.record(graphqlEntry(principal, meta, op, status, duration));
+    for (const op of a.ops) {
+      if (!op.auditedInTx) recorder.record(graphqlEntry(scope.principal, scope, op, status, duration));
     }
   }
-  audits.delete(key);
 }

@@ -8,7 +8,7 @@ import { useGenericAuth } from '@envelop/generic-auth';
 import type { Plugin } from 'graphql-yoga';
 import { forbidden, invalidToken, unauthenticated } from '../errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import { requestMeta } from '../http/request-meta.ts';
+import type { RequestFacts, ServerContext } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 import { fieldRule, ruleSatisfied } from './policy.ts';
 import { withVerdictCache } from './access-verdict-cache.ts';
@@ -27,11 +27,11 @@ export interface AccessPolicyPluginOptions {
  */
 export async function authenticateRequest(
   request: Request,
+  meta: RequestFacts,
   opts: AccessPolicyPluginOptions,
 ): Promise<{ principal: Principal | null } | { reject: Response }> {
   const token = bearerToken(request);
   if (token === undefined) return { principal: null };
-  const meta = requestMeta(request);
   try {
     if (token === null) throw new Error('Authorization header is not a Bearer token');
     return { principal: await opts.verifier.verify(token, meta.certThumbprint) };
@@ -62,7 +62,7 @@ export function useAccessPolicy(): Plugin {
     contextFieldName: 'principal',
     authDirectiveName: 'public',
     // the token was verified before Yoga ran (authenticateRequest): guard plugins need the principal at parse time
-    resolveUserFn: (context) => (context as { principal?: Principal | null }).principal ?? null,
+    resolveUserFn: (context) => (context as unknown as ServerContext).scope.principal,
     extractScopes: (p) => (p ? [...p.scopes] : []),
     validateUser({ user, parentType, field, path }) {
       if (!('getFields' in parentType) || !('isTypeOf' in parentType)) return undefined;
@@ -74,7 +74,7 @@ export function useAccessPolicy(): Plugin {
   }) as unknown as Plugin;
   // the rule's walk is the costliest step per request: allowed verdicts are remembered (access-verdict-cache.ts)
   return withVerdictCache(auth, (context) => {
-    const p = (context as { principal?: Principal | null }).principal;
+    const p = (context as unknown as ServerContext).scope.principal;
     return p ? [...p.scopes] : null;
   });
 }

@@ -8,15 +8,11 @@
  *   413, and the original body stream is cancelled, so memory stays bounded by `maxBytes` whatever the attack size.
  *   The 413 carries `Connection: close` so the client stops sending.
  *
- * Also set Bun.serve's own `maxRequestBodySize` (e.g. 2 × maxBytes) as a second net.
+ * Also set Bun.serve's own `maxRequestBodySize` (e.g. 2 × maxBytes) as a second net. Steps after this one find the
+ * request's facts on its scope, never by the Request object (which this step may replace).
  */
 
-/** Minimal shape of Bun's `Server` this wrapper needs; `requestIP` is forwarded for the original request. */
-export interface BodyLimitServer {
-  requestIP(request: Request): { address: string; family: string; port: number } | null;
-}
-
-export type FetchHandler<S> = (request: Request, server: S) => Response | Promise<Response>;
+export type FetchHandler<A extends unknown[]> = (request: Request, ...rest: A) => Response | Promise<Response>;
 
 export interface BodyLimitOptions {
   /** Largest accepted body in bytes (`MAX_BODY_BYTES`). @default 2_097_152 (2 MiB) */
@@ -34,13 +30,6 @@ const defaults: Required<BodyLimitOptions> = {
     ),
 };
 
-const originals = new WeakMap<Request, Request>();
-
-/** The request Bun.serve handed in, for a request this wrapper replaced (e.g. for `server.requestIP`). */
-export function originalRequestOf(request: Request): Request {
-  return originals.get(request) ?? request;
-}
-
 export class BodyTooLargeError extends Error {
   constructor(readonly maxBytes: number) {
     super(`Request body larger than ${maxBytes} bytes`);
@@ -49,15 +38,15 @@ export class BodyTooLargeError extends Error {
 }
 
 /** Wrap a Bun.serve `fetch` handler with the body limit (see the file comment). Put it outermost but for headers. */
-export function withBodyLimit<S extends BodyLimitServer>(
-  handler: FetchHandler<S>,
+export function withBodyLimit<A extends unknown[]>(
+  handler: FetchHandler<A>,
   options: BodyLimitOptions = {},
-): FetchHandler<S> {
+): (request: Request, ...rest: A) => Promise<Response> {
   const o: Required<BodyLimitOptions> = {
     maxBytes: options.maxBytes ?? defaults.maxBytes,
     onTooLarge: options.onTooLarge ?? defaults.onTooLarge,
   };
-  return async (request, server) => {
+  return async (request, ...rest) => {
     const declared = request.headers.get('content-length');
     if (declared !== null) {
       const n = Number(declared);
@@ -66,9 +55,9 @@ export function withBodyLimit<S extends BodyLimitServer>(
       // Bun's HTTP parser frames the body by Content-Length: no more than `n` bytes reach the handler, so a
       // declared length within the limit needs no counting stream (a Request and a stream less per request).
       // With Transfer-Encoding as well, the framing is the chunked one: count.
-      if (!request.headers.has('transfer-encoding')) return handler(request, server);
+      if (!request.headers.has('transfer-encoding')) return handler(request, ...rest);
     }
-    if (!request.body) return handler(request, server);
+    if (!request.body) return handler(request, ...rest);
 
     let exceeded = false;
     const reader = request.body.getReader();
@@ -97,17 +86,9 @@ export function withBodyLimit<S extends BodyLimitServer>(
       // @ts-expect-error `duplex` is required by the fetch spec for stream bodies, not yet in the DOM typings
       duplex: 'half',
     });
-    originals.set(limited, request);
-    const proxied = new Proxy(server, {
-      get(target, prop, receiver) {
-        if (prop === 'requestIP') return (r: Request) => target.requestIP(originalRequestOf(r));
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
     let response: Response;
     try {
-      response = await handler(limited, proxied);
+      response = await handler(limited, ...rest);
     } catch (e) {
       if (exceeded) return o.onTooLarge(o.maxBytes);
       throw e;

@@ -8,7 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Principal } from '../domain/principal.ts';
+import type { ServerContext } from '../request-scope.ts';
 import { queryRejected } from '../errors.ts';
 
 export const PERSISTED_DIR = fileURLToPath(new URL('../../schema/persisted', import.meta.url));
@@ -32,14 +32,28 @@ export function loadPersistedDocuments(dir = PERSISTED_DIR): Map<string, string>
 
 export interface TrustedDocumentsOptions {
   documents: Map<string, string>;
-  /** The request's principal (verified before Yoga runs). */
-  principalOf: (request: Request) => Principal | null;
 }
 
-export function useTrustedDocuments({ documents, principalOf }: TrustedDocumentsOptions): Plugin {
+/**
+ * Only registered documents run, except for a principal with `schema:introspect` (an analyst in GraphiQL). The
+ * library asks its `allowArbitraryOperations` with the Request alone, so one instance per answer is built and each
+ * request is handed to the one its scope's principal calls for (only `onParams` does anything for text documents).
+ */
+export function useTrustedDocuments({ documents }: TrustedDocumentsOptions): Plugin {
+  const strict = persistedOperations(documents, false);
+  const open = persistedOperations(documents, true);
+  return {
+    onParams(payload) {
+      const principal = (payload.context as unknown as ServerContext).scope.principal;
+      return (principal?.scopes.has('schema:introspect') ? open : strict).onParams!(payload);
+    },
+  };
+}
+
+function persistedOperations(documents: Map<string, string>, allowArbitraryOperations: boolean): Plugin {
   return usePersistedOperations({
+    allowArbitraryOperations,
     getPersistedOperation: (key) => documents.get(key) ?? null,
-    allowArbitraryOperations: (request) => Boolean(principalOf(request)?.scopes.has('schema:introspect')),
     extractPersistedOperationId: (params) => {
       const p = params as { documentId?: unknown; extensions?: { persistedQuery?: { sha256Hash?: unknown } } };
       const id = p.documentId ?? p.extensions?.persistedQuery?.sha256Hash;

@@ -24,7 +24,7 @@ export interface SecurityHeadersOptions {
   /** Extra `img-src` for the GraphiQL favicon. @default 'https://raw.githubusercontent.com/graphql-hive/graphql-yoga/' */
   graphiqlFavicon?: string;
   /** Called with a handler error before the masked 500 is sent. @default () => {} */
-  onError?: (error: unknown, request: Request) => void;
+  onError?: (error: unknown, request: Request, ...rest: unknown[]) => void;
 }
 
 const defaults: Required<SecurityHeadersOptions> = {
@@ -79,7 +79,7 @@ export function withSecurityHeaders<A extends unknown[]>(
     try {
       response = await handler(request, ...rest);
     } catch (error) {
-      o.onError(error, request);
+      o.onError(error, request, ...rest);
       response = Response.json(
         { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
         { status: 500 },

@@ -10,8 +10,8 @@
  *    one request can also be set by another plugin with `setRateLimitWeight(context, n)` before execution.
  * Each operation of a batched request is charged separately.
  *
- * The identity must already be on the server context when Yoga parses params (e.g. `yoga.fetch(req, { principal,
- * clientIp })` from the fetch handler, after token verification and trusted-proxy address resolution).
+ * The identity must already be on the server context when Yoga parses params (this app passes the request scope,
+ * whose principal and address are known before Yoga runs; `identify` reads them).
  */
 import type { Plugin } from 'graphql-yoga';
 import { rateLimited } from '../errors.ts';

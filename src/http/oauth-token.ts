@@ -9,7 +9,7 @@ import { authenticateClient } from '../auth/client-registry.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { isRole, ROLE_SCOPES } from '../auth/policy.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
-import type { RequestMeta } from './request-meta.ts';
+import type { RequestFacts } from '../request-scope.ts';
 
 export interface TokenEndpointDeps {
   db: Executor;
@@ -23,7 +23,7 @@ export interface TokenEndpointDeps {
 }
 
 export interface TokenRequestResult {
-  meta: RequestMeta;
+  meta: RequestFacts;
   clientId: string | null;
   status: number;
   error?: string;
@@ -53,7 +53,7 @@ function basicCredentials(header: string | null): { id: string; secret: string }
   }
 }
 
-export async function handleTokenRequest(request: Request, meta: RequestMeta, deps: TokenEndpointDeps): Promise<Response> {
+export async function handleTokenRequest(request: Request, meta: RequestFacts, deps: TokenEndpointDeps): Promise<Response> {
   let clientId: string | null = null;
   const finish = async (res: Response, extra: Partial<TokenRequestResult> = {}) => {
     const body = res.status === 200 ? null : ((await res.clone().json()) as { error: string });

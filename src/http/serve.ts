@@ -1,35 +1,10 @@
-/** Bun.serve around the app: establishes request metadata (peer, forwarded certificate) for every request. */
+/** Bun.serve around the app: opens each request's scope (src/request-scope.ts) and counts requests in flight. */
 import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { Running } from '../bootstrap.ts';
-import { establishRequestMeta, requestMeta } from './request-meta.ts';
-import { withBodyLimit } from '../guard/body-limit.ts';
-import { withCors } from '../guard/cors.ts';
-import { withSecurityHeaders } from '../guard/security-headers.ts';
-import { withHttpMetrics } from '../ops/metrics.ts';
+import { openRequestScope } from './open-request-scope.ts';
 
 export function serve(running: Running, opts: { hostname: string; port: number }) {
   const trusted = createTrustedProxyMatcher(running.config.trustedProxies);
-  const { config, log } = running;
-  // outermost first: headers on every response, CORS allowlist, body limit before any parsing
-  const handler = withSecurityHeaders(
-    withHttpMetrics(
-      withCors(withBodyLimit((request: Request) => running.app.route(request), { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }),
-      running.app.metrics,
-    ),
-    // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
-    {
-      onError: (err: unknown, request?: Request) => {
-        // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
-        if (request?.signal.aborted) {
-          log.debug({ requestId: request ? requestMeta(request).requestId : undefined }, 'client closed the connection before the response');
-        } else {
-          log.error({ err }, 'unhandled error');
-        }
-      },
-      graphiqlAssets: "'self'",
-      graphiqlFavicon: "'self'",
-    },
-  );
   let inFlight = 0;
   let idle: (() => void) | null = null;
   const server = Bun.serve({
@@ -37,11 +12,10 @@ export function serve(running: Running, opts: { hostname: string; port: number }
     port: opts.port,
     maxRequestBodySize: running.config.maxBodyBytes * 2,
     async fetch(request, srv) {
-      const peer = srv.requestIP(request)?.address ?? 'unknown';
-      establishRequestMeta(request, peer, trusted, running.log);
+      const scope = openRequestScope(request, srv.requestIP(request)?.address ?? 'unknown', trusted, running.log);
       inFlight++;
       try {
-        return await handler(request, srv);
+        return await running.app.handle(request, scope);
       } finally {
         if (--inFlight === 0) idle?.();
       }

@@ -2,12 +2,11 @@
  * `GET /metrics`: Prometheus text format for
  *  - a bearer token carrying the `metrics:read` scope (a valid token without it → 403, a bad token → 401), or
  *  - no Authorization header at all, from an address on `METRICS_ALLOW` (default loopback) → else 401.
- * The peer address is the TCP peer (requestMeta), never a forwarded header.
+ * The address checked is the request scope's client address (a forwarded one only from a trusted proxy).
  */
 import { bearerToken } from '../auth/use-access-policy.ts';
 import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { Principal } from '../domain/principal.ts';
-import { requestMeta } from '../http/request-meta.ts';
 import type { Metrics } from './metrics.ts';
 
 export const METRICS_SCOPE = 'metrics:read';
@@ -21,6 +20,8 @@ export interface MetricsEndpointOptions {
   verify: (token: string) => Promise<Pick<Principal, 'scopes'>>;
   /** Told about refused tokens (e.g. `metrics.recordAuthFailure`). @default () => {} */
   onAuthFailure?: (reason: string) => void;
+  /** The client's address (the request scope's `ip`), checked against `allow` when no token is sent. */
+  clientIp: string;
 }
 
 const problem = (status: number, error: string, description: string, headers: Record<string, string> = {}) =>
@@ -60,7 +61,7 @@ export async function metricsResponse(request: Request, options: MetricsEndpoint
         'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${METRICS_SCOPE}"`,
       });
     }
-  } else if (!allowed(allow, requestMeta(request).ip)) {
+  } else if (!allowed(allow, options.clientIp)) {
     return problem(401, 'unauthorized', `Send a bearer token with the ${METRICS_SCOPE} scope`, {
       'WWW-Authenticate': `Bearer scope="${METRICS_SCOPE}"`,
     });

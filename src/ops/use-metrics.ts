@@ -10,17 +10,16 @@ import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthFailureReason, codeLabel, type Metrics } from './metrics.ts';
 import { clientClosedCodes } from '../http/client-closed.ts';
+import type { GraphQLContext } from '../graphql/context.ts';
+import type { ServerContext } from '../request-scope.ts';
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
-  /** The caller's role for `rate_limit_hits_total`, from the server context. @default principal?.role ?? 'anonymous' */
+  /** The caller's role for `rate_limit_hits_total`, from the server context. @default scope.principal?.role ?? 'anonymous' */
   roleOf?: (context: Record<string, unknown>) => string;
 }
 
-const defaultRoleOf = (c: Record<string, unknown>) => {
-  const role = (c.principal as { role?: unknown } | null | undefined)?.role;
-  return typeof role === 'string' ? role : 'anonymous';
-};
+const defaultRoleOf = (c: Record<string, unknown>) => (c as unknown as ServerContext).scope?.principal?.role ?? 'anonymous';
 
 const ROLE_RE = /^[a-z_]{1,32}$/;
 
@@ -35,16 +34,11 @@ function errorCodes(result: unknown): unknown[] {
 export function useMetrics(options: MetricsPluginOptions): Plugin {
   const { metrics } = options;
   const roleOf = options.roleOf ?? defaultRoleOf;
-  const started = new WeakMap<Request, number>();
   return {
-    onRequest({ request }) {
-      if (!started.has(request)) started.set(request, performance.now());
-    },
     onExecute({ args }) {
-      const request = (args.contextValue as { request?: Request }).request;
       const op = getOperationAST(args.document, args.operationName ?? undefined);
       const labels = { operation: metrics.operationLabel(op?.name?.value, true), type: op?.operation ?? 'query' };
-      const t0 = (request && started.get(request)) ?? performance.now();
+      const t0 = (args.contextValue as GraphQLContext).scope.startedAt;
       return {
         onExecuteDone() {
           metrics.operationDuration.observe(labels, (performance.now() - t0) / 1000);

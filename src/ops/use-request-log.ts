@@ -7,19 +7,13 @@
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestMeta } from '../http/request-meta.ts';
+import type { ServerContext } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 
 export interface RequestLogPluginOptions {
   log: Pick<Logger, 'info'>;
   /** Log message of each line. @default 'graphql request' */
   message?: string;
-}
-
-interface Seen {
-  started: number;
-  names: string[];
-  types: string[];
 }
 
 const NAME_RE = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
@@ -38,46 +32,33 @@ function codesOf(result: unknown): string[] {
 export function useRequestLog(options: RequestLogPluginOptions): Plugin {
   const { log } = options;
   const message = options.message ?? 'graphql request';
-  const state = new WeakMap<Request, Seen>();
-  const seen = (request: Request) => {
-    let s = state.get(request);
-    if (!s) {
-      s = { started: performance.now(), names: [], types: [] };
-      state.set(request, s);
-    }
-    return s;
-  };
   return {
-    onRequest({ request }) {
-      seen(request);
-    },
-    onParams({ request, params }) {
+    onParams({ params, context }) {
       // the name the client asked for; replaced by the parsed operation's name once it executes
       const name = safeName(params.operationName);
-      if (name) seen(request).names.push(name);
+      if (name) (context as unknown as ServerContext).scope.log.names.push(name);
     },
     onExecute({ args }) {
-      const request = (args.contextValue as { request?: Request }).request;
-      if (!request) return;
       const op = getOperationAST(args.document, args.operationName ?? undefined);
-      const s = seen(request);
+      const s = (args.contextValue as unknown as ServerContext).scope.log;
       const name = safeName(op?.name?.value);
       if (name && !s.names.includes(name)) s.names.push(name);
       if (op) s.types.push(op.operation);
     },
-    onResultProcess({ request, result, serverContext }) {
-      const s = seen(request);
-      const principal = (serverContext as { principal?: { clientId?: string; role?: string } | null }).principal;
+    onResultProcess({ result, serverContext }) {
+      const scope = (serverContext as unknown as ServerContext).scope;
+      const s = scope.log;
+      const principal = scope.principal;
       const codes = [...new Set(codesOf(result))];
       log.info(
         {
-          requestId: requestMeta(request).requestId,
+          requestId: scope.requestId,
           clientId: principal?.clientId ?? null,
           role: principal?.role ?? 'anonymous',
           operation: s.names.length ? s.names.join(',') : null,
           ...(s.types.length ? { operationType: [...new Set(s.types)].join(',') } : {}),
           ...(Array.isArray(result) ? { batch: result.length } : {}),
-          durationMs: Math.round((performance.now() - s.started) * 100) / 100,
+          durationMs: Math.round((performance.now() - scope.startedAt) * 100) / 100,
           outcome: codes.length ? 'error' : 'ok',
           ...(codes.length ? { errorCodes: codes } : {}),
         },

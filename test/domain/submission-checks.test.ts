@@ -15,7 +15,7 @@ import { permits, permitStatusHistory } from '../../src/db/schema/permits.ts';
 import { parcels } from '../../src/db/schema/parcels.ts';
 import { planSubmission, submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
 import { stagingStatement } from '../../src/audit/append.ts';
-import { createOneStatementUnit, type CommitHook } from '../../src/graphql/unit-of-work.ts';
+import { createOneStatementUnit, type CommitHook } from '../../src/db/unit-of-work.ts';
 import type { Principal } from '../../src/domain/principal.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 

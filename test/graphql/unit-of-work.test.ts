@@ -1,12 +1,12 @@
 /**
- * The unit of work (src/graphql/unit-of-work.ts) runs the commit hooks' statements (the audit entry) inside the
+ * The unit of work (src/db/unit-of-work.ts) runs the commit hooks' statements (the audit entry) inside the
  * mutation's own transaction, before COMMIT; the one-statement unit makes them parts of the change's single
  * statement. Either way a failing one must leave nothing of the change behind: "no change without its entry".
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql, type SQL } from 'drizzle-orm';
 import { openDatabase, rowsOf, type Database, type Executor } from '../../src/db/client.ts';
-import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/graphql/unit-of-work.ts';
+import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/db/unit-of-work.ts';
 import type { StatementChange } from '../../src/db/statement-change.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 

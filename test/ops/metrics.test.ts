@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { establishRequestMeta } from '../../src/http/request-meta.ts';
 import { createLogger } from '../../src/logger.ts';
 import { classifyAuthFailure, createMetrics, routeLabel, withHttpMetrics } from '../../src/ops/metrics.ts';
-import { metricsResponse } from '../../src/ops/metrics-endpoint.ts';
+import { type MetricsEndpointOptions, metricsResponse as metricsResponseFor } from '../../src/ops/metrics-endpoint.ts';
+import { testScope } from '../helpers/scope.ts';
 import { useMetrics } from '../../src/ops/use-metrics.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { setDefaultTimeout } from 'bun:test';
@@ -34,11 +34,14 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 }
 
 const silent = createLogger('silent');
+const clientIps = new WeakMap<Request, string>();
 const peer = (ip: string, init: RequestInit = {}) => {
   const r = new Request('http://gw.test/metrics', init);
-  establishRequestMeta(r, ip, () => false, silent);
+  clientIps.set(r, testScope(r, ip).ip);
   return r;
 };
+/** The endpoint as the app calls it: with the client address of the request's scope. */
+const metricsResponse = (r: Request, o: Omit<MetricsEndpointOptions, 'clientIp'>) => metricsResponseFor(r, { ...o, clientIp: clientIps.get(r)! });
 
 describe('metrics (in-process)', () => {
   let breaker: 'closed' | 'open' | 'half-open' = 'closed';
@@ -69,12 +72,14 @@ describe('metrics (in-process)', () => {
     logging: false,
     plugins: [useMetrics({ metrics })],
   });
-  const run = (query: string, operationName?: string) =>
-    yoga.fetch('http://yoga/graphql', {
+  const run = (query: string, operationName?: string) => {
+    const request = new Request('http://yoga/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query, operationName }),
-    }, { principal: { role: 'analyst' } });
+    });
+    return yoga.fetch(request, { scope: testScope(request, '127.0.0.1', { principal: { role: 'analyst' } as never }) });
+  };
   const verify = async (token: string) => {
     if (token === 'admin') return { scopes: new Set(['metrics:read']) };
     if (token === 'analyst') return { scopes: new Set(['analytics:read']) };

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { establishRequestMeta } from '../../src/http/request-meta.ts';
+import { testScope } from '../helpers/scope.ts';
 import { useRequestLog } from '../../src/ops/use-request-log.ts';
 
 const lines: Record<string, unknown>[] = [];
@@ -47,8 +47,7 @@ async function send(body: unknown, principal: unknown = { clientId: 'demo-contra
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, cookie: 'session=s3cr3t', 'x-request-id': 'req-12345678' },
     body: JSON.stringify(body),
   });
-  establishRequestMeta(request, '127.0.0.1', () => false, log);
-  await (await yoga.fetch(request, { principal })).text();
+  await (await yoga.fetch(request, { scope: testScope(request, '127.0.0.1', { principal: principal as never }) })).text();
   return lines.at(-1)!;
 }
 

@@ -14,7 +14,7 @@ export const identityResolvers = {
       args: { input: { clientId: string; role: string; jurisdiction: string; contractorLicense?: string | null; certThumbprint?: string | null } },
       ctx: GraphQLContext,
     ) => {
-      const { client, secret } = await ctx.unitOfWork(
+      const { client, secret } = await ctx.work.transaction(
         (tx) => registerClient(tx, args.input),
         (r) => [`client:${r.client.clientId}`],
       );
@@ -22,7 +22,7 @@ export const identityResolvers = {
     },
     revokeClient: async (_: unknown, args: { clientId: string }, ctx: GraphQLContext) => {
       principalOf(ctx);
-      const done = await ctx.unitOfWork(
+      const done = await ctx.work.transaction(
         (tx) => revokeClient(tx, args.clientId),
         () => [`client:${args.clientId}`],
       );

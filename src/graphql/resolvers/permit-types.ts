@@ -21,8 +21,8 @@ export const permitTypeResolvers = {
       (await loadersOf(ctx).inspections.load(p.id)).slice(0, pageSize(args.first)),
     statusHistory: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).history.load(p.id),
     // personal data: clerks (pii scope), or the contractor whose permit it is (only own permits are visible to it)
-    applicant: (p: Permit, _: unknown, ctx: GraphQLContext) =>
-      hasScope(ctx.principal, 'permits:read:pii') || (ctx.principal?.contractor && hasScope(ctx.principal, 'permits:read:own'))
+    applicant: (p: Permit, _: unknown, { scope: { principal } }: GraphQLContext) =>
+      hasScope(principal, 'permits:read:pii') || (principal?.contractor && hasScope(principal, 'permits:read:own'))
         ? { name: p.applicantName, email: p.applicantEmail, phone: p.applicantPhone }
         : null,
   },

@@ -1,13 +1,13 @@
 /**
- * BENCH_MODE=security-off only (refused in production by config.ts): the principal of the registered client
- * named in `x-bench-client`, without any token, so the benchmark can measure what the security stack costs.
+ * The security-off baseline's authentication: the principal of the registered client named in `x-bench-client`,
+ * without any token, so the benchmark can measure what the security stack costs.
  */
 import { eq } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
-import { ROLE_SCOPES, isRole } from '../auth/policy.ts';
-import type { Executor } from '../db/client.ts';
-import { apiClients } from '../db/schema/clients.ts';
-import type { Principal } from '../domain/principal.ts';
+import { ROLE_SCOPES, isRole } from '../../src/auth/policy.ts';
+import type { Executor } from '../../src/db/client.ts';
+import { apiClients } from '../../src/db/schema/clients.ts';
+import type { Principal } from '../../src/domain/principal.ts';
 
 const cache = new LRUCache<string, Principal>({ max: 100 });
 

@@ -10,8 +10,8 @@
  * succeeded while the change had rolled back.)
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../db/client.ts';
-import { executeStatement, runStatementChange, type Shape, type StatementChange } from '../db/statement-change.ts';
+import type { Db, Tx } from './client.ts';
+import { executeStatement, runStatementChange, type Shape, type StatementChange } from './statement-change.ts';
 
 export interface CommitStatement {
   /** Runs in the mutation's transaction, after the work, before COMMIT. */

@@ -1,22 +1,14 @@
 /**
- * Per-request facts established before GraphQL runs: request id, peer address, and the client certificate
- * thumbprint forwarded by a trusted proxy. Kept in a WeakMap keyed by the Request (no module-level state).
+ * Opens a request's scope from what Bun.serve knows: request id, peer address, and the client certificate
+ * thumbprint and client address forwarded by a trusted proxy (believed from trusted proxies only).
  */
+import { newRequestAudit } from '../audit/operation-notes.ts';
 import { readForwardedClientCert } from '../auth/client-cert.ts';
 import type { TrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { Logger } from '../logger.ts';
-import { originalRequestOf } from '../guard/body-limit.ts';
+import type { RequestScope } from '../request-scope.ts';
 
-export interface RequestMeta {
-  requestId: string;
-  ip: string;
-  certThumbprint?: string;
-  startedAt: number;
-}
-
-const metas = new WeakMap<Request, RequestMeta>();
-
-export function establishRequestMeta(request: Request, peer: string, trusted: TrustedProxyMatcher, log: Logger): RequestMeta {
+export function openRequestScope(request: Request, peer: string, trusted: TrustedProxyMatcher, log: Logger): RequestScope {
   const incoming = request.headers.get('x-request-id');
   const requestId = incoming && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
   const cert = readForwardedClientCert(request, peer, trusted);
@@ -27,17 +19,14 @@ export function establishRequestMeta(request: Request, peer: string, trusted: Tr
   if (cert && !('thumbprint' in cert)) {
     log.warn({ requestId, ip: peer, reason: cert.reason }, 'client certificate header not accepted');
   }
-  const meta: RequestMeta = {
+  return {
     requestId,
     ip,
+    peer,
     startedAt: performance.now(),
     ...(cert && 'thumbprint' in cert ? { certThumbprint: cert.thumbprint } : {}),
+    principal: null,
+    audit: newRequestAudit(),
+    log: { names: [], types: [] },
   };
-  metas.set(request, meta);
-  return meta;
-}
-
-/** The request's metadata; also found through a Request the body limit replaced. */
-export function requestMeta(request: Request): RequestMeta {
-  return metas.get(request) ?? metas.get(originalRequestOf(request)) ?? { requestId: crypto.randomUUID(), ip: 'unknown', startedAt: performance.now() };
 }

@@ -1,0 +1,24 @@
+/**
+ * The app as the benchmark runs it: production's pipeline, or a baseline built through src/app.ts's public options
+ * (BENCH_VARIANT, read here and nowhere in src/): `security-off` without token verification, guard plugins and the
+ * field policy, acting as the client named in `x-bench-client`; `no-audit` without the audit trail.
+ */
+import type { AppOptions } from '../src/app.ts';
+import { exitOnStartFailure, runServer } from '../src/main.ts';
+import { benchPrincipal } from './lib/bench-principal.ts';
+
+const variant = process.env.BENCH_VARIANT ?? 'full';
+if (process.env.APP_ENV === 'production') exitOnStartFailure(new Error('bench/server.ts runs benchmark baselines: never in production'));
+
+let db: Parameters<typeof benchPrincipal>[0] | undefined;
+const options: Record<string, AppOptions> = {
+  full: {},
+  'security-off': {
+    without: ['guard', 'auth'],
+    authenticate: async (request) => ({ principal: db ? await benchPrincipal(db, request) : null }),
+  },
+  'no-audit': { without: ['audit'] },
+};
+const chosen = options[variant];
+if (!chosen) exitOnStartFailure(new Error(`BENCH_VARIANT must be one of ${Object.keys(options).join(', ')}`));
+runServer(chosen).then((running) => (db = running.database.db), exitOnStartFailure);

@@ -1,0 +1,37 @@
+/**
+ * One request's facts, created once at the edge (src/http/open-request-scope.ts) and handed to every step after it:
+ * the edge steps and routes as an argument, Yoga as its server context (`context.scope`). Nothing request-scoped
+ * is kept anywhere else, so a step never has to find "its" request again.
+ */
+import type { RequestAudit } from './audit/operation-notes.ts';
+import type { Principal } from './domain/principal.ts';
+
+/** Who asked and when: what an audit entry or a log line names. */
+export interface RequestFacts {
+  requestId: string;
+  /** The client's address: the TCP peer, or the address a trusted proxy forwarded. */
+  ip: string;
+  /** SHA-256 thumbprint of the client certificate a trusted proxy forwarded and vouched for. */
+  certThumbprint?: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+}
+
+export interface RequestScope extends RequestFacts {
+  /** The TCP peer (never a forwarded header): what `/metrics`' address allowlist checks. */
+  peer: string;
+  /** Set by authentication from the verified bearer token; null for anonymous requests. */
+  principal: Principal | null;
+  /** The audit trail's notes on the request's GraphQL operations. */
+  audit: RequestAudit;
+  /** Operation names and types the request log reports. */
+  log: { names: string[]; types: string[] };
+}
+
+/** Yoga's server context: the scope, and nothing else. */
+export interface ServerContext {
+  scope: RequestScope;
+}
+
+/** A step or route of the HTTP pipeline. */
+export type ScopedHandler = (request: Request, scope: RequestScope) => Promise<Response>;
