@@ -31,7 +31,7 @@ import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useNoNulInput } from './guard/use-no-nul-input.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
-import { recordedStatus } from './http/client-closed.ts';
+import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import type { Logger } from './logger.ts';

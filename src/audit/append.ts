@@ -19,7 +19,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
-import type { Shape } from '../db/statement-change.ts';
+import type { Shape } from '../db/fused-statements.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { GENESIS_HASH, hashOfCanonical } from './hash-chain.ts';
 
@@ -213,14 +213,14 @@ export async function appendAuditEntries(
  * commits or rolls back with the change, without taking the chain lock. The recorder chains it at its next group
  * commit (entries recorded with `withPending` go in after the pending ones). With `produced` (a `text[]`
  * expression over the parts of a one-statement change) the names it yields are appended to the entry's `affected`.
- * The entry is the placeholder `audit_entry` of the returned shape (src/db/statement-change.ts), so the statement's
+ * The entry is the placeholder `audit_entry` of the returned shape (src/db/fused-statements.ts), so the statement's
  * text is rendered once.
  */
 export function stagingStatement(entry: object, produced?: SQL): { statement: SQL; shape: Shape } {
   const values = { audit_entry: canonicalJson(checkStorable(entry)) };
   const json = sql`${sql.placeholder('audit_entry')}::text::jsonb`;
   if (!produced) return { statement: sql`insert into audit_pending (entry) values (${json})`, shape: { key: 'audit-staging', values } };
-  // a part of the change's own statement (src/db/statement-change.ts): the records it creates join `affected`
+  // a part of the change's own statement (src/db/fused-statements.ts): the records it creates join `affected`
   // (the entry is hashed from the stored jsonb when it is chained, so adding to it here is safe). `produced` is the
   // change's, so the change's own shape key covers its text.
   return {

@@ -8,8 +8,7 @@ import type { RequestFacts } from '../request-scope.ts';
 import type { OperationRecord } from './operation-notes.ts';
 import { LRUCache } from 'lru-cache';
 import { redactVariables } from './redact.ts';
-import { CLIENT_CLOSED_CODE, CLIENT_CLOSED_STATUS, clientClosedCodes } from '../http/client-closed.ts';
-import type { TokenRequestResult } from '../http/oauth-token.ts';
+import { CLIENT_CLOSED_CODE, CLIENT_CLOSED_STATUS, clientClosedCodes } from '../ops/abandoned-requests.ts';
 
 export type AuditOutcome = 'ALLOWED' | 'DENIED' | 'ERROR';
 
@@ -106,6 +105,17 @@ export function graphqlEntry(
   };
 }
 export type AuditEntry = ReturnType<typeof graphqlEntry> | Record<string, unknown>;
+
+/** What the token endpoint reports of each request it answered. */
+export interface TokenRequestResult {
+  meta: RequestFacts;
+  clientId: string | null;
+  status: number;
+  error?: string;
+  scopes?: string[];
+  role?: string;
+  jurisdiction?: string;
+}
 
 /** One entry per token request, granted or not; the secret and the token itself never enter. */
 export function tokenEntry(r: TokenRequestResult) {

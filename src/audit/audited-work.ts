@@ -4,7 +4,7 @@
  * (`AuditFacts`) when the mutation starts; the transaction mechanics live in src/db/unit-of-work.ts.
  */
 import type { Db, Tx } from '../db/client.ts';
-import type { StatementChange } from '../db/statement-change.ts';
+import type { StatementChange } from '../db/fused-statements.ts';
 import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../db/unit-of-work.ts';
 
 /** What the audit trail knows of the running operation, to write its entry with the change. */

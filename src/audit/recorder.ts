@@ -11,7 +11,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db, type Tx } from '../db/client.ts';
-import { executeStatement, type Shape } from '../db/statement-change.ts';
+import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
 import { appendAuditEntries, stagingStatement, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';

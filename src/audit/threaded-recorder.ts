@@ -15,7 +15,7 @@
 import type { SQL } from 'drizzle-orm';
 import { appendFileSync } from 'node:fs';
 import type { Tx } from '../db/client.ts';
-import { executeStatement, type Shape } from '../db/statement-change.ts';
+import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import type { Logger } from '../logger.ts';
 import { stagingStatement, storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';

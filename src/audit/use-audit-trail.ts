@@ -9,11 +9,20 @@
  */
 import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GraphQLContext } from '../graphql/context.ts';
+import type { Db } from '../db/client.ts';
 import type { RequestScope, ServerContext } from '../request-scope.ts';
 import { graphqlEntry, newOperation } from './audit-entry.ts';
 import { createAuditedWork } from './audited-work.ts';
 import type { AuditRecorder } from './recorder.ts';
+import type { AuditedWork } from './audited-work.ts';
+
+/** What this plugin needs of the GraphQL context (src/graphql/context.ts has it all). */
+interface AuditedContext {
+  scope: RequestScope;
+  params: { operationName?: string | null | undefined };
+  database: { db: Db };
+  work: AuditedWork;
+}
 
 const RECORD_ARGS = new Set(['number', 'permitNumber']);
 
@@ -36,7 +45,7 @@ function namedRecords(document: DocumentNode, operationName: string | null | und
 const codesOf = (errors: readonly GraphQLError[] | undefined) =>
   (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
 
-export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
+export function useAuditTrail(recorder: AuditRecorder): Plugin<AuditedContext> {
   return {
     onParams({ params, context }) {
       const a = (context as ServerContext).scope.audit;
@@ -46,7 +55,7 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
     },
     onValidate({ context, params }) {
       return ({ result }) => {
-        const ctx = context as GraphQLContext;
+        const ctx = context as AuditedContext;
         const op = ctx.scope.audit.byParams.get(ctx.params);
         if (!op) return;
         const operation = getOperationAST(params.documentAST, ctx.params.operationName);
@@ -56,7 +65,7 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<GraphQLContext> {
       };
     },
     onExecute({ args }) {
-      const ctx = args.contextValue as GraphQLContext;
+      const ctx = args.contextValue as AuditedContext;
       const a = ctx.scope.audit;
       const op = a.byParams.get(ctx.params);
       if (!op) return;

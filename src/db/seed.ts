@@ -10,7 +10,7 @@ import { inspectionChecklistItems, inspections } from './schema/inspections.ts';
 import { jurisdictions } from './schema/jurisdictions.ts';
 import { parcels, zoningCodes } from './schema/parcels.ts';
 import { permitNumberCounters, permits, permitStatusHistory, PERMIT_TYPES, WORK_CLASSES, type PermitType } from './schema/permits.ts';
-import { formatPermitNumber } from '../domain/permit-numbers.ts';
+import { formatPermitNumber } from './permit-numbers.ts';
 import { DESCRIPTIONS, FIRMS, FIRST, LAST, PATHS, prng, STREETS, SUFFIXES, ZONING, type Rng } from './seed-data.ts';
 
 export type SeedSize = 'full' | 'small';

@@ -11,12 +11,12 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './client.ts';
-import { executeStatement, runStatementChange, type Shape, type StatementChange } from './statement-change.ts';
+import { executeStatement, runStatementChange, type Shape, type StatementChange } from './fused-statements.ts';
 
 export interface CommitStatement {
   /** Runs in the mutation's transaction, after the work, before COMMIT. */
   statement: SQL;
-  /** Set when `statement` uses placeholders (src/db/statement-change.ts): their values and the text's key. */
+  /** Set when `statement` uses placeholders (src/db/fused-statements.ts): their values and the text's key. */
   shape?: Shape;
   /** Called once the transaction committed with the statement in it. */
   committed?: () => void;
@@ -48,7 +48,7 @@ export function createUnitOfWork(db: Db, hooks: CommitHook[]) {
 export type UnitOfWork = ReturnType<typeof createUnitOfWork>;
 
 /**
- * Mutations whose change is one statement (src/db/statement-change.ts): the hooks' statements become further parts
+ * Mutations whose change is one statement (src/db/fused-statements.ts): the hooks' statements become further parts
  * of it, and it runs alone, as its own transaction. Change and audit entry still commit together or not at all,
  * and in one round trip: no lock of the change is held while the application is between two statements.
  * A hook is told `committed` once the statement succeeded.

@@ -8,7 +8,7 @@ import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.ts';
 import type { Principal } from './principal.ts';
-import { anyOf, anyOfKeys, byKey, coalesced, idOf, once } from '../db/coalesce.ts';
+import { anyOf, anyOfKeys, byKey, coalesced, idOf, once } from '../db/batched-reads.ts';
 import { permitScopeKey, permitScopeOf, visibleIn, visiblePermits } from './visibility.ts';
 
 export interface PermitFilter {
@@ -136,7 +136,7 @@ export async function getPublicStatus(db: Executor, number: string, guard: Guard
 
 /**
  * Batch loaders' queries, scoped to one jurisdiction: prepared once per loader and run per batch with
- * `.execute({ keys })` (the ids), so drizzle builds the SQL text once (coalesce.ts, anyOfKeys).
+ * `.execute({ keys })` (the ids), so drizzle builds the SQL text once (db/batched-reads.ts, anyOfKeys).
  */
 export const batch = {
   parcels: (db: Executor, jurisdiction: string) =>

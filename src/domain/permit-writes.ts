@@ -5,10 +5,9 @@
  * is its own transaction, the audit entry joining it as a part.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
-import { executeStatement, runStatementChange, type StatementChange } from '../db/statement-change.ts';
-import { contractors } from '../db/schema/contractors.ts';
-import { parcels } from '../db/schema/parcels.ts';
+import type { Executor } from '../db/client.ts';
+import { runStatementChange, type StatementChange } from '../db/fused-statements.ts';
+import { readSubmissionFacts, submissionStatement } from '../db/submission-statements.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { requestHash } from './hashing.ts';
@@ -21,7 +20,7 @@ import {
   type SubmitPermitInput,
 } from './inputs.ts';
 import { AMENDABLE, checkTransition } from './lifecycle.ts';
-import { nextNumberStatement, permitNumberOf, permitTypeCode } from './permit-numbers.ts';
+import { permitTypeCode } from '../db/permit-numbers.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
 
@@ -67,43 +66,15 @@ export async function findPriorSubmission(db: Executor, p: Principal, key: strin
   return { id: prior.id, state: 'PERSISTED', permitNumber: prior.permitNum };
 }
 
-/** An earlier submission with the key, the principal's contractor record and the parcel, read in one statement. */
-interface SubmissionFacts {
-  prior_id: string | null;
-  prior_num: string | null;
-  prior_hash: string | null;
-  contractor_id: string | null;
-  license_status: string | null;
-  license_expires_on: string | null;
-  parcel_id: string | null;
-}
-
-async function submissionFacts(tx: Executor, p: Principal, key: string, parcelId: string): Promise<SubmissionFacts> {
-  const $ = (name: string) => sql.placeholder(name);
-  // placeholders: the text is rendered once (src/db/statement-change.ts)
-  const statement = sql`
-      select pr.id as prior_id, pr.permit_num as prior_num, pr.request_hash as prior_hash,
-             c.id as contractor_id, c.license_status, c.license_expires_on::text as license_expires_on,
-             pa.id as parcel_id
-      from (select 1) as one
-      left join ${permits} pr on pr.submitted_by = ${$('client_id')} and pr.idempotency_key = ${$('key')}
-      left join ${contractors} c on c.jurisdiction_id = ${$('jurisdiction')} and c.license_number = ${$('contractor')}
-      left join ${parcels} pa on pa.id = ${$('parcel_id')} and pa.jurisdiction_id = ${$('jurisdiction')}`;
-  const values = { client_id: p.clientId, key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcel_id: parcelId };
-  const [row] = rowsOf<SubmissionFacts>(await executeStatement(tx, statement, { key: 'submission-facts', values }));
-  return row!;
-}
-
 /** What a submission comes to once checked: the receipt of an earlier one with the key, or the statement that writes it. */
 export type SubmissionPlan = { prior: SubmissionReceipt } | { write: StatementChange<SubmissionReceipt> };
 
 /**
- * Checks a submission against the database (one read) and plans its write: number, permit and history row in one
- * statement (src/db/statement-change.ts). Run alone, that statement is the whole transaction, so the jurisdiction's
- * counter row (gap-free numbers) is locked only while PostgreSQL executes and commits it.
+ * Checks a submission against what the database holds (an earlier submission with the key, the contractor, the
+ * parcel), then plans its write: number, permit and history row (src/db/submission-statements.ts).
  */
 export async function planSubmission(db: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionPlan> {
-  const facts = await submissionFacts(db, p, v.key, v.input.parcelId);
+  const facts = await readSubmissionFacts(db, { clientId: p.clientId, key: v.key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcelId: v.input.parcelId });
   if (facts.prior_id) {
     if (facts.prior_hash !== v.hash) {
       throw conflict(`idempotencyKey ${v.key} was already used for a different submission (permit ${facts.prior_num})`);
@@ -121,7 +92,7 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
   const year = now.getUTCFullYear();
   return {
     write: {
-      ...submissionStatement(db, opts.receiptId !== undefined),
+      ...submissionStatement(opts.receiptId !== undefined),
       shape: {
         key: opts.receiptId !== undefined ? 'submission-with-id' : 'submission',
         values: {
@@ -151,59 +122,6 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
         return { id: row.id, state: 'PERSISTED', permitNumber: row.permit_num, submittedAt: now };
       },
     },
-  };
-}
-
-type SubmissionStatement = Pick<StatementChange<SubmissionReceipt>, 'parts' | 'select' | 'produced'>;
-const submissionStatements = new Map<boolean, SubmissionStatement>();
-
-/**
- * A submission's statement with a placeholder for every value (src/db/statement-change.ts: its text, the same for
- * every submission, is rendered once): the jurisdiction's next number, the permit, its history row. Built once
- * per process and kind (the SQL holds no reference to the database it was built with).
- */
-function submissionStatement(db: Executor, withId: boolean): SubmissionStatement {
-  let statement = submissionStatements.get(withId);
-  if (!statement) submissionStatements.set(withId, (statement = buildSubmissionStatement(db, withId)));
-  return statement;
-}
-
-function buildSubmissionStatement(db: Executor, withId: boolean): SubmissionStatement {
-  const $ = (name: string) => sql.placeholder(name);
-  const insertPermit = db
-    .insert(permits)
-    .values({
-      ...(withId ? { id: $('id') } : {}),
-      jurisdictionId: $('jurisdiction'),
-      permitNum: permitNumberOf($('type_code'), $('year_text')),
-      permitType: $('permit_type'),
-      workClass: $('work_class'),
-      description: $('description'),
-      estProjectCost: $('valuation'),
-      applicantName: $('applicant_name'),
-      applicantEmail: $('applicant_email'),
-      applicantPhone: $('applicant_phone'),
-      parcelId: $('parcel_id'),
-      contractorId: $('contractor_id'),
-      statusCurrent: 'SUBMITTED',
-      version: 1,
-      appliedDate: $('now'),
-      statusDate: $('now'),
-      updatedAt: $('now'),
-      submittedBy: $('client_id'),
-      idempotencyKey: $('idempotency_key'),
-      requestHash: $('request_hash'),
-    })
-    .returning({ id: permits.id, permitNum: permits.permitNum });
-  return {
-    parts: [
-      sql`n as (${nextNumberStatement($('jurisdiction'), $('year'))})`,
-      sql`p as (${insertPermit.getSQL()})`,
-      sql`h as (insert into ${permitStatusHistory} (permit_id, from_status, to_status, actor, changed_at)
-                select p.id, null, 'SUBMITTED', ${$('client_id')}, ${$('now_text')}::timestamptz from p)`,
-    ],
-    select: sql`select p.id, p.permit_num from p`,
-    produced: sql`(select array[p.permit_num] from p)`,
   };
 }
 

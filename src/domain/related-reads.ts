@@ -1,9 +1,9 @@
 /**
  * Batched reads of a permit's children (inspections, checklist, history): one statement per batch, prepared once per
- * loader and run with `.execute({ keys })` (the parents' ids), so drizzle builds the SQL text once (coalesce.ts).
+ * loader and run with `.execute({ keys })` (the parents' ids), so drizzle builds the SQL text once (db/batched-reads.ts).
  */
 import { asc } from 'drizzle-orm';
-import { anyOfKeys } from '../db/coalesce.ts';
+import { anyOfKeys } from '../db/batched-reads.ts';
 import type { Executor } from '../db/client.ts';
 import { inspectionChecklistItems, inspections } from '../db/schema/inspections.ts';
 import { permitStatusHistory } from '../db/schema/permits.ts';

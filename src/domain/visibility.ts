@@ -3,7 +3,7 @@
  * of the contractor record it is bound to. Objects outside this scope behave as if they did not exist.
  *
  * `PermitScope` holds everything the rule depends on, so requests with equal scope keys may share one statement
- * (see src/db/coalesce.ts) and requests with different ones never do.
+ * (see src/db/batched-reads.ts) and requests with different ones never do.
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { contractors } from '../db/schema/contractors.ts';

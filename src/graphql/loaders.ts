@@ -1,11 +1,11 @@
 /**
  * Per-request DataLoaders (a page of 200 permits with parcel, contractor and inspections costs four statements),
- * each backed by a loader shared across concurrent requests (src/db/coalesce.ts): requests arriving together
+ * each backed by a loader shared across concurrent requests (src/db/batched-reads.ts): requests arriving together
  * share those statements too. The shared loaders are scoped by jurisdiction where the rows are tenant data;
  * children (inspections, checklist, history) are asked only for permits already read within the principal's scope.
  */
 import DataLoader from 'dataloader';
-import { byKey, coalesced, groupedByKey, once } from '../db/coalesce.ts';
+import { byKey, coalesced, groupedByKey, once } from '../db/batched-reads.ts';
 import type { Db } from '../db/client.ts';
 import type { ChecklistItem, Inspection } from '../db/schema/inspections.ts';
 import type { Contractor } from '../db/schema/contractors.ts';

@@ -8,7 +8,7 @@
  *   Yoga adds its own permissive CORS by default: create it with `cors: false` and let this wrapper decide.
  * Refusing the request itself (a cross-origin POST from an unknown origin) is `useCsrfPrevention`'s job.
  */
-import { editHeaders } from '../http/edit-headers.ts';
+import { editHeaders } from './response-headers.ts';
 
 export interface CorsOptions {
   /** Allowed origins, exact `scheme://host[:port]`. `'*'` is refused when `credentials` is on. @default [] */

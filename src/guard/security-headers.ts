@@ -12,7 +12,7 @@
  * served, so `__OPTS__` changes stay covered) and inline styles that GraphiQL/Monaco inject at run time.
  * A thrown handler error becomes a masked 500 JSON error (`INTERNAL_SERVER_ERROR`), also with the headers.
  */
-import { editHeaders } from '../http/edit-headers.ts';
+import { editHeaders } from './response-headers.ts';
 
 export interface SecurityHeadersOptions {
   /** `Strict-Transport-Security` value; `false` leaves it out (e.g. plain-HTTP development). @default 'max-age=63072000; includeSubDomains' */

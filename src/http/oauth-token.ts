@@ -9,6 +9,7 @@ import { authenticateClient } from '../auth/client-registry.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { isRole, ROLE_SCOPES } from '../auth/policy.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
+import type { TokenRequestResult } from '../audit/audit-entry.ts';
 import type { RequestFacts } from '../request-scope.ts';
 
 export interface TokenEndpointDeps {
@@ -22,15 +23,6 @@ export interface TokenEndpointDeps {
   onResult?: (r: TokenRequestResult) => void | Promise<void>;
 }
 
-export interface TokenRequestResult {
-  meta: RequestFacts;
-  clientId: string | null;
-  status: number;
-  error?: string;
-  scopes?: string[];
-  role?: string;
-  jurisdiction?: string;
-}
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 

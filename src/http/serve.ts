@@ -1,9 +1,18 @@
 /** Bun.serve around the app: opens each request's scope (src/request-scope.ts) and counts requests in flight. */
 import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
-import type { Running } from '../bootstrap.ts';
+import type { AppConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { ScopedHandler } from '../request-scope.ts';
 import { openRequestScope } from './open-request-scope.ts';
 
-export function serve(running: Running, opts: { hostname: string; port: number }) {
+/** What serving needs of a bootstrapped app (src/bootstrap.ts `Running`). */
+export interface Servable {
+  app: { handle: ScopedHandler };
+  config: Pick<AppConfig, 'trustedProxies' | 'maxBodyBytes'>;
+  log: Logger;
+}
+
+export function serve(running: Servable, opts: { hostname: string; port: number }) {
   const trusted = createTrustedProxyMatcher(running.config.trustedProxies);
   let inFlight = 0;
   let idle: (() => void) | null = null;

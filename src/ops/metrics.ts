@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.ts';
-import { CLIENT_CLOSED_CODE, recordedStatus } from '../http/client-closed.ts';
+import { CLIENT_CLOSED_CODE, recordedStatus } from './abandoned-requests.ts';
 
 export interface MetricsOptions {
   /** Current database breaker state, read at scrape time. Absent: the gauge is not exported. */
@@ -234,7 +234,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * Fetch-level wrapper recording `http_request_duration_seconds` for every response (thrown errors as 500). A request
- * whose client hung up before the response is counted as 499, as the audit records it (http/client-closed.ts).
+ * whose client hung up before the response is counted as 499, as the audit records it (ops/abandoned-requests.ts).
  */
 export function withHttpMetrics<A extends unknown[]>(
   handler: (request: Request, ...rest: A) => Response | Promise<Response>,

@@ -9,8 +9,7 @@
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthFailureReason, codeLabel, type Metrics } from './metrics.ts';
-import { clientClosedCodes } from '../http/client-closed.ts';
-import type { GraphQLContext } from '../graphql/context.ts';
+import { clientClosedCodes } from './abandoned-requests.ts';
 import type { ServerContext } from '../request-scope.ts';
 
 export interface MetricsPluginOptions {
@@ -38,7 +37,7 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
     onExecute({ args }) {
       const op = getOperationAST(args.document, args.operationName ?? undefined);
       const labels = { operation: metrics.operationLabel(op?.name?.value, true), type: op?.operation ?? 'query' };
-      const t0 = (args.contextValue as GraphQLContext).scope.startedAt;
+      const t0 = (args.contextValue as unknown as ServerContext).scope.startedAt;
       return {
         onExecuteDone() {
           metrics.operationDuration.observe(labels, (performance.now() - t0) / 1000);
@@ -47,7 +46,7 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
     },
     onResultProcess({ request, result, serverContext }) {
       const labels = errorCodes(result).map(codeLabel);
-      // a client that hung up: its masked abort error is not a server fault (http/client-closed.ts, as the audit has it)
+      // a client that hung up: its masked abort error is not a server fault (abandoned-requests.ts, as the audit has it)
       const codes = request.signal.aborted ? clientClosedCodes(labels) : labels;
       for (const code of codes) metrics.graphqlErrors.inc({ code });
       // one refusal per request, however many fields or batched operations it named

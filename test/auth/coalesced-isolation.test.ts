@@ -1,5 +1,5 @@
 /**
- * Concurrent requests share statements (src/db/coalesce.ts): lookups arriving in the same event-loop turn with
+ * Concurrent requests share statements (src/db/batched-reads.ts): lookups arriving in the same event-loop turn with
  * the same visibility scope become one `= any($1)` query. This attacks that sharing: clerks of two
  * jurisdictions, two contractors and a GIS vendor ask at the same moment for each other's permits (with parcel,
  * contractor, inspections and status history). Every answer must equal the one the same client gets alone, and

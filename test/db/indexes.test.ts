@@ -24,7 +24,7 @@ async function plan(query: string): Promise<string> {
 }
 
 const UUID = "'00000000-0000-4000-8000-000000000000'";
-/** the key lists of coalesced lookups (src/db/coalesce.ts): `column = any($1::type[])` */
+/** the key lists of coalesced lookups (src/db/batched-reads.ts): `column = any($1::type[])` */
 const UUIDS = "any('{00000000-0000-4000-8000-000000000000,00000000-0000-4000-8000-000000000001}'::uuid[])";
 const NUMBERS = "any('{DC-BLD-2024-000001,DC-BLD-2024-000002}'::text[])";
 /** query → the column the index condition must constrain (an index merely scanned whole does not count). */

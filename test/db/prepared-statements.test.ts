@@ -45,7 +45,7 @@ describe.skipIf(!usingPostgres())('prepared statements on PostgreSQL', () => {
 
   test('prepared statements keep a generic plan: a coalesced key lookup is not re-planned per execution', async () => {
     const { db } = database;
-    const { anyOf } = await import('../../src/db/coalesce.ts');
+    const { anyOf } = await import('../../src/db/batched-reads.ts');
     const lookup = (ids: string[]) => db.select({ id: jurisdictions.id }).from(jurisdictions).where(anyOf(jurisdictions.id, ids, 'text'));
     const text = lookup(['x']).toSQL().sql;
     for (let i = 0; i < 12; i++) expect(await lookup([`nowhere-${i}`, `also-nowhere-${i}`])).toEqual([]);

@@ -1,12 +1,12 @@
 /**
  * The permit number is taken in the same statement that inserts the permit (SQL formatting, see
- * src/domain/permit-numbers.ts); it must read exactly as formatPermitNumber writes it, also where the counter
+ * src/db/permit-numbers.ts); it must read exactly as formatPermitNumber writes it, also where the counter
  * outgrows the six-digit padding.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.ts';
-import { formatPermitNumber, nextNumberStatement, permitNumberFrom } from '../../src/domain/permit-numbers.ts';
+import { formatPermitNumber, nextNumberStatement, permitNumberFrom } from '../../src/db/permit-numbers.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 setDefaultTimeout(120_000);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql, type SQL } from 'drizzle-orm';
 import { openDatabase, rowsOf, type Database, type Executor } from '../../src/db/client.ts';
 import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/db/unit-of-work.ts';
-import type { StatementChange } from '../../src/db/statement-change.ts';
+import type { StatementChange } from '../../src/db/fused-statements.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 setDefaultTimeout(60_000);
@@ -252,7 +252,7 @@ test("one statement: its prepared statement vanishes (DEALLOCATE) before it runs
   });
 });
 
-// ---- changes with placeholders (src/db/statement-change.ts: rendered once per shape key)
+// ---- changes with placeholders (src/db/fused-statements.ts: rendered once per shape key)
 
 /** {@link probeChange} with placeholders: `run` and `what` are values of the shape keyed `key`. */
 const shapedProbe = (run: string, what: string, key = 'uow-probe'): StatementChange<string> => ({

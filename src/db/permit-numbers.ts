@@ -1,6 +1,7 @@
+/** Permit numbers (`PREFIX-TYPE-YEAR-NNNNNN`, gap-free per jurisdiction and year): their format and the SQL that takes the next one. */
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
-import { jurisdictions } from '../db/schema/jurisdictions.ts';
-import type { PermitType } from '../db/schema/permits.ts';
+import { jurisdictions } from './schema/jurisdictions.ts';
+import type { PermitType } from './schema/permits.ts';
 
 const TYPE_CODE: Record<PermitType, string> = {
   BUILDING: 'BLD',
