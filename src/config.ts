@@ -48,7 +48,7 @@ const envSchema = z.object({
   APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /**
    * Read by libraries at load time, not by the app: with `production` graphql-js skips the multi-realm check in
-   * every `instanceof` of its execution (10-20 % of a nested read's throughput). Checked in production only.
+   * every `instanceof` of its execution, a large share of a nested read's cost. Checked in production only.
    */
   NODE_ENV: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),

@@ -2,8 +2,8 @@
  * Hashing of audit entries during verification, page by page, off the serving thread.
  *
  * A periodic checkpoint verifies every entry appended since the previous one: it parses, canonicalises and hashes
- * each again (a checkpoint must not vouch for entries it did not check). In a serving process that was ~5 % of the
- * thread's time under load, in stretches of several milliseconds. The worker does the parsing, canonical JSON and
+ * each again (a checkpoint must not vouch for entries it did not check). In a serving process that took a visible share of
+ * the thread's time under load, in stretches long enough to show in the latency tail. The worker does the parsing, canonical JSON and
  * SHA-256 of a page (entries cross as JSON text); the chain's order, links and Merkle tree stay on the caller's
  * side, in `ChainVerifier`. If the worker fails, pages are hashed inline, as before.
  */

@@ -87,7 +87,7 @@ export function anyOf(column: AnyColumn, keys: readonly string[], type: 'uuid' |
 /**
  * {@link anyOf} with the key list as the placeholder `keys`, for a batch statement prepared once per loader with
  * drizzle's `.prepare()` and run with `.execute({ keys })`: drizzle then builds the SQL text once instead of for
- * every batch (30-50 µs each).
+ * every batch.
  */
 export function anyOfKeys(column: AnyColumn, type: 'uuid' | 'text'): SQL {
   return sql`${column} = any(${sql.placeholder('keys')}::${sql.raw(type)}[])`;

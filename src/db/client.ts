@@ -75,8 +75,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       prepare: true,
       // prepared statements keep one generic plan: PostgreSQL otherwise re-plans every execution of the coalesced
       // `key = any($1)` lookups (their custom plan always looks cheaper than the generic one, so it never switches),
-      // 105 -> 63 µs of server CPU per statement (test/db/prepared-statements.test.ts); their plans do not depend
-      // on the keys. Sent as a startup parameter (PgBouncer: see README)
+      // and their plans do not depend on the keys (test/db/prepared-statements.test.ts). Sent as a startup
+      // parameter (PgBouncer: see README)
       connection: { plan_cache_mode: 'force_generic_plan' },
     });
     // drizzle's queries prepared once per connection: one round trip each, no re-planning (prepared-statements.ts)

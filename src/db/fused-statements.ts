@@ -7,8 +7,7 @@
  * Every data-modifying part runs exactly once, whether the final select reads it or not.
  *
  * Such a statement is large (a submission's: 4 parts, ~1,500 characters, 26 values) and drizzle renders it anew
- * for every request: 60-70 µs of the serving thread per submission, most of it walking the nested SQL objects,
- * although its text never changes, only its values. A statement given a {@link Shape} holds placeholders
+ * for every request, walking the nested SQL objects, although its text never changes, only its values. A statement given a {@link Shape} holds placeholders
  * (`sql.placeholder(name)`) for its values instead and is rendered once per shape key.
  */
 import { sql, type Query, type SQL } from 'drizzle-orm';

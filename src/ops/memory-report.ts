@@ -2,7 +2,7 @@
  * SIGUSR2: a full garbage collection, then one log line with what the process holds afterwards (RSS, JS heap).
  *
  * What survives a full collection is what a leak would grow. RSS read at an arbitrary moment mostly shows how far
- * the heap happened to grow since the last collection (here ±25 % between two identical load runs), so the
+ * the heap happened to grow since the last collection (it swings widely between two identical load runs), so the
  * benchmark's leak check and an operator watching a long-running instance both compare post-collection figures.
  * The collection pauses the process for tens of milliseconds: send the signal when that is acceptable.
  * On the embedded database the JS heap figures include PGlite's WebAssembly memory (reserved, not all resident).
