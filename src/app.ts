@@ -45,6 +45,9 @@ import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
 
+/** The app's query cost limit and how cost turns into rate-limit tokens (tests price operations with the same). */
+export const QUERY_PRICING = { maxCost: 30_000, defaultListSize: 5, costPerToken: 1000 } as const;
+
 export interface AppDeps {
   config: AppConfig;
   database: Database;
@@ -135,8 +138,9 @@ export function createApp(deps: AppDeps) {
         policies: scaledLimits,
         ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
         keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
-        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9
-        costPerToken: 1000,
+        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
+        // whole-box permitsGeoJSON (5,000 features priced in the SDL, 25,000) takes 26
+        costPerToken: QUERY_PRICING.costPerToken,
         identify: (c) => {
           const p = c.principal as Principal | null | undefined;
           return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${String(c.clientIp ?? 'unknown')}`, role: 'anonymous' };
@@ -144,9 +148,10 @@ export function createApp(deps: AppDeps) {
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
       }),
       useArmorLimits({
-        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not
-        maxCost: 30_000,
-        defaultListSize: 5,
+        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not;
+        // lists and JSON fields are priced by what they can return (@listSize / @cost in the SDL)
+        maxCost: QUERY_PRICING.maxCost,
+        defaultListSize: QUERY_PRICING.defaultListSize,
         canSeeSuggestions: (c) => Boolean((c as { principal?: Principal | null }).principal?.scopes.has('schema:introspect')),
       }),
       // contract-shaped input errors: BAD_USER_INPUT naming the field path
