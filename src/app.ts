@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps) {
     landingPage: false,
     logging: false,
     batching: { limit: 10 },
-    // the body limit is enforced before Yoga (src/guard/body-limit.ts, at the fetch level, CONTRACT's 413): Yoga's
+    // the body limit is enforced before Yoga (src/guard/body-limit.ts, at the fetch level, 413): Yoga's
     // own would wrap every request body in a second stream and Request
     maxRequestBodySize: false,
     cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin

@@ -8,7 +8,7 @@
  * Fragment cycles and repeated directives ("directive overloading"), which graphql's own rules already refuse,
  * are re-labelled QUERY_REJECTED too.
  *
- * Why not just `EnvelopArmorPlugin` with defaults (see ARCHITECTURE.md "Known pitfalls"):
+ * Why not just `EnvelopArmorPlugin` with defaults:
  * - armor rules throw by default and skip Yoga's validation error path; we report into the context instead;
  * - armor's max-tokens with `propagateOnRejection: false` reports to a `null` context, i.e. lets the document
  *   through: tokens are limited here with graphql's own `maxTokens` parser option, which throws;
