@@ -96,7 +96,8 @@ describe('costs follow what a read can return', () => {
   });
 
   test('aggregates and verification are priced above a status read', () => {
-    expect(cost(`{ permitStats(groupBy: MONTH) { key count totalValuation } }`)).toBeGreaterThan(50 * cost(STATUS));
+    expect(cost(`{ permitStats(groupBy: MONTH) { key count totalValuation } }`)).toBe(1000 + 120 * 3);
+    expect(tokens(`{ permitStats(groupBy: STATUS) { key count } }`)).toBeGreaterThan(tokens(STATUS));
     expect(tokens(`{ auditVerification { ok } }`)).toBeGreaterThan(1);
   });
 
@@ -139,5 +140,21 @@ describe('over HTTP with the real rate limits', () => {
       expect(r.body.data ?? null).toBeNull();
     }
     expect(ok[0]!.body.data.permitsGeoJSON.type).toBe('FeatureCollection');
+  });
+
+  test('two whole-box reads in one operation are refused as over the cost limit, also after a cheap operation of the same document', async () => {
+    const query = `query Cheap { permitStatus(number: "X") { status } } query Double { a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`;
+    const send = (operationName: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${cheapGis}` },
+        body: JSON.stringify({ query, operationName }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }));
+    expect((await send('Cheap')).status).toBe(200);
+    const double = await send('Double');
+    expect(double.status).toBe(400);
+    expect(double.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
+    expect(double.body.errors?.[0]?.message).toMatch(/Query cost limit of 30000 exceeded, found 50000\./);
+    expect(double.body.data ?? null).toBeNull();
   });
 });
