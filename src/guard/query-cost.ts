@@ -28,7 +28,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import type { FieldPrice, FieldPrices } from './field-prices.ts';
+import { isConnectionType, type FieldPrice, type FieldPrices } from './field-prices.ts';
 
 export interface QueryCostOptions {
   /** Arguments whose integer value is a list field's size. */
@@ -107,7 +107,7 @@ export function computeQueryCost(
    * Relay connections: the connection field's `first` (or the API's default page) is the multiplier and the
    * `edges` list inside it adds none; any other list multiplies by its size argument or `defaultListSize`.
    */
-  const isConnection = (t: unknown) => (isObjectType(t) ? 'edges' in t.getFields() && 'pageInfo' in t.getFields() : false);
+  const isConnection = isConnectionType;
   const multiplierOf = (
     fieldDef: { type: Parameters<typeof getNullableType>[0] } | undefined,
     parent: GraphQLCompositeType | undefined,

@@ -131,8 +131,9 @@ describe('over HTTP with the real rate limits', () => {
     const geo = await Promise.all(Array.from({ length: 12 }, () => t.gql(GEOJSON, {}, gis)));
     const ok = geo.filter((r) => r.status === 200);
     const refused = geo.filter((r) => r.status === 429);
+    // 150 / 26 = 5 at once, a few more if the machine is slow enough for the bucket to refill meanwhile
     expect(ok.length).toBeGreaterThanOrEqual(1);
-    expect(ok.length).toBeLessThanOrEqual(8);
+    expect(refused.length).toBeGreaterThanOrEqual(3);
     expect(refused.length).toBe(12 - ok.length);
     for (const r of refused) {
       expect(r.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
