@@ -46,6 +46,9 @@ import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import type { AppServices } from './services.ts';
 
+/** The app's query cost limit and how cost turns into rate-limit tokens (tests price operations with the same). */
+export const QUERY_PRICING = { maxCost: 30_000, defaultListSize: 5, costPerToken: 1000 } as const;
+
 export interface AppDeps {
   config: AppConfig;
   database: Database;
@@ -109,8 +112,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         policies: scaledLimits,
         ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
         keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
-        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9
-        costPerToken: 1000,
+        // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
+        // whole-box permitsGeoJSON (5,000 features priced in the SDL, 25,000) takes 26
+        costPerToken: QUERY_PRICING.costPerToken,
         identify: (c) => {
           const { principal: p, ip } = (c as unknown as ServerContext).scope;
           return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
@@ -119,9 +123,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       }),
     guardOn &&
       useArmorLimits({
-        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not
-        maxCost: 30_000,
-        defaultListSize: 5,
+        // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not;
+        // lists and JSON fields are priced by what they can return (@listSize / @cost in the SDL)
+        maxCost: QUERY_PRICING.maxCost,
+        defaultListSize: QUERY_PRICING.defaultListSize,
         canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
@@ -145,7 +150,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     landingPage: false,
     logging: false,
     batching: { limit: 10 },
-    // the body limit is an edge step (src/guard/body-limit.ts, CONTRACT's 413): Yoga's own would wrap every
+    // the body limit is an edge step (src/guard/body-limit.ts, 413): Yoga's own would wrap every
     // request body in a second stream and Request
     maxRequestBodySize: false,
     cors: false, // withCors (src/guard/cors.ts) owns CORS: Yoga's default reflects any origin

@@ -82,7 +82,7 @@ const envSchema = z.object({
    * serving thread) or `inline`. PGlite always runs it inline (one in-process connection).
    */
   AUDIT_APPENDER: z.enum(['worker', 'inline']).default('worker'),
-  /** Demo data size: `full` (CONTRACT.md demo) or `small` (tests). */
+  /** Demo data size: `full` (README "Demo data") or `small` (tests). */
   SEED: z.enum(['full', 'small', 'none']).default('full'),
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),

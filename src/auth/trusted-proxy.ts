@@ -1,6 +1,6 @@
 /**
  * Which peers may speak for a client: only requests whose TCP peer is a trusted reverse proxy may carry
- * `X-Client-Cert` / `X-Client-Identity` (CONTRACT.md, `TRUSTED_PROXIES`). Everyone else's copies are ignored.
+ * `X-Client-Cert` / `X-Client-Identity` (`TRUSTED_PROXIES`; README "nginx in front (mTLS)"). Everyone else's copies are ignored.
  *
  * Matching is delegated to node:net's BlockList, which also treats IPv4-mapped IPv6 peers
  * (`::ffff:127.0.0.1`, the form a dual-stack listener reports) as the IPv4 address they carry.

@@ -11,6 +11,7 @@ import type { Command } from './command.ts';
 import { exportPermits } from './export-permits.ts';
 import { CliError, createOutput, ExitCode, type Output } from './io.ts';
 import { keysRotate } from './keys.ts';
+import { persistedList } from './persisted.ts';
 import { policyAudit } from './policy.ts';
 import { token } from './token.ts';
 
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   keysRotate,
   token,
   policyAudit,
+  persistedList,
   auditVerify,
   auditCheckpoint,
   auditExport,

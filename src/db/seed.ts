@@ -1,5 +1,5 @@
 /**
- * Demo data for an empty development database (CONTRACT.md): `demo-city` with thousands of parcels and permits,
+ * Demo data for an empty development database (README "Demo data"): `demo-city` with thousands of parcels and permits,
  * `other-town` with a few dozen. Deterministic: the same size always gives the same rows.
  */
 import { getTableColumns, getTableName, sql } from 'drizzle-orm';

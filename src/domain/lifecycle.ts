@@ -1,6 +1,6 @@
 /**
- * The permit lifecycle as a state machine. Statuses are those of CONTRACT.md; each transition names the
- * scope that may perform it, so "only clerks move review states" is written here once.
+ * The permit lifecycle as a state machine. Statuses are those of the `PermitStatus` enum (schema/permits.graphql);
+ * each transition names the scope that may perform it, so "only clerks move review states" is written here once.
  */
 import { badInput, forbidden } from '../errors.ts';
 import type { PermitStatus } from '../db/schema/permits.ts';

@@ -1,5 +1,5 @@
 /**
- * Request body limit for Bun.serve, ahead of any parsing (CONTRACT: body over `MAX_BODY_BYTES` → 413).
+ * Request body limit for Bun.serve, ahead of any parsing (a body over `MAX_BODY_BYTES` → 413).
  *
  * - `Content-Length` over the limit: 413 at once, the body is never read.
  * - `Content-Length` within the limit (and no `Transfer-Encoding`): the HTTP parser delivers at most that many bytes.

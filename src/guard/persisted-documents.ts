@@ -13,9 +13,18 @@ import { queryRejected } from '../errors.ts';
 
 export const PERSISTED_DIR = fileURLToPath(new URL('../../schema/persisted', import.meta.url));
 
-/** hash (hex SHA-256 of the operation text) → operation text. */
-export function loadPersistedDocuments(dir = PERSISTED_DIR): Map<string, string> {
-  const docs = new Map<string, string>();
+export interface PersistedDocument {
+  /** Hex SHA-256 of `text`: the id clients send. */
+  hash: string;
+  /** The operation exactly as registered (comment lines removed, trimmed). */
+  text: string;
+  /** The file it is registered in, relative to the directory. */
+  file: string;
+}
+
+/** Every registered document in file order (`bun run cli persisted list` prints them). */
+export function listPersistedDocuments(dir = PERSISTED_DIR): PersistedDocument[] {
+  const docs: PersistedDocument[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort()) {
     const parts = readFileSync(join(dir, file), 'utf8').split(/^# ---\s*$/m);
     for (const part of parts) {
@@ -24,10 +33,15 @@ export function loadPersistedDocuments(dir = PERSISTED_DIR): Map<string, string>
         .filter((l) => !l.startsWith('#'))
         .join('\n')
         .trim();
-      if (text) docs.set(new Bun.CryptoHasher('sha256').update(text).digest('hex'), text);
+      if (text) docs.push({ hash: new Bun.CryptoHasher('sha256').update(text).digest('hex'), text, file });
     }
   }
   return docs;
+}
+
+/** hash (hex SHA-256 of the operation text) → operation text. */
+export function loadPersistedDocuments(dir = PERSISTED_DIR): Map<string, string> {
+  return new Map(listPersistedDocuments(dir).map((d) => [d.hash, d.text]));
 }
 
 export interface TrustedDocumentsOptions {

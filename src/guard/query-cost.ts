@@ -6,6 +6,11 @@
  * `permits(first: 200) { inspections(first: 200) { id } }` costs 1 + 200 + 200·200 = 40 201.
  * Fragments are costed once per fragment name and reused (linear time even for "fragment bombs");
  * fragment cycles add nothing here (graphql's NoFragmentCycles rule refuses them).
+ *
+ * Fields with a declared price (`prices`, from `@listSize` / `@cost` in the SDL, see field-prices.ts) replace those
+ * defaults: a priced list's size is its slicing argument or `assumedSize`, a field costs its `weight` instead of 1,
+ * and a priced leaf that returns many items (a JSON FeatureCollection) costs `weight × size`. Without prices the
+ * cost is exactly the one above.
  */
 import {
   getNamedType,
@@ -23,6 +28,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import { isConnectionType, type FieldPrice, type FieldPrices } from './field-prices.ts';
 
 export interface QueryCostOptions {
   /** Arguments whose integer value is a list field's size. */
@@ -31,6 +37,8 @@ export interface QueryCostOptions {
   defaultListSize: number;
   /** Page size of a Relay connection asked without `first` (the API's default page). @default defaultListSize */
   connectionDefaultSize?: number;
+  /** Declared prices by `Type.field` (field-prices.ts `fieldPricesOf`). @default none */
+  prices?: FieldPrices;
 }
 
 /** Pick the operation Yoga will execute: the named one, or the only one. */
@@ -79,22 +87,27 @@ export function computeQueryCost(
   const fragmentUnitCost = new Map<string, number>();
   const inProgress = new Set<string>();
 
-  const listSize = (args: readonly { name: { value: string }; value: ValueNode }[] | undefined): number => {
+  const sizeFrom = (args: readonly { name: { value: string }; value: ValueNode }[] | undefined, names: readonly string[], otherwise: number): number => {
     for (const arg of args ?? []) {
-      if (!options.listSizeArguments.includes(arg.name.value)) continue;
+      if (!names.includes(arg.name.value)) continue;
       let n: unknown;
       if (arg.value.kind === Kind.INT) n = Number(arg.value.value);
       else if (arg.value.kind === Kind.VARIABLE) n = variables?.[arg.value.name.value];
       if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
     }
-    return options.defaultListSize;
+    return otherwise;
   };
+  const listSize = (args: readonly { name: { value: string }; value: ValueNode }[] | undefined) =>
+    sizeFrom(args, options.listSizeArguments, options.defaultListSize);
+  /** Items a priced field returns: its slicing argument, else its assumed size (undefined: no declared size). */
+  const pricedSize = (price: FieldPrice | undefined, args: readonly { name: { value: string }; value: ValueNode }[] | undefined) =>
+    price?.assumedSize === undefined ? undefined : sizeFrom(args, price.slicingArguments ?? [], price.assumedSize);
 
   /**
    * Relay connections: the connection field's `first` (or the API's default page) is the multiplier and the
    * `edges` list inside it adds none; any other list multiplies by its size argument or `defaultListSize`.
    */
-  const isConnection = (t: unknown) => (isObjectType(t) ? 'edges' in t.getFields() && 'pageInfo' in t.getFields() : false);
+  const isConnection = isConnectionType;
   const multiplierOf = (
     fieldDef: { type: Parameters<typeof getNullableType>[0] } | undefined,
     parent: GraphQLCompositeType | undefined,
@@ -114,15 +127,23 @@ export function computeQueryCost(
     let cost = 0;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        cost += 1;
         const name = sel.name.value;
-        if (name === '__schema' || name === '__type') continue; // introspection is gated separately
+        const price = parent ? options.prices?.get(`${parent.name}.${name}`) : undefined;
+        const weight = price?.weight ?? 1;
+        const size = pricedSize(price, sel.arguments);
+        if (name === '__schema' || name === '__type') {
+          cost += 1;
+          continue; // introspection is gated separately
+        }
         const fieldDef =
           parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
-        if (!sel.selectionSet) continue;
-        const multiplier = multiplierOf(fieldDef, parent, sel.arguments);
+        if (!sel.selectionSet) {
+          cost += size === undefined ? weight : weight * size;
+          continue;
+        }
+        const multiplier = size ?? multiplierOf(fieldDef, parent, sel.arguments);
         const childType = fieldDef ? getNamedType(fieldDef.type) : undefined;
-        cost += multiplier * selectionCost(sel.selectionSet, isCompositeType(childType) ? childType : undefined);
+        cost += weight + multiplier * selectionCost(sel.selectionSet, isCompositeType(childType) ? childType : undefined);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const cond = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
         cost += selectionCost(sel.selectionSet, isCompositeType(cond) ? cond : undefined);

@@ -8,7 +8,7 @@
  * Fragment cycles and repeated directives ("directive overloading"), which graphql's own rules already refuse,
  * are re-labelled QUERY_REJECTED too.
  *
- * Why not just `EnvelopArmorPlugin` with defaults (see ARCHITECTURE.md "Known pitfalls"):
+ * Why not just `EnvelopArmorPlugin` with defaults:
  * - armor rules throw by default and skip Yoga's validation error path; we report into the context instead;
  * - armor's max-tokens with `propagateOnRejection: false` reports to a `null` context, i.e. lets the document
  *   through: tokens are limited here with graphql's own `maxTokens` parser option, which throws;
@@ -37,6 +37,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode, forbidden, queryRejected } from '../errors.ts';
 import { computeQueryCost, listSizeVariables, selectOperation } from './query-cost.ts';
+import { fieldPricesOf, type FieldPrices } from './field-prices.ts';
 
 /** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
 export type GuardContext = Record<string, unknown> & {
@@ -63,6 +64,11 @@ export interface ArmorLimitsOptions {
   defaultListSize?: number;
   /** Page size assumed for a Relay connection asked without `first` (the API's default page). @default 50 */
   connectionDefaultSize?: number;
+  /**
+   * Field prices (`Type.field` → weight, size): they override the defaults above for those fields.
+   * @default the schema's own `@listSize` / `@cost` directives (none: the defaults apply everywhere)
+   */
+  prices?: FieldPrices;
   /** Maximum aliases per operation; every alias counts, `__typename` included (armor `allowList: []`). @default 15 */
   maxAliases?: number;
   /**
@@ -95,6 +101,7 @@ const defaults: Required<ArmorLimitsOptions> = {
   listSizeArguments: ['first', 'last', 'limit'],
   defaultListSize: 50,
   connectionDefaultSize: 50,
+  prices: new Map(),
   maxAliases: 15,
   maxDirectives: 9,
   maxTokens: 2000,
@@ -214,6 +221,17 @@ function countTokens(source: string, cap: number): number {
 /** See the file comment. Put it after identity (it reads the principal) and before authorization. */
 export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   const o: Required<ArmorLimitsOptions> = { ...defaults, ...stripUndefined(options) };
+  /** Per schema: its prices and every argument that sizes a list (the cost cache below must key on all of them). */
+  const pricing = new WeakMap<object, { prices: FieldPrices; sizeArguments: string[] }>();
+  const pricingOf = (schema: Parameters<typeof fieldPricesOf>[0]) => {
+    let p = pricing.get(schema);
+    if (!p) {
+      const prices = options.prices ?? fieldPricesOf(schema);
+      const slicing = [...prices.values()].flatMap((x) => x.slicingArguments ?? []);
+      pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])] }));
+    }
+    return p;
+  };
   /** Per parsed document (Yoga's parse cache hands out one DocumentNode per text): its list-size variables and costs. */
   const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number> }>();
   const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
@@ -273,14 +291,15 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
+      const { prices, sizeArguments } = pricingOf(params.schema);
       let perDocument = costCache.get(document);
-      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, o.listSizeArguments), costs: new Map() }));
+      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map() }));
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
       // the cost depends on the document, the operation and those variables only: computed once per combination
       const costKey = `${ctx.params?.operationName ?? ''}\u0000${varKey}`;
       let cost = perDocument.costs.get(costKey);
       if (cost === undefined) {
-        cost = computeQueryCost(params.schema, document, o, variables, selectOperation(document, ctx.params?.operationName));
+        cost = computeQueryCost(params.schema, document, { ...o, prices }, variables, selectOperation(document, ctx.params?.operationName));
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
       queryCosts.set(context, cost);

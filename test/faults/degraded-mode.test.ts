@@ -33,6 +33,7 @@ import { openDatabase } from '../../src/db/client.ts';
 import { readDemoClients, fetchToken, startApp, type AppProcess } from './app-process.ts';
 import { createPgCluster, freePort, type PgCluster } from './pg-cluster.ts';
 import { gql, latencyStats, Load, RECEIPT, STATUS, type Receipt, type Target } from './load.ts';
+import { cleanUpRedisKeys, testRedisPrefix } from '../helpers/redis.ts';
 
 const OUTAGE_S = Number(process.env.FAULT_OUTAGE_SECONDS ?? 60);
 const KILL_OUTAGE_S = Number(process.env.FAULT_KILL_OUTAGE_SECONDS ?? 30);
@@ -68,6 +69,8 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
   let parcels: { id: string; lon: number; lat: number }[] = [];
   let permitNumbers: string[] = [];
   const runId = Date.now().toString(36);
+  // the server's status cache and buckets, deleted in afterAll
+  const redisPrefix = testRedisPrefix('fault');
   let failedWith: unknown;
   /** Diagnostics: FAULT_DB_URL_PARAMS (e.g. `backoff=0.2`) is appended to the server's DATABASE_URL, FAULT_APP_PRELOAD is preloaded. */
   const appOptions = () => ({
@@ -76,7 +79,7 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
     port,
     ...(process.env.FAULT_APP_PRELOAD ? { bunArgs: ['--preload', process.env.FAULT_APP_PRELOAD] } : {}),
     // the shared status cache survives the kill -9 of scenario 2 (an in-memory cache cannot)
-    ...(process.env.TEST_REDIS_URL ? { env: { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: `fault-${runId}:` } } : {}),
+    ...(process.env.TEST_REDIS_URL ? { env: { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: redisPrefix } } : {}),
   });
 
   beforeAll(async () => {
@@ -124,6 +127,7 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
     await cluster?.destroy();
     if (dataDir && process.env.FAULT_KEEP_DATA) log(`kept ${dataDir} (FAULT_KEEP_DATA)`);
     else if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await cleanUpRedisKeys(redisPrefix);
   }, 60_000);
 
   /** Runs `body`, remembering a failure so afterAll prints the server's log. */

@@ -1,17 +1,19 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import { Redis } from 'ioredis';
 import { MemoryTokenBucketStore, RedisTokenBucketStore } from '../../src/guard/rate-limit.ts';
 import { useRateLimit, setRateLimitWeight } from '../../src/guard/use-rate-limit.ts';
 import { useArmorLimits } from '../../src/guard/use-armor-limits.ts';
 import { gql, startYoga } from './helpers.ts';
 
-import { hasRedis, TEST_REDIS_URL } from '../helpers/redis.ts';
+import { cleanUpRedisKeys, hasRedis, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.ts';
 import { setDefaultTimeout } from 'bun:test';
 
 // starts databases and servers: Bun's 5 s default is too short on a busy machine
 setDefaultTimeout(120_000);
 const REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const uniquePrefix = () => `test:rl:${crypto.randomUUID()}:`;
+// every bucket of this file lives under one prefix, deleted when the file is done
+const filePrefix = testRedisPrefix('rate-limit');
+const uniquePrefix = () => `${filePrefix}${crypto.randomUUID().slice(0, 8)}:`;
+afterAll(() => cleanUpRedisKeys(filePrefix));
 
 const policies = {
   anonymous: { ratePerSec: 0.01, burst: 3 },
@@ -105,10 +107,7 @@ describe.skipIf(!hasRedis)('Redis: two server processes share one budget', () =>
   const procs: ReturnType<typeof Bun.spawn>[] = [];
   afterAll(async () => {
     for (const p of procs) p.kill();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await Promise.all(procs.map((p) => p.exited));
   });
 
   async function spawnServer(): Promise<string> {

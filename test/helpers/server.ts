@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { serve } from '../../src/http/serve.ts';
 import pino from 'pino';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { cleanUpRedisKeys, testRedisPrefix } from './redis.ts';
 
 export interface TestServer {
   url: string;
@@ -18,6 +19,8 @@ export interface TestServer {
   tdb: TestDatabase;
   clients: DemoClient[];
   dataDir: string;
+  /** Prefix of every Redis key this server writes (status cache, rate-limit buckets); stop() deletes them. */
+  redisPrefix: string;
   /** Fetches a token for a demo client (by id) through POST /oauth/token. */
   token(clientId: string, scope?: string): Promise<string>;
   /** POST /graphql; returns status, parsed body and headers. */
@@ -52,7 +55,9 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
   const log = opts.logLines
     ? pino({ level: 'info' }, { write: (line: string) => void opts.logLines!.push(line) })
     : undefined;
-  const running = await bootstrap(config, { database: tdb.database, cachePrefix: `test:${crypto.randomUUID()}:`, ...(log ? { log } : {}) });
+  // status cache and rate-limit buckets under a prefix of this server's own, deleted by stop()
+  const redisPrefix = testRedisPrefix('server');
+  const running = await bootstrap(config, { database: tdb.database, cachePrefix: redisPrefix, ...(log ? { log } : {}) });
   const server = serve(running, { hostname: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${server.port}`;
   const clients = await ensureDemoClients(tdb.database.db, null);
@@ -95,6 +100,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
     tdb,
     clients,
     dataDir,
+    redisPrefix,
     token,
     gql,
     async stop() {
@@ -102,6 +108,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
       await running.close();
       await tdb.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (config.redisUrl) await cleanUpRedisKeys(redisPrefix);
     },
   };
 }

@@ -7,9 +7,9 @@ import {
   type PermitStatusInput,
 } from '../../src/resilience/status-cache.ts';
 
-import { hasRedis, TEST_REDIS_URL } from '../helpers/redis.ts';
+import { cleanUpRedisKeys, hasRedis, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.ts';
 const REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `test:status-cache:${process.pid}:${Date.now().toString(36)}:`;
+const prefix = testRedisPrefix('status-cache');
 
 const permit = (number: string, over: Partial<PermitStatusInput> = {}): PermitStatusInput => ({
   number,
@@ -20,17 +20,7 @@ const permit = (number: string, over: Partial<PermitStatusInput> = {}): PermitSt
 });
 
 afterAll(async () => {
-  if (!hasRedis) return;
-  const admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await admin.connect();
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length) await admin.del(...keys);
-  } catch {
-    // Redis absent: nothing was written.
-  } finally {
-    admin.disconnect();
-  }
+  await cleanUpRedisKeys(prefix);
 });
 
 describe('memory status cache', () => {

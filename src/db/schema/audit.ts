@@ -1,7 +1,7 @@
 import { bigint, bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
- * The tamper-evident audit log (CONTRACT.md). `seq` is assigned under a database lock by the appender,
+ * The tamper-evident audit log (README "PostgreSQL roles"; operators and auditors read this table). `seq` is assigned under a database lock by the appender,
  * never by a sequence, so the chain has no gaps: hash = SHA-256(prev_hash ‖ canonical JSON(entry)).
  * Triggers (migration 0001) refuse UPDATE, DELETE and TRUNCATE.
  */
