@@ -3,6 +3,7 @@ import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
 import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
+import { SchemaNotCurrentError } from './db/migrate.ts';
 import { serve } from './http/serve.ts';
 import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
 import { formatProductionProblems, productionProblems } from './ops/production-checks.ts';
@@ -56,7 +57,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DirLockedError) {
+  if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof SchemaNotCurrentError) {
     console.error(`permit-gateway: ${err.message}`);
   } else {
     console.error('permit-gateway: failed to start', err);
