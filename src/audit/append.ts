@@ -154,7 +154,8 @@ const PENDING_PER_APPEND = 5_000;
  */
 async function readPending(tx: Executor): Promise<{ id: string; entry: Record<string, unknown> }[]> {
   const rows = rowsOf<{ id: string; entry: Record<string, unknown> }>(
-    await tx.execute(sql`select id::text as id, entry from audit_pending order by id limit ${PENDING_PER_APPEND}`),
+    // ordered by the bigint column, not the text alias: staged entries are chained in the order they were staged
+    await tx.execute(sql`select id::text as id, entry from audit_pending order by audit_pending.id limit ${PENDING_PER_APPEND}`),
   );
   return rows.map((r) => ({ id: r.id, entry: checkStorable(r.entry) }));
 }
