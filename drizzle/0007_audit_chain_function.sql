@@ -4,7 +4,8 @@
 CREATE FUNCTION append_audit_entries(
   p_first_seq bigint, p_prev_hash text, p_created_at text, p_entries text, p_hashes text[], p_pending_ids bigint[]
 ) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+-- pg_temp listed last: otherwise it is searched first, and a caller's temporary table could stand in for a table here
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   entries jsonb := p_entries::jsonb;
   staged integer := coalesce(cardinality(p_pending_ids), 0);

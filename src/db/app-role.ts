@@ -29,8 +29,10 @@ export async function appRoleGrants(database: Database, role: string): Promise<s
     `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${r}`,
     `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${r}`,
     `REVOKE ALL ON SCHEMA public FROM ${r}`,
-    // PostgreSQL before 15 let every role create in `public`
+    // PostgreSQL before 15 let every role create in `public`, and every version lets every role create temporary
+    // tables: this database's roles other than the owner create nothing
     `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+    `REVOKE CREATE, TEMPORARY ON DATABASE ${ident(me!.db)} FROM PUBLIC`,
     `REVOKE CREATE, TEMPORARY ON DATABASE ${ident(me!.db)} FROM ${r}`,
     `GRANT CONNECT ON DATABASE ${ident(me!.db)} TO ${r}`,
     `GRANT USAGE ON SCHEMA public TO ${r}`,

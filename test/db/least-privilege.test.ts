@@ -120,6 +120,7 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
     }
     expect(await refusal(appSql, 'create table lp_probe (i int)')).toMatch(/permission denied/);
     expect(await refusal(appSql, 'create schema lp_probe')).toMatch(/permission denied/);
+    expect(await refusal(appSql, 'create temporary table lp_probe (i int)')).toMatch(/permission denied/);
     // the chaining function takes staged entries only into the chain, unchanged
     const [head] = await appSql<{ seq: string; hash: string }[]>`select seq::text, hash from audit_entries order by seq desc limit 1`;
     const [probe] = await appSql<{ id: string }[]>`select id::text from audit_pending order by id desc limit 1`;
