@@ -11,7 +11,7 @@ import { allSigningKeys, loadSigningKey, publishedKeys, publishSigningKey, type 
 import { createTokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
 import { openDatabase, type Database } from './db/client.ts';
-import { migrateDatabase } from './db/migrate.ts';
+import { ensureSchemaCurrent } from './db/migrate.ts';
 import { isEmpty, seedDemoData } from './db/seed.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
@@ -75,10 +75,16 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     });
     const outbox = openOutbox({ dir: config.dataDir });
 
+    // the audit recorders chain nothing before the schema is known to be current (a fresh database has no tables yet)
+    let schemaReady = () => {};
+    const schemaChecked = new Promise<void>((resolve) => (schemaReady = resolve));
+
     /** Everything that needs the database at start; retried in the background while PostgreSQL is down. */
     let connected = false;
     const connect = async () => {
-      if (!opts.database) await migrateDatabase(database, config.databaseUrl);
+      // migrates when this role may (development, PGlite, the owner); a least-privilege role only checks
+      if (!opts.database) await ensureSchemaCurrent(database, config.databaseUrl);
+      schemaReady();
       if (config.env !== 'production' && config.seed !== 'none' && (await isEmpty(database.db))) {
         const t = performance.now();
         const r = await seedDemoData(database.db, config.seed);
@@ -129,6 +135,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       signer: { key: signingKey.privateKey, kid: signingKey.kid },
       publicKeys: async () => ({ keys: await allSigningKeys(database.db) }),
       spoolFile: join(config.dataDir, 'audit-spool.jsonl'),
+      startAfter: schemaChecked,
     };
     // on PostgreSQL the group commit runs in a worker thread with a pool of its own; PGlite is one in-process
     // connection, so there it runs on this thread
@@ -141,6 +148,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
             signer: { pem: await exportPKCS8(signingKey.privateKey), kid: signingKey.kid },
             ...(config.auditSink ? { sink: config.auditSink } : {}),
             spoolFile: auditOptions.spoolFile,
+            startAfter: schemaChecked,
             fallback: () => createAuditRecorder(auditOptions),
           })
         : createAuditRecorder({ ...auditOptions, alerts });

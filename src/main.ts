@@ -7,6 +7,7 @@ import type { AppOptions } from './app.ts';
 import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
+import { SchemaNotCurrentError } from './db/migrate.ts';
 import { serve } from './http/serve.ts';
 import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
 import { formatProductionProblems, productionProblems } from './ops/production-checks.ts';
@@ -62,7 +63,7 @@ export async function runServer(appOptions: AppOptions = {}) {
 
 /** Start-up failures: a clear line for configuration and lock problems, the error otherwise; exit code 1. */
 export function exitOnStartFailure(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof DirLockedError) {
+  if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof SchemaNotCurrentError) {
     console.error(`permit-gateway: ${err.message}`);
   } else {
     console.error('permit-gateway: failed to start', err);

@@ -15,8 +15,11 @@
  * - What is hashed is exactly what is stored: the canonical JSON text, computed once per entry, is hashed and inserted.
  * - Mutations do not append here inside their transaction: they stage their entry (`stagingStatement`, no lock)
  *   and the next group commit chains the staged entries first (`withPending`), see src/db/schema/audit.ts.
+ * - Rows are written by the `append_audit_entries` function (migration 0007), so the app role holds no INSERT on
+ *   the chain nor DELETE on the staged entries; an entry whose `entryId` is already chained is skipped (idempotent).
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import type { Shape } from '../db/fused-statements.ts';
@@ -104,6 +107,15 @@ export function storable<T extends object>(entry: T): T {
   return safe;
 }
 
+/**
+ * The entry with an `entryId` (a random UUID unless it has one): given once when an entry is recorded, it travels
+ * with the entry through the worker, the fallback recorder and the spool, so appending it again is a no-op.
+ */
+export function withEntryId<T extends object>(entry: T): T & { entryId: string } {
+  const id = (entry as { entryId?: unknown }).entryId;
+  return typeof id === 'string' ? (entry as T & { entryId: string }) : { ...entry, entryId: randomUUID() };
+}
+
 /** Why `entry` cannot be appended (not a JSON object, no canonical JSON), or null when it can. */
 export function unstorableReason(entry: unknown): string | null {
   try {
@@ -128,35 +140,61 @@ interface Head {
   seq: string | number | null;
   hash: string | null;
   now: string;
+  /** entryIds of the given entries that the chain already holds. */
+  present: string[] | string | null;
 }
 
 /** Pending entries (audit_pending) chained per group commit at most; the rest wait for the next one. */
 const PENDING_PER_APPEND = 5_000;
 
 /**
- * Takes up to {@link PENDING_PER_APPEND} committed mutation entries out of `audit_pending`, oldest first. Runs
- * under the append lock, in the appending transaction: the rows go from pending to the chain atomically.
+ * Reads up to {@link PENDING_PER_APPEND} committed mutation entries of `audit_pending`, oldest first. Runs under the
+ * append lock, in the appending transaction; `append_audit_entries` (migration 0007) deletes them as it chains them,
+ * so they go from pending to the chain atomically, and the app role needs no DELETE on the table.
  */
-async function takePending(tx: Executor): Promise<Record<string, unknown>[]> {
+async function readPending(tx: Executor): Promise<{ id: string; entry: Record<string, unknown> }[]> {
   const rows = rowsOf<{ id: string; entry: Record<string, unknown> }>(
-    await tx.execute(sql`
-      delete from audit_pending where id in (select id from audit_pending order by id limit ${PENDING_PER_APPEND})
-      returning id::text as id, entry`),
+    // ordered by the bigint column, not the text alias: staged entries are chained in the order they were staged
+    await tx.execute(sql`select id::text as id, entry from audit_pending order by audit_pending.id limit ${PENDING_PER_APPEND}`),
   );
-  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => checkStorable(r.entry));
+  return rows.map((r) => ({ id: r.id, entry: checkStorable(r.entry) }));
 }
 
-async function appendLocked(tx: Executor, given: Record<string, unknown>[], withPending: boolean): Promise<AppendedAuditEntry[]> {
+/** The `entryId` an entry was recorded with (recorder.ts), if any. */
+const entryIdOf = (e: Record<string, unknown>) => (typeof e.entryId === 'string' ? e.entryId : undefined);
+
+/**
+ * `given` without the entries whose `entryId` is already in the chain (`present`) or earlier in `given`: an entry
+ * sent again (a worker that died after its commit, a spool replayed after a commit whose answer was lost) is a no-op.
+ */
+function withoutRepeats(given: Record<string, unknown>[], present: readonly string[]): Record<string, unknown>[] {
+  const seen = new Set(present);
+  return given.filter((e) => {
+    const id = entryIdOf(e);
+    if (id === undefined) return true;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+async function appendLocked(tx: Executor, offered: Record<string, unknown>[], withPending: boolean): Promise<AppendedAuditEntry[]> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK}::bigint)`);
-  const entries = withPending ? [...(await takePending(tx)), ...given] : given;
-  if (entries.length === 0) return [];
+  const pending = withPending ? await readPending(tx) : [];
+  if (pending.length === 0 && offered.length === 0) return [];
+  const ids = offered.map(entryIdOf).filter((id): id is string => id !== undefined);
+  // the head and, in the same round trip, which of the offered entries the chain already holds
   const [head] = rowsOf<Head>(
     await tx.execute(sql`
       select (select seq from audit_entries order by seq desc limit 1)::text as seq,
              (select hash from audit_entries order by seq desc limit 1) as hash,
-             to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now`),
+             to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now,
+             (select coalesce(array_agg(entry_id), '{}') from audit_entries where entry_id = any(${sql.param(ids)}::text[])) as present`),
   );
   if (!head) throw new Error('appendAuditEntries: head query returned no row');
+  const given = withoutRepeats(offered, pgTextArray(head.present));
+  const entries = [...pending.map((p) => p.entry), ...given];
+  if (entries.length === 0) return [];
   let seq = head.seq === null ? 0 : Number(head.seq);
   let prevHash = head.hash ?? GENESIS_HASH;
   const createdAt = head.now;
@@ -178,18 +216,26 @@ async function appendLocked(tx: Executor, given: Record<string, unknown>[], with
 
   // one statement text whatever the batch size: the canonical texts go as one JSON array (PostgreSQL parses it once;
   // a text[] of JSON texts took twice the client CPU to escape and PostgreSQL more to take apart), the hashes as a
-  // text[] beside it; seq, prev_hash and created_at follow from the first row
+  // text[] beside it. append_audit_entries (migration 0007, owned by the schema owner) inserts them after checking
+  // they continue the head, and deletes the staged entries of the chunk, which must come first and unchanged
   for (let i = 0; i < appended.length; i += ROWS_PER_INSERT) {
     const chunk = appended.slice(i, i + ROWS_PER_INSERT);
     const first = chunk[0]!;
+    const staged = pending.slice(i, i + chunk.length).map((p) => p.id);
     await tx.execute(sql`
-      insert into audit_entries (seq, created_at, entry, prev_hash, hash)
-      select ${first.seq}::bigint + e.n - 1, ${createdAt}::timestamptz, e.entry,
-             coalesce(lag(e.hash) over (order by e.n), ${first.prevHash}::text), e.hash
-      from rows from (jsonb_array_elements(${`[${texts.slice(i, i + chunk.length).join(',')}]`}::text::jsonb),
-                      unnest(${sql.param(chunk.map((r) => r.hash))}::text[])) with ordinality as e(entry, hash, n)`);
+      select append_audit_entries(${first.seq}::bigint, ${first.prevHash}::text, ${createdAt}::text,
+                         ${`[${texts.slice(i, i + chunk.length).join(',')}]`}::text, ${sql.param(chunk.map((r) => r.hash))}::text[],
+                         ${sql.param(staged)}::bigint[])`);
   }
   return appended;
+}
+
+/** A `text[]` as the driver hands it over: an array (postgres-js) or its text form `{a,b}` (PGlite). */
+function pgTextArray(value: string[] | string | null): string[] {
+  if (value === null) return [];
+  if (Array.isArray(value)) return value;
+  const inner = value.slice(1, -1);
+  return inner === '' ? [] : inner.split(',').map((v) => v.replace(/^"(.*)"$/, '$1'));
 }
 
 /**

@@ -14,7 +14,7 @@ import { rowsOf, type Db, type Tx } from '../db/client.ts';
 import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { appendAuditEntries, stagingStatement, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';
+import { appendAuditEntries, stagingStatement, storable, unstorableReason, unstorableRecord, withEntryId, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -63,6 +63,12 @@ export interface AuditRecorderOptions {
    * (audit-worker.ts) acknowledges with it, so its caller knows which entries it still holds.
    */
   onSettled?: (count: number) => void;
+  /**
+   * No group commit is scheduled before this settles (the server's schema check or migration): a first start
+   * would otherwise chain into tables that do not exist yet. Explicit flush() and close() do not wait.
+   * @default undefined (starts at once)
+   */
+  startAfter?: Promise<unknown>;
 }
 
 /** Counts authentication failures and refusals for security alerts (the recorder does it for every entry). */
@@ -186,7 +192,9 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
       const reason = unstorableReason(p.entry);
       if (reason === null) return p;
       replaced++;
-      return { ...p, entry: storable(unstorableRecord(reason, p.entry)) };
+      // the record keeps the entry's id: it replaces that entry, once
+      const entryId = (p.entry as { entryId?: unknown }).entryId;
+      return { ...p, entry: storable({ ...unstorableRecord(reason, p.entry), ...(typeof entryId === 'string' ? { entryId } : {}) }) };
     });
     if (replaced) o.log.error({ replaced }, 'audit entries that cannot be stored were replaced by a record saying so');
     return replaced > 0;
@@ -209,8 +217,9 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     return flushing;
   }
 
+  let started = !o.startAfter;
   function schedule(ms = flushMs) {
-    if (timer) return;
+    if (timer || !started) return;
     timer = setTimeout(() => {
       timer = null;
       flush().catch(() => {});
@@ -218,7 +227,16 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
     timer.unref?.();
   }
 
-  schedule(0); // chain what earlier runs or other instances staged, and what the spool below brings back
+  // chain what earlier runs or other instances staged, and what the spool below brings back
+  if (o.startAfter) {
+    o.startAfter.then(
+      () => {
+        started = true;
+        schedule(0);
+      },
+      () => {},
+    );
+  } else schedule(0);
   // entries spooled by an earlier shutdown during an outage go first; a `.replaying` file left by a start that did
   // not get to append them (killed, or its audit worker failed) is taken again, before the newer spool
   let spooled: string | null = null;
@@ -256,10 +274,10 @@ export function createAuditRecorder(o: AuditRecorderOptions) {
   sweep.unref?.();
 
   return {
-    /** Buffers an entry for the next group commit (reads, denials, token requests). */
+    /** Buffers an entry for the next group commit (reads, denials, token requests); appended once per `entryId`. */
     record(entry: Record<string, unknown>): void {
       observe(entry);
-      buffer.push({ entry: storable(entry), recorded: true });
+      buffer.push({ entry: storable(withEntryId(entry)), recorded: true });
       schedule();
     },
     /**

@@ -8,8 +8,9 @@
  *
  * Nothing acknowledged is lost on the way: every entry stays in this thread's memory until the worker says it
  * left the worker's memory (appended, spooled or dropped, oldest first). If the worker fails, those entries go to
- * an inline recorder on the serving thread's database, which takes over (an entry may then be appended twice,
- * never lost). Mutations are unchanged: their entry is staged inside their own transaction on this thread
+ * an inline recorder on the serving thread's database, which takes over. Each entry carries the `entryId` given
+ * here, so one the worker had committed without acknowledging it is not appended twice. Mutations are unchanged:
+ * their entry is staged inside their own transaction on this thread
  * (`stagingFor`, `appendInTx`), the worker chains staged entries at its next group commit.
  */
 import type { SQL } from 'drizzle-orm';
@@ -17,7 +18,7 @@ import { appendFileSync } from 'node:fs';
 import type { Tx } from '../db/client.ts';
 import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import type { Logger } from '../logger.ts';
-import { stagingStatement, storable, unstorableRecord } from './append.ts';
+import { stagingStatement, storable, unstorableRecord, withEntryId } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import { alertOn, type AuditRecorder } from './recorder.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
@@ -37,6 +38,8 @@ export interface ThreadedAuditRecorderOptions extends AuditWorkerSettings {
   closeTimeoutMs?: number;
   /** The worker's script (tests substitute one that fails). @default ./audit-worker.ts */
   workerUrl?: string;
+  /** Nothing reaches the worker before this settles (recorder.ts `startAfter`); entries wait here meanwhile. */
+  startAfter?: Promise<unknown>;
 }
 
 export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): AuditRecorder {
@@ -58,7 +61,17 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
 
   const worker = new Worker(o.workerUrl ?? new URL('./audit-worker.ts', import.meta.url).href);
   (worker as unknown as { unref?: () => void }).unref?.();
-  const post = (m: ToAuditWorker) => worker.postMessage(m);
+  // held until `startAfter`: the worker's first group commit must not run before the schema exists
+  let held: ToAuditWorker[] | null = o.startAfter ? [] : null;
+  const post = (m: ToAuditWorker) => (held ? held.push(m) : worker.postMessage(m));
+  o.startAfter?.then(
+    () => {
+      const messages = held ?? [];
+      held = null;
+      for (const m of messages) worker.postMessage(m);
+    },
+    () => {},
+  );
 
   /** The worker is gone: the inline recorder takes every entry it had not settled. */
   function takeOver(reason: string) {
@@ -115,7 +128,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     if (!closing) takeOver('audit worker exited');
   });
 
-  const { log: _log, alerts: _alerts, fallback: _fallback, closeTimeoutMs: _close, workerUrl: _url, ...settings } = o;
+  const { log: _log, alerts: _alerts, fallback: _fallback, closeTimeoutMs: _close, workerUrl: _url, startAfter: _start, ...settings } = o;
   const init: AuditWorkerInit = { type: 'init', ...settings };
   post(init);
 
@@ -187,10 +200,11 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       if (inline) return inline.record(entry);
       if (closed) return spoolOrLose([entry]);
       if (closing) {
-        late.push(entry);
+        late.push(withEntryId(entry));
         return;
       }
-      outgoing.push(entry);
+      // the id given here stays with the entry wherever it goes next (worker, fallback, spool): appended once
+      outgoing.push(withEntryId(entry));
       scheduleSend();
     },
     async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
@@ -221,7 +235,8 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
   async function closeOnce(): Promise<void> {
     if (inline) return inline.close();
     try {
-      await call('close', closeTimeoutMs);
+      // a worker never started holds nothing: what waits here is spooled below
+      if (!held) await call('close', closeTimeoutMs);
     } catch (err) {
       o.log.error({ err: (err as Error).message }, 'audit worker did not stop in time');
     } finally {
@@ -229,7 +244,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       await worker.terminate();
     }
     // what the worker did not settle (it timed out, or the entries reached it after it closed) and what was recorded
-    // meanwhile: spooled where the next start appends it from (an entry the worker did commit may be appended again)
+    // meanwhile: spooled where the next start appends it from (one the worker did commit is skipped then: same entryId)
     const left = [...unsettled, ...outgoing, ...late];
     unsettled = [];
     outgoing = [];

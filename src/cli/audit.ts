@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { canonicalJson } from '../audit/canonical-json.ts';
 import { redactVariables } from '../audit/redact.ts';
 import { takeCheckpoint } from '../audit/take-checkpoint.ts';
-import { loadAndVerify } from '../audit/verify-chain.ts';
+import { verifyAuditTrail } from '../audit/verify-trail.ts';
 import { allSigningKeys, loadSigningKey, type SigningKey } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Executor } from '../db/client.ts';
@@ -60,7 +60,8 @@ export const auditVerify: Command = {
 
 Recomputes every entry's hash, the chain links and the Merkle root, and checks them against the signed
 checkpoints stored in the database and, with --checkpoint, those in FILE (kept outside the database:
-the output of \`audit checkpoint\`, one or many). Exits 0 when intact, 1 naming the first bad seq.`,
+the output of \`audit checkpoint\`, one or many). Also reports an entry appended more than once and a permit
+status change without its audit entry. Exits 0 when intact, 1 naming the first bad seq.`,
   async run(argv, { out, config }) {
     const o = parseOptions(argv, { checkpoint: { type: 'string' } });
     let fileCheckpoints: string[] = [];
@@ -78,7 +79,7 @@ the output of \`audit checkpoint\`, one or many). Exits 0 when intact, 1 naming 
     const result = await withDatabase(cfg, async ({ db }) => {
       const keys = await checkpointKeys(db, cfg);
       if (fileCheckpoints.length && keys.length === 0) throw new CliError('no signing keys are known, so the checkpoints cannot be verified');
-      return loadAndVerify(db, {
+      return verifyAuditTrail(db, {
         checkpoints: fileCheckpoints,
         ...(keys.length ? { publicKeys: { keys } } : {}),
       });

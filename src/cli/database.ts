@@ -1,5 +1,5 @@
 /**
- * Opens the configured database for one CLI command, migrated, and closes it afterwards.
+ * Opens the configured database for one CLI command, with its schema current, and closes it afterwards.
  * Embedded PGlite belongs to one process: when the server holds DATA_DIR, openDatabase throws
  * DirLockedError and the command stops with that message (main.ts turns it into a non-zero exit).
  */
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { DirLockedError } from '../db/dir-lock.ts';
-import { migrateDatabase } from '../db/migrate.ts';
+import { ensureSchemaCurrent } from '../db/migrate.ts';
 import { CliError } from './io.ts';
 
 export async function withDatabase<T>(config: AppConfig, fn: (database: Database) => Promise<T>): Promise<T> {
@@ -25,7 +25,8 @@ export async function withDatabase<T>(config: AppConfig, fn: (database: Database
     }
   }
   try {
-    await migrateDatabase(database, config.databaseUrl);
+    // as the server: migrated when this role may, otherwise only checked (run `db migrate` as the owner)
+    await ensureSchemaCurrent(database, config.databaseUrl);
     return await fn(database);
   } finally {
     await database.close();

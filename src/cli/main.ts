@@ -5,9 +5,11 @@
  */
 import { ConfigError, loadConfig, type AppConfig } from '../config.ts';
 import { DirLockedError } from '../db/dir-lock.ts';
+import { SchemaNotCurrentError } from '../db/migrate.ts';
 import { auditCheckpoint, auditExport, auditVerify } from './audit.ts';
 import { clientsCreate, clientsList, clientsRevoke, clientsRotateSecret } from './clients.ts';
 import type { Command } from './command.ts';
+import { dbMigrate } from './db.ts';
 import { exportPermits } from './export-permits.ts';
 import { CliError, createOutput, ExitCode, type Output } from './io.ts';
 import { keysRotate } from './keys.ts';
@@ -28,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   auditCheckpoint,
   auditExport,
   exportPermits,
+  dbMigrate,
 ];
 
 const isHelp = (a: string) => a === '--help' || a === '-h' || a === 'help';
@@ -95,7 +98,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return await command.run(rest, { out, config: () => (config ??= loadConfig()) });
   } catch (err) {
     if (err instanceof CliError) return fail(out, `${command.name}: ${err.message}`, err.exitCode);
-    if (err instanceof ConfigError || err instanceof DirLockedError) return fail(out, `${command.name}: ${err.message}`, ExitCode.FAILED);
+    if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof SchemaNotCurrentError) return fail(out, `${command.name}: ${err.message}`, ExitCode.FAILED);
     const e = err as Error & { code?: string };
     // the reader went away (`| head`): nothing left to say to it
     if (e.code === 'EPIPE') return ExitCode.OK;

@@ -38,6 +38,8 @@ const CASES: Record<string, [string, RegExp]> = {
   'checklist of a list of inspections': [`select * from inspection_checklist_items where inspection_id = ${UUIDS}`, /Index Cond: \(inspection_id = ANY/],
   'status history of a list of permits': [`select * from permit_status_history where permit_id = ${UUIDS}`, /Index Cond: \(permit_id = ANY/],
   'staged audit entries, oldest first': [`select id from audit_pending order by id limit 5000`, /audit_pending_pkey/],
+  // every group commit asks which of its entries the chain already holds (src/audit/append.ts, idempotent appends)
+  'chained entries by a list of entry ids': [`select entry_id from audit_entries where entry_id = ${UUIDS.replace('::uuid[]', '::text[]')}`, /Index Cond: \(entry_id = ANY/],
   'permit by number in a jurisdiction': [`select * from permits where jurisdiction_id = 'demo-city' and permit_num = 'DC-BLD-2024-000001'`, /Index Cond: .*permit_num =/],
   'permits page in (updated_at, id) order': [`select * from permits where jurisdiction_id = 'demo-city' order by updated_at, id limit 51`, /permits_jurisdiction_updated_idx/],
   'permits by status': [`select * from permits where jurisdiction_id = 'demo-city' and status_current = 'ISSUED'`, /Index Cond: .*status_current =/],

@@ -1,4 +1,5 @@
-import { bigint, bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The tamper-evident audit log (README "PostgreSQL roles"; operators and auditors read this table). `seq` is assigned under a database lock by the appender,
@@ -13,8 +14,13 @@ export const auditEntries = pgTable(
     entry: jsonb('entry').$type<Record<string, unknown>>().notNull(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /**
+     * The entry's own `entryId` (given when it was recorded), derived by the database so no appender can store
+     * another: the unique index turns an entry sent again (a worker that died before acknowledging) into a no-op.
+     */
+    entryId: text('entry_id').generatedAlwaysAs(sql`(entry ->> 'entryId')`),
   },
-  (t) => [index('audit_entries_created_idx').on(t.createdAt)],
+  (t) => [index('audit_entries_created_idx').on(t.createdAt), uniqueIndex('audit_entries_entry_id_uq').on(t.entryId)],
 );
 export type AuditEntryRow = typeof auditEntries.$inferSelect;
 

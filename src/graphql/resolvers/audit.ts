@@ -1,7 +1,7 @@
 /** Compliance API over the audit log: thin, the work is in src/audit/. */
 import type { AuditEntryRow } from '../../db/schema/audit.ts';
 import { getAuditEntry, listAuditEntries, proofFor, type AuditFilter } from '../../audit/audit-queries.ts';
-import { loadAndVerify } from '../../audit/verify-chain.ts';
+import { verifyAuditTrail } from '../../audit/verify-trail.ts';
 import { allSigningKeys } from '../../auth/signing-keys.ts';
 import { principalOf, type GraphQLContext } from '../context.ts';
 
@@ -12,7 +12,7 @@ export const auditResolvers = {
     auditEntry: (_: unknown, args: { seq: number }, ctx: GraphQLContext) => getAuditEntry(ctx.database.db, principalOf(ctx), args.seq),
     auditVerification: async (_: unknown, __: unknown, ctx: GraphQLContext) => {
       const keys = await allSigningKeys(ctx.database.db);
-      const r = await loadAndVerify(ctx.database.db, { publicKeys: { keys } });
+      const r = await verifyAuditTrail(ctx.database.db, { publicKeys: { keys } });
       return {
         ok: r.ok,
         size: r.size,

@@ -1,0 +1,2 @@
+ALTER TABLE "audit_entries" ADD COLUMN "entry_id" text GENERATED ALWAYS AS ((entry ->> 'entryId')) STORED;--> statement-breakpoint
+CREATE UNIQUE INDEX "audit_entries_entry_id_uq" ON "audit_entries" USING btree ("entry_id");
