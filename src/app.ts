@@ -8,7 +8,8 @@ import type { GraphQLError } from 'graphql';
 import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
 import { RATE_LIMITS } from './auth/policy.ts';
 import { useArmorLimits } from './guard/use-armor-limits.ts';
-import { useNoNulInput } from './guard/use-no-nul-input.ts';
+import { useClientText } from './guard/use-client-text.ts';
+import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
 import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
@@ -117,17 +118,23 @@ export function createApp(deps: AppDeps) {
     // BENCH_MODE=security-off drops the guard and auth plugins only: operations (metrics, request log), input
     // errors, degraded mode and the audit trail stay, so the benchmark's ratio measures what security costs
     plugins: securityOff ? [
+      useAuditTrail(deps.audit),
       useMetrics({ metrics }),
       useRequestLog({ log }),
+      useRequestBodyErrors(),
       useInputErrors(),
       useDegradedMode({ isDown: services.isDown }),
-      useAuditTrail(deps.audit),
-      useNoNulInput(),
+      useClientText(),
     ] : [
-      // guard: cheap refusals before anything expensive (the principal is already on the server context)
+      // audit: notes each operation as the client sent it, and what the client got; mutations append their entry
+      // inside their own transaction. First, so its onExecute runs whichever later plugin stops the execution
+      !noAudit && useAuditTrail(deps.audit),
       // ops: see every result, refusals included
       useMetrics({ metrics }),
       useRequestLog({ log }),
+      // guard: cheap refusals before anything expensive (the principal is already on the server context)
+      // a body or parameter that is not JSON: a plain 400, not the parser's own words (nor a 500 for GET)
+      useRequestBodyErrors(),
       useCsrfPrevention({ origins: config.corsOrigins }),
       config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments(), principalOf: (r) => principals.get(originalRequestOf(r)) ?? null }),
       useBatchLimit({ limit: 10 }),
@@ -156,12 +163,10 @@ export function createApp(deps: AppDeps) {
       { onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin,
       // auth: check every field against the central policy (the token was verified in route())
       useAccessPolicy(),
-      // audit: notes each operation; mutations append their entry inside their own transaction
-      !noAudit && useAuditTrail(deps.audit),
-      // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text). After the access policy, so
-      // a caller without access is refused as such whatever it sent, and after the audit trail, so the refusal is
-      // recorded with its code (a plugin that stops execution skips the onExecute of the plugins after it)
-      useNoNulInput(),
+      // client text the service cannot carry (U+0000, lone surrogates) and JSON nested too deep: BAD_USER_INPUT naming
+      // where. Nesting and the operation name are refused before parsing; text in variables after the access policy,
+      // so a caller without access is refused as such whatever it sent
+      useClientText(),
     ],
   });
 
