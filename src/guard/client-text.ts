@@ -79,21 +79,27 @@ export function inspectClientJson(
   check: (s: string) => TextProblem | null = textProblem,
 ): ClientJsonReport {
   let text: ClientTextFinding | null = null;
-  const stack: Frame[] = [{ value, depth: 0, parent: null, key: null }];
+  // parsed JSON has no cycles, but audit entries are checked here too: the objects on the current path are kept so
+  // an object met again inside itself is skipped (an `exit` frame takes its object off the path)
+  const path = new Set<object>();
+  const stack: (Frame | { exit: object })[] = [{ value, depth: 0, parent: null, key: null }];
   while (stack.length > 0) {
-    const frame = stack.pop()!;
+    const top = stack.pop()!;
+    if ('exit' in top) {
+      path.delete(top.exit);
+      continue;
+    }
+    const frame = top;
     const v = frame.value;
     if (typeof v === 'string') {
       const problem: TextProblem | null = text ? null : check(v);
       if (problem) text = { path: pathOf(frame, root) || root || '(a value)', problem };
       continue;
     }
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object' || path.has(v)) continue;
     if (frame.depth >= maxDepth) return { text, tooDeep: { path: pathOf(frame, root) || root || '(a value)', problem: 'depth' } };
-    // parsed JSON has no cycles, but an audit entry is checked here too: an object met again inside itself is skipped
-    let cyclic = false;
-    for (let f = frame.parent; f && !cyclic; f = f.parent) cyclic = f.value === v;
-    if (cyclic) continue;
+    path.add(v);
+    stack.push({ exit: v });
     const children: Frame[] = [];
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) children.push({ value: v[i], depth: frame.depth + 1, parent: frame, key: i });
@@ -130,7 +136,6 @@ interface CopyJob {
   source: object;
   target: unknown[] | Record<string, unknown>;
   depth: number;
-  parent: CopyJob | null;
 }
 
 const omitted = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
@@ -143,35 +148,42 @@ const omitted = (v: unknown) => v === undefined || typeof v === 'function' || ty
 export function storableCopy(value: unknown, options: StorableCopyOptions = {}): unknown {
   const salvage = options.salvage ?? false;
   const maxDepth = options.maxDepth ?? MAX_CLIENT_JSON_DEPTH;
-  const jobs: CopyJob[] = [];
+  /** Objects being copied on the current path (a cycle leads back to one of them). */
+  const path = new Set<object>();
+  const stack: (CopyJob | { exit: object })[] = [];
   /** The copy of one value; an object or array to fill is queued. */
-  const copy = (v: unknown, depth: number, parent: CopyJob | null): unknown => {
+  const copy = (v: unknown, depth: number): unknown => {
     let x = v;
     if (x !== null && typeof x === 'object' && typeof (x as { toJSON?: unknown }).toJSON === 'function') x = (x as { toJSON: () => unknown }).toJSON();
     if (typeof x === 'string') return storableText(x);
     if (typeof x === 'bigint') return salvage ? x.toString() : x;
     if (typeof x === 'number') return salvage && !Number.isFinite(x) ? null : x;
     if (x === null || typeof x !== 'object') return x;
-    let cyclic = false;
-    for (let j = parent; j && !cyclic; j = j.parent) cyclic = j.source === x;
-    if (cyclic) return salvage ? '[CIRCULAR]' : x;
+    if (path.has(x)) return salvage ? '[CIRCULAR]' : x;
     if (depth > maxDepth) return salvage ? '[TRUNCATED]' : x;
     const target = Array.isArray(x) ? [] : ({} as Record<string, unknown>);
-    jobs.push({ source: x, target, depth, parent });
+    stack.push({ source: x, target, depth });
     return target;
   };
-  const result = copy(value, 0, null);
-  while (jobs.length > 0) {
-    const job = jobs.pop()!;
+  const result = copy(value, 0);
+  while (stack.length > 0) {
+    const job = stack.pop()!;
+    if ('exit' in job) {
+      path.delete(job.exit);
+      continue;
+    }
     const { source, target } = job;
+    path.add(source);
+    // the children are queued above this marker: the source leaves the path once they are all copied
+    stack.push({ exit: source });
     if (Array.isArray(target)) {
       for (const v of source as unknown[]) {
-        const c = copy(v, job.depth + 1, job);
+        const c = copy(v, job.depth + 1);
         target.push(omitted(c) ? null : c);
       }
     } else {
       for (const [k, v] of Object.entries(source)) {
-        const c = copy(v, job.depth + 1, job);
+        const c = copy(v, job.depth + 1);
         if (!omitted(c)) target[storableText(k)] = c;
       }
     }
