@@ -13,7 +13,7 @@ import type { Principal } from '../domain/principal.ts';
 import { originalRequestOf } from '../guard/body-limit.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { graphqlEntry, newOperation, type OperationRecord } from './audit-entry.ts';
+import { codeForStatus, graphqlEntry, newOperation, type OperationRecord } from './audit-entry.ts';
 import type { AuditRecorder } from './recorder.ts';
 
 interface RequestAudit {
@@ -83,11 +83,21 @@ function recordReturnedRecords(schema: GraphQLSchema) {
   }
 }
 
-/** The codes of one operation's result as the client receives it (after masking and every plugin's mapping). */
+type ResultError = { extensions?: { code?: unknown; http?: { status?: unknown } } } | null | undefined;
+
+/**
+ * The codes of one operation's result as the client receives it (after masking and every plugin's mapping); an error
+ * without a code is named after its HTTP status when it has one (a client error), else INTERNAL_SERVER_ERROR.
+ */
 function codesOf(result: unknown): string[] {
   if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return [];
-  const errors = (result as { errors?: readonly { extensions?: { code?: unknown } }[] }).errors ?? [];
-  return errors.map((e) => (typeof e?.extensions?.code === 'string' ? e.extensions.code : 'INTERNAL_SERVER_ERROR'));
+  const errors = (result as { errors?: readonly ResultError[] }).errors ?? [];
+  return errors.map((e) => {
+    const code = e?.extensions?.code;
+    if (typeof code === 'string') return code;
+    const status = e?.extensions?.http?.status;
+    return (typeof status === 'number' && codeForStatus(status)) || 'INTERNAL_SERVER_ERROR';
+  });
 }
 
 /**

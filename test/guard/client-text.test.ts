@@ -182,6 +182,15 @@ describe('over HTTP', () => {
     expect(r.text).not.toContain('Maximum call stack');
   });
 
+  test('a document nested as deep as the token limit allows is walked without error', async () => {
+    const before = logs.length;
+    const n = 900;
+    const r = await t.gql(`query D { permitsGeoJSON(bbox: {minLon: 0, minLat: 0, maxLon: 1, maxLat: 1}, filter: { status: ${'['.repeat(n)}ISSUED${']'.repeat(n)} }) }`, {}, await t.token('demo-clerk'));
+    expect(r.status).toBeLessThan(500);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(logs.slice(before).filter((l) => (JSON.parse(l) as { level: number }).level >= 50)).toEqual([]);
+  });
+
   test('a GET request with deep variables is refused the same way', async () => {
     const qs = new URLSearchParams({ query: 'query Deep { __typename }', variables: `{"x":${deepArray(500)}}` });
     const res = await fetch(`${t.url}/graphql?${qs}`, { headers: { accept: 'application/json' } });
