@@ -56,8 +56,8 @@ function pathOf(frame: Frame | null, root: string): string {
   for (let f = frame; f && f.key !== null; f = f.parent) parts.push(f.key);
   let path = root;
   for (const k of parts.reverse()) path = typeof k === 'number' ? `${path}[${k}]` : path ? `${path}.${k}` : k;
-  // a path is made of the client's own keys: bounded so an error message stays small
-  return path.length > 200 ? `${path.slice(0, 199)}…` : path;
+  // a path is made of the client's own keys: bounded so an error message stays small, and made of storable text
+  return storableText(path.length > 200 ? `${path.slice(0, 199)}…` : path);
 }
 
 export interface ClientJsonReport {
