@@ -1,7 +1,7 @@
 /**
  * createApp(deps): the whole request pipeline, assembled here and nowhere else, top to bottom:
  *   edge steps (headers, metrics, CORS, body limit) → a route table → for /graphql: authentication, then Yoga with
- *   its plugins in one ordered list: ops → guard (limits) → auth (field policy) → audit → execution.
+ *   its plugins in one ordered list: audit (notes) → ops → guard (limits) → auth (field policy) → execution.
  * Every step receives the request's scope (src/request-scope.ts), opened once by src/http/serve.ts.
  */
 import type { GraphQLError } from 'graphql';
@@ -29,7 +29,8 @@ import { withSecurityHeaders } from './guard/security-headers.ts';
 import { useArmorLimits } from './guard/use-armor-limits.ts';
 import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
-import { useNoNulInput } from './guard/use-no-nul-input.ts';
+import { useClientText } from './guard/use-client-text.ts';
+import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
@@ -99,9 +100,14 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   // plugins typed for their own context needs: Yoga checks them against the context at run time, not here
   const plugins: Array<Plugin<any> | false> = [
+    // audit: notes each operation as the client sent it, and what the client got; a mutation gets an audited unit
+    // of work writing its entry in its transaction. First, so its onExecute runs whichever later plugin stops execution
+    auditOn && useAuditTrail(deps.audit),
     // ops: see every result, refusals included
     useMetrics({ metrics }),
     useRequestLog({ log }),
+    // a body or parameter that is not JSON: a plain 400, not the parser's own words (nor a 500 for GET)
+    useRequestBodyErrors(),
     // guard: cheap refusals before anything expensive (the principal is already on the scope)
     guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
     guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
@@ -136,12 +142,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guardOn && ({ onValidate: ({ addValidationRule }) => addValidationRule(SingleMutationFieldRule) } satisfies Plugin),
     // auth: check every field against the central policy (the token was verified by `authenticate`)
     authOn && useAccessPolicy(),
-    // audit: notes each operation; a mutation gets an audited unit of work writing its entry in its transaction
-    auditOn && useAuditTrail(deps.audit),
-    // U+0000 in any string input: BAD_USER_INPUT (PostgreSQL cannot take it as text). After the access policy, so
-    // a caller without access is refused as such whatever it sent, and after the audit trail, so the refusal is
-    // recorded with its code (a plugin that stops execution skips the onExecute of the plugins after it)
-    useNoNulInput(),
+    // client text the service cannot carry (U+0000, lone surrogates) and JSON nested too deep: BAD_USER_INPUT naming
+    // where. Nesting and the operation name are refused before parsing; text in variables after the access policy,
+    // so a caller without access is refused as such whatever it sent
+    useClientText(),
   ];
 
   const yoga = createYoga<ServerContext, GraphQLContext>({

@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import type { Shape } from '../db/fused-statements.ts';
+import { inspectClientJson, storableCopy, storableText } from '../guard/client-text.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { GENESIS_HASH, hashOfCanonical } from './hash-chain.ts';
 
@@ -42,30 +43,25 @@ export interface AppendedAuditEntry {
   hash: string;
 }
 
-function walkForNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(walkForNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || walkForNul(v));
-  return false;
-}
-
 /**
- * Does any key or string in `value` hold U+0000? JSON text writes that character as the escape `\u0000`, so a JSON
- * text without that escape has none: one native JSON.stringify instead of walking every entry's keys in script
- * (a fifth of the audit worker's time per entry). The walk decides when the text has the escape (or a string holds a
- * backslash followed by `u0000`) and for what JSON text cannot hold.
+ * Does any key or string in `value` hold U+0000 or a lone surrogate (jsonb cannot store the one, canonical JSON has no
+ * text for the other)? JSON text writes both as escapes (`\u0000`, `\ud800`), so a JSON text without such an escape
+ * has neither: one native JSON.stringify instead of walking every entry's keys in script (a fifth of the audit
+ * worker's time per entry). The walk decides when the text has such an escape (or a string holds a backslash followed
+ * by `u0000`) and for what JSON text cannot hold.
  */
-function hasNul(value: unknown): boolean {
+function hasUnstorableText(value: unknown): boolean {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch {
-    return walkForNul(value);
+    return inspectClientJson(value, '', Infinity).text !== null;
   }
-  return text !== undefined && text.includes('\\u0000') && walkForNul(value);
+  return text !== undefined && UNSTORABLE_ESCAPE.test(text) && inspectClientJson(value, '', Infinity).text !== null;
 }
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
 
-/** Entries {@link storable} already made safe for `jsonb` (their NUL check is not repeated). */
+/** Entries {@link storable} already made safe (their text check is not repeated). */
 const madeStorable = new WeakSet<object>();
 
 /**
@@ -77,31 +73,21 @@ function checkStorable(entry: object): Record<string, unknown> {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     throw new TypeError('appendAuditEntries: each entry must be a JSON object');
   }
-  // jsonb rejects U+0000; failing here names the cause instead of a driver error mid-transaction.
-  if (!madeStorable.has(entry) && hasNul(entry)) throw new TypeError('appendAuditEntries: entries must not contain U+0000');
-  return entry as Record<string, unknown>;
-}
-
-const NUL = /\u0000/g;
-
-function replaceNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(NUL, '\uFFFD');
-  if (Array.isArray(value)) return value.map(replaceNul);
-  if (value && typeof value === 'object') {
-    const json = (value as { toJSON?: () => unknown }).toJSON;
-    if (typeof json === 'function') return replaceNul(json.call(value));
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(NUL, '\uFFFD'), replaceNul(v)]));
+  // failing here names the cause instead of a driver or canonicalisation error mid-transaction
+  if (!madeStorable.has(entry) && hasUnstorableText(entry)) {
+    throw new TypeError('appendAuditEntries: entries must not contain U+0000 or lone UTF-16 surrogates');
   }
-  return value;
+  return entry as Record<string, unknown>;
 }
 
 /**
  * An entry built from what a client sent (variables, an operation name, a client id…) may hold U+0000, which
- * `jsonb` cannot store: such characters are written as U+FFFD (the replacement character). The recorder passes
- * every entry through here, so one request cannot make a group commit, and every entry after it, fail.
+ * `jsonb` cannot store, or a lone UTF-16 surrogate, which has no canonical JSON: such characters are written as
+ * U+FFFD (the replacement character, src/guard/client-text.ts). The recorder passes every entry through here, so one
+ * request can neither make a group commit (and every entry after it) fail nor lose its entry's attribution.
  */
 export function storable<T extends object>(entry: T): T {
-  const safe = hasNul(entry) ? (replaceNul(entry) as T) : entry;
+  const safe = hasUnstorableText(entry) ? (storableCopy(entry, { maxDepth: Infinity }) as T) : entry;
   // anything but an object (a spooled line can hold any JSON) is left to checkStorable to refuse
   if (safe !== null && typeof safe === 'object') madeStorable.add(safe);
   return safe;
@@ -127,13 +113,27 @@ export function unstorableReason(entry: unknown): string | null {
 }
 
 /**
- * What is chained instead of an entry that cannot be (the reason, and the original's kind and request id so the
- * gap can be traced): the recorder's quarantine and the audit worker's hand-over build the same record.
+ * What is chained instead of an entry that cannot be (the recorder's quarantine and the audit worker's hand-over
+ * build the same record): every field of the original that can be stored (who, what operation, which records, its
+ * outcome as `originalOutcome`), with text made storable, a BigInt as its digits, a non-finite number as null and a
+ * cycle or too deep a nesting cut; the reason; and `outcome: ERROR`, since the entry itself was not stored as built.
  */
 export function unstorableRecord(reason: string, original: unknown) {
   const e = original as Record<string, unknown> | null | undefined;
-  const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
-  return { kind: 'audit.unstorable', reason: reason.slice(0, 200), originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' };
+  const str = (v: unknown) => (typeof v === 'string' ? storableText(v.slice(0, 128)) : null);
+  const marker = { kind: 'audit.unstorable', reason: storableText(reason.slice(0, 200)), originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' };
+  let kept: Record<string, unknown> = {};
+  try {
+    const copy = e !== null && typeof e === 'object' ? storableCopy(e, { salvage: true }) : null;
+    if (copy !== null && typeof copy === 'object' && !Array.isArray(copy)) {
+      const { kind: _kind, outcome, ...rest } = copy as Record<string, unknown>;
+      kept = { ...rest, ...(outcome !== undefined ? { originalOutcome: outcome } : {}) };
+      canonicalJson(kept);
+    }
+  } catch {
+    kept = {}; // a getter that throws, say: the marker alone is still chained
+  }
+  return { ...kept, ...marker };
 }
 
 interface Head {

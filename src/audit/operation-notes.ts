@@ -18,13 +18,25 @@ export interface OperationRecord {
 }
 
 export interface RequestAudit {
-  ops: OperationRecord[];
-  /** The note of each operation by its params object (a batched request has one per operation). */
-  byParams: WeakMap<object, OperationRecord>;
+  /** The operations' parameters as Yoga parsed them from the request, in the request's order (a batch's index). */
+  params: readonly unknown[];
+  /** One record per operation that reached Yoga's onParams, at its index in `params`. */
+  ops: (OperationRecord | undefined)[];
+  /** The record of each operation by its GraphQL context (one per operation, also per operation of a batch). */
+  byContext: WeakMap<object, OperationRecord>;
+  /** Codes of a request refused as a whole before any operation (invalid JSON, a batch over the limit). */
+  requestCodes: string[] | null;
   /** A mutation staged its entry in its transaction (chained by the next group commit). */
   staged: boolean;
   /** The request's entries were written (once its response status was known). */
   recorded: boolean;
 }
 
-export const newRequestAudit = (): RequestAudit => ({ ops: [], byParams: new WeakMap(), staged: false, recorded: false });
+export const newRequestAudit = (): RequestAudit => ({
+  params: [],
+  ops: [],
+  byContext: new WeakMap(),
+  requestCodes: null,
+  staged: false,
+  recorded: false,
+});

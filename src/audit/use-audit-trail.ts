@@ -1,20 +1,19 @@
 /**
  * Audit of GraphQL traffic, in two parts:
- *  - this Yoga plugin notes what each operation is (type, name, document hash, redacted variables, records it
- *    names, error codes) on the request's scope and, for a mutation, hands its resolvers an audited unit of work
- *    (`context.work`) that writes the entry inside the mutation's own transaction;
+ *  - this Yoga plugin notes what each operation is (type, name, document hash, redacted variables, the records it
+ *    returned or changed, the error codes its client received) on the request's scope and, for a mutation, hands its
+ *    resolvers an audited unit of work (`context.work`) that writes the entry inside the mutation's own transaction;
  *  - `auditGraphQLRequest` runs when the HTTP response is ready and records one entry per operation not yet
  *    audited, or one for the request when it was refused before any operation was parsed (401, 413, 429…).
  * So every operation leaves exactly one entry, allowed or denied.
  */
-import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type ValueNode } from 'graphql';
+import { defaultFieldResolver, getOperationAST, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Db } from '../db/client.ts';
 import type { RequestScope, ServerContext } from '../request-scope.ts';
-import { graphqlEntry, newOperation } from './audit-entry.ts';
-import { createAuditedWork } from './audited-work.ts';
+import { codeForStatus, graphqlEntry, newOperation, type OperationRecord } from './audit-entry.ts';
+import { type AuditedWork, createAuditedWork } from './audited-work.ts';
 import type { AuditRecorder } from './recorder.ts';
-import type { AuditedWork } from './audited-work.ts';
 
 /** What this plugin needs of the GraphQL context (src/graphql/context.ts has it all). */
 interface AuditedContext {
@@ -24,62 +23,117 @@ interface AuditedContext {
   work: AuditedWork;
 }
 
-const RECORD_ARGS = new Set(['number', 'permitNumber']);
+/** The scope's audit notes, from a Yoga server context or a GraphQL context built on it. */
+const auditOf = (context: unknown) => (context as ServerContext).scope.audit;
 
-/** Permit numbers named in the root fields' arguments (literals or variables). */
-function namedRecords(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): string[] {
-  const op = getOperationAST(document, operationName);
-  const out: string[] = [];
-  const valueOf = (v: ValueNode): unknown => (v.kind === Kind.VARIABLE ? variables?.[v.name.value] : v.kind === Kind.STRING ? v.value : undefined);
-  for (const sel of op?.selectionSet.selections ?? []) {
-    if (sel.kind !== Kind.FIELD) continue;
-    for (const arg of sel.arguments ?? []) {
-      const v = valueOf(arg.value);
-      if (RECORD_ARGS.has(arg.name.value) && typeof v === 'string') out.push(v.slice(0, 64));
-      if (arg.name.value === 'inspectionId' && typeof v === 'string') out.push(`inspection:${v.slice(0, 64)}`);
-    }
-  }
-  return out;
+/**
+ * Root query fields whose answer is a record, and the name the audit gives it. A record enters `affected` only once
+ * its resolver returned it: a permit another contractor owns is answered null and was not read, whatever was asked.
+ * Mutations name what they changed through their unit of work's commit hook.
+ */
+const RETURNED_RECORDS: Readonly<Record<string, (value: Record<string, unknown>) => unknown>> = {
+  permit: (v) => v.permitNum,
+  permitStatus: (v) => v.number,
+};
+
+function noteReturned(context: unknown, field: string, value: unknown) {
+  if (value === null || typeof value !== 'object') return;
+  const op = (context as Partial<ServerContext>).scope?.audit.byContext.get(context as object);
+  const name = RETURNED_RECORDS[field]!(value as Record<string, unknown>);
+  if (op && typeof name === 'string') op.affected.push(name.slice(0, 64));
 }
 
-const codesOf = (errors: readonly GraphQLError[] | undefined) =>
-  (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+const wrappedSchemas = new WeakSet<GraphQLSchema>();
 
+/** Wraps the resolvers of {@link RETURNED_RECORDS} so their results are noted (root fields only: nested ones cost nothing). */
+function recordReturnedRecords(schema: GraphQLSchema) {
+  if (wrappedSchemas.has(schema)) return;
+  wrappedSchemas.add(schema);
+  const fields = schema.getQueryType()?.getFields() ?? {};
+  for (const name of Object.keys(RETURNED_RECORDS)) {
+    const field = fields[name];
+    if (!field) continue;
+    const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+    field.resolve = (source, args, context, info) => {
+      const result = resolve(source, args, context, info) as unknown;
+      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+        return (result as PromiseLike<unknown>).then((value) => {
+          noteReturned(context, name, value);
+          return value;
+        });
+      }
+      noteReturned(context, name, result);
+      return result;
+    };
+  }
+}
+
+type ResultError = { extensions?: { code?: unknown; http?: { status?: unknown } } } | null | undefined;
+
+/**
+ * The codes of one operation's result as the client receives it (after masking and every plugin's mapping); an error
+ * without a code is named after its HTTP status when it has one (a client error), else INTERNAL_SERVER_ERROR.
+ */
+function codesOf(result: unknown): string[] {
+  if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return [];
+  const errors = (result as { errors?: readonly ResultError[] }).errors ?? [];
+  return errors.map((e) => {
+    const code = e?.extensions?.code;
+    if (typeof code === 'string') return code;
+    const status = e?.extensions?.http?.status;
+    return (typeof status === 'number' && codeForStatus(status)) || 'INTERNAL_SERVER_ERROR';
+  });
+}
+
+/**
+ * Put it first among the plugins: its onParams then sees each operation's parameters as the client sent them (before
+ * trusted documents replace them) and its onExecute runs whatever later plugin stops the execution.
+ */
 export function useAuditTrail(recorder: AuditRecorder): Plugin<AuditedContext> {
   return {
+    onSchemaChange({ schema }) {
+      recordReturnedRecords(schema);
+    },
+    onRequestParse({ serverContext }) {
+      return {
+        onRequestParseDone({ requestParserResult }) {
+          auditOf(serverContext).params = Array.isArray(requestParserResult) ? requestParserResult : [requestParserResult];
+        },
+      };
+    },
     onParams({ params, context }) {
-      const a = (context as ServerContext).scope.audit;
+      const a = auditOf(context);
       const op = newOperation(params);
-      a.ops.push(op);
-      a.byParams.set(params, op);
+      let i = a.params.indexOf(params);
+      if (i < 0 || a.ops[i]) i = Math.max(a.ops.length, a.params.length);
+      a.ops[i] = op;
+      a.byContext.set(context, op);
     },
     onValidate({ context, params }) {
-      return ({ result }) => {
-        const ctx = context as AuditedContext;
-        const op = ctx.scope.audit.byParams.get(ctx.params);
+      return () => {
+        const op = auditOf(context).byContext.get(context);
         if (!op) return;
-        const operation = getOperationAST(params.documentAST, ctx.params.operationName);
+        const operation = getOperationAST(params.documentAST, (context as AuditedContext).params?.operationName);
         op.type = operation?.operation ?? null;
         op.name ??= operation?.name?.value.slice(0, 128) ?? null;
-        if (result.length) op.errorCodes.push(...codesOf(result as readonly GraphQLError[]));
       };
     },
     onExecute({ args }) {
       const ctx = args.contextValue as AuditedContext;
       const a = ctx.scope.audit;
-      const op = a.byParams.get(ctx.params);
+      const op = a.byContext.get(ctx);
       if (!op) return;
       const operation = getOperationAST(args.document, args.operationName);
       op.type = operation?.operation ?? op.type;
       op.name ??= operation?.name?.value.slice(0, 128) ?? null;
-      op.affected.push(...namedRecords(args.document, args.operationName, args.variableValues ?? undefined));
       if (op.type === 'mutation') {
         // the mutation's changes commit with this operation's entry (src/audit/audited-work.ts)
+        const entry = (o: OperationRecord) => graphqlEntry(ctx.scope.principal, ctx.scope, o, 200, performance.now() - ctx.scope.startedAt);
         ctx.work = createAuditedWork(ctx.database.db, {
           stage: (affected, produced) => {
             op.affected.push(...affected);
             return {
-              ...recorder.stagingFor(graphqlEntry(ctx.scope.principal, ctx.scope, op, 200, performance.now() - ctx.scope.startedAt), produced),
+              ...recorder.stagingFor(entry(op), produced),
               committed: () => {
                 op.auditedInTx = true;
                 a.staged = true;
@@ -88,15 +142,25 @@ export function useAuditTrail(recorder: AuditRecorder): Plugin<AuditedContext> {
           },
           deferred: () => {
             op.auditedInTx = true; // written by the replay, inside its transaction
-            return graphqlEntry(ctx.scope.principal, ctx.scope, { ...op, queued: true }, 200, performance.now() - ctx.scope.startedAt);
+            return entry({ ...op, queued: true });
           },
         });
       }
-      return {
-        onExecuteDone({ result }) {
-          if ('errors' in result && result.errors) op.errorCodes.push(...codesOf(result.errors));
-        },
-      };
+    },
+    onResultProcess({ result, serverContext }) {
+      // the outcome is what the client got: parse and validation failures, refusals before execution included
+      const a = auditOf(serverContext);
+      if (Array.isArray(result)) {
+        result.forEach((r, i) => {
+          const op = a.ops[i];
+          if (op) op.errorCodes = codesOf(r);
+        });
+        return;
+      }
+      const codes = codesOf(result);
+      const ops = a.ops.filter((op): op is OperationRecord => op !== undefined);
+      if (ops.length === 0) a.requestCodes = codes;
+      for (const op of ops) op.errorCodes = codes;
     },
   };
 }
@@ -108,10 +172,12 @@ export function auditGraphQLRequest(recorder: AuditRecorder, scope: RequestScope
   a.recorded = true;
   const duration = performance.now() - scope.startedAt;
   if (a.staged) recorder.committed();
-  if (a.ops.length === 0) {
-    recorder.record(graphqlEntry(scope.principal, scope, null, status, duration));
+  const ops = a.ops.filter((op): op is OperationRecord => op !== undefined);
+  if (ops.length === 0) {
+    const refused = a.requestCodes?.length ? { ...newOperation({}), errorCodes: a.requestCodes } : null;
+    recorder.record(graphqlEntry(scope.principal, scope, refused, status, duration));
   } else {
-    for (const op of a.ops) {
+    for (const op of ops) {
       if (!op.auditedInTx) recorder.record(graphqlEntry(scope.principal, scope, op, status, duration));
     }
   }

@@ -58,7 +58,11 @@ function rebuild(error: GraphQLError, field: string): GraphQLError {
   });
 }
 
-/** Calls `found(value, path)` for every value in the arguments (and variable defaults) of a document. */
+/**
+ * Calls `found(value, path)` for every value in the arguments (and variable defaults) of a document. Recursive over the
+ * document: validation only runs on documents within the token limit (2,000, src/guard/use-armor-limits.ts), so at
+ * most ~1,000 levels deep (test/guard/client-text.test.ts).
+ */
 function eachValue(doc: DocumentNode, found: (v: ValueNode, path: string) => boolean | void): void {
   let done = false;
   const walk = (v: ValueNode, path: string[]): void => {

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { storable } from '../../src/audit/append.ts';
+import { storable, unstorableRecord } from '../../src/audit/append.ts';
+import { canonicalJson } from '../../src/audit/canonical-json.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { rowsOf } from '../../src/db/client.ts';
@@ -35,6 +36,33 @@ test('storable: text that only looks like the escape (a backslash, then u0000) i
   expect(storable({ note: '\\u0000 and \u0000' })).toEqual({ note: '\\u0000 and \uFFFD' });
   // a value JSON text cannot hold (a BigInt) is still looked through: the NUL next to it is replaced
   expect((storable({ big: 1n, s: 'a\u0000' }) as { s: string }).s).toBe('a\uFFFD');
+});
+
+test('storable: a lone UTF-16 surrogate (no canonical JSON) becomes U+FFFD in keys and values; a pair is kept', () => {
+  const entry = { kind: 'graphql', clientId: 'c', operation: { name: 'Op\ud800' }, variables: { ['k\udc00']: ['a\ud800b', '😀'] } };
+  const safe = storable(entry) as typeof entry;
+  expect(safe).toEqual({ kind: 'graphql', clientId: 'c', operation: { name: 'Op\uFFFD' }, variables: { 'k\uFFFD': ['a\uFFFDb', '😀'] } } as never);
+  expect(() => canonicalJson(safe)).not.toThrow();
+  const clean = { kind: 'graphql', text: '😀 and \\ud800 as text' };
+  expect(storable(clean)).toBe(clean);
+});
+
+test('unstorableRecord keeps every field that can be stored: who, what, which records, the original outcome', () => {
+  const original = {
+    kind: 'graphql', requestId: 'r-9', clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', scopes: ['permits:read'],
+    operation: { type: 'query', name: 'Read\ud800', documentSha256: 'ab'.repeat(32) }, affected: ['DC-1'], outcome: 'ALLOWED',
+    errorCodes: [], httpStatus: 200, durationMs: Number.NaN, size: 10n, when: new Date('2026-01-02T03:04:05Z'),
+  };
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const record = unstorableRecord('Lone surrogate is not allowed', { ...original, cyclic }) as Record<string, unknown>;
+  expect(record).toMatchObject({
+    kind: 'audit.unstorable', originalKind: 'graphql', requestId: 'r-9', outcome: 'ERROR', originalOutcome: 'ALLOWED',
+    clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', scopes: ['permits:read'],
+    operation: { type: 'query', name: 'Read\uFFFD' }, affected: ['DC-1'], httpStatus: 200, durationMs: null, size: '10',
+    when: '2026-01-02T03:04:05.000Z', cyclic: { a: 1, self: '[CIRCULAR]' },
+  });
+  expect(() => canonicalJson(record)).not.toThrow();
 });
 
 describe('over HTTP: NUL in what a client sends', () => {
@@ -101,6 +129,7 @@ describe('the recorder: an entry the chain cannot take', () => {
       expect(rows.map((r) => r.requestId)).toEqual(['before', 'poison', 'after']);
       expect(rows[1]).toMatchObject({ kind: 'audit.unstorable', originalKind: 'graphql', outcome: 'ERROR' });
       expect(String(rows[1]!.reason)).toMatch(/BigInt/i);
+      expect(rows[1]!.size).toBe('10'); // what can be stored is kept
       expect((await loadAndVerify(tdb.database.db)).ok).toBe(true);
     } finally {
       await recorder.close();
