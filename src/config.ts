@@ -7,6 +7,7 @@ import { createTrustedProxyMatcher } from './auth/trusted-proxy.ts';
 
 export const DEV_ISSUER = 'http://127.0.0.1:4000';
 export const DEV_AUDIENCE = 'permit-gateway';
+export const DEV_AUDIT_LOG_ORIGIN = 'dev.permit-gateway.localhost/audit';
 
 const csv = z
   .string()
@@ -88,6 +89,19 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
+  /**
+   * Origin line of the audit log's C2SP checkpoints (a schema-less URL naming this log) and the name of its note
+   * key. The default is for development only.
+   */
+  AUDIT_LOG_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]{1,200}$/, 'a schema-less URL without spaces or +, e.g. permits.example.gov/audit')
+    .default(DEV_AUDIT_LOG_ORIGIN),
+  /** The log's Ed25519 note key, `PRIVATE+KEY+<name>+<id>+<key>` (production), or a file holding it. */
+  AUDIT_LOG_KEY: z.string().optional(),
+  AUDIT_LOG_KEY_FILE: z.string().optional(),
+  /** Verifier keys of earlier log keys, comma-separated: checkpoints they signed stay verifiable. */
+  AUDIT_LOG_RETIRED_KEYS: csv,
   /** Directory of the SDL files. @default the repository's schema/ */
   SCHEMA_DIR: z.string().min(1).optional(),
 });
@@ -133,5 +147,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     schemaDir: e.SCHEMA_DIR,
+    auditLog: {
+      origin: e.AUDIT_LOG_ORIGIN,
+      privateKey: e.AUDIT_LOG_KEY,
+      privateKeyFile: e.AUDIT_LOG_KEY_FILE,
+      retiredKeys: e.AUDIT_LOG_RETIRED_KEYS,
+    },
   };
 }

@@ -11,7 +11,8 @@ const leaves = (n: number) => Array.from({ length: n }, (_, i) => hashLeaf(new T
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const flip = (b: Uint8Array, bit: number) => {
   const c = new Uint8Array(b);
-  c[(bit >> 3) % c.length] ^= 1 << (bit & 7);
+  const i = (bit >> 3) % c.length;
+  c[i] = (c[i] ?? 0) ^ (1 << (bit & 7));
   return c;
 };
 
