@@ -46,7 +46,7 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
   /** The newest stored checkpoint whose JWS verifies; the empty tree when there is none. */
   async function latestHead(): Promise<TreeHead> {
     const rows = rowsOf<{ size: string; root_hash: string; signature: string }>(
-      await d.db.execute(sql`select size::text as size, root_hash, signature from audit_checkpoints order by size desc limit 5`),
+      await d.db.execute(sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`),
     );
     const keys = rows.length ? await d.checkpointKeys() : null;
     for (const r of rows) {
