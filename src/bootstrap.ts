@@ -66,6 +66,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       keys: logKeysFromConfig(config),
       origin: config.auditLog.origin,
       checkpointKeys: async () => ({ keys: await allSigningKeys(database.db) }),
+      witnesses: config.auditLog.witnesses,
+      onWitnessError: (w, message) => log.warn({ witness: w.url, err: message }, 'audit witness did not cosign'),
     });
     const revocations = createRevocations(database.db);
     // Probes back off 1 s → 2 s (not the 30 s default): /readyz must turn 200 within 10 s of the database

@@ -3,6 +3,7 @@
  * A bad value stops start-up with a message naming the variable and how to fix it.
  */
 import { z } from 'zod';
+import { parseVerifierKey, SIG_COSIGNATURE_V1 } from './audit/transparency/signed-note.ts';
 import { createTrustedProxyMatcher } from './auth/trusted-proxy.ts';
 
 export const DEV_ISSUER = 'http://127.0.0.1:4000';
@@ -39,6 +40,33 @@ const addressList = (fallback: string) =>
         }
       }
     });
+
+/**
+ * `AUDIT_WITNESSES`: entries separated by commas or newlines, each `<submission URL> <witness verifier key>`
+ * (a C2SP tlog-cosignature Ed25519 key, type 0x04). Checked here so a typo stops start-up.
+ */
+const witnessList = z
+  .string()
+  .default('')
+  .transform((s, ctx) =>
+    s
+      .split(/[,\n]/)
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .flatMap((entry) => {
+        const [url, vkey, extra] = entry.split(/\s+/);
+        try {
+          if (!url || !vkey || extra !== undefined || !/^https?:\/\//.test(url)) throw new Error('expected "<http(s) URL> <verifier key>"');
+          new URL(url);
+          const key = parseVerifierKey(vkey);
+          if (key.type !== SIG_COSIGNATURE_V1) throw new Error('the key is not a cosignature (type 0x04) key');
+          return [{ url, key }];
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}": ${(err as Error).message}` });
+          return [];
+        }
+      }),
+  );
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -102,6 +130,8 @@ const envSchema = z.object({
   AUDIT_LOG_KEY_FILE: z.string().optional(),
   /** Verifier keys of earlier log keys, comma-separated: checkpoints they signed stay verifiable. */
   AUDIT_LOG_RETIRED_KEYS: csv,
+  /** Witnesses asked to cosign each new audit checkpoint (C2SP tlog-witness add-checkpoint). */
+  AUDIT_WITNESSES: witnessList,
   /** Directory of the SDL files. @default the repository's schema/ */
   SCHEMA_DIR: z.string().min(1).optional(),
 });
@@ -152,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       privateKey: e.AUDIT_LOG_KEY,
       privateKeyFile: e.AUDIT_LOG_KEY_FILE,
       retiredKeys: e.AUDIT_LOG_RETIRED_KEYS,
+      witnesses: e.AUDIT_WITNESSES,
     },
   };
 }

@@ -12,12 +12,13 @@ import { LogKeyError, logKeysFromConfig, rotateDevLogKey } from '../audit/transp
 import { formatVerifierKey, generateNoteKey, NoteError, parseVerifierKey, SIG_ED25519, type NoteVerifier } from '../audit/transparency/signed-note.ts';
 import { verifyEntryProof } from '../audit/transparency/tlog-proof.ts';
 import { createTransparencyLog, ProofRequestError } from '../audit/transparency/transparency-log.ts';
-import { WitnessRefusal, witnessOnce } from '../audit/transparency/witness.ts';
+import { createWitnessService } from '../audit/transparency/witness-server.ts';
+import { defaultWitnessName, WitnessRefusal, witnessKey, witnessOnce } from '../audit/transparency/witness.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Command } from './command.ts';
 import { withDatabase } from './database.ts';
-import { CliError, COMMON_OPTIONS, ExitCode, required, usageError } from './io.ts';
+import { CliError, COMMON_OPTIONS, ExitCode, required, usageError, type Output } from './io.ts';
 
 /** Like io.ts's parseOptions, but with positional arguments (checkpoint and proof files). */
 function parseWithPositionals<O extends ParseArgsOptionsConfig>(argv: string[], options: O, count: number, names: string) {
@@ -176,20 +177,25 @@ export const auditWitness: Command = {
   name: 'audit witness',
   summary: 'a witness: verify consistency with the last checkpoint seen, then cosign',
   help: `Usage: cli audit witness --log URL --state DIR [--token TOKEN] [--log-key VKEY]... [--name NAME]
+       cli audit witness --serve HOST:PORT --state DIR --log-key VKEY... [--name NAME]
 
 Fetches URL/audit/checkpoint, checks its signature against the pinned log key (DIR/log.vkey: --log-key, or the
 served key on the first run), and compares it with the last checkpoint this witness verified (DIR/checkpoint):
 a smaller tree is a rollback, another tree of the same size a split view, a larger tree whose consistency proof
 (GraphQL auditConsistency; --token or WITNESS_TOKEN, scope audit:verify) fails a fork. Then cosigns it
 (C2SP tlog-cosignature, Ed25519 key in DIR/witness.key, public key in DIR/witness.vkey), stores it and prints
-the cosigned checkpoint. Exits 1 naming the refusal.`,
+the cosigned checkpoint. Exits 1 naming the refusal.
+With --serve, runs the C2SP tlog-witness service instead: logs POST their checkpoints with a consistency proof
+to http://HOST:PORT/add-checkpoint (the log's AUDIT_WITNESSES) and get the cosignature back; same checks and
+state. Runs until interrupted.`,
   async run(argv, { out }) {
     const { values: o } = parseWithPositionals(
       argv,
-      { log: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, 'log-key': { type: 'string', multiple: true }, name: { type: 'string' } },
+      { log: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, 'log-key': { type: 'string', multiple: true }, name: { type: 'string' }, serve: { type: 'string' } },
       0,
       'no positional arguments',
     );
+    if (o.serve !== undefined) return serveWitness(o.serve, required(o.state, '--state'), verifierKeys(o['log-key']), o.name, out);
     const token = o.token ?? process.env.WITNESS_TOKEN;
     try {
       const r = await witnessOnce({
@@ -211,6 +217,23 @@ the cosigned checkpoint. Exits 1 naming the refusal.`,
     }
   },
 };
+
+/** `audit witness --serve`: the add-checkpoint service, until SIGINT or SIGTERM. */
+async function serveWitness(listen: string, stateDir: string, logKeys: NoteVerifier[], name: string | undefined, out: Output): Promise<number> {
+  const m = /^(.+):(\d{1,5})$/.exec(listen);
+  if (!m) throw usageError('--serve takes HOST:PORT');
+  if (logKeys.length === 0) throw usageError('--log-key is required with --serve: the keys of the logs this witness accepts');
+  const signer = witnessKey(stateDir, name ?? defaultWitnessName());
+  const service = createWitnessService({ stateDir, signer, logKeys });
+  const server = Bun.serve({ hostname: m[1]!, port: Number(m[2]), fetch: (req) => service.fetch(req) });
+  out.note(`witness ${formatVerifierKey(signer)} listening on http://${server.hostname}:${server.port}/add-checkpoint`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.stop();
+  return ExitCode.OK;
+}
 
 export const auditLogKey: Command = {
   name: 'audit log-key',

@@ -13,6 +13,7 @@ import { verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
 import { inclusionPath, merkleTreeHash } from '../merkle.ts';
 import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';
 import { addCosignatures } from './cosignature.ts';
+import { createCosignatureCollector, type WitnessEndpoint } from './cosignature-collector.ts';
 import { consistencyPath } from './consistency.ts';
 import { loadEntry, loadLeafHashes } from './leaf-hashes.ts';
 import { activeVerifierKey, type LogKeys } from './log-key.ts';
@@ -34,14 +35,24 @@ export interface TransparencyLogDeps {
   origin: string;
   /** ES256 keys of the stored checkpoints (current and retired). */
   checkpointKeys: () => Promise<CheckpointPublicKeys>;
-  /** Cosignature lines collected for a tree, added to its note. @default none */
-  cosignatures?: (head: TreeHead) => readonly string[];
+  /** Witnesses asked to cosign each new checkpoint (AUDIT_WITNESSES). @default none */
+  witnesses?: readonly WitnessEndpoint[];
+  onWitnessError?: (witness: WitnessEndpoint, message: string) => void;
+  fetch?: typeof fetch;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export function createTransparencyLog(d: TransparencyLogDeps) {
   const notes = new Map<string, string>();
+  const collector = d.witnesses?.length
+    ? createCosignatureCollector({
+        witnesses: d.witnesses,
+        consistency: (from, to) => consistencyProof(from, to),
+        ...(d.fetch ? { fetch: d.fetch } : {}),
+        ...(d.onWitnessError ? { onError: d.onWitnessError } : {}),
+      })
+    : null;
 
   /** The newest stored checkpoint whose JWS verifies; the empty tree when there is none. */
   async function latestHead(): Promise<TreeHead> {
@@ -60,7 +71,8 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
     return { origin: d.origin, size: 0, rootHash: hex(merkleTreeHash([])) };
   }
 
-  function noteFor(head: TreeHead): string {
+  /** The log-signed note of a tree, without cosignatures. */
+  function signedNote(head: TreeHead): string {
     const k = `${head.size}:${head.rootHash}`;
     let note = notes.get(k);
     if (!note) {
@@ -68,7 +80,21 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
       if (notes.size > 64) notes.clear();
       notes.set(k, note);
     }
-    return addCosignatures(note, d.cosignatures?.(head) ?? []);
+    return note;
+  }
+
+  /** The note with the cosignatures collected so far; asks the witnesses (in the background) for the rest. */
+  function noteFor(head: TreeHead): string {
+    const note = signedNote(head);
+    if (!collector || head.size === 0) return note;
+    void collector.collect(head, note);
+    return addCosignatures(note, collector.linesFor(head));
+  }
+
+  async function consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
+    if (!Number.isSafeInteger(fromSize) || fromSize < 1) throw new ProofRequestError('fromSize', 'must be at least 1: nothing is proven from the empty tree');
+    if (!Number.isSafeInteger(toSize) || toSize < fromSize) throw new ProofRequestError('toSize', 'must not be less than fromSize');
+    return consistencyPath(fromSize, await leavesUpTo(toSize, 'toSize')).map(hex);
   }
 
   async function leavesUpTo(size: number, field: string): Promise<Uint8Array[]> {
@@ -87,10 +113,11 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
     },
     verifierKey: () => activeVerifierKey(d.keys),
     /** RFC 9162 consistency proof (hex) from the tree of `fromSize` entries to the tree of `toSize`. */
-    async consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
-      if (!Number.isSafeInteger(fromSize) || fromSize < 1) throw new ProofRequestError('fromSize', 'must be at least 1: nothing is proven from the empty tree');
-      if (!Number.isSafeInteger(toSize) || toSize < fromSize) throw new ProofRequestError('toSize', 'must not be less than fromSize');
-      return consistencyPath(fromSize, await leavesUpTo(toSize, 'toSize')).map(hex);
+    consistencyProof,
+    /** Asks the witnesses to cosign the latest checkpoint and waits for their answers (tests, the CLI). */
+    async collectCosignatures(): Promise<void> {
+      const head = await latestHead();
+      if (collector && head.size > 0) await collector.collect(head, signedNote(head));
     },
     /** C2SP tlog-proof of entry `seq` against the latest checkpoint, with the entry as its extra data. */
     async entryProof(seq: number): Promise<string> {

@@ -52,6 +52,8 @@ export interface WitnessResult {
   pinnedNow: boolean;
 }
 
+export const defaultWitnessName = () => `${hostname().replace(/[\s+]/g, '-') || 'localhost'}/audit-witness`;
+
 function writeAtomic(file: string, text: string, mode = 0o600): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
@@ -59,7 +61,9 @@ function writeAtomic(file: string, text: string, mode = 0o600): void {
   renameSync(tmp, file);
 }
 
-function witnessKey(dir: string, name: string): NoteSigner {
+/** The witness's cosigning key in DIR, generated under `name` on first use. */
+export function witnessKey(dir: string, name: string): NoteSigner {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'witness.key');
   if (existsSync(file)) return parsePrivateKey(readFileSync(file, 'utf8'));
   const { signer, privateKeyText } = generateNoteKey(name, SIG_COSIGNATURE_V1);
@@ -123,15 +127,48 @@ function pinnedKeys(o: WitnessOptions, dir: string, served: () => Promise<string
   })();
 }
 
+/**
+ * Throws the WitnessRefusal that `latest` earns against `previous` (the last checkpoint this witness verified);
+ * `proof` is asked for only when a consistency proof is needed.
+ */
+export async function checkExtends(previous: OpenedCheckpoint, latest: OpenedCheckpoint, proof: () => Promise<string[]>): Promise<void> {
+  if (latest.size < previous.size) {
+    throw new WitnessRefusal('rollback', `the log now shows ${latest.size} entries, but this witness already saw ${previous.size}`);
+  }
+  if (latest.size === previous.size && latest.rootHash !== previous.rootHash) {
+    throw new WitnessRefusal('split view', `two different trees of size ${latest.size}: root ${previous.rootHash} seen before, ${latest.rootHash} now`);
+  }
+  if (latest.size > previous.size && previous.size > 0) {
+    const ok = verifyConsistencyHex({ fromSize: previous.size, toSize: latest.size, fromRoot: previous.rootHash, toRoot: latest.rootHash, proof: await proof() });
+    if (!ok) {
+      throw new WitnessRefusal('fork', `the tree of size ${latest.size} does not extend the tree of size ${previous.size} this witness saw (consistency proof refused)`);
+    }
+  }
+}
+
+/** The last checkpoint this witness verified, or null. */
+export function lastVerified(dir: string, keys: readonly NoteVerifier[]): OpenedCheckpoint | null {
+  const file = join(dir, 'checkpoint');
+  return existsSync(file) ? openCheckpoint(readFileSync(file, 'utf8'), keys) : null;
+}
+
+/** Remembers `note` as the last verified checkpoint and returns it cosigned (also kept in DIR/cosigned). */
+export function rememberAndCosign(dir: string, signer: NoteSigner, note: string, latest: OpenedCheckpoint, now: Date): { cosigned: string; line: string } {
+  writeAtomic(join(dir, 'checkpoint'), note, 0o644);
+  const line = cosignatureLine(latest.note.text, signer, Math.floor(now.getTime() / 1000));
+  const cosigned = addCosignatures(note, [line]);
+  writeAtomic(join(dir, 'cosigned'), cosigned, 0o644);
+  return { cosigned, line };
+}
+
 /** One round: fetch, verify against the last checkpoint seen, remember and cosign. Throws WitnessRefusal. */
 export async function witnessOnce(o: WitnessOptions): Promise<WitnessResult> {
   const dir = o.stateDir;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const signer = witnessKey(dir, o.name ?? `${hostname().replace(/[\s+]/g, '-') || 'localhost'}/audit-witness`);
+  const signer = witnessKey(dir, o.name ?? defaultWitnessName());
   const { keys, pinnedNow } = await pinnedKeys(o, dir, () => get(o, 'audit/verifier-key'));
   const note = await get(o, 'audit/checkpoint');
-  const stateFile = join(dir, 'checkpoint');
-  const previous = existsSync(stateFile) ? openCheckpoint(readFileSync(stateFile, 'utf8'), keys) : null;
+  const previous = lastVerified(dir, keys);
   let latest: OpenedCheckpoint;
   try {
     latest = openCheckpoint(note, keys, previous?.origin);
@@ -139,24 +176,7 @@ export async function witnessOnce(o: WitnessOptions): Promise<WitnessResult> {
     if (err instanceof NoteError) throw new WitnessRefusal('signature', `the served checkpoint does not verify: ${err.message}`);
     throw err;
   }
-  if (previous) {
-    if (latest.size < previous.size) {
-      throw new WitnessRefusal('rollback', `the log now shows ${latest.size} entries, but this witness already saw ${previous.size}`);
-    }
-    if (latest.size === previous.size && latest.rootHash !== previous.rootHash) {
-      throw new WitnessRefusal('split view', `two different trees of size ${latest.size}: root ${previous.rootHash} seen before, ${latest.rootHash} now`);
-    }
-    if (latest.size > previous.size && previous.size > 0) {
-      const proof = await fetchConsistency(o, previous.size, latest.size);
-      const ok = verifyConsistencyHex({ fromSize: previous.size, toSize: latest.size, fromRoot: previous.rootHash, toRoot: latest.rootHash, proof });
-      if (!ok) {
-        throw new WitnessRefusal('fork', `the tree of size ${latest.size} does not extend the tree of size ${previous.size} this witness saw (consistency proof refused)`);
-      }
-    }
-  }
-  writeAtomic(stateFile, note, 0o644);
-  const time = Math.floor((o.now?.() ?? new Date()).getTime() / 1000);
-  const cosigned = addCosignatures(note, [cosignatureLine(latest.note.text, signer, time)]);
-  writeAtomic(join(dir, 'cosigned'), cosigned, 0o644);
+  if (previous) await checkExtends(previous, latest, () => fetchConsistency(o, previous.size, latest.size));
+  const { cosigned } = rememberAndCosign(dir, signer, note, latest, o.now?.() ?? new Date());
   return { cosigned, checkpoint: latest, previousSize: previous?.size ?? null, witnessKey: formatVerifierKey(signer), pinnedNow };
 }
