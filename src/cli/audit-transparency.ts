@@ -9,7 +9,14 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { openCheckpoint, type OpenedCheckpoint } from '../audit/transparency/checkpoint-note.ts';
 import { verifyConsistencyHex } from '../audit/transparency/consistency.ts';
 import { LogKeyError, logKeysFromConfig, rotateDevLogKey } from '../audit/transparency/log-key.ts';
-import { formatVerifierKey, generateNoteKey, NoteError, parseVerifierKey, SIG_ED25519, type NoteVerifier } from '../audit/transparency/signed-note.ts';
+import {
+  formatVerifierKey,
+  generateNoteKey,
+  NoteError,
+  parseVerifierKey,
+  SIG_ED25519,
+  type NoteVerifier,
+} from '../audit/transparency/signed-note.ts';
 import { verifyEntryProof } from '../audit/transparency/tlog-proof.ts';
 import { createTransparencyLog, ProofRequestError } from '../audit/transparency/transparency-log.ts';
 import { createWitnessService } from '../audit/transparency/witness-server.ts';
@@ -79,7 +86,12 @@ signed by the log (--log-key, else this deployment's log keys) for the same orig
 computed from the database and checked against the two signed roots only.
 Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, signature).`,
   async run(argv, { out, config }) {
-    const { values: o, positionals } = parseWithPositionals(argv, { 'log-key': { type: 'string', multiple: true } }, 2, 'two checkpoint files: OLD NEW');
+    const { values: o, positionals } = parseWithPositionals(
+      argv,
+      { 'log-key': { type: 'string', multiple: true } },
+      2,
+      'two checkpoint files: OLD NEW',
+    );
     const keys = logVerifiers(o['log-key'], config);
     const older = openFile(positionals[0]!, keys);
     const newer = openFile(positionals[1]!, keys, older.origin);
@@ -92,7 +104,12 @@ Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, sign
     if (older.size > 0 && newer.size > older.size) {
       const cfg = config();
       proof = await withDatabase(cfg, async ({ db }) => {
-        const log = createTransparencyLog({ db, keys: logKeysFromConfig(cfg), origin: cfg.auditLog.origin, checkpointKeys: async () => ({ keys: await allSigningKeys(db) }) });
+        const log = createTransparencyLog({
+          db,
+          keys: logKeysFromConfig(cfg),
+          origin: cfg.auditLog.origin,
+          checkpointKeys: async () => ({ keys: await allSigningKeys(db) }),
+        });
         try {
           return await log.consistencyProof(older.size, newer.size);
         } catch (err) {
@@ -100,11 +117,21 @@ Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, sign
           throw err;
         }
       });
-      const ok = verifyConsistencyHex({ fromSize: older.size, toSize: newer.size, fromRoot: older.rootHash, toRoot: newer.rootHash, proof });
+      const ok = verifyConsistencyHex({
+        fromSize: older.size,
+        toSize: newer.size,
+        fromRoot: older.rootHash,
+        toRoot: newer.rootHash,
+        proof,
+      });
       if (!ok) fail(`fork: the log's entries 1..${older.size} no longer hash to OLD's root (consistency proof refused)`);
     }
     const result = { ok: true, origin: older.origin, fromSize: older.size, toSize: newer.size, proof };
-    await out.result(result, () => `NEW (${newer.size} entries) extends OLD (${older.size} entries) of ${older.origin}; proof of ${proof.length} hash(es) verified.`);
+    await out.result(
+      result,
+      () =>
+        `NEW (${newer.size} entries) extends OLD (${older.size} entries) of ${older.origin}; proof of ${proof.length} hash(es) verified.`,
+    );
     return ExitCode.OK;
   },
 };
@@ -123,7 +150,12 @@ Anyone with the log's verifier key checks it offline: \`cli audit verify-proof F
     if (!Number.isSafeInteger(seq) || seq < 1) throw usageError('--seq must be a positive integer');
     const cfg = config();
     const text = await withDatabase(cfg, async ({ db }) => {
-      const log = createTransparencyLog({ db, keys: logKeysFromConfig(cfg), origin: cfg.auditLog.origin, checkpointKeys: async () => ({ keys: await allSigningKeys(db) }) });
+      const log = createTransparencyLog({
+        db,
+        keys: logKeysFromConfig(cfg),
+        origin: cfg.auditLog.origin,
+        checkpointKeys: async () => ({ keys: await allSigningKeys(db) }),
+      });
       try {
         return await log.entryProof(seq);
       } catch (err) {
@@ -149,7 +181,12 @@ root and, with --witness/--quorum, that enough witnesses cosigned. Exits 0 when 
   async run(argv, { out }) {
     const { values: o, positionals } = parseWithPositionals(
       argv,
-      { 'log-key': { type: 'string', multiple: true }, origin: { type: 'string' }, witness: { type: 'string', multiple: true }, quorum: { type: 'string' } },
+      {
+        'log-key': { type: 'string', multiple: true },
+        origin: { type: 'string' },
+        witness: { type: 'string', multiple: true },
+        quorum: { type: 'string' },
+      },
       1,
       'one proof file',
     );
@@ -163,8 +200,20 @@ root and, with --witness/--quorum, that enough witnesses cosigned. Exits 0 when 
         witnesses: verifierKeys(o.witness),
         quorum,
       });
-      const summary = { ok: true, seq: r.entry.seq, hash: r.entry.hash, treeSize: r.checkpoint.size, origin: r.checkpoint.origin, cosigners: r.cosigners.map((c) => c.name), entry: r.entry.entry };
-      await out.result(summary, () => `entry ${r.entry.seq} (${r.entry.hash}) is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}; ${r.cosigners.length} witness cosignature(s) verified.`);
+      const summary = {
+        ok: true,
+        seq: r.entry.seq,
+        hash: r.entry.hash,
+        treeSize: r.checkpoint.size,
+        origin: r.checkpoint.origin,
+        cosigners: r.cosigners.map((c) => c.name),
+        entry: r.entry.entry,
+      };
+      await out.result(
+        summary,
+        () =>
+          `entry ${r.entry.seq} (${r.entry.hash}) is in ${r.checkpoint.origin} at tree size ${r.checkpoint.size}; ${r.cosigners.length} witness cosignature(s) verified.`,
+      );
       return ExitCode.OK;
     } catch (err) {
       if (err instanceof NoteError) throw new CliError(`proof refused: ${err.message}`);
@@ -191,7 +240,14 @@ state. Runs until interrupted.`,
   async run(argv, { out }) {
     const { values: o } = parseWithPositionals(
       argv,
-      { log: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, 'log-key': { type: 'string', multiple: true }, name: { type: 'string' }, serve: { type: 'string' } },
+      {
+        log: { type: 'string' },
+        state: { type: 'string' },
+        token: { type: 'string' },
+        'log-key': { type: 'string', multiple: true },
+        name: { type: 'string' },
+        serve: { type: 'string' },
+      },
       0,
       'no positional arguments',
     );
@@ -207,7 +263,14 @@ state. Runs until interrupted.`,
       });
       if (r.pinnedNow) out.note(`pinned the log key served by ${o.log} (first run: trust on first use)`);
       await out.result(
-        { ok: true, origin: r.checkpoint.origin, size: r.checkpoint.size, previousSize: r.previousSize, witnessKey: r.witnessKey, cosigned: r.cosigned },
+        {
+          ok: true,
+          origin: r.checkpoint.origin,
+          size: r.checkpoint.size,
+          previousSize: r.previousSize,
+          witnessKey: r.witnessKey,
+          cosigned: r.cosigned,
+        },
         () => r.cosigned,
       );
       return ExitCode.OK;
@@ -219,7 +282,13 @@ state. Runs until interrupted.`,
 };
 
 /** `audit witness --serve`: the add-checkpoint service, until SIGINT or SIGTERM. */
-async function serveWitness(listen: string, stateDir: string, logKeys: NoteVerifier[], name: string | undefined, out: Output): Promise<number> {
+async function serveWitness(
+  listen: string,
+  stateDir: string,
+  logKeys: NoteVerifier[],
+  name: string | undefined,
+  out: Output,
+): Promise<number> {
   const m = /^(.+):(\d{1,5})$/.exec(listen);
   if (!m) throw usageError('--serve takes HOST:PORT');
   if (logKeys.length === 0) throw usageError('--log-key is required with --serve: the keys of the logs this witness accepts');
@@ -250,11 +319,15 @@ rotate    development: a new key in DATA_DIR/audit-log-keys; the old ones stay f
     if (positionals[0] === 'generate') {
       const { signer, privateKeyText } = generateNoteKey(o.name ?? cfg.auditLog.origin, SIG_ED25519);
       const verifierKey = formatVerifierKey(signer);
-      await out.result({ privateKey: privateKeyText, verifierKey }, () => `AUDIT_LOG_KEY=${privateKeyText}\n# verifier key: ${verifierKey}`);
+      await out.result(
+        { privateKey: privateKeyText, verifierKey },
+        () => `AUDIT_LOG_KEY=${privateKeyText}\n# verifier key: ${verifierKey}`,
+      );
       return ExitCode.OK;
     }
     if (positionals[0] === 'rotate') {
-      if (cfg.auditLog.privateKey || cfg.auditLog.privateKeyFile) throw new CliError('AUDIT_LOG_KEY is configured: rotate by configuring a new one (see --help)');
+      if (cfg.auditLog.privateKey || cfg.auditLog.privateKeyFile)
+        throw new CliError('AUDIT_LOG_KEY is configured: rotate by configuring a new one (see --help)');
       const signer = rotateDevLogKey(cfg.dataDir, cfg.auditLog.origin);
       await out.result({ verifierKey: formatVerifierKey(signer) }, () => `new log key: ${formatVerifierKey(signer)}`);
       return ExitCode.OK;

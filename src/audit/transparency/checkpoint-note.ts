@@ -30,10 +30,12 @@ export function formatCheckpointBody(t: TreeHead): string {
 export function parseCheckpointBody(text: string): TreeHead {
   const lines = text.split('\n');
   const [origin, size, root] = lines;
-  if (!origin || size === undefined || root === undefined || lines.length < 4) throw new NoteError('checkpoint body needs origin, size and root lines');
+  if (!origin || size === undefined || root === undefined || lines.length < 4)
+    throw new NoteError('checkpoint body needs origin, size and root lines');
   if (!DECIMAL.test(size) || !Number.isSafeInteger(Number(size))) throw new NoteError('checkpoint tree size is not a decimal number');
   const rootBytes = Buffer.from(root, 'base64');
-  if (rootBytes.length !== 32 || rootBytes.toString('base64') !== root) throw new NoteError('checkpoint root hash is not 32 bytes of base64');
+  if (rootBytes.length !== 32 || rootBytes.toString('base64') !== root)
+    throw new NoteError('checkpoint root hash is not 32 bytes of base64');
   return { origin, size: Number(size), rootHash: rootBytes.toString('hex') };
 }
 

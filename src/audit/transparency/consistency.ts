@@ -91,7 +91,13 @@ export function verifyConsistency(c: ConsistencyClaim): boolean {
 const HEX_32 = /^[0-9a-f]{64}$/;
 
 /** {@link verifyConsistency} over lowercase hex hashes, as the API and the CLI carry them. */
-export function verifyConsistencyHex(c: { fromSize: number; toSize: number; fromRoot: string; toRoot: string; proof: readonly string[] }): boolean {
+export function verifyConsistencyHex(c: {
+  fromSize: number;
+  toSize: number;
+  fromRoot: string;
+  toRoot: string;
+  proof: readonly string[];
+}): boolean {
   if (!HEX_32.test(c.fromRoot) || !HEX_32.test(c.toRoot) || !c.proof.every((p) => HEX_32.test(p))) return false;
   const b = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
   return verifyConsistency({ ...c, fromRoot: b(c.fromRoot), toRoot: b(c.toRoot), proof: c.proof.map(b) });

@@ -52,7 +52,8 @@ export function createCosignatureCollector(d: CollectorDeps) {
     let res = await post(w, head, note, lastSize.get(w) ?? 0);
     if (res.status === 409 && res.headers.get('content-type')?.startsWith('text/x.tlog.size')) {
       const size = Number((await res.text()).trim());
-      if (!Number.isSafeInteger(size) || size < 0 || size > head.size) throw new Error(`witness reports size ${size}, beyond this log's ${head.size}`);
+      if (!Number.isSafeInteger(size) || size < 0 || size > head.size)
+        throw new Error(`witness reports size ${size}, beyond this log's ${head.size}`);
       lastSize.set(w, size);
       res = await post(w, head, note, size);
     }

@@ -36,7 +36,13 @@ export interface ProvenEntry {
 }
 
 export async function loadEntry(executor: Executor, seq: number): Promise<ProvenEntry | null> {
-  const [row] = rowsOf<{ seq: string; created_at: string | Date; prev_hash: string; hash: string; entry: Record<string, unknown> | string }>(
+  const [row] = rowsOf<{
+    seq: string;
+    created_at: string | Date;
+    prev_hash: string;
+    hash: string;
+    entry: Record<string, unknown> | string;
+  }>(
     await executor.execute(sql`select seq::text as seq, created_at, prev_hash, hash, entry from audit_entries where seq = ${seq}::bigint`),
   );
   if (!row) return null;

@@ -10,7 +10,15 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEV_AUDIT_LOG_ORIGIN, type AppConfig } from '../../config.ts';
-import { formatVerifierKey, generateNoteKey, parsePrivateKey, parseVerifierKey, SIG_ED25519, type NoteSigner, type NoteVerifier } from './signed-note.ts';
+import {
+  formatVerifierKey,
+  generateNoteKey,
+  parsePrivateKey,
+  parseVerifierKey,
+  SIG_ED25519,
+  type NoteSigner,
+  type NoteVerifier,
+} from './signed-note.ts';
 
 export interface LogKeys {
   /** Signs new checkpoints. */
@@ -40,7 +48,11 @@ const keyDir = (dataDir: string) => join(dataDir, 'audit-log-keys');
 
 function devKeyFiles(dataDir: string): string[] {
   const dir = keyDir(dataDir);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.key')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.key'))
+        .sort()
+    : [];
 }
 
 /** Generates a development key named `origin`; it becomes the active one. */
@@ -85,7 +97,10 @@ export function loadLogKeys(o: LogKeyOptions): LogKeys {
   let signer = keys.at(-1);
   // a changed origin needs a key of that name: rotate, keeping the old one for the checkpoints it signed
   if (!signer || signer.name !== o.origin) signer = rotateDevLogKey(o.dataDir, o.origin);
-  const older = keys.filter((k) => k !== signer).reverse().map(publicOf);
+  const older = keys
+    .filter((k) => k !== signer)
+    .reverse()
+    .map(publicOf);
   return { signer, verifiers: [publicOf(signer), ...older, ...retired], development: true };
 }
 
@@ -96,15 +111,25 @@ export const activeVerifierKey = (keys: LogKeys) => formatVerifierKey(keys.signe
 export function logKeysFromConfig(cfg: AppConfig): LogKeys {
   const production = cfg.env === 'production';
   if (production && cfg.auditLog.origin === DEV_AUDIT_LOG_ORIGIN) {
-    throw new LogKeyError(`AUDIT_LOG_ORIGIN is the development default (${DEV_AUDIT_LOG_ORIGIN}). Set it to a name for this log, e.g. permits.example.gov/audit.`);
+    throw new LogKeyError(
+      `AUDIT_LOG_ORIGIN is the development default (${DEV_AUDIT_LOG_ORIGIN}). Set it to a name for this log, e.g. permits.example.gov/audit.`,
+    );
   }
   let privateKey = cfg.auditLog.privateKey;
   if (!privateKey && cfg.auditLog.privateKeyFile) {
     try {
       privateKey = readFileSync(cfg.auditLog.privateKeyFile, 'utf8').trim();
     } catch (err) {
-      throw new LogKeyError(`AUDIT_LOG_KEY_FILE: cannot read ${cfg.auditLog.privateKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new LogKeyError(
+        `AUDIT_LOG_KEY_FILE: cannot read ${cfg.auditLog.privateKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
-  return loadLogKeys({ dataDir: cfg.dataDir, origin: cfg.auditLog.origin, privateKey, retiredVerifierKeys: cfg.auditLog.retiredKeys, production });
+  return loadLogKeys({
+    dataDir: cfg.dataDir,
+    origin: cfg.auditLog.origin,
+    privateKey,
+    retiredVerifierKeys: cfg.auditLog.retiredKeys,
+    production,
+  });
 }

@@ -50,13 +50,26 @@ export interface SignedNote {
   signatures: NoteSignature[];
 }
 
+/** True when `s` holds an ASCII control character (newline too, unless allowed). */
+function hasControl(s: string, allowNewline: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && !(allowNewline && c === 0x0a)) || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** Key names: non-empty, no Unicode space, no `+` (it separates the parts of a key). */
 export function isValidKeyName(name: string): boolean {
-  return name.length > 0 && !/[\s+]/u.test(name) && !/[\u0000-\u001f\u007f]/.test(name);
+  return name.length > 0 && !/[\s+]/u.test(name) && !hasControl(name, false);
 }
 
 export function keyIdOf(name: string, type: SignatureType, publicKey: Uint8Array): number {
-  const digest = createHash('sha256').update(name, 'utf8').update(new Uint8Array([0x0a, type])).update(publicKey).digest();
+  const digest = createHash('sha256')
+    .update(name, 'utf8')
+    .update(new Uint8Array([0x0a, type]))
+    .update(publicKey)
+    .digest();
   return digest.readUInt32BE(0);
 }
 
@@ -111,7 +124,7 @@ function decodeKeyMaterial(name: string, idHex: string, b64: string): { type: Si
 /** Parses `PRIVATE+KEY+<name>+<hex id>+<base64>`; the id must match the key it names. */
 export function parsePrivateKey(text: string): NoteSigner {
   const p = splitKey(text, 5);
-  if (!p || p[0] !== 'PRIVATE' || p[1] !== 'KEY') throw new NoteError('not a signed-note private key (PRIVATE+KEY+name+id+key)');
+  if (p?.[0] !== 'PRIVATE' || p[1] !== 'KEY') throw new NoteError('not a signed-note private key (PRIVATE+KEY+name+id+key)');
   const { type, key, keyId } = decodeKeyMaterial(p[2]!, p[3]!, p[4]!);
   const signer = signerFromSeed(p[2]!, type, key);
   if (signer.keyId !== keyId) throw new NoteError('private key id does not match the key');
@@ -148,7 +161,7 @@ export function verifyBytes(v: NoteVerifier, message: Uint8Array, signature: Uin
 /** Text a note body may hold: UTF-8 without control characters other than newline, ending in one newline. */
 function checkBody(text: string): void {
   if (!text.endsWith('\n') || text.includes('\n\n') || text.startsWith('\n')) throw new NoteError('malformed note body');
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(text) || text.includes('\ufffd')) throw new NoteError('malformed note body');
+  if (hasControl(text, true) || text.includes('\ufffd')) throw new NoteError('malformed note body');
 }
 
 export function formatSignatureLine(s: NoteSignature): string {

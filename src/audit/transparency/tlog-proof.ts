@@ -92,9 +92,16 @@ export function verifyEntryProof(text: string, o: VerifyProofOptions): VerifiedE
     throw new NoteError('tlog-proof entry has no valid prevHash');
   }
   if (recomputed !== e.hash) throw new NoteError(`entry seq ${e.seq} does not hash to ${e.hash}: it was altered`);
-  const included = verifyInclusion({ leafHash: leafHashOfEntry(e.hash), index: p.index, treeSize: checkpoint.size, rootHash: checkpoint.rootHash, proof: p.path });
+  const included = verifyInclusion({
+    leafHash: leafHashOfEntry(e.hash),
+    index: p.index,
+    treeSize: checkpoint.size,
+    rootHash: checkpoint.rootHash,
+    proof: p.path,
+  });
   if (!included) throw new NoteError(`inclusion proof of seq ${e.seq} does not lead to the checkpoint's root (size ${checkpoint.size})`);
   const cosigners = o.witnesses ? verifiedCosignatures(p.checkpoint, o.witnesses).map((c) => c.witness) : [];
-  if ((o.quorum ?? 0) > cosigners.length) throw new NoteError(`checkpoint has ${cosigners.length} valid cosignature(s), ${o.quorum} required`);
+  if ((o.quorum ?? 0) > cosigners.length)
+    throw new NoteError(`checkpoint has ${cosigners.length} valid cosignature(s), ${o.quorum} required`);
   return { entry: e, checkpoint, cosigners };
 }

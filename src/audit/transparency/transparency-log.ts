@@ -57,7 +57,9 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
   /** The newest stored checkpoint whose JWS verifies; the empty tree when there is none. */
   async function latestHead(): Promise<TreeHead> {
     const rows = rowsOf<{ size: string; root_hash: string; signature: string }>(
-      await d.db.execute(sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`),
+      await d.db.execute(
+        sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`,
+      ),
     );
     const keys = rows.length ? await d.checkpointKeys() : null;
     for (const r of rows) {
@@ -92,7 +94,8 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
   }
 
   async function consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
-    if (!Number.isSafeInteger(fromSize) || fromSize < 1) throw new ProofRequestError('fromSize', 'must be at least 1: nothing is proven from the empty tree');
+    if (!Number.isSafeInteger(fromSize) || fromSize < 1)
+      throw new ProofRequestError('fromSize', 'must be at least 1: nothing is proven from the empty tree');
     if (!Number.isSafeInteger(toSize) || toSize < fromSize) throw new ProofRequestError('toSize', 'must not be less than fromSize');
     return consistencyPath(fromSize, await leavesUpTo(toSize, 'toSize')).map(hex);
   }
@@ -128,7 +131,12 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
       const leaves = await leavesUpTo(head.size, 'seq');
       const entry = await loadEntry(d.db, seq);
       if (!entry) throw new ProofRequestError('seq', `entry ${seq} is missing`);
-      return formatTlogProof({ index: seq - 1, path: inclusionPath(seq - 1, leaves).map(hex), checkpoint: noteFor(head), extra: entryExtra(entry) });
+      return formatTlogProof({
+        index: seq - 1,
+        path: inclusionPath(seq - 1, leaves).map(hex),
+        checkpoint: noteFor(head),
+        extra: entryExtra(entry),
+      });
     },
   };
 }

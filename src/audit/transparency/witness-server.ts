@@ -18,7 +18,8 @@ export interface WitnessServiceOptions {
 }
 
 const MAX_PROOF_LINES = 63;
-const text = (status: number, body: string, type = 'text/plain; charset=utf-8') => new Response(body, { status, headers: { 'content-type': type } });
+const text = (status: number, body: string, type = 'text/plain; charset=utf-8') =>
+  new Response(body, { status, headers: { 'content-type': type } });
 
 /** Parses an add-checkpoint body: `old N`, base64 proof lines, a blank line, the checkpoint. */
 function parseRequest(body: string): { old: number; proof: string[]; checkpoint: string } | null {

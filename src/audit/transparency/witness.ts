@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import { openCheckpoint, type OpenedCheckpoint } from './checkpoint-note.ts';
 import { addCosignatures, cosignatureLine } from './cosignature.ts';
 import { verifyConsistencyHex } from './consistency.ts';
-import { formatVerifierKey, generateNoteKey, NoteError, parsePrivateKey, parseVerifierKey, SIG_COSIGNATURE_V1, type NoteSigner, type NoteVerifier } from './signed-note.ts';
+import {
+  formatVerifierKey,
+  generateNoteKey,
+  NoteError,
+  parsePrivateKey,
+  parseVerifierKey,
+  SIG_COSIGNATURE_V1,
+  type NoteSigner,
+  type NoteVerifier,
+} from './signed-note.ts';
 
 export type WitnessRefusalKind = 'rollback' | 'split view' | 'fork' | 'signature' | 'unavailable';
 
@@ -92,7 +101,10 @@ async function fetchConsistency(o: WitnessOptions, fromSize: number, toSize: num
     const res = await f(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
-      body: JSON.stringify({ query: 'query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }', variables: { a: fromSize, b: toSize } }),
+      body: JSON.stringify({
+        query: 'query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }',
+        variables: { a: fromSize, b: toSize },
+      }),
     });
     body = (await res.json()) as typeof body;
   } catch (err) {
@@ -100,7 +112,10 @@ async function fetchConsistency(o: WitnessOptions, fromSize: number, toSize: num
   }
   const proof = body.data?.auditConsistency;
   if (!Array.isArray(proof) || !proof.every((p) => typeof p === 'string')) {
-    throw new WitnessRefusal('unavailable', `no consistency proof from size ${fromSize} to ${toSize}: ${body.errors?.[0]?.message ?? 'malformed answer'}`);
+    throw new WitnessRefusal(
+      'unavailable',
+      `no consistency proof from size ${fromSize} to ${toSize}: ${body.errors?.[0]?.message ?? 'malformed answer'}`,
+    );
   }
   return proof as string[];
 }
@@ -136,12 +151,24 @@ export async function checkExtends(previous: OpenedCheckpoint, latest: OpenedChe
     throw new WitnessRefusal('rollback', `the log now shows ${latest.size} entries, but this witness already saw ${previous.size}`);
   }
   if (latest.size === previous.size && latest.rootHash !== previous.rootHash) {
-    throw new WitnessRefusal('split view', `two different trees of size ${latest.size}: root ${previous.rootHash} seen before, ${latest.rootHash} now`);
+    throw new WitnessRefusal(
+      'split view',
+      `two different trees of size ${latest.size}: root ${previous.rootHash} seen before, ${latest.rootHash} now`,
+    );
   }
   if (latest.size > previous.size && previous.size > 0) {
-    const ok = verifyConsistencyHex({ fromSize: previous.size, toSize: latest.size, fromRoot: previous.rootHash, toRoot: latest.rootHash, proof: await proof() });
+    const ok = verifyConsistencyHex({
+      fromSize: previous.size,
+      toSize: latest.size,
+      fromRoot: previous.rootHash,
+      toRoot: latest.rootHash,
+      proof: await proof(),
+    });
     if (!ok) {
-      throw new WitnessRefusal('fork', `the tree of size ${latest.size} does not extend the tree of size ${previous.size} this witness saw (consistency proof refused)`);
+      throw new WitnessRefusal(
+        'fork',
+        `the tree of size ${latest.size} does not extend the tree of size ${previous.size} this witness saw (consistency proof refused)`,
+      );
     }
   }
 }
@@ -153,7 +180,13 @@ export function lastVerified(dir: string, keys: readonly NoteVerifier[]): Opened
 }
 
 /** Remembers `note` as the last verified checkpoint and returns it cosigned (also kept in DIR/cosigned). */
-export function rememberAndCosign(dir: string, signer: NoteSigner, note: string, latest: OpenedCheckpoint, now: Date): { cosigned: string; line: string } {
+export function rememberAndCosign(
+  dir: string,
+  signer: NoteSigner,
+  note: string,
+  latest: OpenedCheckpoint,
+  now: Date,
+): { cosigned: string; line: string } {
   writeAtomic(join(dir, 'checkpoint'), note, 0o644);
   const line = cosignatureLine(latest.note.text, signer, Math.floor(now.getTime() / 1000));
   const cosigned = addCosignatures(note, [line]);

@@ -38,7 +38,11 @@ describe('the server collects and publishes witness cosignatures', () => {
   const witness = witnessKey(stateDir, 'county-clerk.example/witness');
   let service: ReturnType<typeof createWitnessService> | null = null;
   // the witness listens first (the log's config names it); it learns the log's key once the log is up
-  const witnessServer = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => service?.fetch(req) ?? new Response('starting', { status: 503 }) });
+  const witnessServer = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: (req) => service?.fetch(req) ?? new Response('starting', { status: 503 }),
+  });
   const witnessUrl = `http://127.0.0.1:${witnessServer.port}`;
   let t: TestServer;
   let logKey: NoteVerifier;
@@ -77,7 +81,9 @@ describe('the server collects and publishes witness cosignatures', () => {
     const r = verifyEntryProof(proof, { logKeys: [logKey], witnesses: [witness], quorum: 1 });
     expect(r.cosigners.map((c) => c.name)).toEqual(['county-clerk.example/witness']);
     const { signer: stranger } = generateNoteKey('county-clerk.example/witness', 0x04);
-    expect(() => verifyEntryProof(proof, { logKeys: [logKey], witnesses: [stranger], quorum: 1 })).toThrow('0 valid cosignature(s), 1 required');
+    expect(() => verifyEntryProof(proof, { logKeys: [logKey], witnesses: [stranger], quorum: 1 })).toThrow(
+      '0 valid cosignature(s), 1 required',
+    );
   });
 
   test('another instance (no memory of sizes) learns the witness size from its 409 and still collects', async () => {
@@ -104,7 +110,9 @@ describe('the add-checkpoint service answers as C2SP tlog-witness says', () => {
   const note = (tree: Uint8Array[], size: number, signer = logSigner) =>
     signCheckpointNote({ origin: signer.name, size, rootHash: Buffer.from(merkleTreeHash(tree.slice(0, size))).toString('hex') }, [signer]);
   const add = async (old: number, proof: Uint8Array[], cp: string) => {
-    const res = await service.fetch(new Request('http://w/add-checkpoint', { method: 'POST', body: `old ${old}\n${proof.map((p) => `${b64(p)}\n`).join('')}\n${cp}` }));
+    const res = await service.fetch(
+      new Request('http://w/add-checkpoint', { method: 'POST', body: `old ${old}\n${proof.map((p) => `${b64(p)}\n`).join('')}\n${cp}` }),
+    );
     return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
   };
 

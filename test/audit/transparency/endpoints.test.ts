@@ -60,13 +60,21 @@ describe('GraphQL auditCheckpoint and auditConsistency', () => {
     const newer = openCheckpoint((await getText(`${t.url}/audit/checkpoint`)).body, [key], ORIGIN);
     expect(newer.size).toBeGreaterThan(older.size);
     const tok = await t.token('demo-compliance');
-    const r = await t.gql<{ auditConsistency: string[] }>('query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }', { a: older.size, b: newer.size }, tok);
+    const r = await t.gql<{ auditConsistency: string[] }>(
+      'query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }',
+      { a: older.size, b: newer.size },
+      tok,
+    );
     expect(r.body.errors).toBeUndefined();
     const proof = r.body.data!.auditConsistency;
     expect(proof.length).toBeGreaterThan(0);
-    expect(verifyConsistencyHex({ fromSize: older.size, toSize: newer.size, fromRoot: older.rootHash, toRoot: newer.rootHash, proof })).toBe(true);
+    expect(
+      verifyConsistencyHex({ fromSize: older.size, toSize: newer.size, fromRoot: older.rootHash, toRoot: newer.rootHash, proof }),
+    ).toBe(true);
     // the same proof does not make a different old root consistent
-    expect(verifyConsistencyHex({ fromSize: older.size, toSize: newer.size, fromRoot: 'c'.repeat(64), toRoot: newer.rootHash, proof })).toBe(false);
+    expect(
+      verifyConsistencyHex({ fromSize: older.size, toSize: newer.size, fromRoot: 'c'.repeat(64), toRoot: newer.rootHash, proof }),
+    ).toBe(false);
   });
 
   test('only audit:verify gets consistency proofs; impossible sizes are BAD_USER_INPUT', async () => {

@@ -13,7 +13,10 @@ import { getText, growAndCheckpoint } from './support.ts';
 setDefaultTimeout(180_000);
 
 const GOPATH = '/usr/share/gocode';
-const haveGo = Boolean(Bun.which('go')) && existsSync(join(GOPATH, 'src/golang.org/x/mod/sumdb/note/note.go')) && existsSync(join(GOPATH, 'src/golang.org/x/mod/sumdb/tlog/tlog.go'));
+const haveGo =
+  Boolean(Bun.which('go')) &&
+  existsSync(join(GOPATH, 'src/golang.org/x/mod/sumdb/note/note.go')) &&
+  existsSync(join(GOPATH, 'src/golang.org/x/mod/sumdb/tlog/tlog.go'));
 const PROGRAM = join(import.meta.dir, 'go-verifier', 'main.go');
 
 let t: TestServer;
@@ -48,7 +51,11 @@ describe.skipIf(!haveGo)("Go's sumdb/note and sumdb/tlog verify what we publish"
     write('new.note', newer);
     write('vkey', (await getText(`${t.url}/audit/verifier-key`)).body);
     const sizes = [(await Bun.file(files['old.note']!).text()).split('\n')[1], newer.split('\n')[1]].map(Number);
-    const r = await t.gql<{ auditConsistency: string[] }>('query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }', { a: sizes[0], b: sizes[1] }, await t.token('demo-compliance'));
+    const r = await t.gql<{ auditConsistency: string[] }>(
+      'query($a: Int!, $b: Int!) { auditConsistency(fromSize: $a, toSize: $b) }',
+      { a: sizes[0], b: sizes[1] },
+      await t.token('demo-compliance'),
+    );
     write('consistency.txt', `${r.body.data!.auditConsistency.join('\n')}\n`);
     write('entry.tlog-proof', await t.running.transparency.entryProof(2));
   });
@@ -60,7 +67,17 @@ describe.skipIf(!haveGo)("Go's sumdb/note and sumdb/tlog verify what we publish"
   const vkeyArg = () => ['-vkey', readFileSync(files.vkey!, 'utf8')];
 
   test('the note, the consistency proof and the inclusion proof all verify', async () => {
-    const r = await goVerify([...vkeyArg(), '-old', files['old.note']!, '-new', files['new.note']!, '-consistency', files['consistency.txt']!, '-proof', files['entry.tlog-proof']!]);
+    const r = await goVerify([
+      ...vkeyArg(),
+      '-old',
+      files['old.note']!,
+      '-new',
+      files['new.note']!,
+      '-consistency',
+      files['consistency.txt']!,
+      '-proof',
+      files['entry.tlog-proof']!,
+    ]);
     expect(r.out).not.toContain('FAIL');
     expect(r.code).toBe(0);
     expect(r.out).toContain('ok checkpoint permits.example.gov/audit');

@@ -5,7 +5,12 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { formatCheckpointBody, openCheckpoint, parseCheckpointBody, signCheckpointNote } from '../../../src/audit/transparency/checkpoint-note.ts';
+import {
+  formatCheckpointBody,
+  openCheckpoint,
+  parseCheckpointBody,
+  signCheckpointNote,
+} from '../../../src/audit/transparency/checkpoint-note.ts';
 import { addCosignatures, cosignatureLine, verifiedCosignatures } from '../../../src/audit/transparency/cosignature.ts';
 import {
   formatVerifierKey,
@@ -43,7 +48,12 @@ describe('signed notes interoperate with Go', () => {
 
   test('the key id is SHA-256(name ‖ 0x0A ‖ type ‖ key)[:4]', () => {
     const v = parseVerifierKey(GO_VKEY);
-    const expected = createHash('sha256').update('PeterNeumann\n').update(Buffer.from([0x01])).update(v.publicKey).digest().readUInt32BE(0);
+    const expected = createHash('sha256')
+      .update('PeterNeumann\n')
+      .update(Buffer.from([0x01]))
+      .update(v.publicKey)
+      .digest()
+      .readUInt32BE(0);
     expect(v.keyId).toBe(expected);
     expect(keyIdOf('PeterNeumann', SIG_ED25519, v.publicKey).toString(16)).toBe('c74f20a3');
   });
@@ -54,7 +64,13 @@ describe('signed notes interoperate with Go', () => {
     expect(() => parseVerifierKey(GO_VKEY.replace('+AR', '+ZR'))).toThrow(NoteError);
     expect(() => parsePrivateKey(GO_VKEY)).toThrow(NoteError);
     const v = parseVerifierKey(GO_VKEY);
-    for (const bad of [GO_TEXT, GO_NOTE.replace('\n\n', '\n'), GO_NOTE.replace('\u2014 ', '- '), `${GO_NOTE}trailing`, GO_NOTE.replace('then', 'th\u0007en')]) {
+    for (const bad of [
+      GO_TEXT,
+      GO_NOTE.replace('\n\n', '\n'),
+      GO_NOTE.replace('\u2014 ', '- '),
+      `${GO_NOTE}trailing`,
+      GO_NOTE.replace('then', 'th\u0007en'),
+    ]) {
       expect(() => openNote(bad, [v])).toThrow(NoteError);
     }
     expect(() => generateNoteKey('has space')).toThrow(NoteError);

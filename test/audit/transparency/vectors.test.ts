@@ -44,7 +44,13 @@ describe('consistency proofs: published vectors', () => {
   });
   for (const v of vectors) {
     test(`${v.file}: ${v.wantErr ? 'refused' : 'accepted'}`, () => {
-      const ok = verifyConsistency({ fromSize: v.size1, toSize: v.size2, fromRoot: b(v.root1), toRoot: b(v.root2), proof: (v.proof ?? []).map(b) });
+      const ok = verifyConsistency({
+        fromSize: v.size1,
+        toSize: v.size2,
+        fromRoot: b(v.root1),
+        toRoot: b(v.root2),
+        proof: (v.proof ?? []).map(b),
+      });
       expect(ok).toBe(!v.wantErr);
     });
   }
@@ -62,7 +68,13 @@ describe('inclusion proofs: published vectors', () => {
   const vectors = inclusionVectors as InclusionVector[];
   for (const v of vectors) {
     test(`${v.file}: ${v.wantErr ? 'refused' : 'accepted'}`, () => {
-      const ok = verifyInclusion({ leafHash: hex(v.leafHash), index: v.leafIdx, treeSize: v.treeSize, rootHash: hex(v.root), proof: (v.proof ?? []).map(hex) });
+      const ok = verifyInclusion({
+        leafHash: hex(v.leafHash),
+        index: v.leafIdx,
+        treeSize: v.treeSize,
+        rootHash: hex(v.root),
+        proof: (v.proof ?? []).map(hex),
+      });
       expect(ok).toBe(!v.wantErr);
     });
   }

@@ -82,7 +82,9 @@ function maliciousLog(logKey: NoteSigner) {
       const path = new URL(req.url).pathname;
       if (path === '/audit/verifier-key') return new Response(`${formatVerifierKey(logKey)}\n`);
       if (path === '/audit/checkpoint') {
-        return new Response(signCheckpointNote({ origin, size: view.size, rootHash: hex(merkleTreeHash(view.leaves.slice(0, view.size))) }, [view.signer]));
+        return new Response(
+          signCheckpointNote({ origin, size: view.size, rootHash: hex(merkleTreeHash(view.leaves.slice(0, view.size))) }, [view.signer]),
+        );
       }
       if (path === '/graphql') {
         const { variables } = (await req.json()) as { variables: { a: number; b: number } };
@@ -150,7 +152,10 @@ describe('a witness of a malicious log', () => {
       empty: () => [],
       'the old root alone': () => [honestOld],
       'random hashes': () => Array.from({ length: 4 }, (_, i) => String(i).repeat(64)),
-      'honest proof plus padding': (f, t) => [...consistencyPath(f, log.honest.slice(0, t)).map((b) => Buffer.from(b).toString('hex')), honestOld],
+      'honest proof plus padding': (f, t) => [
+        ...consistencyPath(f, log.honest.slice(0, t)).map((b) => Buffer.from(b).toString('hex')),
+        honestOld,
+      ],
       'not hex': () => ['zz'.repeat(32)],
     };
     for (const [what, forge] of Object.entries(forgeries)) {
