@@ -44,6 +44,11 @@ export class LogKeyError extends Error {
   override name = 'LogKeyError';
 }
 
+const DEV_ORIGIN_PROBLEM = `AUDIT_LOG_ORIGIN is the development default (${DEV_AUDIT_LOG_ORIGIN}). Set it to a name for this log, e.g. permits.example.gov/audit.`;
+const NO_KEY_PROBLEM =
+  'AUDIT_LOG_KEY is not set: audit checkpoints would be signed with a development key from DATA_DIR. ' +
+  'Set AUDIT_LOG_KEY (or AUDIT_LOG_KEY_FILE) to a key from `bun run cli audit log-key generate`.';
+
 const keyDir = (dataDir: string) => join(dataDir, 'audit-log-keys');
 
 function devKeyFiles(dataDir: string): string[] {
@@ -86,12 +91,7 @@ export function loadLogKeys(o: LogKeyOptions): LogKeys {
     if (signer.type !== SIG_ED25519) throw new LogKeyError('AUDIT_LOG_KEY must be an Ed25519 (type 0x01) key');
     return { signer, verifiers: [publicOf(signer), ...retired], development: false };
   }
-  if (o.production) {
-    throw new LogKeyError(
-      'AUDIT_LOG_KEY is not set: audit checkpoints would be signed with a development key from DATA_DIR. ' +
-        'Set AUDIT_LOG_KEY (or AUDIT_LOG_KEY_FILE) to a key from `bun run cli audit log-key generate`.',
-    );
-  }
+  if (o.production) throw new LogKeyError(NO_KEY_PROBLEM);
   const files = devKeyFiles(o.dataDir);
   const keys = files.map((f) => parsePrivateKey(readFileSync(join(keyDir(o.dataDir), f), 'utf8')));
   let signer = keys.at(-1);
@@ -107,14 +107,19 @@ export function loadLogKeys(o: LogKeyOptions): LogKeys {
 /** The active verifier key line, as served at GET /audit/verifier-key. */
 export const activeVerifierKey = (keys: LogKeys) => formatVerifierKey(keys.signer);
 
+/** Start-up refusals for production (main.ts adds them to the production checklist before opening anything). */
+export function auditLogKeyProblems(cfg: Pick<AppConfig, 'env' | 'auditLog'>): string[] {
+  if (cfg.env !== 'production') return [];
+  const problems: string[] = [];
+  if (!cfg.auditLog.privateKey && !cfg.auditLog.privateKeyFile) problems.push(NO_KEY_PROBLEM);
+  if (cfg.auditLog.origin === DEV_AUDIT_LOG_ORIGIN) problems.push(DEV_ORIGIN_PROBLEM);
+  return problems;
+}
+
 /** The log keys as configured (AUDIT_LOG_* and DATA_DIR); in production also refuses the development origin. */
 export function logKeysFromConfig(cfg: AppConfig): LogKeys {
   const production = cfg.env === 'production';
-  if (production && cfg.auditLog.origin === DEV_AUDIT_LOG_ORIGIN) {
-    throw new LogKeyError(
-      `AUDIT_LOG_ORIGIN is the development default (${DEV_AUDIT_LOG_ORIGIN}). Set it to a name for this log, e.g. permits.example.gov/audit.`,
-    );
-  }
+  if (production && cfg.auditLog.origin === DEV_AUDIT_LOG_ORIGIN) throw new LogKeyError(DEV_ORIGIN_PROBLEM);
   let privateKey = cfg.auditLog.privateKey;
   if (!privateKey && cfg.auditLog.privateKeyFile) {
     try {
