@@ -9,7 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.ts';
-import { verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
+import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
 import { inclusionPath, merkleTreeHash } from '../merkle.ts';
 import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';
 import { addCosignatures } from './cosignature.ts';
@@ -45,6 +45,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export function createTransparencyLog(d: TransparencyLogDeps) {
   const notes = new Map<string, string>();
+  // the checkpoint endpoint is public: each stored JWS is verified once, not on every request
+  const verified = new Map<string, boolean>();
   const collector = d.witnesses?.length
     ? createCosignatureCollector({
         witnesses: d.witnesses,
@@ -61,14 +63,22 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
         sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`,
       ),
     );
-    const keys = rows.length ? await d.checkpointKeys() : null;
     for (const r of rows) {
-      try {
-        const s = await verifyCheckpoint(r.signature, keys!);
-        if (s.size === Number(r.size) && s.rootHash === r.root_hash) return { origin: d.origin, size: s.size, rootHash: s.rootHash };
-      } catch {
-        // not signed by us: never published
+      let ok = verified.get(r.signature);
+      if (ok === undefined) {
+        const keys = await d.checkpointKeys();
+        try {
+          const s = await verifyCheckpoint(r.signature, keys);
+          ok = s.size === Number(r.size) && s.rootHash === r.root_hash;
+        } catch (err) {
+          // not signed by us: never published (any other failure is not remembered)
+          if (!(err instanceof CheckpointVerificationError)) throw err;
+          ok = false;
+        }
+        if (verified.size > 256) verified.clear();
+        verified.set(r.signature, ok);
       }
+      if (ok) return { origin: d.origin, size: Number(r.size), rootHash: r.root_hash };
     }
     return { origin: d.origin, size: 0, rootHash: hex(merkleTreeHash([])) };
   }
