@@ -155,8 +155,12 @@ Anyone with the log's verifier key checks it offline: \`cli audit verify-proof F
         keys: logKeysFromConfig(cfg),
         origin: cfg.auditLog.origin,
         checkpointKeys: async () => ({ keys: await allSigningKeys(db) }),
+        witnesses: cfg.auditLog.witnesses,
+        onWitnessError: (w, message) => out.note(`witness ${w.url} did not cosign: ${message}`),
       });
       try {
+        // the proof carries what the witnesses of AUDIT_WITNESSES cosign now
+        await log.collectCosignatures();
         return await log.entryProof(seq);
       } catch (err) {
         if (err instanceof ProofRequestError) throw new CliError(`--seq ${seq}: ${err.message}`);
