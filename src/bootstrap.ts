@@ -69,6 +69,11 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       witnesses: config.auditLog.witnesses,
       onWitnessError: (w, message) => log.warn({ witness: w.url, err: message }, 'audit witness did not cosign'),
     });
+    // witnesses cosign each new checkpoint soon after it is taken, whether or not anyone reads it meanwhile
+    const collectCosignatures = () =>
+      void transparency.collectCosignatures().catch((err) => log.warn({ err: (err as Error).message }, 'cosignatures not collected'));
+    const cosignTimer = config.auditLog.witnesses.length ? setInterval(collectCosignatures, 60_000) : null;
+    cosignTimer?.unref();
     const revocations = createRevocations(database.db);
     // Probes back off 1 s → 2 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
     // coming back (issue 6), and one `select 1` every 2 s per instance costs nothing. Only that probe
@@ -219,6 +224,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       log,
       async close() {
         if (retry) clearTimeout(retry);
+        if (cosignTimer) clearInterval(cosignTimer);
         stopProbe();
         revocations.stop();
         await replayer.stop();

@@ -237,7 +237,8 @@ served key on the first run), and compares it with the last checkpoint this witn
 a smaller tree is a rollback, another tree of the same size a split view, a larger tree whose consistency proof
 (GraphQL auditConsistency; --token or WITNESS_TOKEN, scope audit:verify) fails a fork. Then cosigns it
 (C2SP tlog-cosignature, Ed25519 key in DIR/witness.key, public key in DIR/witness.vkey), stores it and prints
-the cosigned checkpoint. Exits 1 naming the refusal.
+the cosigned checkpoint. Exits 1 naming the refusal. A new log key is never trusted silently: after the log
+rotates its key, pin the new one with --log-key (earlier pinned keys are kept).
 With --serve, runs the C2SP tlog-witness service instead: logs POST their checkpoints with a consistency proof
 to http://HOST:PORT/add-checkpoint (the log's AUDIT_WITNESSES) and get the cosignature back; same checks and
 state. Runs until interrupted.`,
