@@ -187,3 +187,26 @@ describe('a witness of a malicious log', () => {
     expect(r.stderr).toContain('refused: split view');
   });
 });
+
+describe('a split view shown to two witnesses', () => {
+  test('neither view gathers a quorum, and showing a witness the other view is refused as a split view', async () => {
+    const { signer: logKey } = generateNoteKey('permits.example.gov/audit');
+    const log = maliciousLog(logKey);
+    try {
+      const [dir1, dir2] = [stateDir(), stateDir()];
+      const pin = [formatVerifierKey(logKey)];
+      log.show(log.honest, 10);
+      const viewA = await witnessOnce({ logUrl: log.url, stateDir: dir1, logKeys: pin, name: 'w1.example' });
+      log.show(log.forked, 10);
+      const viewB = await witnessOnce({ logUrl: log.url, stateDir: dir2, logKeys: pin, name: 'w2.example' });
+      const witnesses = [dir1, dir2].map((d) => parseVerifierKey(readFileSync(join(d, 'witness.vkey'), 'utf8')));
+      // a client requiring both witnesses accepts neither view
+      expect(verifiedCosignatures(viewA.cosigned, witnesses)).toHaveLength(1);
+      expect(verifiedCosignatures(viewB.cosigned, witnesses)).toHaveLength(1);
+      // to complete a quorum the log must show w1 the other tree, and w1 names it
+      await expect(witnessOnce({ logUrl: log.url, stateDir: dir1, logKeys: pin })).rejects.toThrow('split view');
+    } finally {
+      log.stop();
+    }
+  });
+});
