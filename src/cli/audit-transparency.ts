@@ -20,7 +20,7 @@ import {
 import { verifyEntryProof } from '../audit/transparency/tlog-proof.ts';
 import { createTransparencyLog, ProofRequestError } from '../audit/transparency/transparency-log.ts';
 import { createWitnessService } from '../audit/transparency/witness-server.ts';
-import { defaultWitnessName, WitnessRefusal, witnessKey, witnessOnce } from '../audit/transparency/witness.ts';
+import { defaultWitnessName, fetchConsistency, WitnessRefusal, witnessKey, witnessOnce } from '../audit/transparency/witness.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Command } from './command.ts';
@@ -79,19 +79,22 @@ function openFile(file: string, keys: NoteVerifier[], origin?: string): OpenedCh
 export const auditConsistency: Command = {
   name: 'audit consistency',
   summary: 'verify that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof)',
-  help: `Usage: cli audit consistency OLD NEW [--log-key VKEY]... [--json]
+  help: `Usage: cli audit consistency OLD NEW [--log-key VKEY]... [--log URL --token TOKEN] [--json]
 
 OLD and NEW are checkpoint notes (the text of GET /audit/checkpoint, kept outside the database). Both must be
 signed by the log (--log-key, else this deployment's log keys) for the same origin. The consistency proof is
-computed from the database and checked against the two signed roots only.
+computed from the database, or with --log fetched from that server (GraphQL auditConsistency, a token with
+audit:verify; no database needed), and checked against the two signed roots only.
 Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, signature).`,
   async run(argv, { out, config }) {
     const { values: o, positionals } = parseWithPositionals(
       argv,
-      { 'log-key': { type: 'string', multiple: true } },
+      { 'log-key': { type: 'string', multiple: true }, log: { type: 'string' }, token: { type: 'string' } },
       2,
       'two checkpoint files: OLD NEW',
     );
+    if (o.log && !o['log-key']?.length)
+      throw usageError('--log needs --log-key: checkpoints are checked with a key you trust, not one the server sends');
     const keys = logVerifiers(o['log-key'], config);
     const older = openFile(positionals[0]!, keys);
     const newer = openFile(positionals[1]!, keys, older.origin);
@@ -101,7 +104,15 @@ Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, sign
     if (newer.size < older.size) fail(`rollback: NEW has ${newer.size} entries, OLD already had ${older.size}`);
     if (newer.size === older.size && newer.rootHash !== older.rootHash) fail(`split view: two different trees of size ${newer.size}`);
     let proof: string[] = [];
-    if (older.size > 0 && newer.size > older.size) {
+    const extending = older.size > 0 && newer.size > older.size;
+    if (extending && o.log) {
+      try {
+        proof = await fetchConsistency({ logUrl: o.log, ...(o.token ? { token: o.token } : {}) }, older.size, newer.size);
+      } catch (err) {
+        if (err instanceof WitnessRefusal) throw new CliError(`no proof from ${o.log}: ${err.message}`);
+        throw err;
+      }
+    } else if (extending) {
       const cfg = config();
       proof = await withDatabase(cfg, async ({ db }) => {
         const log = createTransparencyLog({
@@ -117,6 +128,8 @@ Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, sign
           throw err;
         }
       });
+    }
+    if (extending) {
       const ok = verifyConsistencyHex({
         fromSize: older.size,
         toSize: newer.size,

@@ -93,7 +93,12 @@ async function get(o: WitnessOptions, path: string): Promise<string> {
   return res.text();
 }
 
-async function fetchConsistency(o: WitnessOptions, fromSize: number, toSize: number): Promise<string[]> {
+/** A consistency proof from the log's GraphQL `auditConsistency` (needs a token with audit:verify). */
+export async function fetchConsistency(
+  o: Pick<WitnessOptions, 'logUrl' | 'token' | 'fetch'>,
+  fromSize: number,
+  toSize: number,
+): Promise<string[]> {
   const f = o.fetch ?? fetch;
   const url = new URL('graphql', o.logUrl.endsWith('/') ? o.logUrl : `${o.logUrl}/`);
   let body: { data?: { auditConsistency?: unknown } | null; errors?: { message: string }[] };

@@ -58,6 +58,28 @@ describe('a witness of the real log', () => {
     expect(verifiedCosignatures(second.cosigned, [witness])).toHaveLength(1);
   });
 
+  test('an outsider checks two saved checkpoints with cli audit consistency --log, no database', async () => {
+    const vkey = (await fetch(`${t.url}/audit/verifier-key`).then((r) => r.text())).trim();
+    const dir = stateDir();
+    const save = async (name: string) => {
+      const path = join(dir, name);
+      await Bun.write(path, await fetch(`${t.url}/audit/checkpoint`).then((r) => r.text()));
+      return path;
+    };
+    const older = await save('old.cp');
+    await growAndCheckpoint(t, 2);
+    const newer = await save('new.cp');
+    const token = await t.token('demo-compliance');
+    const ok = await runCli(['audit', 'consistency', older, newer, '--log', t.url, '--token', token, '--log-key', vkey], {});
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const swapped = await runCli(['audit', 'consistency', newer, older, '--log', t.url, '--token', token, '--log-key', vkey], {});
+    expect(swapped.code).toBe(1);
+    expect(swapped.stderr).toContain('rollback');
+    const noKey = await runCli(['audit', 'consistency', older, newer, '--log', t.url, '--token', token], {});
+    expect(noKey.code).toBe(2);
+  });
+
   test('bun run cli audit witness does the same from a shell', async () => {
     const dir = stateDir();
     const r = await runCli(['audit', 'witness', '--log', t.url, '--state', dir, '--name', 'auditor.example/w'], {});
