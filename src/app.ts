@@ -10,6 +10,7 @@ import type { JWK } from 'jose';
 import { tokenEntry } from './audit/audit-entry.ts';
 import { createAuditedWork } from './audit/audited-work.ts';
 import type { AuditRecorder } from './audit/recorder.ts';
+import type { TransparencyLog } from './audit/transparency/transparency-log.ts';
 import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
 import { RATE_LIMITS } from './auth/policy.ts';
 import { authenticateRequest, useAccessPolicy } from './auth/use-access-policy.ts';
@@ -61,6 +62,8 @@ export interface AppDeps {
   /** False until the database was reached at least once (migrated, keys published). */
   isReady: () => boolean;
   audit: AuditRecorder;
+  /** The audit log's signed checkpoints and proofs (C2SP tlog-checkpoint, RFC 9162). */
+  transparency: TransparencyLog;
   /** Redis key prefix of rate-limit buckets (tests isolate themselves with it). @default 'pg:rl:' */
   rateLimitPrefix?: string;
 }
@@ -166,7 +169,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       shouldPersistHeaders: false,
     },
     renderGraphiQL: graphiqlAssets.render,
-    context: () => ({ database, services, work: createAuditedWork(database.db, null) }) as Partial<GraphQLContext> as GraphQLContext,
+    context: () =>
+      ({ database, services, transparency: deps.transparency, work: createAuditedWork(database.db, null) }) as Partial<GraphQLContext> as GraphQLContext,
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = (error as GraphQLError).originalError ?? error;
@@ -211,6 +215,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }
   }
 
+  async function auditText(body: () => Promise<string>): Promise<Response> {
+    try {
+      return new Response(await body(), { headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' } });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'audit checkpoint unavailable');
+      return Response.json({ error: 'service_degraded' }, { status: 503, headers: { 'Retry-After': '5' } });
+    }
+  }
+
   function readiness(): Response {
     const state = services.breaker.state;
     const ok = state === 'closed' && deps.isReady();
@@ -240,6 +253,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       }),
     '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
     '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.jwt.issuer, baseUrl),
+    // public, like a CT log's get-sth: the signed tree head and the key to check it need no token
+    '/audit/checkpoint': () => auditText(() => deps.transparency.checkpointNote()),
+    '/audit/verifier-key': () => auditText(async () => `${deps.transparency.verifierKey()}\n`),
     '/healthz': () => Response.json({ status: 'ok' }),
     '/readyz': readiness,
   };

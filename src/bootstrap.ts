@@ -24,6 +24,8 @@ import { createReplayer } from './resilience/replayer.ts';
 import { createReplayHandler } from './resilience/replay-handler.ts';
 import { createAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
 import { createThreadedAuditRecorder } from './audit/threaded-recorder.ts';
+import { logKeysFromConfig } from './audit/transparency/log-key.ts';
+import { createTransparencyLog, type TransparencyLog } from './audit/transparency/transparency-log.ts';
 import { exportPKCS8 } from 'jose';
 import { createSecurityAlerts } from './audit/security-alerts.ts';
 import { warmStatusCache } from './resilience/warm-status-cache.ts';
@@ -36,6 +38,7 @@ export interface Running {
   services: AppServices;
   audit: AuditRecorder;
   signingKey: SigningKey;
+  transparency: TransparencyLog;
   log: Logger;
   close(): Promise<void>;
 }
@@ -58,6 +61,19 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') }));
   try {
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
+    const transparency = createTransparencyLog({
+      db: database.db,
+      keys: logKeysFromConfig(config),
+      origin: config.auditLog.origin,
+      checkpointKeys: async () => ({ keys: await allSigningKeys(database.db) }),
+      witnesses: config.auditLog.witnesses,
+      onWitnessError: (w, message) => log.warn({ witness: w.url, err: message }, 'audit witness did not cosign'),
+    });
+    // witnesses cosign each new checkpoint soon after it is taken, whether or not anyone reads it meanwhile
+    const collectCosignatures = () =>
+      void transparency.collectCosignatures().catch((err) => log.warn({ err: (err as Error).message }, 'cosignatures not collected'));
+    const cosignTimer = config.auditLog.witnesses.length ? setInterval(collectCosignatures, 60_000) : null;
+    cosignTimer?.unref();
     const revocations = createRevocations(database.db);
     // Probes back off 1 s → 2 s (not the 30 s default): /readyz must turn 200 within 10 s of the database
     // coming back (issue 6), and one `select 1` every 2 s per instance costs nothing. Only that probe
@@ -188,6 +204,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     });
     const app = createApp({
       audit,
+      transparency,
       rateLimitPrefix: `${opts.cachePrefix ?? config.redisKeyPrefix}rl:`,
       config,
       database,
@@ -211,9 +228,11 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       services,
       audit,
       signingKey,
+      transparency,
       log,
       async close() {
         if (retry) clearTimeout(retry);
+        if (cosignTimer) clearInterval(cosignTimer);
         stopProbe();
         revocations.stop();
         await replayer.stop();

@@ -3,10 +3,12 @@
  * A bad value stops start-up with a message naming the variable and how to fix it.
  */
 import { z } from 'zod';
+import { parseVerifierKey, SIG_COSIGNATURE_V1 } from './audit/transparency/signed-note.ts';
 import { createTrustedProxyMatcher } from './auth/trusted-proxy.ts';
 
 export const DEV_ISSUER = 'http://127.0.0.1:4000';
 export const DEV_AUDIENCE = 'permit-gateway';
+export const DEV_AUDIT_LOG_ORIGIN = 'dev.permit-gateway.localhost/audit';
 
 const csv = z
   .string()
@@ -38,6 +40,33 @@ const addressList = (fallback: string) =>
         }
       }
     });
+
+/**
+ * `AUDIT_WITNESSES`: entries separated by commas or newlines, each `<submission URL> <witness verifier key>`
+ * (a C2SP tlog-cosignature Ed25519 key, type 0x04). Checked here so a typo stops start-up.
+ */
+const witnessList = z
+  .string()
+  .default('')
+  .transform((s, ctx) =>
+    s
+      .split(/[,\n]/)
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .flatMap((entry) => {
+        const [url, vkey, extra] = entry.split(/\s+/);
+        try {
+          if (!url || !vkey || extra !== undefined || !/^https?:\/\//.test(url)) throw new Error('expected "<http(s) URL> <verifier key>"');
+          new URL(url);
+          const key = parseVerifierKey(vkey);
+          if (key.type !== SIG_COSIGNATURE_V1) throw new Error('the key is not a cosignature (type 0x04) key');
+          return [{ url, key }];
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}": ${(err as Error).message}` });
+          return [];
+        }
+      }),
+  );
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -88,6 +117,21 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
+  /**
+   * Origin line of the audit log's C2SP checkpoints (a schema-less URL naming this log) and the name of its note
+   * key. The default is for development only.
+   */
+  AUDIT_LOG_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]{1,200}$/, 'a schema-less URL without spaces or +, e.g. permits.example.gov/audit')
+    .default(DEV_AUDIT_LOG_ORIGIN),
+  /** The log's Ed25519 note key, `PRIVATE+KEY+<name>+<id>+<key>` (production), or a file holding it. */
+  AUDIT_LOG_KEY: z.string().optional(),
+  AUDIT_LOG_KEY_FILE: z.string().optional(),
+  /** Verifier keys of earlier log keys, comma-separated: checkpoints they signed stay verifiable. */
+  AUDIT_LOG_RETIRED_KEYS: csv,
+  /** Witnesses asked to cosign each new audit checkpoint (C2SP tlog-witness add-checkpoint). */
+  AUDIT_WITNESSES: witnessList,
   /** Directory of the SDL files. @default the repository's schema/ */
   SCHEMA_DIR: z.string().min(1).optional(),
 });
@@ -133,5 +177,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     schemaDir: e.SCHEMA_DIR,
+    auditLog: {
+      origin: e.AUDIT_LOG_ORIGIN,
+      privateKey: e.AUDIT_LOG_KEY,
+      privateKeyFile: e.AUDIT_LOG_KEY_FILE,
+      retiredKeys: e.AUDIT_LOG_RETIRED_KEYS,
+      witnesses: e.AUDIT_WITNESSES,
+    },
   };
 }

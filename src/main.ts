@@ -4,6 +4,7 @@
  */
 import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
 import type { AppOptions } from './app.ts';
+import { auditLogKeyProblems } from './audit/transparency/log-key.ts';
 import { bootstrap } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
@@ -19,7 +20,10 @@ export async function runServer(appOptions: AppOptions = {}) {
   if (config.env === 'production') {
     // before anything is opened or created: a refused start leaves no trace
     const schema = buildSchema(loadTypeDefs(config.schemaDir));
-    const problems = productionProblems(config, { signingKey: { development: !config.jwt.signingKeyPem }, schema });
+    const problems = [
+      ...productionProblems(config, { signingKey: { development: !config.jwt.signingKeyPem }, schema }),
+      ...auditLogKeyProblems(config),
+    ];
     if (problems.length) {
       console.error(`permit-gateway: ${formatProductionProblems(problems)}`);
       process.exit(1);

@@ -13,6 +13,8 @@ import { canonicalJson } from '../audit/canonical-json.ts';
 import { redactVariables } from '../audit/redact.ts';
 import { takeCheckpoint } from '../audit/take-checkpoint.ts';
 import { verifyAuditTrail } from '../audit/verify-trail.ts';
+import { logKeysFromConfig } from '../audit/transparency/log-key.ts';
+import { createTransparencyLog } from '../audit/transparency/transparency-log.ts';
 import { allSigningKeys, loadSigningKey, type SigningKey } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Executor } from '../db/client.ts';
@@ -36,6 +38,12 @@ async function checkpointKeys(db: Executor, cfg: AppConfig): Promise<JWK[]> {
   const local = await existingSigningKey(cfg);
   if (local) keys.set(local.kid, local.publicJwk);
   return [...keys.values()];
+}
+
+/** The latest checkpoint as the C2SP note the server publishes. */
+async function checkpointNote(db: Executor, cfg: AppConfig): Promise<string> {
+  const keys = await checkpointKeys(db, cfg);
+  return createTransparencyLog({ db, keys: logKeysFromConfig(cfg), origin: cfg.auditLog.origin, checkpointKeys: async () => ({ keys }) }).checkpointNote();
 }
 
 /** Compact JWSs in a checkpoint file: JSON from `audit checkpoint --json` (one, or an array), or any text holding them. */
@@ -97,26 +105,33 @@ status change without its audit entry. Exits 0 when intact, 1 naming the first b
 export const auditCheckpoint: Command = {
   name: 'audit checkpoint',
   summary: 'verify the log, then print a signed checkpoint to keep outside the database',
-  help: `Usage: cli audit checkpoint [--json]
+  help: `Usage: cli audit checkpoint [--note] [--json]
 
 Verifies the chain, then signs (size, head hash, Merkle root, time) with the issuer's key, stores the
 checkpoint and prints it. Keep the output outside the database (append it to a file, e.g.
 \`cli audit checkpoint >> checkpoints.txt\`) and pass that file to \`audit verify --checkpoint\`.
-Refuses (exit 1) to sign a chain that does not verify.`,
+With --note, prints the C2SP checkpoint note GET /audit/checkpoint then serves instead (for
+\`audit consistency\`). Refuses (exit 1) to sign a chain that does not verify.`,
   async run(argv, { out, config }) {
-    parseOptions(argv, {});
+    const o = parseOptions(argv, { note: { type: 'boolean', default: false } });
     const cfg = config();
     const taken = await withDatabase(cfg, async ({ db }) => {
       const key = await existingSigningKey(cfg);
       if (!key) throw new CliError('no signing key yet: start the server once (it creates one), or run `cli keys rotate`');
       const keys = await checkpointKeys(db, cfg);
+      let cp: Awaited<ReturnType<typeof takeCheckpoint>>;
       try {
-        return await takeCheckpoint(db, { key: key.privateKey, kid: key.kid }, { publicKeys: { keys } });
+        cp = await takeCheckpoint(db, { key: key.privateKey, kid: key.kid }, { publicKeys: { keys } });
       } catch (err) {
         throw new CliError(`checkpoint refused: ${(err as Error).message}`);
       }
+      return o.note ? { ...cp, note: await checkpointNote(db, cfg) } : cp;
     });
     const s = taken.statement;
+    if ('note' in taken) {
+      await out.result(taken, () => taken.note);
+      return ExitCode.OK;
+    }
     await out.result(taken, () =>
       [`# audit checkpoint size=${s.size} time=${s.time}`, `# head=${s.headHash} root=${s.rootHash}`, taken.jws].join('\n'),
     );

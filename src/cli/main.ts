@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type AppConfig } from '../config.ts';
 import { DirLockedError } from '../db/dir-lock.ts';
 import { SchemaNotCurrentError } from '../db/migrate.ts';
 import { auditCheckpoint, auditExport, auditVerify } from './audit.ts';
+import { auditConsistency, auditLogKey, auditProof, auditVerifyProof, auditWitness } from './audit-transparency.ts';
 import { clientsCreate, clientsList, clientsRevoke, clientsRotateSecret } from './clients.ts';
 import type { Command } from './command.ts';
 import { dbMigrate } from './db.ts';
@@ -29,6 +30,11 @@ export const COMMANDS: readonly Command[] = [
   auditVerify,
   auditCheckpoint,
   auditExport,
+  auditConsistency,
+  auditProof,
+  auditVerifyProof,
+  auditWitness,
+  auditLogKey,
   exportPermits,
   dbMigrate,
 ];

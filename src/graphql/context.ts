@@ -2,6 +2,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { AuditedWork } from '../audit/audited-work.ts';
+import type { TransparencyLog } from '../audit/transparency/transparency-log.ts';
 import type { RequestScope } from '../request-scope.ts';
 import type { AppServices } from '../services.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
@@ -11,6 +12,8 @@ export interface GraphQLContext extends YogaInitialContext {
   scope: RequestScope;
   database: Database;
   services: AppServices;
+  /** Signed checkpoints and consistency proofs of the audit log. */
+  transparency: TransparencyLog;
   /**
    * The unit of work mutations make their changes in. The audit trail replaces it for each mutation with one that
    * writes the operation's entry in the same transaction; without an audit trail changes carry no entry.

@@ -34,6 +34,8 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     auditLog: `auditLog(first: 1) { edges { node { seq hash } } }`,
     auditEntry: `auditEntry(seq: 1) { seq hash }`,
     auditVerification: `auditVerification { ok size }`,
+    auditCheckpoint: `auditCheckpoint`,
+    auditConsistency: `auditConsistency(fromSize: 1, toSize: 1)`,
     submissionReceipt: `submissionReceipt(id: "${NO_UUID}") { id state }`,
     me: `me { clientId role scopes jurisdiction }`,
   },

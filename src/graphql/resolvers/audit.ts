@@ -2,7 +2,9 @@
 import type { AuditEntryRow } from '../../db/schema/audit.ts';
 import { getAuditEntry, listAuditEntries, proofFor, type AuditFilter } from '../../audit/audit-queries.ts';
 import { verifyAuditTrail } from '../../audit/verify-trail.ts';
+import { ProofRequestError } from '../../audit/transparency/transparency-log.ts';
 import { allSigningKeys } from '../../auth/signing-keys.ts';
+import { badInput } from '../../errors.ts';
 import { principalOf, type GraphQLContext } from '../context.ts';
 
 export const auditResolvers = {
@@ -22,6 +24,15 @@ export const auditResolvers = {
         checkpointsChecked: r.checkpointsMatched,
         verifiedAt: new Date(),
       };
+    },
+    auditCheckpoint: (_: unknown, __: unknown, ctx: GraphQLContext) => ctx.transparency.checkpointNote(),
+    auditConsistency: async (_: unknown, args: { fromSize: number; toSize: number }, ctx: GraphQLContext) => {
+      try {
+        return await ctx.transparency.consistencyProof(args.fromSize, args.toSize);
+      } catch (err) {
+        if (err instanceof ProofRequestError) throw badInput(err.field, err.message);
+        throw err;
+      }
     },
   },
   AuditEntry: {

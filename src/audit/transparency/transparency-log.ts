@@ -1,0 +1,154 @@
+/**
+ * The log's public face: the latest checkpoint as a C2SP signed note, consistency proofs between sizes, and
+ * offline entry proofs. Served at GET /audit/checkpoint, GET /audit/verifier-key, GraphQL and the CLI.
+ *
+ * Why it signs from the stored ES256 checkpoints: those were only taken over a chain that verified
+ * (take-checkpoint.ts), so the note vouches for nothing the JWS did not; each row's JWS is checked before use so
+ * a row written straight into the database is not published. Ed25519 signatures are deterministic, so every
+ * instance publishes the same note for the same tree; notes are kept per tree in memory.
+ */
+import { sql } from 'drizzle-orm';
+import { rowsOf, type Executor } from '../../db/client.ts';
+import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
+import { inclusionPath, merkleTreeHash } from '../merkle.ts';
+import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';
+import { addCosignatures } from './cosignature.ts';
+import { createCosignatureCollector, type WitnessEndpoint } from './cosignature-collector.ts';
+import { consistencyPath } from './consistency.ts';
+import { loadEntry, loadLeafHashes } from './leaf-hashes.ts';
+import { activeVerifierKey, type LogKeys } from './log-key.ts';
+import { entryExtra, formatTlogProof } from './tlog-proof.ts';
+
+export class ProofRequestError extends Error {
+  override name = 'ProofRequestError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TransparencyLogDeps {
+  db: Executor;
+  keys: LogKeys;
+  origin: string;
+  /** ES256 keys of the stored checkpoints (current and retired). */
+  checkpointKeys: () => Promise<CheckpointPublicKeys>;
+  /** Witnesses asked to cosign each new checkpoint (AUDIT_WITNESSES). @default none */
+  witnesses?: readonly WitnessEndpoint[];
+  onWitnessError?: (witness: WitnessEndpoint, message: string) => void;
+  fetch?: typeof fetch;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export function createTransparencyLog(d: TransparencyLogDeps) {
+  const notes = new Map<string, string>();
+  // the checkpoint endpoint is public: each stored JWS is verified once, not on every request
+  const verified = new Map<string, boolean>();
+  const collector = d.witnesses?.length
+    ? createCosignatureCollector({
+        witnesses: d.witnesses,
+        consistency: (from, to) => consistencyProof(from, to),
+        ...(d.fetch ? { fetch: d.fetch } : {}),
+        ...(d.onWitnessError ? { onError: d.onWitnessError } : {}),
+      })
+    : null;
+
+  /** The newest stored checkpoint whose JWS verifies; the empty tree when there is none. */
+  async function latestHead(): Promise<TreeHead> {
+    const rows = rowsOf<{ size: string; root_hash: string; signature: string }>(
+      await d.db.execute(
+        sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`,
+      ),
+    );
+    for (const r of rows) {
+      let ok = verified.get(r.signature);
+      if (ok === undefined) {
+        const keys = await d.checkpointKeys();
+        try {
+          const s = await verifyCheckpoint(r.signature, keys);
+          ok = s.size === Number(r.size) && s.rootHash === r.root_hash;
+        } catch (err) {
+          // not signed by us: never published (any other failure is not remembered)
+          if (!(err instanceof CheckpointVerificationError)) throw err;
+          ok = false;
+        }
+        if (verified.size > 256) verified.clear();
+        verified.set(r.signature, ok);
+      }
+      if (ok) return { origin: d.origin, size: Number(r.size), rootHash: r.root_hash };
+    }
+    return { origin: d.origin, size: 0, rootHash: hex(merkleTreeHash([])) };
+  }
+
+  /** The log-signed note of a tree, without cosignatures. */
+  function signedNote(head: TreeHead): string {
+    const k = `${head.size}:${head.rootHash}`;
+    let note = notes.get(k);
+    if (!note) {
+      note = signCheckpointNote(head, [d.keys.signer]);
+      if (notes.size > 64) notes.clear();
+      notes.set(k, note);
+    }
+    return note;
+  }
+
+  /** The note with the cosignatures collected so far; asks the witnesses (in the background) for the rest. */
+  function noteFor(head: TreeHead): string {
+    const note = signedNote(head);
+    if (!collector || head.size === 0) return note;
+    void collector.collect(head, note);
+    return addCosignatures(note, collector.linesFor(head));
+  }
+
+  async function consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
+    if (!Number.isSafeInteger(fromSize) || fromSize < 1)
+      throw new ProofRequestError('fromSize', 'must be at least 1: nothing is proven from the empty tree');
+    if (!Number.isSafeInteger(toSize) || toSize < fromSize) throw new ProofRequestError('toSize', 'must not be less than fromSize');
+    return consistencyPath(fromSize, await leavesUpTo(toSize, 'toSize')).map(hex);
+  }
+
+  async function leavesUpTo(size: number, field: string): Promise<Uint8Array[]> {
+    const leaves = await loadLeafHashes(d.db, size);
+    if (!leaves) throw new ProofRequestError(field, `the log holds fewer than ${size} entries`);
+    return leaves;
+  }
+
+  return {
+    origin: d.origin,
+    keys: d.keys,
+    latestHead,
+    /** The latest checkpoint as a signed note (with cosignatures, when there are any). */
+    async checkpointNote(): Promise<string> {
+      return noteFor(await latestHead());
+    },
+    verifierKey: () => activeVerifierKey(d.keys),
+    /** RFC 9162 consistency proof (hex) from the tree of `fromSize` entries to the tree of `toSize`. */
+    consistencyProof,
+    /** Asks the witnesses to cosign the latest checkpoint and waits for their answers (tests, the CLI). */
+    async collectCosignatures(): Promise<void> {
+      const head = await latestHead();
+      if (collector && head.size > 0) await collector.collect(head, signedNote(head));
+    },
+    /** C2SP tlog-proof of entry `seq` against the latest checkpoint, with the entry as its extra data. */
+    async entryProof(seq: number): Promise<string> {
+      const head = await latestHead();
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > head.size) {
+        throw new ProofRequestError('seq', `must be within 1..${head.size}, the entries the latest checkpoint covers`);
+      }
+      const leaves = await leavesUpTo(head.size, 'seq');
+      const entry = await loadEntry(d.db, seq);
+      if (!entry) throw new ProofRequestError('seq', `entry ${seq} is missing`);
+      return formatTlogProof({
+        index: seq - 1,
+        path: inclusionPath(seq - 1, leaves).map(hex),
+        checkpoint: noteFor(head),
+        extra: entryExtra(entry),
+      });
+    },
+  };
+}
+
+export type TransparencyLog = ReturnType<typeof createTransparencyLog>;
