@@ -22,8 +22,8 @@ import { DbTimeoutError, isConnectionFailure } from './resilience/breaker.ts';
 import { startDbProbe } from './resilience/db-probe.ts';
 import { createReplayer } from './resilience/replayer.ts';
 import { createReplayHandler } from './resilience/replay-handler.ts';
-import { createAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
-import { createThreadedAuditRecorder } from './audit/threaded-recorder.ts';
+import { createGroupCommit } from './audit/group-commit.ts';
+import { createAuditRecorder, createThreadedAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
 import { logKeysFromConfig } from './audit/transparency/log-key.ts';
 import { createTransparencyLog, type TransparencyLog } from './audit/transparency/transparency-log.ts';
 import { exportPKCS8 } from 'jose';
@@ -165,7 +165,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
             ...(config.auditSink ? { sink: config.auditSink } : {}),
             spoolFile: auditOptions.spoolFile,
             startAfter: schemaChecked,
-            fallback: () => createAuditRecorder(auditOptions),
+            fallback: () => createGroupCommit(auditOptions),
           })
         : createAuditRecorder({ ...auditOptions, alerts });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted

@@ -1,9 +1,9 @@
 /**
- * Messages between the serving thread's {@link createThreadedAuditRecorder} (threaded-recorder.ts) and the audit
+ * Messages between the serving thread's {@link createWorkerGroupCommit} (worker-group-commit.ts) and the audit
  * worker thread (audit-worker.ts). Types only: both sides import them.
  */
 
-/** What the worker needs to run an audit recorder of its own on PostgreSQL (recorder.ts documents the options). */
+/** What the worker needs to run an audit recorder of its own on PostgreSQL (group-commit.ts documents the options). */
 export interface AuditWorkerSettings {
   /** The worker's own connection pool (2 connections) opens this database. */
   databaseUrl: string;

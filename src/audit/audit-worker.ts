@@ -1,9 +1,9 @@
 /**
- * The audit worker thread: runs the group commit of {@link createAuditRecorder} (canonical JSON, the hash chain,
+ * The audit worker thread: runs the group commit of {@link createGroupCommit} (canonical JSON, the hash chain,
  * the INSERT, streaming to the sink, periodic checkpoints and their verification) on a PostgreSQL connection pool
  * of its own, so none of that competes with requests on the serving thread. Entries arrive in the order they were
  * recorded; the worker acknowledges each group it no longer holds (`settled`), and the serving thread keeps
- * every entry until then (threaded-recorder.ts). Log lines go back to the serving thread's logger.
+ * every entry until then (worker-group-commit.ts). Log lines go back to the serving thread's logger.
  */
 import { importPKCS8 } from 'jose';
 import { openDatabase, type Database } from '../db/client.ts';
@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import { runAsBackgroundThread } from './background-thread.ts';
-import { createAuditRecorder, type AuditRecorder } from './recorder.ts';
+import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 
 declare const self: Worker;
 
@@ -29,7 +29,7 @@ function forwardingLogger(): Logger {
 }
 
 let database: Database | null = null;
-let recorder: AuditRecorder | null = null;
+let recorder: GroupCommit | null = null;
 // calls run one after another, in the order they came (a flush after the records before it)
 let queue: Promise<void> = Promise.resolve();
 
@@ -43,7 +43,7 @@ self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
           const key = await importPKCS8(signer.pem, 'ES256');
           database = await openDatabase({ url: databaseUrl, poolMax: 2 });
           const db = database.db;
-          recorder = createAuditRecorder({
+          recorder = createGroupCommit({
             ...options,
             db,
             log: forwardingLogger(),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { appendAuditEntries } from '../../src/audit/append.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
-import { createThreadedAuditRecorder } from '../../src/audit/threaded-recorder.ts';
+import { createThreadedAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { jsonOf, rowsOf, type Db } from '../../src/db/client.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { createSecurityAlerts } from '../../src/audit/security-alerts.ts';
-import { createThreadedAuditRecorder, type ThreadedAuditRecorderOptions } from '../../src/audit/threaded-recorder.ts';
+import { createThreadedAuditRecorder, type ThreadedAuditRecorderOptions } from '../../src/audit/recorder.ts';
 import type { Logger } from '../../src/logger.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { rowsOf } from '../../src/db/client.ts';
@@ -210,7 +210,7 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     const script = `
       import { readdirSync, readFileSync } from 'node:fs';
       import pino from 'pino';
-      import { createThreadedAuditRecorder } from './src/audit/threaded-recorder.ts';
+      import { createThreadedAuditRecorder } from './src/audit/recorder.ts';
       const nice = () => readdirSync('/proc/self/task').map((tid) => {
         const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
         return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };

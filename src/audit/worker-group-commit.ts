@@ -1,36 +1,30 @@
 /**
- * The audit recorder with its group commit in a worker thread (PostgreSQL only; audit-worker.ts).
+ * The group commit in a worker thread (PostgreSQL only; audit-worker.ts runs group-commit.ts there): a transport,
+ * not a second recorder. The recorder (recorder.ts) prepares each entry on the serving thread as always; this hands
+ * the entries of one event-loop turn to the worker as one JSON text.
  *
- * Why: under load, chaining every read's entry (canonical JSON, SHA-256, a large INSERT's parameters, periodic
- * checkpoint verification) took about a fifth of the serving thread, while the machine's other core had time to
- * spare. Here the serving thread only builds each entry (redacted, as before), counts it for security alerts,
- * and hands the entries of one event-loop turn to the worker as one JSON text.
+ * Why: chaining every read's entry (canonical JSON, SHA-256, a large INSERT's parameters, periodic checkpoint
+ * verification) took a large share of the serving thread under load, while the machine's other core had time to
+ * spare.
  *
  * Nothing acknowledged is lost on the way: every entry stays in this thread's memory until the worker says it
  * left the worker's memory (appended, spooled or dropped, oldest first). If the worker fails, those entries go to
- * an inline recorder on the serving thread's database, which takes over. Each entry carries the `entryId` given
- * here, so one the worker had committed without acknowledging it is not appended twice. Mutations are unchanged:
- * their entry is staged inside their own transaction on this thread
- * (`stagingFor`, `appendInTx`), the worker chains staged entries at its next group commit.
+ * a group commit on the serving thread's database, which takes over. Each entry carries the `entryId` the recorder
+ * gave it, so one the worker had committed without acknowledging it is not appended twice. Mutations' entries are
+ * staged inside their own transaction on this thread; the worker chains them at its next group commit.
  */
-import type { SQL } from 'drizzle-orm';
 import { appendFileSync } from 'node:fs';
-import type { Tx } from '../db/client.ts';
-import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import type { Logger } from '../logger.ts';
-import { stagingStatement, storable, unstorableRecord, withEntryId } from './append.ts';
+import { storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
-import { alertOn, type AuditRecorder } from './recorder.ts';
-import type { SecurityAlerts } from './security-alerts.ts';
+import type { GroupCommit } from './group-commit.ts';
 
-export interface ThreadedAuditRecorderOptions extends AuditWorkerSettings {
+type Entry = Record<string, unknown>;
+
+export interface WorkerGroupCommitOptions extends AuditWorkerSettings {
   log: Logger;
-  alerts?: SecurityAlerts;
-  /**
-   * The recorder that takes over on this thread if the worker fails to start or stops (created without
-   * security alerts: they are counted here already).
-   */
-  fallback: () => AuditRecorder;
+  /** The group commit that takes over on this thread if the worker fails to start or stops. */
+  fallback: () => GroupCommit;
   /**
    * Longest wait for the worker to flush (or spool) and stop at close before what it still holds is spooled here.
    * Short enough to fit the server's shutdown (main.ts exits at 15 s, after up to 8 s of draining). @default 4000
@@ -38,11 +32,11 @@ export interface ThreadedAuditRecorderOptions extends AuditWorkerSettings {
   closeTimeoutMs?: number;
   /** The worker's script (tests substitute one that fails). @default ./audit-worker.ts */
   workerUrl?: string;
-  /** Nothing reaches the worker before this settles (recorder.ts `startAfter`); entries wait here meanwhile. */
+  /** Nothing reaches the worker before this settles (group-commit.ts `startAfter`); entries wait here meanwhile. */
   startAfter?: Promise<unknown>;
 }
 
-export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): AuditRecorder {
+export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommit {
   const closeTimeoutMs = o.closeTimeoutMs ?? 4_000;
   /** Entries sent to the worker and not yet settled there, oldest first. */
   let unsettled: Record<string, unknown>[] = [];
@@ -50,7 +44,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
   let outgoing: Record<string, unknown>[] = [];
   let committedSince = false;
   let sendScheduled = false;
-  let inline: AuditRecorder | null = null;
+  let inline: GroupCommit | null = null;
   let nextId = 1;
   let closing: Promise<void> | null = null;
   let terminated = false;
@@ -128,7 +122,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     if (!closing) takeOver('audit worker exited');
   });
 
-  const { log: _log, alerts: _alerts, fallback: _fallback, closeTimeoutMs: _close, workerUrl: _url, startAfter: _start, ...settings } = o;
+  const { log: _log, fallback: _fallback, closeTimeoutMs: _close, workerUrl: _url, startAfter: _start, ...settings } = o;
   const init: AuditWorkerInit = { type: 'init', ...settings };
   post(init);
 
@@ -189,29 +183,19 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     });
   }
 
-  const stagingFor = (entry: Record<string, unknown>, produced?: SQL): { statement: SQL; shape: Shape } => {
-    alertOn(o.alerts, entry);
-    return stagingStatement(storable(entry), produced);
-  };
-
   return {
-    record(entry: Record<string, unknown>): void {
-      alertOn(o.alerts, entry);
+    record(object: object): void {
+      const entry = object as Entry;
       if (inline) return inline.record(entry);
       if (closed) return spoolOrLose([entry]);
       if (closing) {
-        late.push(withEntryId(entry));
+        late.push(entry);
         return;
       }
       // the id given here stays with the entry wherever it goes next (worker, fallback, spool): appended once
-      outgoing.push(withEntryId(entry));
+      outgoing.push(entry);
       scheduleSend();
     },
-    async appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void> {
-      const { statement, shape } = stagingFor(entry);
-      await executeStatement(tx, statement, shape);
-    },
-    stagingFor,
     committed() {
       if (inline) return inline.committed();
       committedSince = true;
@@ -220,7 +204,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     async flush() {
       if (inline) return inline.flush();
       await call('flush');
-      if (inline) await (inline as AuditRecorder).flush();
+      if (inline) await (inline as GroupCommit).flush();
     },
     async checkpoint() {
       if (inline) return inline.checkpoint();
@@ -230,7 +214,7 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
       closing ??= closeOnce();
       return closing;
     },
-  } satisfies AuditRecorder;
+  } satisfies GroupCommit;
 
   async function closeOnce(): Promise<void> {
     if (inline) return inline.close();
@@ -251,8 +235,8 @@ export function createThreadedAuditRecorder(o: ThreadedAuditRecorderOptions): Au
     late = [];
     if (inline) {
       // taken over while closing
-      for (const e of left) (inline as AuditRecorder).record(e);
-      return (inline as AuditRecorder).close();
+      for (const e of left) (inline as GroupCommit).record(e);
+      return (inline as GroupCommit).close();
     }
     closed = true;
     spoolOrLose(left);
