@@ -1,3 +1,4 @@
+import { generateNoteKey } from '../../src/audit/transparency/signed-note.ts';
 import { describe, expect, test } from 'bun:test';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,9 @@ const PEM = await exportPKCS8(privateKey);
 /** A configuration that passes every check; each test breaks exactly one thing. */
 const goodEnv = {
   APP_ENV: 'production',
+  // the audit log's own signing key and name (production refuses the development ones)
+  AUDIT_LOG_ORIGIN: 'permits.example.gov/audit',
+  AUDIT_LOG_KEY: generateNoteKey('permits.example.gov/audit').privateKeyText,
   SIGNING_KEY_PEM: PEM,
   JWT_ISSUER: 'https://permits.example.gov',
   JWT_AUDIENCE: 'permit-gateway-prod',
