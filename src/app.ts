@@ -35,6 +35,7 @@ import { useRateLimit } from './guard/use-rate-limit.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { externalBaseUrl } from './http/ogc/base-url.ts';
+import { createChangeCounters } from './http/ogc/change-counters.ts';
 import { createOgcRoute } from './http/ogc/ogc-route.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import { changeCounter } from './domain/change-counter.ts';
@@ -197,6 +198,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   // OGC API – Features: same token, policy, buckets, breaker and audit recorder as /graphql
   const localBuckets = new MemoryTokenBucketStore();
+  const changeCounters = createChangeCounters({
+    read: (jurisdiction) => changeCounter(database.db, jurisdiction),
+    listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
+    log,
+  });
   const ogc = createOgcRoute({
     db: database.db,
     schema,
@@ -214,7 +220,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         }
       }),
     guard: (fn) => services.breaker.execute(fn),
-    changeCounter: (jurisdiction) => changeCounter(database.db, jurisdiction),
+    changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
     // switch to config.publicUrl (PUBLIC_URL) once config carries it
     baseUrl: (request) => externalBaseUrl(request),
@@ -301,6 +307,6 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     },
   );
 
-  return { yoga, schema, handle, metrics };
+  return { yoga, schema, handle, metrics, changeCounters };
 }
 export type App = ReturnType<typeof createApp>;
