@@ -10,6 +10,17 @@ import { rowsOf, type Executor } from '../db/client.ts';
 /** Where a page starts: after a key (forwards) or before one (backwards, for `prev` links). */
 export type KeyCursor = { after: string } | { before: string };
 
+/** Opaque page cursors: the direction and the key a page continues from, base64url. */
+export const encodeFeatureCursor = (c: KeyCursor) => Buffer.from('after' in c ? `a:${c.after}` : `b:${c.before}`).toString('base64url');
+
+/** The cursor `encodeFeatureCursor` made, or null for anything else. */
+export function decodeFeatureCursor(raw: string): KeyCursor | null {
+  const text = /^[A-Za-z0-9_-]{1,300}$/.test(raw) ? Buffer.from(raw, 'base64url').toString() : '';
+  const key = text.slice(2);
+  if (!/^[ab]:/.test(text) || key.length === 0 || key.length > 128 || key.includes('\u0000')) return null;
+  return text.startsWith('a:') ? { after: key } : { before: key };
+}
+
 export interface FeaturePageSpec {
   /** The key column (text or uuid), unique within `where`. */
   key: SQL;

@@ -6,6 +6,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { fieldRule, ruleSatisfied } from '../../auth/policy.ts';
 import type { Executor } from '../../db/client.ts';
+import { encodeFeatureCursor } from '../../domain/feature-page.ts';
 import { jurisdictionExtent } from '../../domain/parcel-features.ts';
 import type { Principal } from '../../domain/principal.ts';
 import type { Logger } from '../../logger.ts';
@@ -13,7 +14,7 @@ import type { RequestScope } from '../../request-scope.ts';
 import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
-import { checkKnownParams, encodeKeyCursor, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
+import { checkKnownParams, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
 import { ogcEntry, type OgcRequestFacts } from './ogc-audit-entry.ts';
 import { collectionDocument, collectionsDocument, conformance, landingPage, type Extent } from './ogc-documents.ts';
 import { errorResponse, link, MEDIA, notFoundError, OgcError, ogcResponse, type Link } from './ogc-responses.ts';
@@ -227,7 +228,7 @@ function pageUrl(base: string, q: ItemsParams, cursor: ItemsParams['cursor'], fo
   if (q.bbox) s.set('bbox', [q.bbox.minLon, q.bbox.minLat, q.bbox.maxLon, q.bbox.maxLat].join(','));
   if (q.datetime) s.set('datetime', `${q.datetime.start?.toISOString() ?? '..'}/${q.datetime.end?.toISOString() ?? '..'}`);
   for (const [name, values] of Object.entries(q.filters)) s.set(name, values.join(','));
-  if (cursor) s.set('cursor', encodeKeyCursor(cursor));
+  if (cursor) s.set('cursor', encodeFeatureCursor(cursor));
   if (format === 'json') s.set('f', 'json');
   return `${base}?${s.toString()}`;
 }
