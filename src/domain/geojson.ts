@@ -20,7 +20,8 @@ export const GEOJSON_MAX_FEATURES = 10_000;
 
 function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return GEOJSON_DEFAULT_FEATURES;
-  if (!Number.isInteger(first) || first < 1 || first > GEOJSON_MAX_FEATURES) throw badInput('first', `must be between 1 and ${GEOJSON_MAX_FEATURES}`);
+  if (!Number.isInteger(first) || first < 1 || first > GEOJSON_MAX_FEATURES)
+    throw badInput('first', `must be between 1 and ${GEOJSON_MAX_FEATURES}`);
   return first;
 }
 
@@ -48,7 +49,12 @@ export async function permitsGeoJSON(
   const b = checkBBox(bbox);
   const limit = pageSize(first);
   const afterId = decodeCursor(after);
-  const page = await permitFeaturePage(db, p, { filter, bbox: b, limit, cursor: afterId ? { after: afterId } : null, countMatched: false }, 'uuid');
+  const page = await permitFeaturePage(
+    db,
+    p,
+    { filter, bbox: b, limit, cursor: afterId ? { after: afterId } : null, countMatched: false },
+    'uuid',
+  );
   return collection(b, page, page.hasNext && page.lastKey ? encodeCursor(page.lastKey) : null);
 }
 

@@ -17,7 +17,13 @@ export interface ParcelFeatureQuery {
   countMatched?: boolean;
 }
 
-export const PARCEL_FEATURE_PROPERTIES = { PIN: 'string', Address: 'string', ZoningCode: 'string', Latitude: 'number', Longitude: 'number' } as const;
+export const PARCEL_FEATURE_PROPERTIES = {
+  PIN: 'string',
+  Address: 'string',
+  ZoningCode: 'string',
+  Latitude: 'number',
+  Longitude: 'number',
+} as const;
 
 const featureJson = sql`json_build_object(
   'type', 'Feature',
@@ -66,11 +72,20 @@ export async function parcelFeature(db: Executor, p: Principal, apn: string): Pr
 
 /** The jurisdiction's spatial extent (CRS84) and the span of permit updates, for collection metadata. */
 export async function jurisdictionExtent(db: Executor, jurisdiction: string) {
-  const [row] = rowsOf<{ min_lon: number | null; min_lat: number | null; max_lon: number | null; max_lat: number | null; first_update: string | null }>(
+  const [row] = rowsOf<{
+    min_lon: number | null;
+    min_lat: number | null;
+    max_lon: number | null;
+    max_lat: number | null;
+    first_update: string | null;
+  }>(
     await db.execute(sql`select min((e)[1]) as min_lon, min((e)[2]) as min_lat, max((e)[3]) as max_lon, max((e)[4]) as max_lat,
       (select to_char(min(updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') from permits where jurisdiction_id = ${jurisdiction}) as first_update
       from (select geojson_envelope(${parcels.geometry}) as e from ${parcels} where ${parcels.jurisdictionId} = ${jurisdiction}) s`),
   );
-  const bbox = row && row.min_lon !== null ? ([row.min_lon, row.min_lat, row.max_lon, row.max_lat].map(Number) as [number, number, number, number]) : null;
+  const bbox =
+    row && row.min_lon !== null
+      ? ([row.min_lon, row.min_lat, row.max_lon, row.max_lat].map(Number) as [number, number, number, number])
+      : null;
   return { bbox, firstUpdate: row?.first_update ?? null };
 }

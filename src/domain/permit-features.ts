@@ -113,7 +113,9 @@ export function permitFeaturePage(db: Executor, p: Principal, q: PermitFeatureQu
 export async function permitFeature(db: Executor, p: Principal, number: string): Promise<string | null> {
   if (number.length > 64 || number.includes('\u0000')) return null;
   const [row] = rowsOf<{ f: string }>(
-    await db.execute(sql`select ${featureJson('number')}::text as f from ${from} where ${and(...conditions(p, {}), eq(permits.permitNum, number))}`),
+    await db.execute(
+      sql`select ${featureJson('number')}::text as f from ${from} where ${and(...conditions(p, {}), eq(permits.permitNum, number))}`,
+    ),
   );
   return row?.f ?? null;
 }

@@ -24,7 +24,9 @@ let otherClerk: string;
 const SECRET_EMAIL = 'ogc-secret-applicant@example.org';
 
 async function get(path: string, token: string | null = gis, headers: Record<string, string> = {}) {
-  const res = await fetch(path.startsWith('http') ? path : t.url + path, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+  const res = await fetch(path.startsWith('http') ? path : t.url + path, {
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : null };
 }
@@ -67,7 +69,11 @@ async function permitNumbers(token: string): Promise<string[]> {
   const out: string[] = [];
   let after: string | null = null;
   for (;;) {
-    const r: { body: any } = await t.gql(`query($a: String) { permits(first: 200, after: $a) { edges { node { number } } pageInfo { hasNextPage endCursor } } }`, { a: after }, token);
+    const r: { body: any } = await t.gql(
+      `query($a: String) { permits(first: 200, after: $a) { edges { node { number } } pageInfo { hasNextPage endCursor } } }`,
+      { a: after },
+      token,
+    );
     expect(r.body.errors).toBeUndefined();
     out.push(...r.body.data.permits.edges.map((e: any) => e.node.number));
     if (!r.body.data.permits.pageInfo.hasNextPage) return out;
@@ -98,7 +104,12 @@ async function submitPermit(key: string, applicantEmail = 'someone@example.org')
 
 beforeAll(async () => {
   t = await startTestServer();
-  [gis, clerk, contractorA, otherClerk] = await Promise.all([t.token('demo-gis'), t.token('demo-clerk'), t.token('demo-contractor-a'), t.token('demo-clerk-other')]);
+  [gis, clerk, contractorA, otherClerk] = await Promise.all([
+    t.token('demo-gis'),
+    t.token('demo-clerk'),
+    t.token('demo-contractor-a'),
+    t.token('demo-clerk-other'),
+  ]);
   await submitPermit('ogc-pii-0001', SECRET_EMAIL);
 }, 180_000);
 afterAll(() => t?.stop());
@@ -171,7 +182,8 @@ describe('documents and media types', () => {
     for (const f of p.features) {
       expect(f.geometry.type).toBe('Point');
       expect(f.id).toBe(f.properties.PermitNum);
-      for (const k of ['PermitNum', 'PermitType', 'WorkClass', 'StatusCurrent', 'EstProjectCost', 'AppliedDate', 'PIN', 'OriginalAddress1']) expect(f.properties).toHaveProperty(k);
+      for (const k of ['PermitNum', 'PermitType', 'WorkClass', 'StatusCurrent', 'EstProjectCost', 'AppliedDate', 'PIN', 'OriginalAddress1'])
+        expect(f.properties).toHaveProperty(k);
     }
     const q = await items('/ogc/collections/parcels/items?limit=3');
     for (const f of q.features) {
@@ -189,7 +201,10 @@ describe('documents and media types', () => {
     expect(r.body).toMatchObject({ type: 'Feature', id: first!.id, properties: first!.properties });
     expect(linkOf(r.body, 'self')!.href).toBe(`${t.url}/ogc/collections/permits/items/${encodeURIComponent(first!.id)}`);
     expect(linkOf(r.body, 'collection')!.href).toBe(`${t.url}/ogc/collections/permits`);
-    const head = await fetch(`${t.url}/ogc/collections/permits/items?limit=1`, { method: 'HEAD', headers: { authorization: `Bearer ${gis}` } });
+    const head = await fetch(`${t.url}/ogc/collections/permits/items?limit=1`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${gis}` },
+    });
     expect(head.status).toBe(200);
     const parcel = (await items('/ogc/collections/parcels/items?limit=1')).features[0]!;
     expect((await get(`/ogc/collections/parcels/items/${parcel.id}`)).body.geometry).toEqual(parcel.geometry);
@@ -283,10 +298,17 @@ describe('filters, bbox and datetime', () => {
       const ys = ring.map((p) => p[1]!);
       return Math.min(...xs) <= box[2]! && Math.max(...xs) >= box[0]! && Math.min(...ys) <= box[3]! && Math.max(...ys) >= box[1]!;
     };
-    expect(parcels.features.map((f) => f.id).sort()).toEqual(all.features.filter(meets).map((f) => f.id).sort());
+    expect(parcels.features.map((f) => f.id).sort()).toEqual(
+      all.features
+        .filter(meets)
+        .map((f) => f.id)
+        .sort(),
+    );
     expect(parcels.features.length).toBeLessThan(all.features.length);
     // six numbers (with heights) are the same box; one far away is empty
-    expect((await items(`/ogc/collections/permits/items?bbox=${box[0]},${box[1]},0,${box[2]},${box[3]},100&limit=1`)).numberMatched).toBe(fc.matched!);
+    expect((await items(`/ogc/collections/permits/items?bbox=${box[0]},${box[1]},0,${box[2]},${box[3]},100&limit=1`)).numberMatched).toBe(
+      fc.matched!,
+    );
     expect((await items('/ogc/collections/permits/items?bbox=10,-10,11,-9')).numberMatched).toBe(0);
     // across the antimeridian: 170..-170 holds nothing near San Francisco, 100..-100 (wrapping) nothing either
     expect((await items('/ogc/collections/permits/items?bbox=170,-90,-170,90')).numberMatched).toBe(0);
@@ -321,7 +343,11 @@ describe('filters, bbox and datetime', () => {
   test('sync: a change shows up in datetime=<before>/.. with its new status; withdrawn permits stay', async () => {
     const before = new Date(Date.now() - 1000).toISOString();
     const number = await submitPermit('ogc-sync-0001');
-    const w = await t.gql(`mutation($n: String!) { transitionPermit(number: $n, to: WITHDRAWN, reason: "no longer needed") { status } }`, { n: number }, contractorA);
+    const w = await t.gql(
+      `mutation($n: String!) { transitionPermit(number: $n, to: WITHDRAWN, reason: "no longer needed") { status } }`,
+      { n: number },
+      contractorA,
+    );
     expect(w.body.errors).toBeUndefined();
     const changed = await walk(`/ogc/collections/permits/items?datetime=${before}/..`);
     const f = changed.features.find((x) => x.id === number);
@@ -363,7 +389,8 @@ describe('policy', () => {
       expect(r.text).not.toContain(SECRET_EMAIL);
       expect(r.text).not.toContain('Secretname');
       expect(r.text).not.toMatch(/@example\.(org|com)/);
-      for (const f of r.body.features as Feature[]) for (const k of Object.keys(f.properties)) expect(k).not.toMatch(/applicant|email|phone|contact|name$/i);
+      for (const f of r.body.features as Feature[])
+        for (const k of Object.keys(f.properties)) expect(k).not.toMatch(/applicant|email|phone|contact|name$/i);
     }
   });
 
@@ -481,10 +508,21 @@ describe('audit', () => {
     await get('/ogc/collections/parcels/items', contractorA);
     await t.running.audit.flush();
     const rows = rowsOf<{ entry: Record<string, any> }>(
-      await t.tdb.database.db.execute(sql`select entry from audit_entries where seq > ${Number(h!.n)} and entry->>'kind' = 'ogc' order by seq`),
+      await t.tdb.database.db.execute(
+        sql`select entry from audit_entries where seq > ${Number(h!.n)} and entry->>'kind' = 'ogc' order by seq`,
+      ),
     ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry));
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatchObject({ kind: 'ogc', clientId: 'demo-gis', role: 'gis_vendor', jurisdiction: 'demo-city', path: '/ogc/collections/permits/items', httpStatus: 200, outcome: 'ALLOWED', numberReturned: 3 });
+    expect(rows[0]).toMatchObject({
+      kind: 'ogc',
+      clientId: 'demo-gis',
+      role: 'gis_vendor',
+      jurisdiction: 'demo-city',
+      path: '/ogc/collections/permits/items',
+      httpStatus: 200,
+      outcome: 'ALLOWED',
+      numberReturned: 3,
+    });
     expect(rows[0]!.query).toContain('PermitType=BUILDING');
     expect(rows[1]).toMatchObject({ httpStatus: 400, outcome: 'ERROR' });
     expect(rows[2]).toMatchObject({ clientId: null, httpStatus: 401, outcome: 'DENIED' });

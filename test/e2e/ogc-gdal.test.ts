@@ -80,7 +80,11 @@ describe.skipIf(!gdal)('GDAL OAPIF driver', () => {
   });
 
   test('without the header GDAL is refused', async () => {
-    const p = Bun.spawn(['ogrinfo', '-ro', '-so', `OAPIF:${t.url}/ogc`], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, GDAL_HTTP_HEADERS: '' } });
+    const p = Bun.spawn(['ogrinfo', '-ro', '-so', `OAPIF:${t.url}/ogc`], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ...process.env, GDAL_HTTP_HEADERS: '' },
+    });
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).not.toBe(0);
     expect(out).not.toContain('permits');

@@ -42,7 +42,9 @@ export function createChangeCounters(o: ChangeCountersOptions) {
           unlisten = stop;
           live = true;
         })
-        .catch((err) => o.log.warn({ err: (err as Error).message }, 'change counters: LISTEN failed; every conditional request reads the counter'))
+        .catch((err) =>
+          o.log.warn({ err: (err as Error).message }, 'change counters: LISTEN failed; every conditional request reads the counter'),
+        )
     : Promise.resolve();
 
   return {

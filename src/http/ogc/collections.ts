@@ -47,7 +47,10 @@ const permitsCollection: Collection = {
   visibilityKey: (p) => permitScopeKey(permitScopeOf(p)),
   page: (db, p, q) =>
     permitFeaturePage(db, p, {
-      filter: { status: (q.filters.StatusCurrent as PermitStatus[] | undefined) ?? null, type: (q.filters.PermitType as PermitType[] | undefined) ?? null },
+      filter: {
+        status: (q.filters.StatusCurrent as PermitStatus[] | undefined) ?? null,
+        type: (q.filters.PermitType as PermitType[] | undefined) ?? null,
+      },
       bbox: q.bbox,
       datetime: q.datetime,
       limit: q.limit,

@@ -15,5 +15,7 @@ export function conditionalAnswer(request: Request, etag: string): Response | nu
   const opaque = (t: string) => t.trim().replace(/^W\//, '');
   const wanted = opaque(etag);
   const match = header.trim() === '*' || header.split(',').some((t) => opaque(t) === wanted);
-  return match ? new Response(null, { status: 304, headers: { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' } }) : null;
+  return match
+    ? new Response(null, { status: 304, headers: { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' } })
+    : null;
 }

@@ -82,10 +82,12 @@ const DAY_MS = 86_400_000;
 function parseMoment(raw: string): { start: Date; end: Date } {
   if (DATE.test(raw)) {
     const start = new Date(`${raw}T00:00:00Z`);
-    if (Number.isNaN(start.getTime()) || start.toISOString().slice(0, 10) !== raw) throw invalidParameter(`datetime: "${raw}" is not a date`);
+    if (Number.isNaN(start.getTime()) || start.toISOString().slice(0, 10) !== raw)
+      throw invalidParameter(`datetime: "${raw}" is not a date`);
     return { start, end: new Date(start.getTime() + DAY_MS - 1) };
   }
-  if (!DATE_TIME.test(raw)) throw invalidParameter(`datetime: "${raw.slice(0, 40)}" is not an RFC 3339 date-time (with Z or an offset) or a date`);
+  if (!DATE_TIME.test(raw))
+    throw invalidParameter(`datetime: "${raw.slice(0, 40)}" is not an RFC 3339 date-time (with Z or an offset) or a date`);
   const t = new Date(raw.toUpperCase());
   if (Number.isNaN(t.getTime())) throw invalidParameter(`datetime: "${raw.slice(0, 40)}" is not a valid date-time`);
   return { start: t, end: t };

@@ -54,7 +54,9 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     if (!deps.charge || tokens <= 0) return;
     const r = await deps.charge(scope, tokens);
     if (!r.allowed) {
-      throw new OgcError(429, 'TooManyRequests', `rate limit exceeded; retry after ${r.retryAfterSeconds} s`, { 'Retry-After': String(r.retryAfterSeconds) });
+      throw new OgcError(429, 'TooManyRequests', `rate limit exceeded; retry after ${r.retryAfterSeconds} s`, {
+        'Retry-After': String(r.retryAfterSeconds),
+      });
     }
   }
 
@@ -83,12 +85,19 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     const type = params.format === 'json' ? MEDIA.json : MEDIA.geojson;
     const self = `${root}/collections/${c.id}/items`;
     const links: Link[] = [
-      link(pageUrl(self, params, params.cursor, 'geojson'), params.format === 'geojson' ? 'self' : 'alternate', MEDIA.geojson, 'This page as GeoJSON'),
+      link(
+        pageUrl(self, params, params.cursor, 'geojson'),
+        params.format === 'geojson' ? 'self' : 'alternate',
+        MEDIA.geojson,
+        'This page as GeoJSON',
+      ),
       link(pageUrl(self, params, params.cursor, 'json'), params.format === 'json' ? 'self' : 'alternate', MEDIA.json, 'This page as JSON'),
       link(`${root}/collections/${c.id}`, 'collection', MEDIA.json, c.title),
     ];
-    if (page.hasNext && page.lastKey !== null) links.push(link(pageUrl(self, params, { after: page.lastKey }, params.format), 'next', type, 'Next page'));
-    if (page.hasPrev && page.firstKey !== null) links.push(link(pageUrl(self, params, { before: page.firstKey }, params.format), 'prev', type, 'Previous page'));
+    if (page.hasNext && page.lastKey !== null)
+      links.push(link(pageUrl(self, params, { after: page.lastKey }, params.format), 'next', type, 'Next page'));
+    if (page.hasPrev && page.firstKey !== null)
+      links.push(link(pageUrl(self, params, { before: page.firstKey }, params.format), 'prev', type, 'Previous page'));
     // the features arrive as JSON text from PostgreSQL and are spliced in, never parsed here
     const head = JSON.stringify({
       type: 'FeatureCollection',
@@ -116,12 +125,18 @@ export function createOgcRoute(deps: OgcRouteDeps) {
       link(`${root}/collections/${c.id}`, 'collection', MEDIA.json, c.title),
     ];
     // PostgreSQL's object starts with "{": the links go in front of its members
-    return ogcResponse(`{"links":${JSON.stringify(links)},${text.slice(1)}`, format === 'json' ? MEDIA.json : MEDIA.geojson, 200, { ETag: etag });
+    return ogcResponse(`{"links":${JSON.stringify(links)},${text.slice(1)}`, format === 'json' ? MEDIA.json : MEDIA.geojson, 200, {
+      ETag: etag,
+    });
   }
 
   async function dispatch(request: Request, url: URL, scope: RequestScope, p: Principal, facts: OgcRequestFacts): Promise<Response> {
     const root = `${deps.baseUrl(request)}/ogc`;
-    const parts = url.pathname.replace(/^\/ogc\/?/, '').replace(/\/$/, '').split('/').filter((s, i) => s !== '' || i > 0);
+    const parts = url.pathname
+      .replace(/^\/ogc\/?/, '')
+      .replace(/\/$/, '')
+      .split('/')
+      .filter((s, i) => s !== '' || i > 0);
     const docParams = () => {
       checkKnownParams(url.searchParams, new Set(['f']));
       formatOf(url.searchParams.get('f'), false);
@@ -142,14 +157,18 @@ export function createOgcRoute(deps: OgcRouteDeps) {
       facts.resource = 'api';
       checkKnownParams(url.searchParams, new Set(['f']));
       const f = url.searchParams.get('f');
-      if (f !== null && !['json', 'application/json', MEDIA.openapi].includes(f)) throw new OgcError(400, 'InvalidParameterValue', 'f: the API definition is served as OpenAPI 3.0 JSON only');
+      if (f !== null && !['json', 'application/json', MEDIA.openapi].includes(f))
+        throw new OgcError(400, 'InvalidParameterValue', 'f: the API definition is served as OpenAPI 3.0 JSON only');
       return ogcResponse(openApiDocument(root, COLLECTIONS), MEDIA.openapi);
     }
     if (first === 'collections' && parts.length === 1) {
       facts.resource = 'collections';
       docParams();
       const shown = visible();
-      return ogcResponse(collectionsDocument(root, shown, shown.length ? await extentOf(p) : { bbox: null, firstUpdate: null }), MEDIA.json);
+      return ogcResponse(
+        collectionsDocument(root, shown, shown.length ? await extentOf(p) : { bbox: null, firstUpdate: null }),
+        MEDIA.json,
+      );
     }
     if (first === 'collections' && id !== undefined && rest.length === 0) {
       if (sub === undefined) {
@@ -198,12 +217,15 @@ export function createOgcRoute(deps: OgcRouteDeps) {
 /** authenticateRequest's 401 (GraphQL-shaped) as an OGC exception, with its WWW-Authenticate header. */
 function asOgcRefusal(reject: Response): Response {
   const challenge = reject.headers.get('WWW-Authenticate');
-  return errorResponse(new OgcError(reject.status, 'Unauthorized', 'invalid access token', challenge ? { 'WWW-Authenticate': challenge } : {}));
+  return errorResponse(
+    new OgcError(reject.status, 'Unauthorized', 'invalid access token', challenge ? { 'WWW-Authenticate': challenge } : {}),
+  );
 }
 
 function asOgcError(err: unknown, log: Logger, scope: RequestScope): OgcError {
   if (err instanceof OgcError) return err;
-  if (isDatabaseUnavailable(err)) return new OgcError(503, 'ServiceUnavailable', 'the permit database is unavailable; try again shortly', { 'Retry-After': '5' });
+  if (isDatabaseUnavailable(err))
+    return new OgcError(503, 'ServiceUnavailable', 'the permit database is unavailable; try again shortly', { 'Retry-After': '5' });
   log.error({ err, requestId: scope.requestId }, 'internal error (ogc)');
   return new OgcError(500, 'InternalError', 'internal error');
 }
@@ -218,7 +240,10 @@ function safeDecode(s: string): string {
 
 /** The query as a stable string (sorted), for the ETag: the same request in another order is the same answer. */
 function canonicalQuery(search: URLSearchParams): string {
-  return [...search.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('&');
+  return [...search.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
 }
 
 /** A link to a page of the same query: every filter kept, the cursor and format replaced. */

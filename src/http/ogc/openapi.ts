@@ -16,7 +16,13 @@ const errors = {
   '503': { $ref: '#/components/responses/ServiceUnavailable' },
 };
 const docOp = (summary: string, operationId: string, extra: object = {}) => ({
-  get: { summary, operationId, parameters: [ref('f')], responses: { '200': { description: summary, content: json({ type: 'object' }) }, ...errors }, ...extra },
+  get: {
+    summary,
+    operationId,
+    parameters: [ref('f')],
+    responses: { '200': { description: summary, content: json({ type: 'object' }) }, ...errors },
+    ...extra,
+  },
 });
 
 function collectionPaths(c: Collection) {
@@ -29,8 +35,14 @@ function collectionPaths(c: Collection) {
     explode: false,
     schema: { type: 'array', items: { type: 'string', enum: [...f.values] } },
   }));
-  const features = { [MEDIA.geojson]: { schema: { $ref: '#/components/schemas/FeatureCollection' } }, [MEDIA.json]: { schema: { $ref: '#/components/schemas/FeatureCollection' } } };
-  const feature = { [MEDIA.geojson]: { schema: { $ref: '#/components/schemas/Feature' } }, [MEDIA.json]: { schema: { $ref: '#/components/schemas/Feature' } } };
+  const features = {
+    [MEDIA.geojson]: { schema: { $ref: '#/components/schemas/FeatureCollection' } },
+    [MEDIA.json]: { schema: { $ref: '#/components/schemas/FeatureCollection' } },
+  };
+  const feature = {
+    [MEDIA.geojson]: { schema: { $ref: '#/components/schemas/Feature' } },
+    [MEDIA.json]: { schema: { $ref: '#/components/schemas/Feature' } },
+  };
   return {
     [`/collections/${c.id}`]: docOp(`Describes the ${c.id} collection`, `describe_${c.id}`),
     [`/collections/${c.id}/items`]: {
@@ -54,7 +66,11 @@ function collectionPaths(c: Collection) {
         summary: `One feature of ${c.id}`,
         operationId: `get_${c.id}_feature`,
         parameters: [{ name: 'featureId', in: 'path', required: true, schema: { type: 'string' } }, ref('f')],
-        responses: { '200': { description: 'The feature', content: feature }, '404': { $ref: '#/components/responses/NotFound' }, ...errors },
+        responses: {
+          '200': { description: 'The feature', content: feature },
+          '404': { $ref: '#/components/responses/NotFound' },
+          ...errors,
+        },
       },
     },
   };
@@ -68,14 +84,21 @@ export function openApiDocument(root: string, collections: readonly Collection[]
     info: {
       title: 'Permit Gateway – OGC API – Features',
       version: '1.0.0',
-      description: "Building permits and parcels of the caller's jurisdiction. Every request needs a bearer token (OAuth 2.0 client credentials).",
+      description:
+        "Building permits and parcels of the caller's jurisdiction. Every request needs a bearer token (OAuth 2.0 client credentials).",
     },
     servers: [{ url: root }],
     security: [{ bearerAuth: [] }],
     paths: {
       '/': docOp('Landing page', 'getLandingPage'),
       '/conformance': docOp('Conformance classes', 'getConformanceDeclaration'),
-      '/api': { get: { summary: 'This document', operationId: 'getApi', responses: { '200': { description: 'OpenAPI 3.0', content: { [MEDIA.openapi]: { schema: { type: 'object' } } } }, ...errors } } },
+      '/api': {
+        get: {
+          summary: 'This document',
+          operationId: 'getApi',
+          responses: { '200': { description: 'OpenAPI 3.0', content: { [MEDIA.openapi]: { schema: { type: 'object' } } } }, ...errors },
+        },
+      },
       '/collections': docOp('The feature collections', 'getCollections'),
       ...Object.assign({}, ...collections.map(collectionPaths)),
     },
@@ -104,7 +127,8 @@ export function openApiDocument(root: string, collections: readonly Collection[]
           name: 'datetime',
           in: 'query',
           required: false,
-          description: 'An RFC 3339 instant or interval (`start/end`, open ends `..`), on the last update of a permit. Parcels carry no time and ignore it.',
+          description:
+            'An RFC 3339 instant or interval (`start/end`, open ends `..`), on the last update of a permit. Parcels carry no time and ignore it.',
           style: 'form',
           explode: false,
           schema: { type: 'string' },
