@@ -1,6 +1,6 @@
 /**
  * One page of GeoJSON features in keyset order, built by PostgreSQL in ONE statement: the features as a JSON
- * text (json_agg, handed to the response as is, never parsed here), the page's first and last keys, whether a
+ * text (string_agg of JSON text, handed to the response as is, never parsed here), the page's first and last keys, whether a
  * row lies beyond the page, and how many features match in all. Paging by key, never by offset, so a walk
  * through a changing collection neither repeats nor skips what was there when it started.
  */
@@ -24,7 +24,7 @@ export function decodeFeatureCursor(raw: string): KeyCursor | null {
 export interface FeaturePageSpec {
   /** The key column (text or uuid), unique within `where`. */
   key: SQL;
-  /** One feature as a `json` expression. */
+  /** One feature as JSON text (json-text.ts). */
   feature: SQL;
   /** FROM clause: tables and joins. */
   from: SQL;
@@ -61,7 +61,7 @@ export async function featurePage(db: Executor, s: FeaturePageSpec): Promise<Fea
   const matched = s.countMatched === false ? sql`null::int` : sql`(select count(*)::int from ${s.from} where ${where})`;
   const statement = sql`
     select count(*)::int as fetched,
-      coalesce(json_agg(w.f order by w.k) filter (where w.rn <= ${s.limit}), '[]'::json)::text as features,
+      '[' || coalesce(string_agg(w.f, ',' order by w.k) filter (where w.rn <= ${s.limit}), '') || ']' as features,
       (array_agg(w.k::text order by w.k asc) filter (where w.rn <= ${s.limit}))[1] as first_key,
       (array_agg(w.k::text order by w.k desc) filter (where w.rn <= ${s.limit}))[1] as last_key,
       ${matched} as matched

@@ -6,6 +6,7 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import type { BBox } from './bbox.ts';
+import { jsonNumber, jsonObject, jsonString } from './json-text.ts';
 import { featurePage, type FeaturePage, type KeyCursor } from './feature-page.ts';
 import type { Principal } from './principal.ts';
 
@@ -25,16 +26,22 @@ export const PARCEL_FEATURE_PROPERTIES = {
   Longitude: 'number',
 } as const;
 
-const featureJson = sql`json_build_object(
-  'type', 'Feature',
-  'id', ${parcels.apn},
-  'geometry', ${parcels.geometry},
-  'properties', json_build_object(
-    'PIN', ${parcels.apn},
-    'Address', ${parcels.address},
-    'ZoningCode', ${parcels.zoningCode},
-    'Latitude', ${parcels.latitude},
-    'Longitude', ${parcels.longitude}))`;
+/** One feature as JSON text (json-text.ts); the polygon is the stored GeoJSON as is. */
+const featureJson = jsonObject([
+  ['type', sql`'"Feature"'`],
+  ['id', jsonString(parcels.apn)],
+  ['geometry', sql`${parcels.geometry}::text`],
+  [
+    'properties',
+    jsonObject([
+      ['PIN', jsonString(parcels.apn)],
+      ['Address', jsonString(parcels.address)],
+      ['ZoningCode', jsonString(parcels.zoningCode)],
+      ['Latitude', jsonNumber(parcels.latitude)],
+      ['Longitude', jsonNumber(parcels.longitude)],
+    ]),
+  ],
+]);
 
 function conditions(p: Principal, bbox: BBox | null | undefined): SQL[] {
   const conds: SQL[] = [eq(parcels.jurisdictionId, p.jurisdiction)];
@@ -65,7 +72,7 @@ export function parcelFeaturePage(db: Executor, p: Principal, q: ParcelFeatureQu
 export async function parcelFeature(db: Executor, p: Principal, apn: string): Promise<string | null> {
   if (apn.length > 64 || apn.includes('\u0000')) return null;
   const [row] = rowsOf<{ f: string }>(
-    await db.execute(sql`select ${featureJson}::text as f from ${parcels} where ${and(...conditions(p, null), eq(parcels.apn, apn))}`),
+    await db.execute(sql`select ${featureJson} as f from ${parcels} where ${and(...conditions(p, null), eq(parcels.apn, apn))}`),
   );
   return row?.f ?? null;
 }

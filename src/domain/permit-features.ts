@@ -3,17 +3,15 @@
  * centroid and BLDS-named public properties. Personal data (the applicant) never enters the SELECT, whoever asks;
  * which permits are visible comes from visibility.ts like every other permit read.
  */
-import { and, eq, gte, lte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import { permits } from '../db/schema/permits.ts';
 import type { BBox } from './bbox.ts';
+import { jsonDateTime, jsonNumber, jsonObject, jsonString } from './json-text.ts';
 import { featurePage, type FeaturePage, type KeyCursor } from './feature-page.ts';
 import { listConditions, type PermitFilter } from './permit-reads.ts';
 import type { Principal } from './principal.ts';
-
-/** ISO 8601 UTC with milliseconds, as `Date.toISOString()` writes it (null stays null). */
-const isoUtc = (column: AnyColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** A closed or half-open time interval; null ends are open. */
 export interface TimeInterval {
@@ -56,26 +54,39 @@ export const PERMIT_FEATURE_PROPERTIES = {
 
 const keyOf = (id: PermitFeatureId) => (id === 'number' ? sql`${permits.permitNum}` : sql`${permits.id}`);
 
-const featureJson = (id: PermitFeatureId) => sql`json_build_object(
-  'type', 'Feature',
-  'id', ${keyOf(id)},
-  'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(${parcels.longitude}, ${parcels.latitude})),
-  'properties', json_build_object(
-    'PermitNum', ${permits.permitNum},
-    'PermitType', ${permits.permitType},
-    'WorkClass', ${permits.workClass},
-    'Description', ${permits.description},
-    'StatusCurrent', ${permits.statusCurrent},
-    'StatusDate', ${isoUtc(permits.statusDate)},
-    'EstProjectCost', ${permits.estProjectCost},
-    'OriginalAddress1', ${parcels.address},
-    'PIN', ${parcels.apn},
-    'Latitude', ${parcels.latitude},
-    'Longitude', ${parcels.longitude},
-    'AppliedDate', ${isoUtc(permits.appliedDate)},
-    'IssuedDate', ${isoUtc(permits.issuedDate)},
-    'CompletedDate', ${isoUtc(permits.completedDate)},
-    'LastUpdated', ${isoUtc(permits.updatedAt)}))`;
+/** One feature as JSON text (json-text.ts), never an object on this side. */
+const featureJson = (id: PermitFeatureId) =>
+  jsonObject([
+    ['type', sql`'"Feature"'`],
+    ['id', jsonString(keyOf(id))],
+    [
+      'geometry',
+      jsonObject([
+        ['type', sql`'"Point"'`],
+        ['coordinates', sql`'[' || ${parcels.longitude} || ',' || ${parcels.latitude} || ']'`],
+      ]),
+    ],
+    [
+      'properties',
+      jsonObject([
+        ['PermitNum', jsonString(permits.permitNum)],
+        ['PermitType', jsonString(permits.permitType)],
+        ['WorkClass', jsonString(permits.workClass)],
+        ['Description', jsonString(permits.description)],
+        ['StatusCurrent', jsonString(permits.statusCurrent)],
+        ['StatusDate', jsonDateTime(permits.statusDate)],
+        ['EstProjectCost', jsonNumber(permits.estProjectCost)],
+        ['OriginalAddress1', jsonString(parcels.address)],
+        ['PIN', jsonString(parcels.apn)],
+        ['Latitude', jsonNumber(parcels.latitude)],
+        ['Longitude', jsonNumber(parcels.longitude)],
+        ['AppliedDate', jsonDateTime(permits.appliedDate)],
+        ['IssuedDate', jsonDateTime(permits.issuedDate)],
+        ['CompletedDate', jsonDateTime(permits.completedDate)],
+        ['LastUpdated', jsonDateTime(permits.updatedAt)],
+      ]),
+    ],
+  ]);
 
 const from = sql`${permits} inner join ${parcels} on ${parcels.id} = ${permits.parcelId}`;
 

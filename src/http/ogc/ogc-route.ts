@@ -14,6 +14,7 @@ import type { RequestScope } from '../../request-scope.ts';
 import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
+import { createPageCache } from './page-cache.ts';
 import { checkKnownParams, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
 import { ogcEntry, type OgcRequestFacts } from './ogc-audit-entry.ts';
 import { collectionDocument, collectionsDocument, conformance, landingPage, type Extent } from './ogc-documents.ts';
@@ -34,6 +35,8 @@ export interface OgcRouteDeps {
   changeCounter: (jurisdiction: string) => Promise<number>;
   /** Records the request's audit entry; null when auditing is off. */
   record: ((entry: Record<string, unknown>) => void) | null;
+  /** Bytes of feature pages kept in memory (page-cache.ts); 0 turns the cache off. @default 64 MiB */
+  pageCacheBytes?: number;
   /** The external base URL (scheme, host, port) links are built on. */
   baseUrl: (request: Request) => string;
   log: Logger;
@@ -44,6 +47,7 @@ const FEATURES_PER_TOKEN = 100;
 
 export function createOgcRoute(deps: OgcRouteDeps) {
   const query = deps.schema.getQueryType()!;
+  const pages = createPageCache(deps.pageCacheBytes === undefined ? {} : { maxBytes: deps.pageCacheBytes });
 
   function mayRead(p: Principal, c: Collection): boolean {
     const field = query.getFields()[c.ruleOf];
@@ -75,12 +79,13 @@ export function createOgcRoute(deps: OgcRouteDeps) {
   async function items(request: Request, url: URL, root: string, p: Principal, scope: RequestScope, c: Collection, facts: OgcRequestFacts) {
     const params = parseItemsParams(url.searchParams, c.filters);
     const counter = await deps.guard(() => deps.changeCounter(p.jurisdiction));
-    const etag = itemsETag(counter, [root, c.id, c.visibilityKey(p), canonicalQuery(url.searchParams)]);
+    const selectors = [root, c.id, c.visibilityKey(p), canonicalQuery(url.searchParams)];
+    const etag = itemsETag(counter, selectors);
     const notModified = conditionalAnswer(request, etag);
     if (notModified) return notModified;
     // the first token was taken on arrival; the rest grows with the page size
     await charge(scope, Math.ceil(params.limit / FEATURES_PER_TOKEN));
-    const page = await deps.guard(() => c.page(deps.db, p, params));
+    const page = await pages.get(counter, selectors, () => deps.guard(() => c.page(deps.db, p, params)));
     facts.returned = page.returned;
     const type = params.format === 'json' ? MEDIA.json : MEDIA.geojson;
     const self = `${root}/collections/${c.id}/items`;
