@@ -212,11 +212,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       (async (scope, tokens) => {
         const who = rateLimitIdentity(scope);
         const policy = scaledLimits[who.role as keyof typeof scaledLimits];
+        // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
+        const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
         try {
-          return await buckets.take(who.key, tokens, policy);
+          return await buckets.take(who.key, cost, policy);
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
-          return localBuckets.take(who.key, tokens, policy);
+          return localBuckets.take(who.key, cost, policy);
         }
       }),
     guard: (fn) => services.breaker.execute(fn),
