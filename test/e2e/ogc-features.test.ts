@@ -166,6 +166,11 @@ describe('documents and media types', () => {
 
   test('items: a FeatureCollection with self, alternate and collection links; f=json answers application/json', async () => {
     const fc = await items('/ogc/collections/permits/items?limit=5');
+    const crs84 = await get(
+      '/ogc/collections/permits/items?limit=1&crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84&bbox-crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84',
+    );
+    expect(crs84.status).toBe(200);
+    expect(crs84.headers.get('content-crs')).toBe('<http://www.opengis.net/def/crs/OGC/1.3/CRS84>');
     expect(fc.type).toBe('FeatureCollection');
     expect(fc.features).toHaveLength(5);
     expect(Number.isNaN(Date.parse(fc.timeStamp!))).toBe(false);
@@ -472,6 +477,8 @@ describe('errors', () => {
     ['an unsupported format', '/ogc/collections/permits/items?f=html'],
     ['a parameter on the landing page', '/ogc?limit=1'],
     ['a permit filter on parcels', '/ogc/collections/parcels/items?StatusCurrent=ISSUED'],
+    ['a CRS other than CRS84', '/ogc/collections/permits/items?crs=http://www.opengis.net/def/crs/EPSG/0/3857'],
+    ['a bbox-crs other than CRS84', '/ogc/collections/permits/items?bbox=1,2,3,4&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326'],
   ])('%s → 400 with an OGC exception body', async (_, path) => {
     const r = await get(path);
     expect(r.status).toBe(400);

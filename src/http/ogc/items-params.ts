@@ -27,7 +27,21 @@ export interface ItemsParams {
   format: 'geojson' | 'json';
 }
 
-const ITEMS_PARAMS = new Set(['limit', 'bbox', 'datetime', 'cursor', 'f']);
+const ITEMS_PARAMS = new Set(['limit', 'bbox', 'datetime', 'cursor', 'f', 'bbox-crs', 'crs']);
+
+/** CRS84 as clients spell it (Part 2's `bbox-crs` and `crs`): the only CRS served, so the only one accepted. */
+const CRS84_NAMES = new Set([
+  'http://www.opengis.net/def/crs/OGC/1.3/CRS84',
+  'https://www.opengis.net/def/crs/OGC/1.3/CRS84',
+  '[OGC:CRS84]',
+  'OGC:CRS84',
+]);
+
+export function checkCrs(name: string, raw: string | null): void {
+  if (raw !== null && !CRS84_NAMES.has(raw.trim())) {
+    throw invalidParameter(`${name}: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported`);
+  }
+}
 
 /** `f` on any OGC resource: json (and geojson for features); anything else is refused. */
 export function formatOf(value: string | null, features: boolean): 'geojson' | 'json' {
@@ -130,6 +144,8 @@ export function parseItemsParams(search: URLSearchParams, filters: readonly Prop
     const raw = search.get(f.name);
     if (raw !== null) chosen[f.name] = parseFilter(f, raw);
   }
+  checkCrs('bbox-crs', search.get('bbox-crs'));
+  checkCrs('crs', search.get('crs'));
   return {
     limit: parseLimit(search.get('limit')),
     bbox: parseBBox(search.get('bbox')),

@@ -15,9 +15,9 @@ import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
 import { createPageCache } from './page-cache.ts';
-import { checkKnownParams, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
+import { checkCrs, checkKnownParams, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
 import { ogcEntry, type OgcRequestFacts } from './ogc-audit-entry.ts';
-import { collectionDocument, collectionsDocument, conformance, landingPage, type Extent } from './ogc-documents.ts';
+import { CRS84, collectionDocument, collectionsDocument, conformance, landingPage, type Extent } from './ogc-documents.ts';
 import { errorResponse, link, MEDIA, notFoundError, OgcError, ogcResponse, type Link } from './ogc-responses.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -41,6 +41,9 @@ export interface OgcRouteDeps {
   baseUrl: (request: Request) => string;
   log: Logger;
 }
+
+/** Every geometry is CRS84 (longitude, latitude); said in the header Part 2 clients read. */
+const CONTENT_CRS = `<${CRS84}>`;
 
 /** Features worth one more rate-limit token: a full 10,000-feature page costs 101 tokens (a burst, at most). */
 const FEATURES_PER_TOKEN = 100;
@@ -111,12 +114,13 @@ export function createOgcRoute(deps: OgcRouteDeps) {
       numberReturned: page.returned,
       links,
     });
-    return ogcResponse(`${head.slice(0, -1)},"features":${page.featuresJson}}`, type, 200, { ETag: etag });
+    return ogcResponse(`${head.slice(0, -1)},"features":${page.featuresJson}}`, type, 200, { ETag: etag, 'Content-Crs': CONTENT_CRS });
   }
 
   async function feature(request: Request, url: URL, root: string, p: Principal, c: Collection, featureId: string) {
     const format = formatOf(url.searchParams.get('f'), true);
-    checkKnownParams(url.searchParams, new Set(['f']));
+    checkKnownParams(url.searchParams, new Set(['f', 'crs']));
+    checkCrs('crs', url.searchParams.get('crs'));
     const counter = await deps.guard(() => deps.changeCounter(p.jurisdiction));
     const etag = itemsETag(counter, [root, c.id, c.visibilityKey(p), featureId, format]);
     const notModified = conditionalAnswer(request, etag);
@@ -132,6 +136,7 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     // PostgreSQL's object starts with "{": the links go in front of its members
     return ogcResponse(`{"links":${JSON.stringify(links)},${text.slice(1)}`, format === 'json' ? MEDIA.json : MEDIA.geojson, 200, {
       ETag: etag,
+      'Content-Crs': CONTENT_CRS,
     });
   }
 

@@ -49,7 +49,7 @@ function collectionPaths(c: Collection) {
       get: {
         summary: `${c.title} as GeoJSON features`,
         operationId: `get_${c.id}_items`,
-        parameters: [ref('limit'), ref('bbox'), ref('datetime'), ref('cursor'), ref('f'), ...filters],
+        parameters: [ref('limit'), ref('bbox'), ref('bbox-crs'), ref('datetime'), ref('cursor'), ref('crs'), ref('f'), ...filters],
         responses: {
           '200': {
             description: 'A page of features; follow the `next` link for the rest.',
@@ -65,7 +65,7 @@ function collectionPaths(c: Collection) {
       get: {
         summary: `One feature of ${c.id}`,
         operationId: `get_${c.id}_feature`,
-        parameters: [{ name: 'featureId', in: 'path', required: true, schema: { type: 'string' } }, ref('f')],
+        parameters: [{ name: 'featureId', in: 'path', required: true, schema: { type: 'string' } }, ref('crs'), ref('f')],
         responses: {
           '200': { description: 'The feature', content: feature },
           '404': { $ref: '#/components/responses/NotFound' },
@@ -122,6 +122,24 @@ export function openApiDocument(root: string, collections: readonly Collection[]
           style: 'form',
           explode: false,
           schema: { type: 'array', minItems: 4, maxItems: 6, items: { type: 'number' } },
+        },
+        'bbox-crs': {
+          name: 'bbox-crs',
+          in: 'query',
+          required: false,
+          description: 'The CRS of bbox: CRS84 only (the default).',
+          style: 'form',
+          explode: false,
+          schema: { type: 'string', format: 'uri', enum: ['http://www.opengis.net/def/crs/OGC/1.3/CRS84'] },
+        },
+        crs: {
+          name: 'crs',
+          in: 'query',
+          required: false,
+          description: 'The CRS of the geometries: CRS84 only (the default).',
+          style: 'form',
+          explode: false,
+          schema: { type: 'string', format: 'uri', enum: ['http://www.opengis.net/def/crs/OGC/1.3/CRS84'] },
         },
         datetime: {
           name: 'datetime',
