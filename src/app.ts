@@ -199,7 +199,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   // OGC API – Features: same token, policy, buckets, breaker and audit recorder as /graphql
   const localBuckets = new MemoryTokenBucketStore();
   const changeCounters = createChangeCounters({
-    read: (jurisdiction) => changeCounter(database.db, jurisdiction),
+    read: (jurisdiction) => services.breaker.execute(() => changeCounter(database.db, jurisdiction)),
     listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
     log,
   });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.ts';
+import { BreakerOpenError } from '../../src/resilience/breaker.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // server start-up and whole-collection walks are slow on a shared machine (PGlite)
@@ -457,6 +458,33 @@ describe('conditional requests', () => {
     const [f] = (await items('/ogc/collections/parcels/items?limit=1')).features;
     const r = await get(`/ogc/collections/parcels/items/${f!.id}`);
     expect((await get(`/ogc/collections/parcels/items/${f!.id}`, gis, { 'if-none-match': r.headers.get('etag')! })).status).toBe(304);
+  });
+});
+
+describe('database outage (circuit breaker open)', () => {
+  test('a current copy still gets its 304, a page in memory is served, anything else is 503', async () => {
+    await t.running.app.changeCounters.ready();
+    const kept = await get('/ogc/collections/permits/items?limit=7&PermitType=PLUMBING');
+    expect(kept.status).toBe(200);
+    const breaker = t.running.services.breaker;
+    const execute = breaker.execute;
+    breaker.execute = (() => Promise.reject(new BreakerOpenError(5000))) as typeof breaker.execute;
+    try {
+      const conditional = await get('/ogc/collections/permits/items?limit=7&PermitType=PLUMBING', gis, {
+        'if-none-match': kept.headers.get('etag')!,
+      });
+      expect(conditional.status).toBe(304);
+      const again = await get('/ogc/collections/permits/items?limit=7&PermitType=PLUMBING');
+      expect(again.status).toBe(200);
+      expect(again.body.features).toEqual(kept.body.features);
+      const other = await get('/ogc/collections/permits/items?limit=8&PermitType=PLUMBING');
+      expect(other.status).toBe(503);
+      expect(other.headers.get('retry-after')).toBeTruthy();
+      expect(other.body.code).toBe('ServiceUnavailable');
+      expect(other.text).not.toMatch(/select|permits_|stack/i);
+    } finally {
+      breaker.execute = execute;
+    }
   });
 });
 

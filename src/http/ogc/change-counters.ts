@@ -8,7 +8,7 @@
 import type { Logger } from '../../logger.ts';
 
 export interface ChangeCountersOptions {
-  /** Reads the counter from the database (through the breaker). */
+  /** Reads the counter from the database (the app passes it through the circuit breaker). */
   read: (jurisdiction: string) => Promise<number>;
   /** Database LISTEN (src/db/client.ts `Database.listen`); without it every call reads. */
   listen?: (channel: string, onMessage: (payload: string) => void, onReconnect?: () => void) => Promise<() => Promise<void>>;

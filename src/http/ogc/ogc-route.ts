@@ -31,7 +31,10 @@ export interface OgcRouteDeps {
   charge: ((scope: RequestScope, tokens: number) => Promise<{ allowed: boolean; retryAfterSeconds: number }>) | null;
   /** Runs database work through the circuit breaker. */
   guard: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** The jurisdiction's change counter (ETag source). */
+  /**
+   * The jurisdiction's change counter (ETag source), from memory when it can be (change-counters.ts): not guarded
+   * here, so during an outage a client whose copy is current still gets its 304 (or a page kept in memory).
+   */
   changeCounter: (jurisdiction: string) => Promise<number>;
   /** Records the request's audit entry; null when auditing is off. */
   record: ((entry: Record<string, unknown>) => void) | null;
@@ -81,7 +84,7 @@ export function createOgcRoute(deps: OgcRouteDeps) {
 
   async function items(request: Request, url: URL, root: string, p: Principal, scope: RequestScope, c: Collection, facts: OgcRequestFacts) {
     const params = parseItemsParams(url.searchParams, c.filters);
-    const counter = await deps.guard(() => deps.changeCounter(p.jurisdiction));
+    const counter = await deps.changeCounter(p.jurisdiction);
     const selectors = [root, c.id, c.visibilityKey(p), canonicalQuery(url.searchParams)];
     const etag = itemsETag(counter, selectors);
     const notModified = conditionalAnswer(request, etag);
@@ -121,7 +124,7 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     const format = formatOf(url.searchParams.get('f'), true);
     checkKnownParams(url.searchParams, new Set(['f', 'crs']));
     checkCrs('crs', url.searchParams.get('crs'));
-    const counter = await deps.guard(() => deps.changeCounter(p.jurisdiction));
+    const counter = await deps.changeCounter(p.jurisdiction);
     const etag = itemsETag(counter, [root, c.id, c.visibilityKey(p), featureId, format]);
     const notModified = conditionalAnswer(request, etag);
     if (notModified) return notModified;
