@@ -26,7 +26,8 @@ export interface Collection {
   filters: readonly PropertyFilter[];
   /** Who sees the same features: part of the ETag. */
   visibilityKey(p: Principal): string;
-  page(db: Executor, p: Principal, q: ItemsParams): Promise<FeaturePage>;
+  /** A page; `countMatched: false` when the caller already knows `numberMatched`. */
+  page(db: Executor, p: Principal, q: ItemsParams, countMatched: boolean): Promise<FeaturePage>;
   one(db: Executor, p: Principal, featureId: string): Promise<string | null>;
 }
 
@@ -45,8 +46,9 @@ const permitsCollection: Collection = {
     { name: 'PermitType', values: PERMIT_TYPES },
   ],
   visibilityKey: (p) => permitScopeKey(permitScopeOf(p)),
-  page: (db, p, q) =>
+  page: (db, p, q, countMatched) =>
     permitFeaturePage(db, p, {
+      countMatched,
       filter: {
         status: (q.filters.StatusCurrent as PermitStatus[] | undefined) ?? null,
         type: (q.filters.PermitType as PermitType[] | undefined) ?? null,
@@ -69,7 +71,7 @@ const parcelsCollection: Collection = {
   properties: PARCEL_FEATURE_PROPERTIES,
   filters: [],
   visibilityKey: (p) => p.jurisdiction,
-  page: (db, p, q) => parcelFeaturePage(db, p, { bbox: q.bbox, limit: q.limit, cursor: q.cursor }),
+  page: (db, p, q, countMatched) => parcelFeaturePage(db, p, { bbox: q.bbox, limit: q.limit, cursor: q.cursor, countMatched }),
   one: (db, p, id) => parcelFeature(db, p, id),
 };
 

@@ -91,7 +91,8 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     if (notModified) return notModified;
     // the first token was taken on arrival; the rest grows with the page size
     await charge(scope, Math.ceil(params.limit / FEATURES_PER_TOKEN));
-    const page = await pages.get(counter, selectors, () => deps.guard(() => c.page(deps.db, p, params)));
+    const walk = [root, c.id, c.visibilityKey(p), canonicalQuery(url.searchParams, ['cursor', 'limit', 'f'])];
+    const page = await pages.get(counter, selectors, walk, (countMatched) => deps.guard(() => c.page(deps.db, p, params, countMatched)));
     facts.returned = page.returned;
     const type = params.format === 'json' ? MEDIA.json : MEDIA.geojson;
     const self = `${root}/collections/${c.id}/items`;
@@ -252,8 +253,9 @@ function safeDecode(s: string): string {
 }
 
 /** The query as a stable string (sorted), for the ETag: the same request in another order is the same answer. */
-function canonicalQuery(search: URLSearchParams): string {
+function canonicalQuery(search: URLSearchParams, leaveOut: readonly string[] = []): string {
   return [...search.entries()]
+    .filter(([k]) => !leaveOut.includes(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');

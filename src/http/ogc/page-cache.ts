@@ -13,22 +13,41 @@ export interface PageCacheOptions {
   maxBytes?: number;
 }
 
-export function createPageCache(o: PageCacheOptions = {}) {
-  if (o.maxBytes === 0) return { get: (_c: number, _s: readonly string[], load: () => Promise<FeaturePage>) => load() };
-  const cache = new LRUCache<string, FeaturePage>({
+export interface PageCache {
+  /**
+   * The cached page, or the one `load` reads (and keeps, when it fits). `walk` selects the whole result a page
+   * belongs to (the query without cursor and limit): its `numberMatched` is counted once per walk, not per page,
+   * and `load` is told whether to count it.
+   */
+  get(
+    counter: number,
+    page: readonly string[],
+    walk: readonly string[],
+    load: (countMatched: boolean) => Promise<FeaturePage>,
+  ): Promise<FeaturePage>;
+}
+
+const keyOf = (counter: number, selectors: readonly string[]) => `${counter}\u0001${selectors.join('\u0001')}`;
+
+export function createPageCache(o: PageCacheOptions = {}): PageCache {
+  if (o.maxBytes === 0) return { get: (_c, _p, _w, load) => load(true) };
+  const pages = new LRUCache<string, FeaturePage>({
     maxSize: o.maxBytes ?? 64 * 2 ** 20,
     sizeCalculation: (page, key) => page.featuresJson.length + key.length + 200,
   });
-  const keyOf = (counter: number, selectors: readonly string[]) => `${counter}\u0001${selectors.join('\u0001')}`;
+  const matched = new LRUCache<string, number>({ max: 10_000 });
   return {
-    /** The cached page, or the one `load` reads (and keeps, when it fits). */
-    async get(counter: number, selectors: readonly string[], load: () => Promise<FeaturePage>): Promise<FeaturePage> {
-      const key = keyOf(counter, selectors);
-      const hit = cache.get(key);
+    async get(counter, pageSelectors, walkSelectors, load) {
+      const key = keyOf(counter, pageSelectors);
+      const hit = pages.get(key);
       if (hit) return hit;
-      const page = await load();
-      cache.set(key, page);
-      return page;
+      const walk = keyOf(counter, walkSelectors);
+      const known = matched.get(walk);
+      const page = await load(known === undefined);
+      const complete = known === undefined ? page : { ...page, matched: known };
+      if (complete.matched !== null) matched.set(walk, complete.matched);
+      pages.set(key, complete);
+      return complete;
     },
   };
 }
