@@ -148,6 +148,15 @@ describe('documents and media types', () => {
     }
     expect(r.body.components.parameters.limit.schema).toEqual({ type: 'integer', minimum: 1, maximum: 10000, default: 100 });
     expect(r.body.components.securitySchemes.bearerAuth.scheme).toBe('bearer');
+    // every $ref points at something in the document
+    const refs = [...r.text.matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs)
+      expect({ ref, found: ref.split('/').reduce((o: any, k) => o?.[k], r.body) !== undefined }).toEqual({ ref, found: true });
+    // the items parameters GDAL and QGIS read, with the property filters as enums
+    const items = r.body.paths['/collections/permits/items'].get.parameters;
+    const status = items.find((x: any) => x.name === 'StatusCurrent');
+    expect(status.schema.items.enum).toContain('ISSUED');
   });
 
   test('collections: permits (points) and parcels with extents in CRS84 and items links', async () => {
