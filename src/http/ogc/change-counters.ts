@@ -1,9 +1,10 @@
 /**
  * Each jurisdiction's change counter, kept in memory so that a conditional request (If-None-Match) is answered
- * 304 without a database round trip. The triggers NOTIFY every new value at commit (migration
- * *_ogc_change_counter), from this instance and any other on the same database; counters only grow, so the
- * cache keeps the largest value seen. A cached value is trusted for `maxAgeMs` at most, and not at all while
- * the subscription is down or after it reconnected (notifications sent meanwhile are lost).
+ * 304 without a database round trip. The triggers NOTIFY the jurisdiction at every commit that changed it
+ * (migration *_ogc_change_counter), from this instance and any other on the same database: the cached value is
+ * then dropped and read again on next use. A read that a notification overtook is not kept (it may predate the
+ * commit). A cached value is trusted for `maxAgeMs` at most, and not at all while the subscription is down or
+ * after it reconnected (notifications sent meanwhile are lost).
  */
 import type { Logger } from '../../logger.ts';
 
@@ -20,23 +21,26 @@ export interface ChangeCountersOptions {
 export function createChangeCounters(o: ChangeCountersOptions) {
   const maxAgeMs = o.maxAgeMs ?? 30_000;
   const cache = new Map<string, { counter: number; at: number }>();
+  /** Notifications seen per jurisdiction (and in all, for reconnects): a read keeps its value only if none came meanwhile. */
+  const generations = new Map<string, number>();
+  let epoch = 0;
   let live = false;
   let unlisten: (() => Promise<void>) | null = null;
 
-  const raise = (jurisdiction: string, counter: number) => {
-    const had = cache.get(jurisdiction);
-    if (!had || counter >= had.counter) cache.set(jurisdiction, { counter, at: performance.now() });
+  const changed = (jurisdiction: string) => {
+    generations.set(jurisdiction, (generations.get(jurisdiction) ?? 0) + 1);
+    cache.delete(jurisdiction);
   };
 
   const started = o.listen
     ? o
         .listen(
           'jurisdiction_changes',
-          (payload) => {
-            const [jurisdiction, n] = payload.split(' ');
-            if (jurisdiction && n && /^\d+$/.test(n)) raise(jurisdiction, Number(n));
+          (payload) => changed(payload),
+          () => {
+            epoch++;
+            cache.clear();
           },
-          () => cache.clear(),
         )
         .then((stop) => {
           unlisten = stop;
@@ -52,8 +56,11 @@ export function createChangeCounters(o: ChangeCountersOptions) {
     async get(jurisdiction: string): Promise<number> {
       const hit = live ? cache.get(jurisdiction) : undefined;
       if (hit && performance.now() - hit.at < maxAgeMs) return hit.counter;
+      const before = { generation: generations.get(jurisdiction) ?? 0, epoch };
       const counter = await o.read(jurisdiction);
-      if (live) raise(jurisdiction, counter);
+      if (live && before.generation === (generations.get(jurisdiction) ?? 0) && before.epoch === epoch) {
+        cache.set(jurisdiction, { counter, at: performance.now() });
+      }
       return counter;
     },
     /** Resolves once the subscription is set up (tests wait for it). */
