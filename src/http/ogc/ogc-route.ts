@@ -70,8 +70,15 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     }
   }
 
+  // a jurisdiction's extent walks every parcel outline: computed again only after the jurisdiction changed
+  const extents = new Map<string, { counter: number; extent: Extent }>();
   async function extentOf(p: Principal): Promise<Extent> {
-    return deps.guard(() => jurisdictionExtent(deps.db, p.jurisdiction));
+    const counter = await deps.changeCounter(p.jurisdiction);
+    const kept = extents.get(p.jurisdiction);
+    if (kept?.counter === counter) return kept.extent;
+    const extent = await deps.guard(() => jurisdictionExtent(deps.db, p.jurisdiction));
+    extents.set(p.jurisdiction, { counter, extent });
+    return extent;
   }
 
   function readable(p: Principal, id: string, facts: OgcRequestFacts): Collection {
