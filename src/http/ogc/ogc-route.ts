@@ -6,7 +6,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { fieldRule, ruleSatisfied } from '../../auth/policy.ts';
 import type { Executor } from '../../db/client.ts';
-import { encodeFeatureCursor } from '../../domain/feature-page.ts';
 import { jurisdictionExtent } from '../../domain/parcel-features.ts';
 import type { Principal } from '../../domain/principal.ts';
 import type { Logger } from '../../logger.ts';
@@ -15,11 +14,12 @@ import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
 import { createPageCache } from './page-cache.ts';
-import { checkCrs, checkKnownParams, formatOf, parseItemsParams, type ItemsParams } from './items-params.ts';
+import { checkCrs, checkKnownParams, formatOf, parseItemsParams } from './items-params.ts';
 import { ogcEntry, type OgcRequestFacts } from './ogc-audit-entry.ts';
 import { CRS84, collectionDocument, collectionsDocument, conformance, landingPage, type Extent } from './ogc-documents.ts';
 import { errorResponse, link, MEDIA, notFoundError, OgcError, ogcResponse, type Link } from './ogc-responses.ts';
 import { openApiDocument } from './openapi.ts';
+import { canonicalQuery, pageUrl } from './page-links.ts';
 
 export interface OgcRouteDeps {
   db: Executor;
@@ -257,25 +257,4 @@ function safeDecode(s: string): string {
   } catch {
     throw notFoundError('malformed path');
   }
-}
-
-/** The query as a stable string (sorted), for the ETag: the same request in another order is the same answer. */
-function canonicalQuery(search: URLSearchParams, leaveOut: readonly string[] = []): string {
-  return [...search.entries()]
-    .filter(([k]) => !leaveOut.includes(k))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-}
-
-/** A link to a page of the same query: every filter kept, the cursor and format replaced. */
-function pageUrl(base: string, q: ItemsParams, cursor: ItemsParams['cursor'], format: 'geojson' | 'json'): string {
-  const s = new URLSearchParams();
-  s.set('limit', String(q.limit));
-  if (q.bbox) s.set('bbox', [q.bbox.minLon, q.bbox.minLat, q.bbox.maxLon, q.bbox.maxLat].join(','));
-  if (q.datetime) s.set('datetime', `${q.datetime.start?.toISOString() ?? '..'}/${q.datetime.end?.toISOString() ?? '..'}`);
-  for (const [name, values] of Object.entries(q.filters)) s.set(name, values.join(','));
-  if (cursor) s.set('cursor', encodeFeatureCursor(cursor));
-  if (format === 'json') s.set('f', 'json');
-  return `${base}?${s.toString()}`;
 }
