@@ -27,6 +27,8 @@ import { freePort, readRss, REPO, rssAfterGc, startApp, startBare, startYogaFloo
 import {
   ACTS_AS,
   identityHeaders,
+  OGC_PAGE,
+  OGC_PAGE_FEATURES,
   PERMIT_QUERY,
   PERMIT_STATUS_QUERY,
   requestSpec,
@@ -157,10 +159,21 @@ async function measure(
   tokens: Record<string, string>,
   warmup = WARMUP,
 ): Promise<Measured> {
-  const spec = requestSpec(name, inputs, identityHeaders(variant, ACTS_AS[name], tokens), variant);
-  const url = variant === 'bare' ? server.url : `${server.url}/graphql`;
+  const identity = identityHeaders(variant, ACTS_AS[name], tokens);
+  // a conditional GET names the ETag this server gave the same page for the same identity
+  const conditional: Record<string, string> = name === 'ogcNotModified' && variant !== 'bare' ? { 'if-none-match': await ogcETag(server, identity) } : {};
+  const spec = requestSpec(name, inputs, { ...identity, ...conditional }, variant);
+  const url = variant === 'bare' ? server.url : `${server.url}${spec.path ?? '/graphql'}`;
   const { r, cpu } = await timedRun(server, url, writeScript(`${variant}-${name}`, spec), connections, warmup, name, variant);
   return { ...r, name, variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
+}
+
+async function ogcETag(server: ChildServer, headers: Record<string, string>): Promise<string> {
+  const r = await fetch(`${server.url}${OGC_PAGE}`, { headers });
+  const etag = r.headers.get('etag');
+  await r.arrayBuffer();
+  if (r.status !== 200 || !etag) throw new Error(`${OGC_PAGE}: ${r.status}, no ETag`);
+  return etag;
 }
 
 /**
@@ -216,7 +229,7 @@ const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
 /** The item whose `f` is the median (the upper middle one of an even count). */
 const medianBy = <T>(items: readonly T[], f: (item: T) => number): T => [...items].sort((a, b) => f(a) - f(b))[Math.floor(items.length / 2)]!;
 /** permit first: the RSS leak check runs on it right after the warm-up */
-const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'submitPermit'];
+const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'ogcItems', 'ogcNotModified', 'submitPermit'];
 
 async function runMatrix(db: BenchDatabase, work: string, machine: Record<string, unknown>) {
   const dataDir = join(work, 'data');
@@ -374,10 +387,12 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     p99_ms: r.p99,
     errors: r.errors,
   }));
+  const ogc = ogcSummary(scenarios, inputs.bboxFeatures);
   const result = {
     machine: { ...machine, loadavg_at_end: loadavg().map((x) => round(x)), duration_s: Math.round((performance.now() - t0) / 1000) },
     scenarios,
     rss_mb: { warm: round(rss.warm, 1), after: round(rss.after, 1) },
+    ...(ogc ? { ogc } : {}),
   };
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, 'latest.json');
@@ -397,8 +412,41 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     console.log(`\nthe stack's floor (graphql-yoga on Bun.serve with the app's schema, fixed answers: no plugins, no database):`);
     for (const f of floor) console.log(`  ${f.name.padEnd(13)} c=${f.connections}  ${String(f.rps).padStart(6)} rps  p50 ${f.p50_ms}  p95 ${f.p95_ms}  p99 ${f.p99_ms} ms  errors ${f.errors}`);
   }
+  if (ogc) {
+    console.log(`\nOGC API – Features (issue 21), full, c=${ogc.connections}:`);
+    console.log(
+      `  ${OGC_PAGE_FEATURES}-feature page ${ogc.ogc_page_features_per_s} features/s vs permitsGeoJSON (${ogc.geojson_box_features}-feature box) ${ogc.geojson_features_per_s} features/s: ×${ogc.features_per_s_ratio} (wanted ≥ 3)`,
+    );
+    if (ogc.not_modified_rps !== null) console.log(`  304 ${ogc.not_modified_rps} rps; bare Bun.serve ${ogc.bare_rps ?? '—'} rps (×${ogc.not_modified_to_bare ?? '—'})`);
+  }
   printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios, floor));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
+}
+
+/**
+ * Issue 21's figures from the matrix at the highest connection count: features per second of a 1,000-feature OGC
+ * page against permitsGeoJSON's ~500-feature box, and conditional 304s against the bare Bun.serve floor.
+ */
+function ogcSummary(rows: Row[], boxFeatures: number) {
+  const c = Math.max(...rows.map((r) => r.connections));
+  const at = (name: string, variant: string) => rows.find((r) => r.name === name && r.variant === variant && r.connections === c);
+  const page = at('ogcItems', 'full');
+  const geo = at('geojson', 'full');
+  if (!page || !geo) return null;
+  const notModified = at('ogcNotModified', 'full');
+  const bare = at('ogcNotModified', 'bare');
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    connections: c,
+    ogc_page_features: OGC_PAGE_FEATURES,
+    ogc_page_features_per_s: Math.round(page.rps * OGC_PAGE_FEATURES),
+    geojson_box_features: boxFeatures,
+    geojson_features_per_s: Math.round(geo.rps * boxFeatures),
+    features_per_s_ratio: r2((page.rps * OGC_PAGE_FEATURES) / Math.max(1, geo.rps * boxFeatures)),
+    not_modified_rps: notModified ? Math.round(notModified.rps) : null,
+    bare_rps: bare ? Math.round(bare.rps) : null,
+    not_modified_to_bare: notModified && bare && bare.rps > 0 ? r2(notModified.rps / bare.rps) : null,
+  };
 }
 
 /** A data dir of its own for a second app process, with the same signing keys and demo clients. */

@@ -32,10 +32,15 @@ import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useClientText } from './guard/use-client-text.ts';
 import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
+import { createTokenBucketStore, MemoryTokenBucketStore } from './guard/rate-limit.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
+import { externalBaseUrl } from './http/ogc/base-url.ts';
+import { createChangeCounters } from './http/ogc/change-counters.ts';
+import { createOgcRoute } from './http/ogc/ogc-route.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
+import { changeCounter } from './domain/change-counter.ts';
 import type { Logger } from './logger.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
 import { auditChainLength } from './ops/metric-sources.ts';
@@ -100,6 +105,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
   ) as typeof RATE_LIMITS;
+  /** One bucket per client (token `sub`), or per address for anonymous requests, shared by /graphql and /ogc. */
+  const rateLimitIdentity = ({ principal: p, ip }: RequestScope) =>
+    p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
+  const buckets =
+    guardOn && rateLimitOn ? createTokenBucketStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:' }) : null;
 
   // plugins typed for their own context needs: Yoga checks them against the context at run time, not here
   const plugins: Array<Plugin<any> | false> = [
@@ -115,19 +125,14 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
     guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
     guardOn && useBatchLimit({ limit: 10 }),
-    guardOn &&
-      rateLimitOn &&
+    buckets !== null &&
       useRateLimit({
         policies: scaledLimits,
-        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-        keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
+        store: buckets,
         // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
         // whole-box permitsGeoJSON (5,000 features priced in the SDL, 25,000) takes 26
         costPerToken: QUERY_PRICING.costPerToken,
-        identify: (c) => {
-          const { principal: p, ip } = (c as unknown as ServerContext).scope;
-          return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
-        },
+        identify: (c) => rateLimitIdentity((c as unknown as ServerContext).scope),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
       }),
     guardOn &&
@@ -204,6 +209,39 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return response;
   }
 
+  // OGC API – Features: same token, policy, buckets, breaker and audit recorder as /graphql
+  const localBuckets = new MemoryTokenBucketStore();
+  const changeCounters = createChangeCounters({
+    read: (jurisdiction) => services.breaker.execute(() => changeCounter(database.db, jurisdiction)),
+    listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
+    log,
+  });
+  const ogc = createOgcRoute({
+    db: database.db,
+    schema,
+    authenticate,
+    charge:
+      buckets &&
+      (async (scope, tokens) => {
+        const who = rateLimitIdentity(scope);
+        const policy = scaledLimits[who.role as keyof typeof scaledLimits];
+        // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
+        const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
+        try {
+          return await buckets.take(who.key, cost, policy);
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
+          return localBuckets.take(who.key, cost, policy);
+        }
+      }),
+    guard: (fn) => services.breaker.execute(fn),
+    changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
+    record: auditOn ? (entry) => deps.audit.record(entry) : null,
+    // switch to config.publicUrl (PUBLIC_URL) once config carries it
+    baseUrl: (request) => externalBaseUrl(request),
+    log,
+  });
+
   async function publicStatus(number: string): Promise<Response> {
     try {
       const view = await services.permitStatus(number);
@@ -270,6 +308,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
     }
+    if (url.pathname === '/ogc' || url.pathname.startsWith('/ogc/')) return ogc(request, scope, url);
     const read = readOnly[url.pathname];
     if (read) return read(request, scope, url);
     const status = STATUS_PATH.exec(url.pathname);
@@ -295,6 +334,6 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     },
   );
 
-  return { yoga, schema, handle, metrics };
+  return { yoga, schema, handle, metrics, changeCounters };
 }
 export type App = ReturnType<typeof createApp>;

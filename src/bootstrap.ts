@@ -241,6 +241,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         outbox.close();
         await audit.close();
         await statusCache.close();
+        await app.changeCounters.close().catch(() => {});
         if (!opts.database) await database.close();
       },
     };

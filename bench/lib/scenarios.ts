@@ -4,7 +4,7 @@
  */
 import type { RequestSpec } from './wrk.ts';
 
-export const SCENARIOS = ['permitStatus', 'permit', 'geojson', 'submitPermit'] as const;
+export const SCENARIOS = ['permitStatus', 'permit', 'geojson', 'ogcItems', 'ogcNotModified', 'submitPermit'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const VARIANTS = ['bare', 'security-off', 'full', 'no-audit'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -30,8 +30,14 @@ export const ACTS_AS: Record<ScenarioName, string | null> = {
   permitStatus: null,
   permit: 'demo-gis',
   geojson: 'demo-gis',
+  ogcItems: 'demo-gis',
+  ogcNotModified: 'demo-gis',
   submitPermit: 'demo-contractor-a',
 };
+
+/** Issue 21: a 1,000-feature OGC API – Features page (compared with `geojson` in features per second). */
+export const OGC_PAGE_FEATURES = 1000;
+export const OGC_PAGE = `/ogc/collections/permits/items?limit=${OGC_PAGE_FEATURES}`;
 
 export const PERMIT_STATUS_QUERY = 'query PermitStatus($n: String!) { permitStatus(number: $n) { number status updatedAt stale asOf } }';
 export const PERMIT_QUERY =
@@ -54,7 +60,10 @@ function template(body: string, slots: Record<string, string>): string {
 }
 
 export function requestSpec(name: ScenarioName, inputs: BenchInputs, headers: Record<string, string>, variant?: Variant): RequestSpec {
-  if (variant === 'bare') return { ...appRequestSpec(name, inputs, headers), expect: '"ok":true' } as RequestSpec;
+  if (variant === 'bare') {
+    const { okStatus: _, ...spec } = appRequestSpec(name, inputs, headers);
+    return { ...spec, expect: '"ok":true' } as RequestSpec;
+  }
   return appRequestSpec(name, inputs, headers);
 }
 
@@ -79,6 +88,25 @@ function appRequestSpec(name: ScenarioName, inputs: BenchInputs, headers: Record
       };
     case 'geojson':
       return { kind: 'fixed', headers: h, expect: '"FeatureCollection"', body: geojsonBody(inputs.bbox) };
+    // GETs of the same page; the caller adds If-None-Match (the page's ETag) for ogcNotModified
+    case 'ogcItems':
+      return {
+        kind: 'fixed',
+        method: 'GET',
+        path: OGC_PAGE,
+        body: '',
+        headers: { accept: 'application/geo+json', ...headers },
+        expect: '"FeatureCollection"',
+      };
+    case 'ogcNotModified':
+      return {
+        kind: 'fixed',
+        method: 'GET',
+        path: OGC_PAGE,
+        body: '',
+        headers: { accept: 'application/geo+json', ...headers },
+        okStatus: 304,
+      };
     case 'submitPermit': {
       const input = {
         parcelId: '@P@',

@@ -30,6 +30,11 @@ export interface Database {
   onQuery(listener: QueryListener): () => void;
   /** PGlite only: a dump of the data directory (tests clone databases from it). */
   dump?: () => Promise<Blob>;
+  /**
+   * LISTEN on `channel`: `onMessage` gets each NOTIFY payload; `onReconnect` runs whenever the listening
+   * connection was re-established (notifications sent meanwhile are lost). Resolves to an unsubscribe.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** Connection pool figures for metrics (PGlite: one connection). */
   poolStats(): { max: number };
   close(): Promise<void>;
@@ -86,6 +91,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'postgres',
       url: opts.url,
       onQuery,
+      async listen(channel, onMessage, onReconnect) {
+        // postgres-js keeps one extra connection for LISTEN and calls onlisten again after each reconnect
+        let connected = false;
+        const r = await client.listen(channel, onMessage, () => {
+          if (connected) onReconnect?.();
+          connected = true;
+        });
+        return () => r.unlisten();
+      },
       poolStats: () => ({ max }),
       close: () => client.end({ timeout: 5 }),
     };
@@ -105,6 +119,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'pglite',
       dump: () => client.dumpDataDir('none'),
       onQuery,
+      listen: async (channel, onMessage) => {
+        const unlisten = await client.listen(channel, onMessage);
+        return () => unlisten();
+      },
       poolStats: () => ({ max: 1 }),
       close: async () => {
         await client.close();

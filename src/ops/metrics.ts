@@ -86,6 +86,7 @@ export function routeLabel(pathname: string): string {
   if (ROUTES.includes(pathname)) return pathname;
   if (pathname.startsWith('/status/')) return '/status/:number';
   if (pathname.startsWith('/graphiql-assets/')) return '/graphiql-assets/*';
+  if (pathname === '/ogc' || pathname.startsWith('/ogc/')) return '/ogc/*';
   return 'other';
 }
 

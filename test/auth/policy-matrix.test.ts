@@ -30,6 +30,7 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     permits: `permits(first: 1) { totalCount edges { node { number } } }`,
     permitsGeoJSON: `permitsGeoJSON(bbox: ${WORLD})`,
     parcels: `parcels(bbox: ${WORLD}, first: 1) { edges { node { id apn } } }`,
+    parcelsGeoJSON: `parcelsGeoJSON(bbox: ${WORLD}, first: 1)`,
     permitStats: `permitStats(groupBy: STATUS) { key count }`,
     auditLog: `auditLog(first: 1) { edges { node { seq hash } } }`,
     auditEntry: `auditEntry(seq: 1) { seq hash }`,

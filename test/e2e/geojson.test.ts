@@ -187,3 +187,65 @@ describe('permitsGeoJSON', () => {
     expect(r.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('permitsGeoJSON pages (first/after) and parcelsGeoJSON', () => {
+  const PAGE = `query($b: BBoxInput!, $f: PermitFilter, $first: Int, $after: String) { permitsGeoJSON(bbox: $b, filter: $f, first: $first, after: $after) }`;
+
+  async function walkGeo(query: string, field: string, first: number, filter: object | null = null) {
+    const ids: unknown[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const r: { body: any } = await t.gql(query, { b: WORLD, f: filter, first, after }, gis);
+      expect(r.body.errors).toBeUndefined();
+      const fc = r.body.data[field];
+      expect(fc.features.length).toBeLessThanOrEqual(first);
+      expect(fc.truncated).toBe(fc.next !== null);
+      ids.push(...fc.features.map((f: Feature) => f.id));
+      pages++;
+      if (!fc.next) return { ids, pages };
+      expect(fc.features.length).toBe(first);
+      after = fc.next;
+    }
+  }
+
+  test('next cursors walk every permit once: as many as permits.totalCount', async () => {
+    const all = await total(WORLD);
+    const { ids, pages } = await walkGeo(PAGE, 'permitsGeoJSON', 37);
+    expect(ids.length).toBe(all);
+    expect(new Set(ids).size).toBe(all);
+    expect(pages).toBe(Math.ceil(all / 37));
+    const filtered = await walkGeo(PAGE, 'permitsGeoJSON', 9, { status: ['ISSUED'] });
+    expect(filtered.ids.length).toBe(await total(WORLD, gis, { status: ['ISSUED'] }));
+  });
+
+  test('without first: one page of up to 5,000, next null and truncated false when all fit', async () => {
+    const fc = await geo(WORLD);
+    expect(fc.features.length).toBe(await total(WORLD));
+    expect((fc as any).next).toBeNull();
+    expect((fc as any).truncated).toBe(false);
+  });
+
+  test.each([
+    ['first 0', { first: 0 }, 'first'],
+    ['first above 10,000', { first: 10_001 }, 'first'],
+    ['a cursor this API did not issue', { after: 'bm9wZQ' }, 'after'],
+  ])('%s → BAD_USER_INPUT', async (_, args, field) => {
+    const r = await t.gql(PAGE, { b: WORLD, ...args }, gis);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.body.errors?.[0]?.extensions?.field).toBe(field);
+  });
+
+  test('parcelsGeoJSON: polygons, paged the same way', async () => {
+    const q = `query($b: BBoxInput!, $first: Int, $after: String) { parcelsGeoJSON(bbox: $b, first: $first, after: $after) }`;
+    const r = await t.gql(q, { b: WORLD, first: 2 }, gis);
+    expect(r.body.errors).toBeUndefined();
+    const fc = r.body.data.parcelsGeoJSON;
+    expect(fc.features[0].geometry.type).toBe('Polygon');
+    expect(fc.next).toBeString();
+    const { ids } = await walkGeo(q, 'parcelsGeoJSON', 50);
+    const count = (await t.gql(`query($b: BBoxInput!) { parcels(bbox: $b, first: 200) { edges { cursor } pageInfo { hasNextPage } } }`, { b: WORLD }, gis)).body.data.parcels;
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(count.edges.length);
+  });
+});

@@ -1,4 +1,4 @@
-import { permitsGeoJSON } from '../../domain/geojson.ts';
+import { parcelsGeoJSON, permitsGeoJSON } from '../../domain/geojson.ts';
 import { countPermits, getPermit, listPermits, type Page, type PermitFilter } from '../../domain/permit-reads.ts';
 import { encodeCursor } from '../../domain/pagination.ts';
 import { permitStats, type StatsGrouping } from '../../domain/stats.ts';
@@ -21,8 +21,13 @@ export const permitQueryResolvers = {
       const page = await listPermits(ctx.database.db, p, args.filter, args.first, args.after);
       return connection(page, encodeCursor, { totalCount: () => countPermits(ctx.database.db, p, args.filter) });
     },
-    permitsGeoJSON: (_: unknown, args: { bbox: BBox; filter?: PermitFilter | null }, ctx: GraphQLContext) =>
-      permitsGeoJSON(ctx.database.db, principalOf(ctx), args.bbox, args.filter),
+    permitsGeoJSON: (
+      _: unknown,
+      args: { bbox: BBox; filter?: PermitFilter | null; first?: number | null; after?: string | null },
+      ctx: GraphQLContext,
+    ) => permitsGeoJSON(ctx.database.db, principalOf(ctx), args.bbox, args.filter, args.first, args.after),
+    parcelsGeoJSON: (_: unknown, args: { bbox: BBox; first?: number | null; after?: string | null }, ctx: GraphQLContext) =>
+      parcelsGeoJSON(ctx.database.db, principalOf(ctx), args.bbox, args.first, args.after),
     parcels: async (_: unknown, args: { bbox: BBox; first?: number | null; after?: string | null }, ctx: GraphQLContext) =>
       connection(await parcelsInBBox(ctx.database.db, principalOf(ctx), args.bbox, args.first, args.after), encodeCursor),
     permitStats: (_: unknown, args: { groupBy: StatsGrouping; from?: Date | null; to?: Date | null }, ctx: GraphQLContext) =>

@@ -1,0 +1,85 @@
+/**
+ * One page of GeoJSON features in keyset order, built by PostgreSQL in ONE statement: the features as a JSON
+ * text (string_agg of JSON text, handed to the response as is, never parsed here), the page's first and last keys, whether a
+ * row lies beyond the page, and how many features match in all. Paging by key, never by offset, so a walk
+ * through a changing collection neither repeats nor skips what was there when it started.
+ */
+import { and, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Executor } from '../db/client.ts';
+
+/** Where a page starts: after a key (forwards) or before one (backwards, for `prev` links). */
+export type KeyCursor = { after: string } | { before: string };
+
+/** Opaque page cursors: the direction and the key a page continues from, base64url. */
+export const encodeFeatureCursor = (c: KeyCursor) => Buffer.from('after' in c ? `a:${c.after}` : `b:${c.before}`).toString('base64url');
+
+/** The cursor `encodeFeatureCursor` made, or null for anything else. */
+export function decodeFeatureCursor(raw: string): KeyCursor | null {
+  const text = /^[A-Za-z0-9_-]{1,300}$/.test(raw) ? Buffer.from(raw, 'base64url').toString() : '';
+  const key = text.slice(2);
+  if (!/^[ab]:/.test(text) || key.length === 0 || key.length > 128 || key.includes('\u0000')) return null;
+  return text.startsWith('a:') ? { after: key } : { before: key };
+}
+
+export interface FeaturePageSpec {
+  /** The key column (text or uuid), unique within `where`. */
+  key: SQL;
+  /** One feature as JSON text (json-text.ts). */
+  feature: SQL;
+  /** FROM clause: tables and joins. */
+  from: SQL;
+  /** What matches, cursor aside. */
+  where: SQL[];
+  /** Features on the page. */
+  limit: number;
+  cursor?: KeyCursor | null;
+  /** Also count every match (`numberMatched`). @default true */
+  countMatched?: boolean;
+}
+
+export interface FeaturePage {
+  /** A JSON array of features, as text. */
+  featuresJson: string;
+  returned: number;
+  /** Keys of the first and last feature on the page (null when empty). */
+  firstKey: string | null;
+  lastKey: string | null;
+  /** More features after `lastKey` / before `firstKey` (within `where`). */
+  hasNext: boolean;
+  hasPrev: boolean;
+  matched: number | null;
+}
+
+export async function featurePage(db: Executor, s: FeaturePageSpec): Promise<FeaturePage> {
+  const backwards = Boolean(s.cursor && 'before' in s.cursor);
+  const at = s.cursor ? ('before' in s.cursor ? s.cursor.before : s.cursor.after) : null;
+  const where = and(...s.where) ?? sql`true`;
+  const window = at === null ? where : and(where, backwards ? sql`${s.key} < ${at}` : sql`${s.key} > ${at}`)!;
+  const dir = backwards ? sql`desc` : sql`asc`;
+  // limit + 1 rows: the extra one only says that there is more in the walk's direction
+  const rows = sql`select ${s.key} as k, ${s.feature} as f from ${s.from} where ${window} order by ${s.key} ${dir} limit ${s.limit + 1}`;
+  const matched = s.countMatched === false ? sql`null::int` : sql`(select count(*)::int from ${s.from} where ${where})`;
+  const statement = sql`
+    select count(*)::int as fetched,
+      '[' || coalesce(string_agg(w.f, ',' order by w.k) filter (where w.rn <= ${s.limit}), '') || ']' as features,
+      (array_agg(w.k::text order by w.k asc) filter (where w.rn <= ${s.limit}))[1] as first_key,
+      (array_agg(w.k::text order by w.k desc) filter (where w.rn <= ${s.limit}))[1] as last_key,
+      ${matched} as matched
+    from (select r.k, r.f, row_number() over (order by r.k ${dir}) as rn from (${rows}) r) w`;
+  const [row] = rowsOf<{ fetched: number; features: string; first_key: string | null; last_key: string | null; matched: number | null }>(
+    await db.execute(statement),
+  );
+  const fetched = Number(row?.fetched ?? 0);
+  const returned = Math.min(fetched, s.limit);
+  const beyond = fetched > s.limit;
+  return {
+    featuresJson: row?.features ?? '[]',
+    returned,
+    firstKey: row?.first_key ?? null,
+    lastKey: row?.last_key ?? null,
+    // a cursor means something lies on its other side (the feature it names, or ones before/after it)
+    hasNext: backwards ? at !== null : beyond,
+    hasPrev: backwards ? beyond : at !== null,
+    matched: row?.matched === null || row?.matched === undefined ? null : Number(row.matched),
+  };
+}
