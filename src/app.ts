@@ -130,7 +130,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         policies: scaledLimits,
         store: buckets,
         // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
-        // whole-box permitsGeoJSON (5,000 features priced in the SDL, 25,000) takes 26
+        // default permitsGeoJSON page (5,000 features at 3 each in the SDL, 15,000) takes 16
         costPerToken: QUERY_PRICING.costPerToken,
         identify: (c) => rateLimitIdentity((c as unknown as ServerContext).scope),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),

@@ -228,12 +228,18 @@ describe('permitsGeoJSON pages (first/after) and parcelsGeoJSON', () => {
 
   test.each([
     ['first 0', { first: 0 }, 'first'],
-    ['first above 10,000', { first: 10_001 }, 'first'],
     ['a cursor this API did not issue', { after: 'bm9wZQ' }, 'after'],
   ])('%s → BAD_USER_INPUT', async (_, args, field) => {
     const r = await t.gql(PAGE, { b: WORLD, ...args }, gis);
     expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(r.body.errors?.[0]?.extensions?.field).toBe(field);
+  });
+
+  test('first above 10,000 is refused: priced past the cost limit (QUERY_REJECTED, 400) before its value is checked', async () => {
+    const r = await t.gql(PAGE, { b: WORLD, first: 10_001 }, gis);
+    expect(r.status).toBe(400);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
+    expect(r.body.data ?? null).toBeNull();
   });
 
   test('parcelsGeoJSON: polygons, paged the same way', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { buildSchema as buildSdl, parse } from 'graphql';
 import { QUERY_PRICING } from '../../src/app.ts';
 import { registerClient } from '../../src/auth/client-registry.ts';
-import { GEOJSON_MAX_FEATURES } from '../../src/domain/geojson.ts';
+import { GEOJSON_DEFAULT_FEATURES, GEOJSON_MAX_FEATURES } from '../../src/domain/geojson.ts';
 import { PAGE } from '../../src/domain/pagination.ts';
 import { fieldPricesOf, fieldsWithoutPrice } from '../../src/guard/field-prices.ts';
 import { computeQueryCost } from '../../src/guard/query-cost.ts';
@@ -52,7 +52,9 @@ describe('every field that can return many items has a price', () => {
   });
 
   test('the declared sizes are the server caps and default pages', () => {
-    expect(prices.get('Query.permitsGeoJSON')?.assumedSize).toBe(GEOJSON_MAX_FEATURES);
+    expect(prices.get('Query.permitsGeoJSON')).toEqual({ assumedSize: GEOJSON_DEFAULT_FEATURES, slicingArguments: ['first'], weight: 3 });
+    // the largest page the server serves is exactly the cost limit
+    expect(GEOJSON_MAX_FEATURES * 3).toBe(QUERY_PRICING.maxCost);
     for (const f of ['Query.permits', 'Query.parcels', 'Query.auditLog']) {
       expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'] });
     }
@@ -60,17 +62,20 @@ describe('every field that can return many items has a price', () => {
 });
 
 describe('costs follow what a read can return', () => {
-  test('a whole-box permitsGeoJSON costs 5,000 features, not one field', () => {
-    expect(cost(GEOJSON)).toBe(GEOJSON_MAX_FEATURES * 5);
+  test('a whole-box permitsGeoJSON costs its page of features, not one field', () => {
+    expect(cost(GEOJSON)).toBe(GEOJSON_DEFAULT_FEATURES * 3);
+    expect(cost(`{ permitsGeoJSON(bbox: ${BOX}, first: 10000) }`)).toBe(GEOJSON_MAX_FEATURES * 3);
+    expect(cost(`{ permitsGeoJSON(bbox: ${BOX}, first: 100) }`)).toBe(300);
     expect(cost(GEOJSON)).toBeLessThanOrEqual(QUERY_PRICING.maxCost); // a GIS client can still ask for it
-    expect(tokens(GEOJSON)).toBeGreaterThanOrEqual(20);
+    expect(tokens(GEOJSON)).toBeGreaterThanOrEqual(15);
     expect(tokens(STATUS)).toBe(1);
     // the same price through variables and with a filter
     expect(cost(`query($b: BBoxInput!, $f: PermitFilter) { permitsGeoJSON(bbox: $b, filter: $f) }`, { b: {} })).toBe(cost(GEOJSON));
   });
 
-  test('two whole-box GeoJSON reads in one operation are over the cost limit', () => {
-    expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`)).toBeGreaterThan(QUERY_PRICING.maxCost);
+  test('more GeoJSON features in one operation than the largest page are over the cost limit', () => {
+    expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`)).toBe(QUERY_PRICING.maxCost);
+    expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: parcelsGeoJSON(bbox: ${BOX}) }`)).toBeGreaterThan(QUERY_PRICING.maxCost);
   });
 
   test('pages cost in proportion to the page size asked (literal or variable), the default page without one', () => {
@@ -127,14 +132,14 @@ describe('over HTTP with the real rate limits', () => {
     // gis_vendor: burst 150 at 50/s. A permitStatus read takes 1 token: sixty at once all pass
     const cheap = await Promise.all(Array.from({ length: 60 }, () => t.gql(STATUS, {}, cheapGis)));
     expect(cheap.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
-    // a whole-box GeoJSON takes 26: twelve at once cannot all pass (before: 1 token each, all twelve passed)
-    const geo = await Promise.all(Array.from({ length: 12 }, () => t.gql(GEOJSON, {}, gis)));
+    // a whole-box GeoJSON takes 16: twenty at once cannot all pass (before: 1 token each, all twenty passed)
+    const geo = await Promise.all(Array.from({ length: 20 }, () => t.gql(GEOJSON, {}, gis)));
     const ok = geo.filter((r) => r.status === 200);
     const refused = geo.filter((r) => r.status === 429);
-    // 150 / 26 = 5 at once, a few more if the machine is slow enough for the bucket to refill meanwhile
+    // 150 / 16 = 9 at once, a few more if the machine is slow enough for the bucket to refill meanwhile
     expect(ok.length).toBeGreaterThanOrEqual(1);
-    expect(refused.length).toBeGreaterThanOrEqual(3);
-    expect(refused.length).toBe(12 - ok.length);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    expect(refused.length).toBe(20 - ok.length);
     for (const r of refused) {
       expect(r.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -143,8 +148,8 @@ describe('over HTTP with the real rate limits', () => {
     expect(ok[0]!.body.data.permitsGeoJSON.type).toBe('FeatureCollection');
   });
 
-  test('two whole-box reads in one operation are refused as over the cost limit, also after a cheap operation of the same document', async () => {
-    const query = `query Cheap { permitStatus(number: "X") { status } } query Double { a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`;
+  test('three whole-box reads in one operation are refused as over the cost limit, also after a cheap operation of the same document', async () => {
+    const query = `query Cheap { permitStatus(number: "X") { status } } query Double { a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: permitsGeoJSON(bbox: ${BOX}) }`;
     const send = (operationName: string) =>
       fetch(`${t.url}/graphql`, {
         method: 'POST',
@@ -155,7 +160,7 @@ describe('over HTTP with the real rate limits', () => {
     const double = await send('Double');
     expect(double.status).toBe(400);
     expect(double.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
-    expect(double.body.errors?.[0]?.message).toMatch(/Query cost limit of 30000 exceeded, found 50000\./);
+    expect(double.body.errors?.[0]?.message).toMatch(/Query cost limit of 30000 exceeded, found 45000\./);
     expect(double.body.data ?? null).toBeNull();
   });
 });
