@@ -4,6 +4,7 @@
  * nor rewrite, truncate or alter the audit tables, nor create objects; a stale schema stops a production start
  * with a message naming the command. Roles and database are this file's own, dropped afterwards.
  */
+import { generateNoteKey } from '../../src/audit/transparency/signed-note.ts';
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { exportPKCS8, generateKeyPair } from 'jose';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -162,6 +163,8 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
         APP_ENV: 'production',
         NODE_ENV: 'production',
         SIGNING_KEY_PEM: await exportPKCS8(privateKey),
+        AUDIT_LOG_ORIGIN: 'permits.example.gov/audit',
+        AUDIT_LOG_KEY: generateNoteKey('permits.example.gov/audit').privateKeyText,
         JWT_ISSUER: 'https://permits.example.gov',
         JWT_AUDIENCE: 'permit-gateway-prod',
         LOG_LEVEL: 'info',
