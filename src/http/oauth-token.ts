@@ -6,7 +6,7 @@
 import type { Executor } from '../db/client.ts';
 import { issueAccessToken } from '../auth/access-token.ts';
 import { authenticateClient } from '../auth/client-registry.ts';
-import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { throttleKeys, type LoginThrottle } from '../auth/login-throttle.ts';
 import { isRole, ROLE_SCOPES } from '../auth/policy.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
 import type { RequestMeta } from './request-meta.ts';
@@ -84,7 +84,8 @@ export async function handleTokenRequest(request: Request, meta: RequestMeta, de
     return finish(oauthError(401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }));
   }
 
-  const keys = [`id:${id.slice(0, 64)}`, `ip:${meta.ip}`];
+  // per (client, address) and per address, never per client alone: see login-throttle.ts
+  const keys = throttleKeys(id, meta.ip);
   const wait = deps.throttle.retryAfter(keys);
   if (wait > 0) {
     return finish(oauthError(429, 'slow_down', 'too many failed attempts; try again later', { 'Retry-After': String(wait) }));
@@ -99,6 +100,7 @@ export async function handleTokenRequest(request: Request, meta: RequestMeta, de
     return finish(oauthError(401, 'invalid_client', 'this client must present its registered certificate (mTLS)'));
   }
 
+  deps.throttle.succeed(keys[0]!);
   const allowed = ROLE_SCOPES[client.role];
   const requested = form.get('scope');
   let scopes: string[] = [...allowed];
