@@ -188,6 +188,10 @@ export function createApp(deps: AppDeps) {
       return handleTokenRequest(request, requestMeta(request), {
         ...deps.tokenEndpoint,
         db: database.db,
+        guardDb: (query) => services.breaker.execute(query),
+        isDown: services.isDown,
+        retryAfterSeconds: () => Math.max(1, services.breaker.retryAfterMs() / 1000),
+        onInternalError: (err, meta) => log.error({ err, requestId: meta.requestId }, 'token endpoint: internal error'),
         onResult: (r) => deps.audit.record(tokenEntry(r)),
       });
     }
