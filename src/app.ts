@@ -165,7 +165,11 @@ export function createApp(deps: AppDeps) {
     ],
   });
 
-  const baseUrl = config.jwt.issuer.replace(/\/$/, '');
+  // the discovery document names where this server really is: PUBLIC_URL, or (derived in development) the port it bound
+  let publicUrl = config.publicUrl;
+  const listeningOn = (port: number) => {
+    if (config.publicUrlDerived) publicUrl = publicUrl.replace(/:\d+$/, `:${port}`);
+  };
 
   async function route(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -209,7 +213,7 @@ export function createApp(deps: AppDeps) {
       });
     }
     if (path === '/.well-known/jwks.json') return jwksResponse(await deps.publishedKeys());
-    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, baseUrl);
+    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, publicUrl);
     if (path === '/healthz') return Response.json({ status: 'ok' });
     if (path === '/readyz') {
       const state = services.breaker.state;
@@ -234,6 +238,6 @@ export function createApp(deps: AppDeps) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  return { yoga, schema, route, metrics };
+  return { yoga, schema, route, metrics, listeningOn };
 }
 export type App = ReturnType<typeof createApp>;

@@ -47,6 +47,7 @@ export function serve(running: Running, opts: { hostname: string; port: number }
       }
     },
   });
+  running.app.listeningOn(server.port!);
   return Object.assign(server, {
     /** Stops accepting, then waits (at most `timeoutMs`) until in-flight requests have answered. */
     async drain(timeoutMs = 8000) {
