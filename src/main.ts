@@ -31,7 +31,7 @@ async function main() {
 
   if (config.env === 'development') {
     const file = demoClientsFile(config.dataDir);
-    const clients = await ensureDemoClients(running.database.db, file);
+    const clients = await ensureDemoClients(running.database.db, file, running.log);
     const c = clients.find((x) => x.role === 'analyst') ?? clients[0];
     console.log(`\nPermit Gateway on ${url}/graphql (GraphiQL in a browser)\nDemo clients (one per role): ${file}`);
     if (c) {
