@@ -6,7 +6,9 @@
  * Registering across jurisdictions stays an operator's CLI action (test/cli/clients.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
 import { registerClient } from '../../src/auth/client-registry.ts';
+import { rowsOf } from '../../src/db/client.ts';
 import { demoLicense } from '../../src/db/seed.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -26,6 +28,18 @@ async function tokenFor(clientId: string, secret: string) {
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
   });
   return { status: res.status, token: res.status === 200 ? ((await res.json()) as { access_token: string }).access_token : '' };
+}
+
+async function auditEntryOf(requestId: string): Promise<Record<string, any>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const rows = rowsOf<{ entry: Record<string, any> | string }>(
+      await t.tdb.database.db.execute(sql`select entry from audit_entries where entry->>'requestId' = ${requestId}`),
+    );
+    if (rows[0]) return typeof rows[0].entry === 'string' ? JSON.parse(rows[0].entry) : rows[0].entry;
+    if (Date.now() > deadline) throw new Error(`no audit entry for request ${requestId}`);
+    await Bun.sleep(200);
+  }
 }
 
 beforeAll(async () => {
@@ -86,12 +100,17 @@ describe('registerClient', () => {
 
 describe('revokeClient', () => {
   test("a demo-city admin revoking other-town's clerk gets false, like an unknown id; the clerk keeps working", async () => {
-    const foreign = await t.gql(REVOKE, { id: 'town-clerk' }, cityAdmin);
+    const requestId = `revoke-foreign-${crypto.randomUUID()}`;
+    const foreign = await t.gql(REVOKE, { id: 'town-clerk' }, cityAdmin, { 'x-request-id': requestId });
     const unknown = await t.gql(REVOKE, { id: 'no-such-client-anywhere' }, cityAdmin);
     expect(foreign.status).toBe(200);
     expect(foreign.body).toEqual(unknown.body);
     expect(foreign.body).toEqual({ data: { revokeClient: false } });
     expect((await tokenFor('town-clerk', townClerkSecret)).status).toBe(200);
+    // the audit does not name the foreign client as affected: nothing was changed
+    const entry = await auditEntryOf(requestId);
+    expect(entry.clientId).toBe('demo-admin');
+    expect(entry.affected).toEqual([]);
     // other-town's own admin may revoke it
     const own = await t.gql(REVOKE, { id: 'town-clerk' }, townAdmin);
     expect(own.body).toEqual({ data: { revokeClient: true } });

@@ -25,7 +25,8 @@ export const identityResolvers = {
       const manager = { jurisdiction: principalOf(ctx).jurisdiction };
       const done = await ctx.unitOfWork(
         (tx) => revokeClient(tx, args.clientId, manager),
-        () => [`client:${args.clientId}`],
+        // nothing revoked (unknown, or another jurisdiction's client): the audit names nothing as affected
+        (revoked) => (revoked ? [`client:${args.clientId}`] : []),
       );
       if (done) ctx.services.revocations.markRevoked(args.clientId);
       return done;
