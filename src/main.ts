@@ -1,6 +1,7 @@
 /** The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT; SIGUSR2 reports memory. */
-import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
-import { bootstrap } from './bootstrap.ts';
+import { demoClientsFile, ensureDemoClients, readSaved, type DemoClient } from './auth/demo-clients.ts';
+import { bootstrap, type Running } from './bootstrap.ts';
+import { isConnectionFailure } from './resilience/breaker.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
 import { serve } from './http/serve.ts';
@@ -21,6 +22,8 @@ async function main() {
     }
   }
   const running = await bootstrap(config);
+  // before listening: once the server answers, the demo clients file works on the database it runs on
+  const demo = config.env === 'development' ? await demoClientsAtStart(running) : null;
   const server = serve(running, { hostname: config.host, port: config.port });
   const url = `http://${config.host}:${server.port}`;
   running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
@@ -29,9 +32,8 @@ async function main() {
   }
   reportMemoryOnSignal(running.log);
 
-  if (config.env === 'development') {
-    const file = demoClientsFile(config.dataDir);
-    const clients = await ensureDemoClients(running.database.db, file, running.log);
+  if (demo) {
+    const { file, clients } = demo;
     const c = clients.find((x) => x.role === 'analyst') ?? clients[0];
     console.log(`\nPermit Gateway on ${url}/graphql (GraphiQL in a browser)\nDemo clients (one per role): ${file}`);
     if (c) {
@@ -53,6 +55,22 @@ async function main() {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The demo clients, checked against the database; while it is unreachable the saved file is used unchecked. */
+async function demoClientsAtStart(running: Running): Promise<{ file: string; clients: DemoClient[] }> {
+  const file = demoClientsFile(running.config.dataDir);
+  const unchecked = (reason: string) => {
+    running.log.warn({ file, reason }, 'demo clients not checked against the database: it is unavailable');
+    return { file, clients: readSaved(file, running.log) };
+  };
+  if (running.services.isDown()) return unchecked('database not reached');
+  try {
+    return { file, clients: await ensureDemoClients(running.database.db, file, running.log) };
+  } catch (err) {
+    if (!isConnectionFailure(err)) throw err;
+    return unchecked((err as Error).message);
+  }
 }
 
 main().catch((err) => {

@@ -35,7 +35,7 @@ export const DEMO_CLIENTS: Omit<DemoClient, 'client_secret'>[] = [
 ];
 
 /** The saved entries, or none when the file is missing or not what we wrote (it is then rewritten). */
-function readSaved(file: string | null, log?: Logger): DemoClient[] {
+export function readSaved(file: string | null, log?: Logger): DemoClient[] {
   if (!file || !existsSync(file)) return [];
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
