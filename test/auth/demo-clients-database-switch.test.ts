@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoClient } from '../../src/auth/demo-clients.ts';
 import { DEMO_CLIENTS } from '../../src/auth/demo-clients.ts';
-import { freePort } from '../helpers/app-process.ts';
+import { freePort, startAppProcess } from '../helpers/app-process.ts';
 import { createPgDatabase, usingPostgres } from '../helpers/database.ts';
 
 setDefaultTimeout(300_000);
@@ -110,6 +110,17 @@ describe('demo-clients.json follows the database the server runs on', () => {
     expect(readFile().map((c) => c.client_secret)).not.toEqual(old.map((c) => c.client_secret));
     remember();
     expectNoSecretInLogs(output, secretsSeen);
+  });
+
+  test('the file is valid as soon as the server answers (read right after /readyz, as test helpers do)', async () => {
+    rmSync(join(dataDir, 'pglite'), { recursive: true, force: true });
+    const app = await startAppProcess({}, { dataDir });
+    try {
+      await expectEveryDemoLoginWorks(app.url);
+    } finally {
+      await app.stop();
+    }
+    remember();
   });
 
   test.skipIf(!usingPostgres())('embedded → PostgreSQL → embedded again, same DATA_DIR: every demo login works each time', async () => {
