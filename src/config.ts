@@ -113,7 +113,7 @@ const envSchema = z.object({
 export type AppConfig = ReturnType<typeof loadConfig>;
 
 /** The base URL endpoints are appended to: origin and path only, without a trailing slash. */
-const withoutTrailingSlash = (url: string) => {
+const baseUrlOf = (url: string) => {
   const u = new URL(url);
   return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
 };
@@ -140,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const production = e.APP_ENV === 'production';
   // production keeps the development issuer as its default so the production checks can name it as unset
-  const publicUrl = withoutTrailingSlash(e.PUBLIC_URL ?? (production ? (e.JWT_ISSUER ?? DEV_ISSUER) : derivedPublicUrl(e.HOST, e.PORT)));
+  const publicUrl = baseUrlOf(e.PUBLIC_URL ?? (production ? (e.JWT_ISSUER ?? DEV_ISSUER) : derivedPublicUrl(e.HOST, e.PORT)));
   const issuer = e.JWT_ISSUER ?? (production ? DEV_ISSUER : publicUrl);
   return {
     env: e.APP_ENV,

@@ -1,7 +1,8 @@
 /**
  * Verification of every bearer token with jose: ES256/RS256 only, exact `iss` and `aud`, `exp`/`nbf` with
  * 30 s tolerance, lifetime ≤ 900 s both as `exp - iat` and as `exp - now` (`iat` not in the future), `kid` must
- * be known, `jku`/`x5u` headers are never followed (jose does not fetch them), certificate binding (RFC 8705) and client revocation are checked on every use.
+ * be known, `jku`/`x5u` headers are never followed (jose does not fetch them), certificate binding (RFC 8705)
+ * and client revocation are checked on every use.
  * Verified tokens are cached by their SHA-256 until `exp`: signature checks are the costliest step per request.
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
@@ -58,7 +59,7 @@ function principalFrom(payload: JWTPayload): { principal: Principal; bound?: str
  */
 export function checkLifetime(payload: JWTPayload, now: number): void {
   const { iat, exp } = payload;
-  // jose checks presence, but a non-finite or non-integer-like number must not slip through the comparisons
+  // jose already requires both as numbers; checked again so this rule holds whoever calls it
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidTokenError('iat missing or malformed');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('exp missing or malformed');
   if (iat > now + CLOCK_TOLERANCE_S) throw new InvalidTokenError(`iat ${iat - now} s in the future`);
