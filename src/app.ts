@@ -213,7 +213,7 @@ export function createApp(deps: AppDeps) {
       });
     }
     if (path === '/.well-known/jwks.json') return jwksResponse(await deps.publishedKeys());
-    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.jwt.issuer, publicUrl);
+    if (path === '/.well-known/oauth-authorization-server') return authorizationServerMetadata(config.metadataIssuer, publicUrl);
     if (path === '/healthz') return Response.json({ status: 'ok' });
     if (path === '/readyz') {
       const state = services.breaker.state;

@@ -76,7 +76,10 @@ const envSchema = z.object({
       return !u || ((u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !u.username && !u.password);
     }, 'must be an http(s) URL without query, fragment or credentials, e.g. https://permits.example.gov')
     .optional(),
-  /** Exact `iss` of every token. @default PUBLIC_URL in development and test; unset in production is refused */
+  /**
+   * Exact `iss` of every token. @default PUBLIC_URL when set, else a fixed development value (not derived from PORT:
+   * instances on one database accept each other's tokens); unset in production is refused
+   */
   JWT_ISSUER: z.string().url().optional(),
   JWT_AUDIENCE: z.string().min(1).default(DEV_AUDIENCE),
   JWKS_URL: z.string().url().optional(),
@@ -141,7 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const production = e.APP_ENV === 'production';
   // production keeps the development issuer as its default so the production checks can name it as unset
   const publicUrl = baseUrlOf(e.PUBLIC_URL ?? (production ? (e.JWT_ISSUER ?? DEV_ISSUER) : derivedPublicUrl(e.HOST, e.PORT)));
-  const issuer = e.JWT_ISSUER ?? (production ? DEV_ISSUER : publicUrl);
+  const issuer = e.JWT_ISSUER ?? (production || !e.PUBLIC_URL ? DEV_ISSUER : publicUrl);
   return {
     env: e.APP_ENV,
     nodeEnv: e.NODE_ENV,
@@ -152,6 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     publicUrl,
+    /** The OAuth metadata's `issuer`: JWT_ISSUER when set, else PUBLIC_URL (which then is the tokens' `iss` too). */
+    metadataIssuer: e.JWT_ISSUER ? issuer : publicUrl,
     /** True when PUBLIC_URL was derived from HOST/PORT (the server then reports the port it actually bound). */
     publicUrlDerived: !e.PUBLIC_URL && !production,
     /** PUBLIC_URL as set (production checks: with JWKS_URL, JWT_ISSUER is not ours to default it to). */

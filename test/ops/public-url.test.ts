@@ -7,7 +7,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, DEV_ISSUER, loadConfig } from '../../src/config.ts';
 import { buildSchema } from '../../src/graphql/schema.ts';
 import { productionProblems } from '../../src/ops/production-checks.ts';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.ts';
@@ -28,7 +28,7 @@ describe('the real server on a PORT other than 4000, PUBLIC_URL unset', () => {
     if (app) rmSync(app.dataDir, { recursive: true, force: true });
   });
 
-  test('metadata issuer, token_endpoint and jwks_uri name the port it listens on; they work; tokens carry that issuer', async () => {
+  test('metadata issuer, token_endpoint and jwks_uri name the port it listens on; they work', async () => {
     app = await startAppProcess({});
     const port = new URL(app.url).port;
     expect(port).not.toBe('4000');
@@ -38,7 +38,8 @@ describe('the real server on a PORT other than 4000, PUBLIC_URL unset', () => {
     expect(m.jwks_uri).toBe(`${app.url}/.well-known/jwks.json`);
     const jwks = await fetch(m.jwks_uri!);
     expect(jwks.status).toBe(200);
-    // a client following the metadata gets a token there, whose iss is the advertised issuer, and it is accepted
+    // a client following the metadata gets a token there, and it is accepted; its iss is JWT_ISSUER's development
+    // default, the same for every instance whatever its port (several instances on one database share tokens)
     const c = app.clients().find((x) => x.client_id === 'demo-analyst')!;
     const res = await fetch(m.token_endpoint!, {
       method: 'POST',
@@ -46,7 +47,7 @@ describe('the real server on a PORT other than 4000, PUBLIC_URL unset', () => {
     });
     expect(res.status).toBe(200);
     const token = ((await res.json()) as { access_token: string }).access_token;
-    expect(decodeJwt(token).iss).toBe(m.issuer);
+    expect(decodeJwt(token).iss).toBe(DEV_ISSUER);
     const me = await fetch(`${app.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -76,6 +77,7 @@ describe('PUBLIC_URL set', () => {
   test('an explicit JWT_ISSUER stays the exact iss and the metadata issuer; the endpoints stay under PUBLIC_URL', () => {
     const c = loadConfig({ PUBLIC_URL: 'https://api.example.gov', JWT_ISSUER: 'https://id.example.gov/tenant' });
     expect(c.jwt.issuer).toBe('https://id.example.gov/tenant');
+    expect(c.metadataIssuer).toBe('https://id.example.gov/tenant');
     expect(c.publicUrl).toBe('https://api.example.gov');
   });
 });
@@ -83,7 +85,8 @@ describe('PUBLIC_URL set', () => {
 describe('configuration', () => {
   test('derived from HOST/PORT in development and test (wildcards become loopback, IPv6 bracketed)', () => {
     expect(loadConfig({ PORT: '8123' }).publicUrl).toBe('http://127.0.0.1:8123');
-    expect(loadConfig({ PORT: '8123' }).jwt.issuer).toBe('http://127.0.0.1:8123');
+    expect(loadConfig({ PORT: '8123' }).jwt.issuer).toBe(DEV_ISSUER);
+    expect(loadConfig({ PORT: '8123' }).metadataIssuer).toBe('http://127.0.0.1:8123');
     expect(loadConfig({ APP_ENV: 'test', HOST: '0.0.0.0', PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
     expect(loadConfig({ HOST: '::', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
     expect(loadConfig({ HOST: '::1', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
