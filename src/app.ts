@@ -36,7 +36,6 @@ import { createTokenBucketStore, MemoryTokenBucketStore } from './guard/rate-lim
 import { useRateLimit } from './guard/use-rate-limit.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
-import { externalBaseUrl } from './http/ogc/base-url.ts';
 import { createChangeCounters } from './http/ogc/change-counters.ts';
 import { createOgcRoute } from './http/ogc/ogc-route.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
@@ -195,6 +194,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     ((request, scope) =>
       authenticateRequest(request, scope, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) }));
 
+  // the discovery document names where this server really is: PUBLIC_URL, or (derived in development) the port it bound
+  let publicUrl = config.publicUrl;
+  const listeningOn = (port: number) => {
+    if (config.publicUrlDerived) publicUrl = publicUrl.replace(/:\d+$/, `:${port}`);
+  };
+
   async function graphql(request: Request, scope: RequestScope): Promise<Response> {
     const auth = await authenticate(request, scope);
     scope.principal = 'reject' in auth ? null : auth.principal;
@@ -238,7 +243,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
     // switch to config.publicUrl (PUBLIC_URL) once config carries it
-    baseUrl: (request) => externalBaseUrl(request),
+    // PUBLIC_URL: the address clients know this service by (behind a proxy, not the one it listens on)
+    baseUrl: () => publicUrl,
     log,
   });
 
@@ -272,12 +278,19 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     );
   }
 
-  const baseUrl = config.jwt.issuer.replace(/\/$/, '');
   /** Routes of any method. */
   const anyMethod: Record<string, Route> = {
     '/graphql': graphql,
     '/oauth/token': (request, scope) =>
-      handleTokenRequest(request, scope, { ...deps.tokenEndpoint, db: database.db, onResult: (r) => deps.audit.record(tokenEntry(r)) }),
+      handleTokenRequest(request, scope, {
+        ...deps.tokenEndpoint,
+        db: database.db,
+        guardDb: (query) => services.breaker.execute(query),
+        isDown: services.isDown,
+        retryAfterSeconds: () => Math.max(1, services.breaker.retryAfterMs() / 1000),
+        onInternalError: (err, meta) => log.error({ err, requestId: meta.requestId }, 'token endpoint: internal error'),
+        onResult: (r) => deps.audit.record(tokenEntry(r)),
+      }),
   };
   /** Routes answering GET and HEAD only. */
   const readOnly: Record<string, Route> = {
@@ -290,7 +303,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
       }),
     '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
-    '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.jwt.issuer, baseUrl),
+    '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.metadataIssuer, publicUrl),
     // public, like a CT log's get-sth: the signed tree head and the key to check it need no token
     '/audit/checkpoint': () => auditText(() => deps.transparency.checkpointNote()),
     '/audit/verifier-key': () => auditText(async () => `${deps.transparency.verifierKey()}\n`),
@@ -334,6 +347,6 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     },
   );
 
-  return { yoga, schema, handle, metrics, changeCounters };
+  return { yoga, schema, handle, metrics, changeCounters, listeningOn };
 }
 export type App = ReturnType<typeof createApp>;

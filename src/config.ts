@@ -93,7 +93,23 @@ const envSchema = z.object({
     .optional(),
   /** Prefix of every Redis key (status cache, rate-limit buckets): one per deployment sharing a Redis. */
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - (up to 64)').default('permit-gateway:'),
-  JWT_ISSUER: z.string().url().default(DEV_ISSUER),
+  /**
+   * The external base URL (OAuth metadata's issuer, token_endpoint and jwks_uri). Development and test derive it
+   * from HOST/PORT; production defaults it to JWT_ISSUER (which production requires to be the public URL).
+   */
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((v) => {
+      const u = URL.parse(v);
+      return !u || ((u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !u.username && !u.password);
+    }, 'must be an http(s) URL without query, fragment or credentials, e.g. https://permits.example.gov')
+    .optional(),
+  /**
+   * Exact `iss` of every token. @default PUBLIC_URL when set, else a fixed development value (not derived from PORT:
+   * instances on one database accept each other's tokens); unset in production is refused
+   */
+  JWT_ISSUER: z.string().url().optional(),
   JWT_AUDIENCE: z.string().min(1).default(DEV_AUDIENCE),
   JWKS_URL: z.string().url().optional(),
   /** PEM (PKCS#8) ES256 private key used to sign tokens in production. */
@@ -138,6 +154,18 @@ const envSchema = z.object({
 
 export type AppConfig = ReturnType<typeof loadConfig>;
 
+/** The base URL endpoints are appended to: origin and path only, without a trailing slash. */
+const baseUrlOf = (url: string) => {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
+};
+
+/** `http://HOST:PORT`, reachable from this machine: a wildcard listen address becomes loopback, IPv6 is bracketed. */
+export function derivedPublicUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -149,6 +177,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const production = e.APP_ENV === 'production';
+  // production keeps the development issuer as its default so the production checks can name it as unset
+  const publicUrl = baseUrlOf(e.PUBLIC_URL ?? (production ? (e.JWT_ISSUER ?? DEV_ISSUER) : derivedPublicUrl(e.HOST, e.PORT)));
+  const issuer = e.JWT_ISSUER ?? (production || !e.PUBLIC_URL ? DEV_ISSUER : publicUrl);
   return {
     env: e.APP_ENV,
     nodeEnv: e.NODE_ENV,
@@ -158,8 +190,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    publicUrl,
+    /** The OAuth metadata's `issuer`: JWT_ISSUER when set, else PUBLIC_URL (which then is the tokens' `iss` too). */
+    metadataIssuer: e.JWT_ISSUER ? issuer : publicUrl,
+    /** True when PUBLIC_URL was derived from HOST/PORT (the server then reports the port it actually bound). */
+    publicUrlDerived: !e.PUBLIC_URL && !production,
+    /** PUBLIC_URL as set (production checks: with JWKS_URL, JWT_ISSUER is not ours to default it to). */
+    publicUrlSet: Boolean(e.PUBLIC_URL),
     jwt: {
-      issuer: e.JWT_ISSUER,
+      issuer,
       audience: e.JWT_AUDIENCE,
       jwksUrl: e.JWKS_URL,
       signingKeyPem: e.SIGNING_KEY_PEM,

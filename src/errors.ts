@@ -46,6 +46,10 @@ export const invalidToken = () =>
 export const forbidden = (fields: string[], message?: string) =>
   make(message ?? `Not allowed to access: ${fields.join(', ')}`, ErrorCode.FORBIDDEN, 403, { fields });
 
+/** A value the caller may not use (another tenant's jurisdiction): FORBIDDEN naming the input field. */
+export const forbiddenInput = (field: string, message: string) =>
+  make(`${field}: ${message}`, ErrorCode.FORBIDDEN, 403, { field });
+
 export const queryRejected = (message: string) => make(message, ErrorCode.QUERY_REJECTED, 400);
 
 export const rateLimited = (retryAfterSeconds: number) =>

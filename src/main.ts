@@ -2,10 +2,11 @@
  * The server: config → bootstrap → Bun.serve; graceful shutdown on SIGTERM/SIGINT; SIGUSR2 reports memory.
  * `runServer(options)` is also how bench/ starts its baselines (src/app.ts `AppOptions`).
  */
-import { demoClientsFile, ensureDemoClients } from './auth/demo-clients.ts';
+import { demoClientsFile, ensureDemoClients, readSaved, type DemoClient } from './auth/demo-clients.ts';
 import type { AppOptions } from './app.ts';
 import { auditLogKeyProblems } from './audit/transparency/log-key.ts';
-import { bootstrap } from './bootstrap.ts';
+import { bootstrap, type Running } from './bootstrap.ts';
+import { isConnectionFailure } from './resilience/breaker.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DirLockedError } from './db/dir-lock.ts';
 import { SchemaNotCurrentError } from './db/migrate.ts';
@@ -30,6 +31,8 @@ export async function runServer(appOptions: AppOptions = {}) {
     }
   }
   const running = await bootstrap(config, { app: appOptions });
+  // before listening: once the server answers, the demo clients file works on the database it runs on
+  const demo = config.env === 'development' ? await demoClientsAtStart(running) : null;
   const server = serve(running, { hostname: config.host, port: config.port });
   const url = `http://${config.host}:${server.port}`;
   running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
@@ -38,9 +41,8 @@ export async function runServer(appOptions: AppOptions = {}) {
   }
   reportMemoryOnSignal(running.log);
 
-  if (config.env === 'development') {
-    const file = demoClientsFile(config.dataDir);
-    const clients = await ensureDemoClients(running.database.db, file);
+  if (demo) {
+    const { file, clients } = demo;
     const c = clients.find((x) => x.role === 'analyst') ?? clients[0];
     console.log(`\nPermit Gateway on ${url}/graphql (GraphiQL in a browser)\nDemo clients (one per role): ${file}`);
     if (c) {
@@ -63,6 +65,22 @@ export async function runServer(appOptions: AppOptions = {}) {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   return running;
+}
+
+/** The demo clients, checked against the database; while it is unreachable the saved file is used unchecked. */
+async function demoClientsAtStart(running: Running): Promise<{ file: string; clients: DemoClient[] }> {
+  const file = demoClientsFile(running.config.dataDir);
+  const unchecked = (reason: string) => {
+    running.log.warn({ file, reason }, 'demo clients not checked against the database: it is unavailable');
+    return { file, clients: readSaved(file, running.log) };
+  };
+  if (running.services.isDown()) return unchecked('database not reached');
+  try {
+    return { file, clients: await ensureDemoClients(running.database.db, file, running.log) };
+  } catch (err) {
+    if (!isConnectionFailure(err)) throw err;
+    return unchecked((err as Error).message);
+  }
 }
 
 /** Start-up failures: a clear line for configuration and lock problems, the error otherwise; exit code 1. */

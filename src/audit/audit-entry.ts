@@ -131,7 +131,8 @@ export function tokenEntry(r: TokenRequestResult) {
     certThumbprint: r.meta.certThumbprint ?? null,
     operation: { type: 'token', name: 'client_credentials', documentSha256: null },
     affected: [],
-    outcome: r.status === 200 ? 'ALLOWED' : [400, 404, 405].includes(r.status) ? 'ERROR' : 'DENIED',
+    // a 5xx (the registry unreachable) refused nobody: it is an error, not a denial
+    outcome: r.status === 200 ? 'ALLOWED' : [400, 404, 405].includes(r.status) || r.status >= 500 ? 'ERROR' : 'DENIED',
     errorCodes,
     httpStatus: r.status,
     durationMs: Math.round((performance.now() - r.meta.startedAt) * 100) / 100,

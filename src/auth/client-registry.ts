@@ -7,7 +7,7 @@ import type { Executor } from '../db/client.ts';
 import { apiClients, type ApiClient } from '../db/schema/clients.ts';
 import { contractors } from '../db/schema/contractors.ts';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
-import { badInput, conflict } from '../errors.ts';
+import { badInput, conflict, forbiddenInput } from '../errors.ts';
 import { isRole, ROLE_SCOPES, type Role } from './policy.ts';
 
 export const SECRET_OVERLAP_MS = 24 * 3600_000;
@@ -36,7 +36,23 @@ export const publicClient = (c: ApiClient) => ({
 const newSecret = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
 const hashSecret = (s: string) => Bun.password.hash(s, { algorithm: 'argon2id' });
 
-export async function registerClient(db: Executor, c: NewClient): Promise<{ client: ApiClient; secret: string }> {
+/**
+ * Who manages clients: an admin (GraphQL) manages the clients of its own jurisdiction only; the operator (CLI,
+ * no tenant) manages every jurisdiction's. Other tenants' clients are treated as if they did not exist.
+ */
+export interface ClientManager {
+  jurisdiction: string;
+}
+
+export async function registerClient(db: Executor, c: NewClient, manager?: ClientManager): Promise<{ client: ApiClient; secret: string }> {
+  // before any lookup, so a refusal says nothing about what exists in another jurisdiction
+  if (manager && c.jurisdiction !== manager.jurisdiction) {
+    throw forbiddenInput(
+      'input.jurisdiction',
+      `an admin registers clients of its own jurisdiction (${manager.jurisdiction}) only; ` +
+        'clients of another jurisdiction are registered by an operator (`bun run cli clients create`)',
+    );
+  }
   if (!CLIENT_ID.test(c.clientId)) throw badInput('input.clientId', 'must be 3-64 characters of a-z 0-9 . _ -, starting with a letter or digit');
   if (!isRole(c.role)) throw badInput('input.role', `must be one of ${Object.keys(ROLE_SCOPES).join(', ')}`);
   if (c.certThumbprint && !THUMBPRINT.test(c.certThumbprint)) throw badInput('input.certThumbprint', 'must be a base64url SHA-256 thumbprint (43 characters)');
@@ -74,11 +90,18 @@ export async function listClients(db: Executor): Promise<ApiClient[]> {
   return db.select().from(apiClients).orderBy(apiClients.clientId);
 }
 
-export async function revokeClient(db: Executor, clientId: string): Promise<boolean> {
+/** False for an unknown, already revoked, or (for a manager) another jurisdiction's client: no oracle. */
+export async function revokeClient(db: Executor, clientId: string, manager?: ClientManager): Promise<boolean> {
   const rows = await db
     .update(apiClients)
     .set({ status: 'revoked', revokedAt: new Date() })
-    .where(and(eq(apiClients.clientId, clientId), eq(apiClients.status, 'active')))
+    .where(
+      and(
+        eq(apiClients.clientId, clientId),
+        eq(apiClients.status, 'active'),
+        manager ? eq(apiClients.jurisdictionId, manager.jurisdiction) : undefined,
+      ),
+    )
     .returning({ id: apiClients.clientId });
   return rows.length > 0;
 }
@@ -103,13 +126,21 @@ export async function revokedClientIds(db: Executor): Promise<string[]> {
 // A fixed argon2id hash: an unknown client id costs the same verify as a wrong secret (no timing oracle).
 let dummyHash: Promise<string> | null = null;
 
-/** The active client when `secret` matches its current (or still-overlapping previous) secret, else null. */
-export async function authenticateClient(db: Executor, clientId: string, secret: string): Promise<ApiClient | null> {
+/**
+ * The active client when `secret` matches its current (or still-overlapping previous) secret, else null.
+ * `guard` wraps the lookup only (e.g. the database circuit breaker), so the argon2 check is not timed as a query.
+ */
+export async function authenticateClient(
+  db: Executor,
+  clientId: string,
+  secret: string,
+  guard: <T>(query: () => Promise<T>) => Promise<T> = (query) => query(),
+): Promise<ApiClient | null> {
   dummyHash ??= hashSecret(newSecret());
   // an id no client can have is not looked up (a U+0000 would make the query fail: a 500 instead of a refusal);
   // the password check below still runs, so such a request takes as long as any other failure
   const lookable = clientId.length <= 64 && !clientId.includes('\u0000');
-  const [c] = lookable ? await db.select().from(apiClients).where(eq(apiClients.clientId, clientId)) : [];
+  const [c] = lookable ? await guard(() => db.select().from(apiClients).where(eq(apiClients.clientId, clientId))) : [];
   const candidate = secret.length <= 256 ? secret : '';
   const current = await Bun.password.verify(candidate, c?.secretHash ?? (await dummyHash));
   const previous =

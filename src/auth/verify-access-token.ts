@@ -1,7 +1,8 @@
 /**
  * Verification of every bearer token with jose: ES256/RS256 only, exact `iss` and `aud`, `exp`/`nbf` with
- * 30 s tolerance, lifetime ≤ 900 s, `kid` must be known, `jku`/`x5u` headers are never followed (jose does not
- * fetch them), certificate binding (RFC 8705) and client revocation are checked on every use.
+ * 30 s tolerance, lifetime ≤ 900 s both as `exp - iat` and as `exp - now` (`iat` not in the future), `kid` must
+ * be known, `jku`/`x5u` headers are never followed (jose does not fetch them), certificate binding (RFC 8705)
+ * and client revocation are checked on every use.
  * Verified tokens are cached by their SHA-256 until `exp`: signature checks are the costliest step per request.
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
@@ -49,6 +50,24 @@ function principalFrom(payload: JWTPayload): { principal: Principal; bound?: str
     },
     ...(bound ? { bound: bound as string } : {}),
   };
+}
+
+/**
+ * The lifetime rule judged against our clock, not only the token's own claims: `exp - iat ≤ 900` alone lets a
+ * token with a future `iat` live for years, so `iat` may not lie ahead of now (beyond the clock tolerance) and
+ * `exp` may not lie more than 900 s (+ tolerance) ahead of now, whatever `iat` says.
+ */
+export function checkLifetime(payload: JWTPayload, now: number): void {
+  const { iat, exp } = payload;
+  // jose already requires both as numbers; checked again so this rule holds whoever calls it
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidTokenError('iat missing or malformed');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('exp missing or malformed');
+  if (iat > now + CLOCK_TOLERANCE_S) throw new InvalidTokenError(`iat ${iat - now} s in the future`);
+  if (exp <= iat) throw new InvalidTokenError('exp is not after iat');
+  if (exp - iat > MAX_TOKEN_LIFETIME_S) throw new InvalidTokenError(`lifetime ${exp - iat} s exceeds ${MAX_TOKEN_LIFETIME_S} s`);
+  if (exp > now + MAX_TOKEN_LIFETIME_S + CLOCK_TOLERANCE_S) {
+    throw new InvalidTokenError(`exp ${exp - now} s ahead exceeds ${MAX_TOKEN_LIFETIME_S} s`);
+  }
 }
 
 export function createTokenVerifier(opts: TokenVerifierOptions) {
@@ -99,9 +118,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
         } catch (err) {
           throw new InvalidTokenError((err as Error).message);
         }
-        if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_S) {
-          throw new InvalidTokenError(`lifetime ${payload.exp! - payload.iat!} s exceeds ${MAX_TOKEN_LIFETIME_S} s`);
-        }
+        checkLifetime(payload, now);
         const { principal, bound } = principalFrom(payload);
         hit = { principal, exp: payload.exp!, ...(bound ? { bound } : {}) };
         cache.set(id, hit);

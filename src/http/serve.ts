@@ -7,7 +7,7 @@ import { openRequestScope } from './open-request-scope.ts';
 
 /** What serving needs of a bootstrapped app (src/bootstrap.ts `Running`). */
 export interface Servable {
-  app: { handle: ScopedHandler };
+  app: { handle: ScopedHandler; listeningOn(port: number): void };
   config: Pick<AppConfig, 'trustedProxies' | 'maxBodyBytes'>;
   log: Logger;
 }
@@ -30,6 +30,7 @@ export function serve(running: Servable, opts: { hostname: string; port: number 
       }
     },
   });
+  running.app.listeningOn(server.port!);
   return Object.assign(server, {
     /** Stops accepting, then waits (at most `timeoutMs`) until in-flight requests have answered. */
     async drain(timeoutMs = 8000) {

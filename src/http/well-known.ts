@@ -3,7 +3,10 @@ import type { JWK } from 'jose';
 export const jwksResponse = (keys: JWK[]) =>
   Response.json({ keys }, { headers: { 'Cache-Control': 'public, max-age=60' } });
 
-/** RFC 8414 authorization server metadata for the built-in issuer. */
+/**
+ * RFC 8414 authorization server metadata for the built-in issuer: `issuer` is JWT_ISSUER when set, else
+ * PUBLIC_URL; the endpoints live under the external base URL (PUBLIC_URL).
+ */
 export const authorizationServerMetadata = (issuer: string, baseUrl: string) =>
   Response.json(
     {

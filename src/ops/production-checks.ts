@@ -8,7 +8,8 @@ import { fieldsWithoutRule } from '../auth/policy.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, type AppConfig } from '../config.ts';
 
-export type ProductionCheckConfig = Pick<AppConfig, 'jwt' | 'logLevel' | 'corsOrigins' | 'openIntrospection'>;
+export type ProductionCheckConfig = Pick<AppConfig, 'jwt' | 'logLevel' | 'corsOrigins' | 'openIntrospection'> &
+  Partial<Pick<AppConfig, 'publicUrlSet'>>;
 
 export interface ProductionCheckInputs {
   signingKey: Pick<SigningKey, 'development'>;
@@ -25,6 +26,13 @@ export function productionProblems(config: ProductionCheckConfig, { signingKey, 
   }
   if (config.jwt.issuer === DEV_ISSUER) {
     problems.push(`JWT_ISSUER is the development default (${DEV_ISSUER}). Set JWT_ISSUER to this deployment's public https URL.`);
+  }
+  // PUBLIC_URL defaults to JWT_ISSUER, which with JWKS_URL is the external provider's URL, not this server's
+  if (config.jwt.jwksUrl && config.publicUrlSet === false) {
+    problems.push(
+      'PUBLIC_URL is not set while JWKS_URL is: the OAuth metadata would name the identity provider as this server. ' +
+        "Set PUBLIC_URL to this deployment's public https URL.",
+    );
   }
   if (config.jwt.audience === DEV_AUDIENCE) {
     problems.push(`JWT_AUDIENCE is the development default (${DEV_AUDIENCE}). Set JWT_AUDIENCE to an identifier unique to this deployment.`);

@@ -128,6 +128,30 @@ describe('JWT attacks', () => {
     expect(ok.status).toBe(200);
   });
 
+  test('issue 18 item 7: a future iat cannot stretch the lifetime; exp is judged against now', async () => {
+    const n = now();
+    const tenYears = 10 * 365 * 86400;
+    const refused: [string, JWTPayload][] = [
+      ['iat = exp - 900, exp ten years ahead', { iat: n + tenYears - 900, nbf: n, exp: n + tenYears }],
+      ['iat an hour ahead, lifetime 900', { iat: n + 3600, nbf: n, exp: n + 4500 }],
+      ['iat 31 s ahead (beyond the 30 s skew), lifetime 300', { iat: n + 31 + 5, nbf: n, exp: n + 336 }],
+      ['iat in the past, exp 900 + 31 s ahead', { iat: n - 10, nbf: n - 10, exp: n + 931 + 5 }],
+      ['exp before iat', { iat: n, nbf: n, exp: n - 1 }],
+      ['iat as a string', { iat: String(n) as unknown as number, nbf: n, exp: n + 300 }],
+      ['iat null', { iat: null as unknown as number, nbf: n, exp: n + 300 }],
+    ];
+    for (const [label, over] of refused) await expectInvalidToken(`Bearer ${await sign(claims(over))}`, label);
+    // no iat at all, with a far exp: the missing claim does not skip the lifetime rule
+    const c = claims({ exp: n + tenYears });
+    delete c.iat;
+    await expectInvalidToken(`Bearer ${await sign(c)}`, 'no iat, exp ten years ahead');
+    // controls: within the skew, and the longest lifetime allowed from now
+    for (const over of [{ iat: n + 20, nbf: n, exp: n + 900 }, { iat: n - 100, nbf: n - 100, exp: n + 800 }]) {
+      const ok = await t.gql(ME, undefined, await sign(claims(over)));
+      expect({ over, status: ok.status }).toEqual({ over, status: 200 });
+    }
+  });
+
   test('missing required claims (iat, exp, jti, jurisdiction, scope) are refused', async () => {
     for (const drop of ['iat', 'exp', 'nbf', 'jti', 'jurisdiction', 'scope', 'sub'] as const) {
       const c = claims();
@@ -247,5 +271,50 @@ describe('JWT attacks', () => {
     }
     // the server is still healthy afterwards
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('issue 18 item 7 with JWKS_URL (an external identity provider)', () => {
+  const IDP_ISSUER = 'https://idp.example.test';
+  let idp: Server<undefined>;
+  let ext: TestServer;
+  let idpKey: CryptoKey;
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    idpKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' };
+    idp = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => Response.json({ keys: [jwk] }) });
+    ext = await startTestServer({ JWKS_URL: `http://127.0.0.1:${idp.port}/jwks.json`, JWT_ISSUER: IDP_ISSUER });
+  }, 120_000);
+  afterAll(async () => {
+    await ext?.stop();
+    idp?.stop(true);
+  });
+
+  const external = (over: JWTPayload) =>
+    new SignJWT({ ...claims(), iss: IDP_ISSUER, aud: ext.running.config.jwt.audience, ...over })
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'at+jwt' })
+      .sign(idpKey);
+
+  test('the same lifetime rules apply to the provider\'s tokens', async () => {
+    const n = now();
+    const control = await ext.gql(ME, undefined, await external({}));
+    expect(control.status).toBe(200);
+    expect(control.body.data.me.clientId).toBe('demo-clerk');
+    const refused: [string, JWTPayload][] = [
+      ['iat = exp - 900, exp ten years ahead', { iat: n + 315_360_000 - 900, nbf: n, exp: n + 315_360_000 }],
+      ['iat an hour ahead', { iat: n + 3600, nbf: n, exp: n + 4500 }],
+      ['exp 900 + 31 s ahead', { iat: n, nbf: n, exp: n + 936 }],
+      ['lifetime 901 s', { iat: n - 10, nbf: n - 10, exp: n + 891 }],
+    ];
+    for (const [label, over] of refused) {
+      const r = await ext.gql(ME, undefined, await external(over));
+      expect({ label, status: r.status }).toEqual({ label, status: 401 });
+      expect(r.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    }
+    const c = { ...claims(), iss: IDP_ISSUER, aud: ext.running.config.jwt.audience, exp: n + 315_360_000 } as JWTPayload;
+    delete c.iat;
+    const noIat = await new SignJWT(c).setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'at+jwt' }).sign(idpKey);
+    expect((await ext.gql(ME, undefined, noIat)).status).toBe(401);
   });
 });

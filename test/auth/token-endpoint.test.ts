@@ -30,8 +30,8 @@ interface TokenResponse {
 }
 
 /** POST /oauth/token from a chosen loopback source address. */
-function tokenRequest(form: Record<string, string>, opts: { from?: string; headers?: Record<string, string> } = {}): Promise<TokenResponse> {
-  const url = new URL(t.url);
+function tokenRequest(form: Record<string, string>, opts: { from?: string; headers?: Record<string, string>; server?: TestServer } = {}): Promise<TokenResponse> {
+  const url = new URL((opts.server ?? t).url);
   const body = new URLSearchParams(form).toString();
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -71,6 +71,9 @@ const basic = (id: string, secret: string) =>
 let nextHost = 10;
 /** A fresh loopback source address (127.0.0.10 … 127.0.0.250). */
 const freshAddress = () => `127.0.0.${nextHost++}`;
+let nextStranger = 10;
+/** A fresh loopback source address for the lock-out tests (127.1.x.y, apart from freshAddress's range). */
+const strangerAddress = () => `127.1.${Math.floor(nextStranger / 250)}.${(nextStranger++ % 250) + 1}`;
 
 async function register(clientId: string, role = 'gis_vendor') {
   const r = await t.gql(
@@ -199,23 +202,55 @@ describe('grant and scope', () => {
 });
 
 describe('lock-out', () => {
-  test('20 failures in a minute for one client id (from 20 addresses) → 429 + Retry-After, even with the right secret', async () => {
+  // Issue 18 item 6 changed this test's expectation: the lock-out was per client id from any address, so 20 wrong
+  // secrets from strangers locked the real client out. It is now per (client, address) and per address.
+  test('20 failures for one client from one address → that address gets 429 for it (even with the right secret); the owner elsewhere gets tokens', async () => {
     const id = `lockout-${Date.now().toString(36)}`;
     const secret = await register(id);
+    const attacker = strangerAddress();
     for (let i = 0; i < 20; i++) {
-      const r = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `bad-${i}` }, { from: freshAddress() });
+      const r = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `bad-${i}` }, { from: attacker });
       expect({ i, status: r.status }).toEqual({ i, status: 401 });
     }
-    const locked = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: 'bad-21' }, { from: freshAddress() });
+    const locked = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: 'bad-21' }, { from: attacker });
     expect(locked.status).toBe(429);
+    expect(locked.body.error).toBe('slow_down');
     const retryAfter = Number(locked.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    const right = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: freshAddress() });
-    expect(right.status).toBe(429);
+    const rightFromAttacker = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: attacker });
+    expect(rightFromAttacker.status).toBe(429);
+    // the owner at its own address, by either authentication method
+    const owner = strangerAddress();
+    const post = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: owner });
+    expect(post.status).toBe(200);
+    const viaBasic = await tokenRequest({ grant_type: 'client_credentials' }, { from: owner, headers: { authorization: basic(id, secret) } });
+    expect(viaBasic.status).toBe(200);
     // other clients are not affected
-    const other = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from: freshAddress() });
+    const other = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from: strangerAddress() });
     expect(other.status).toBe(200);
+  }, 120_000);
+
+  test('issue 18 item 6: wrong secrets for one client from many addresses never lock its owner out', async () => {
+    const id = `spread-${Date.now().toString(36)}`;
+    const secret = await register(id);
+    const owner = strangerAddress();
+    // 3 strangers × 15 failures, then 30 strangers × 1: 75 failures for this client id, none over a pair's limit
+    for (let a = 0; a < 3; a++) {
+      const from = strangerAddress();
+      for (let i = 0; i < 15; i++) {
+        const r = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `bad-${a}-${i}` }, { from });
+        expect(r.status).toBe(401);
+      }
+    }
+    for (let a = 0; a < 30; a++) {
+      const r = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `bad-${a}` }, { from: strangerAddress() });
+      expect(r.status).toBe(401);
+    }
+    const ok = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: owner });
+    expect(ok.status).toBe(200);
+    // the default source address (the other tests' one) is not locked either
+    expect((await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret })).status).toBe(200);
   }, 120_000);
 
   test('20 failures in a minute from one address (different ids) → that address gets 429, others do not', async () => {
@@ -229,6 +264,41 @@ describe('lock-out', () => {
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     const elsewhere = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from: freshAddress() });
     expect(elsewhere.status).toBe(200);
+  }, 120_000);
+});
+
+describe('issue 18 item 6: lock-out behind a trusted proxy keys on the forwarded client address', () => {
+  const PROXY = '127.2.0.1';
+  let p: TestServer;
+  beforeAll(async () => {
+    p = await startTestServer({ TRUSTED_PROXIES: PROXY });
+  }, 120_000);
+  afterAll(() => p?.stop());
+
+  const viaProxy = (form: Record<string, string>, peer: string, forwardedFor: string) =>
+    tokenRequest(form, { server: p, from: peer, headers: { 'x-forwarded-for': forwardedFor } });
+
+  test('an attacking client address is slowed down, the owner behind the same proxy is not', async () => {
+    const gis = p.clients.find((c) => c.client_id === 'demo-gis')!;
+    for (let i = 0; i < 20; i++) {
+      const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` }, PROXY, '203.0.113.9');
+      expect(r.status).toBe(401);
+    }
+    const attacker = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, PROXY, '203.0.113.9');
+    expect(attacker.status).toBe(429);
+    const owner = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, PROXY, '198.51.100.7');
+    expect(owner.status).toBe(200);
+  }, 120_000);
+
+  test('from an untrusted peer X-Forwarded-For is ignored: rotating it does not dodge the lock-out', async () => {
+    const gis = p.clients.find((c) => c.client_id === 'demo-gis')!;
+    const peer = '127.2.0.2';
+    for (let i = 0; i < 20; i++) {
+      const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` }, peer, `198.51.100.${i + 20}`);
+      expect(r.status).toBe(401);
+    }
+    const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, peer, '198.51.100.99');
+    expect(r.status).toBe(429);
   }, 120_000);
 });
 

@@ -14,17 +14,19 @@ export const identityResolvers = {
       args: { input: { clientId: string; role: string; jurisdiction: string; contractorLicense?: string | null; certThumbprint?: string | null } },
       ctx: GraphQLContext,
     ) => {
+      const manager = { jurisdiction: principalOf(ctx).jurisdiction };
       const { client, secret } = await ctx.work.transaction(
-        (tx) => registerClient(tx, args.input),
+        (tx) => registerClient(tx, args.input, manager),
         (r) => [`client:${r.client.clientId}`],
       );
       return { clientId: client.clientId, role: client.role, jurisdiction: client.jurisdictionId, contractor: client.contractorLicense, clientSecret: secret };
     },
     revokeClient: async (_: unknown, args: { clientId: string }, ctx: GraphQLContext) => {
-      principalOf(ctx);
+      const manager = { jurisdiction: principalOf(ctx).jurisdiction };
       const done = await ctx.work.transaction(
-        (tx) => revokeClient(tx, args.clientId),
-        () => [`client:${args.clientId}`],
+        (tx) => revokeClient(tx, args.clientId, manager),
+        // nothing revoked (unknown, or another jurisdiction's client): the audit names nothing as affected
+        (revoked) => (revoked ? [`client:${args.clientId}`] : []),
       );
       if (done) ctx.services.revocations.markRevoked(args.clientId);
       return done;
