@@ -46,14 +46,20 @@ function checkPolygon(rings: unknown, where: string): number[][][] | string {
   return out;
 }
 
-/** Signed area and centroid sums of a ring (shoelace). */
-function ringMoments(ring: number[][]): { a: number; cx: number; cy: number } {
+/**
+ * Signed area and centroid sums of a ring (shoelace), relative to `origin`: products of raw longitudes (~1e2) for a
+ * parcel-sized ring (~1e-4) cancel catastrophically, which moved centroids by metres.
+ */
+function ringMoments(ring: number[][], origin: number[]): { a: number; cx: number; cy: number } {
   let a = 0;
   let cx = 0;
   let cy = 0;
+  const [ox, oy] = origin as [number, number];
   for (let i = 0; i < ring.length - 1; i++) {
-    const [x0, y0] = ring[i] as [number, number];
-    const [x1, y1] = ring[i + 1] as [number, number];
+    const x0 = ring[i]![0]! - ox;
+    const y0 = ring[i]![1]! - oy;
+    const x1 = ring[i + 1]![0]! - ox;
+    const y1 = ring[i + 1]![1]! - oy;
     const f = x0 * y1 - x1 * y0;
     a += f;
     cx += (x0 + x1) * f;
@@ -67,9 +73,10 @@ export function centroidOf(polygons: number[][][][]): [number, number] {
   let area = 0;
   let x = 0;
   let y = 0;
+  const origin = polygons[0]![0]![0]!;
   for (const rings of polygons) {
     rings.forEach((ring, r) => {
-      const m = ringMoments(ring);
+      const m = ringMoments(ring, origin);
       // orientation is not guaranteed in the wild: the outer ring adds, holes subtract, whatever their winding
       const sign = (r === 0 ? 1 : -1) * Math.sign(m.a);
       area += sign * m.a;
@@ -77,7 +84,7 @@ export function centroidOf(polygons: number[][][][]): [number, number] {
       y += (sign * m.cy) / 6;
     });
   }
-  if (Math.abs(area) > 1e-18) return [x / area, y / area];
+  if (Math.abs(area) > 1e-18) return [origin[0]! + x / area, origin[1]! + y / area];
   const outer = polygons.flatMap((rings) => rings[0]!.slice(0, -1));
   return [outer.reduce((s, p) => s + p[0]!, 0) / outer.length, outer.reduce((s, p) => s + p[1]!, 0) / outer.length];
 }
