@@ -207,4 +207,45 @@ describe('batches', () => {
     const verified = await cli('audit', 'verify', '--json');
     expect(verified.code).toBe(0);
   }, CLI_TEST_TIMEOUT);
+
+  test('a killed import leaves whole batches, each with its staged audit entry, and the rerun completes it', async () => {
+    const n = 60_000;
+    const features = Array.from({ length: n }, (_, i) => feature(`K-${i}`, { type: 'Polygon', coordinates: square(-88 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001) }));
+    const path = file('killed.geojson', collection(features));
+    const count = async () => (await query<{ n: number }>(`select count(*)::int as n from parcels where apn like 'K-%'`))[0]!.n;
+    const entries = async () =>
+      (
+        await query<{ n: number }>(
+          `select (select count(*) from audit_entries where entry->>'file' = 'killed.geojson') + (select count(*) from audit_pending where entry->>'file' = 'killed.geojson') as n`,
+        )
+      )[0]!.n;
+    // the same environment as runCli; killed at its first progress line, after about a second of importing
+    const env: Record<string, string | undefined> = { ...process.env, APP_ENV: 'test', LOG_LEVEL: 'silent', ...cdb.env };
+    if (!cdb.env.DATABASE_URL) delete env.DATABASE_URL;
+    const proc = Bun.spawn(['bun', 'run', 'src/cli/main.ts', 'import', 'parcels', '--jurisdiction', 'springfield-il', '--batch-size', '250', path], {
+      cwd: join(import.meta.dir, '..', '..'),
+      env,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    });
+    const reader = proc.stderr.getReader();
+    let seen = '';
+    while (!seen.includes('rows/s')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    proc.kill('SIGKILL');
+    await proc.exited;
+    const left = await count();
+    expect(left % 250).toBe(0);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(n);
+    expect(Number(await entries())).toBe(left / 250);
+
+    const rerun = await importJson('parcels', path, '--batch-size', '250');
+    expect(rerun.code).toBe(0);
+    expect(rerun.report).toMatchObject({ inserted: n - left, unchanged: left, refused: 0 });
+    expect(await count()).toBe(n);
+  }, CLI_TEST_TIMEOUT);
 });
