@@ -30,7 +30,7 @@ export function createProgress(o: ProgressOptions): Progress {
   const now = o.now ?? (() => performance.now());
   const tty = Boolean(stream.isTTY);
   const started = now();
-  let lastDraw = 0;
+  let lastDraw = Number.NEGATIVE_INFINITY;
   let drawn = false;
   let last = { bytes: 0, rows: 0 };
   const line = () => {
