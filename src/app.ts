@@ -27,6 +27,7 @@ import { withBodyLimit } from './guard/body-limit.ts';
 import { withCors } from './guard/cors.ts';
 import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
 import { withSecurityHeaders } from './guard/security-headers.ts';
+import { withRequestIdHeader } from './guard/request-id-header.ts';
 import { useArmorLimits } from './guard/use-armor-limits.ts';
 import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
@@ -277,8 +278,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  // edge steps, outermost first: headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withSecurityHeaders(
+  // edge steps, outermost first: the request id and security headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
+  const handle: ScopedHandler = withRequestIdHeader(withSecurityHeaders(
     withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
     {
       onError: (err, request, scope) => {
@@ -293,7 +294,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       graphiqlAssets: "'self'",
       graphiqlFavicon: "'self'",
     },
-  );
+  ));
 
   return { yoga, schema, handle, metrics };
 }

@@ -1,6 +1,7 @@
 /**
- * A contractor finds the parcel it builds on by the APN from the county's records (`parcel(apn:)`) and submits a
- * permit naming it by `apn` instead of our internal `parcelId`; exactly one of the two must be given.
+ * A new user's first hour: a contractor finds the parcel it builds on by the APN from the county's records
+ * (`parcel(apn:)`) and submits a permit naming it by `apn` instead of our internal `parcelId` (exactly one of the
+ * two); every response carries the `X-Request-Id` to quote when something goes wrong.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -44,14 +45,31 @@ describe('parcel(apn:) and submitPermit by apn', () => {
     expect(byApn.body.data.submitPermit.permit.parcel.apn).toBe(apn);
 
     const unknown = await t.gql(SUBMIT, { input: input({ apn: 'no-such-apn' }), key: 'apn-submit-0002' }, contractor);
-    expect(unknown.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect(unknown.body.errors[0].message).toContain('input.apn');
+    expect(unknown.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect(unknown.body.errors![0]!.message).toContain('input.apn');
 
     for (const parcel of [{ apn, parcelId: id }, {}]) {
       const r = await t.gql(SUBMIT, { input: input(parcel), key: 'apn-submit-0003' }, contractor);
       expect(r.body.data).toBeNull();
-      expect(r.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
-      expect(r.body.errors[0].message).toContain('exactly one of parcelId and apn');
+      expect(r.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+      expect(r.body.errors![0]!.message).toContain('exactly one of parcelId and apn');
     }
+  });
+});
+
+describe('X-Request-Id', () => {
+  test('every response carries one: GraphQL, refusals, token errors, health, unknown paths; a sane incoming id is kept', async () => {
+    const responses = [
+      await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ me { role } }"}' }),
+      await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
+      await fetch(`${t.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x' }) }),
+      await fetch(`${t.url}/healthz`),
+      await fetch(`${t.url}/no-such-path`),
+    ];
+    const ids = responses.map((r) => r.headers.get('x-request-id'));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    const mine = await fetch(`${t.url}/healthz`, { headers: { 'x-request-id': 'support-ticket-4711' } });
+    expect(mine.headers.get('x-request-id')).toBe('support-ticket-4711');
   });
 });
