@@ -28,7 +28,10 @@ export interface PermitRow {
   contractor_id?: string;
 }
 
-/** BLDS `StatusCurrentMapped` values (and common spellings of legacy systems) → our status. */
+/**
+ * BLDS `StatusCurrentMapped` values (Application Accepted, In Review, Permit Issued, Inspection Phase, Permit Finaled,
+ * Permit Cancelled) and common spellings of legacy systems → our status.
+ */
 const BLDS_STATUS: Record<string, PermitStatus> = {
   'application accepted': 'SUBMITTED',
   applied: 'SUBMITTED',
@@ -76,7 +79,8 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
   if (!status) return bad(`StatusCurrent "${f.statuscurrent ?? ''}" is neither one of ${PERMIT_STATUSES.join(', ')} nor a BLDS StatusCurrentMapped value`);
   const type = inList(PERMIT_TYPES, f.permittype ?? '');
   if (!type) return bad(`PermitType "${f.permittype ?? ''}" is not one of ${PERMIT_TYPES.join(', ')}`);
-  const workClass = inList(WORK_CLASSES, f.workclass ?? '');
+  // BLDS WorkClassMapped has only New and Existing: work on an existing building is an alteration here
+  const workClass = inList(WORK_CLASSES, /^existing$/i.test((f.workclass ?? '').trim()) ? 'ALTERATION' : (f.workclass ?? ''));
   if (!workClass) return bad(`WorkClass "${f.workclass ?? ''}" is not one of ${WORK_CLASSES.join(', ')}`);
   const costText = (f.estprojectcost ?? '').replace(/[$,\s]/g, '');
   const cost = costText === '' ? 0 : Number(costText);

@@ -1,7 +1,8 @@
 /**
  * `cli import parcels|contractors|permits` as an operator runs them, on an empty database: refusals named
  * FILE:LINE with exit codes, dry runs that write nothing, reruns that change nothing, whole batches after an
- * interrupted import, and one audit entry per committed batch.
+ * interrupted import, and one audit entry per committed batch. The tests share one database and build on each
+ * other as a city's onboarding does: the permits test uses the parcels imported before it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
@@ -143,7 +144,7 @@ describe('cli import contractors and permits', () => {
       [
         header,
         'B24-0001,New garage,2024-03-01,2024-04-02,,Permit Issued,Building,New,"$45,000.00",100-001,IL-100',
-        'E24-0002,Panel upgrade,2024-05-01T09:30:00-05:00,,,UNDER_REVIEW,ELECTRICAL,ALTERATION,3200,200-001,IL-101',
+        'E24-0002,Panel upgrade,2024-05-01T09:30:00-05:00,,,UNDER_REVIEW,ELECTRICAL,Existing,3200,200-001,IL-101',
         'B24-0003,Deck,2024-05-03,,,Permit Finaled,Building,Addition,1000,999-999,IL-100',
         'B24-0004,Shed,2024-05-04,,,Lost In Mail,Building,New,100,100-001,IL-100',
         'B24-0005,Porch,yesterday,,,Applied,Building,New,100,100-001,IL-100',
@@ -155,13 +156,13 @@ describe('cli import contractors and permits', () => {
     expect(p1.stderr).toContain(`${permits}:5: permit B24-0004: StatusCurrent "Lost In Mail"`);
     expect(p1.stderr).toContain(`${permits}:6: permit B24-0005: AppliedDate "yesterday" is not a date`);
     expect(p1.report).toMatchObject({ inserted: 2, refused: 3 });
-    const rows = await query<{ permit_num: string; status_current: string; est_project_cost: string; applied: string }>(
-      `select permit_num, status_current, est_project_cost::text, to_char(applied_date at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI') as applied from permits order by permit_num`,
+    const rows = await query<{ permit_num: string; status_current: string; work_class: string; est_project_cost: string; applied: string }>(
+      `select permit_num, status_current, work_class, est_project_cost::text, to_char(applied_date at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI') as applied from permits order by permit_num`,
     );
     expect(rows).toEqual([
       // a date without an offset is midnight in the jurisdiction's time zone (CST is UTC-6)
-      { permit_num: 'B24-0001', status_current: 'ISSUED', est_project_cost: '45000.00', applied: '2024-03-01T06:00' },
-      { permit_num: 'E24-0002', status_current: 'UNDER_REVIEW', est_project_cost: '3200.00', applied: '2024-05-01T14:30' },
+      { permit_num: 'B24-0001', status_current: 'ISSUED', work_class: 'NEW', est_project_cost: '45000.00', applied: '2024-03-01T06:00' },
+      { permit_num: 'E24-0002', status_current: 'UNDER_REVIEW', work_class: 'ALTERATION', est_project_cost: '3200.00', applied: '2024-05-01T14:30' },
     ]);
     const p2 = await importJson('permits', permits, '--skip-invalid');
     expect(p2.report).toMatchObject({ inserted: 0, updated: 0, unchanged: 2, refused: 3 });
