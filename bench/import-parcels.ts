@@ -18,17 +18,32 @@ const file = join(dir, 'parcels.geojson');
 /** One feature per line, as ogr2ogr writes them. */
 async function generate() {
   const writer = Bun.file(file).writer();
-  writer.write('{"type":"FeatureCollection","name":"parcels","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[\n');
+  writer.write(
+    '{"type":"FeatureCollection","name":"parcels","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[\n',
+  );
   const side = Math.ceil(Math.sqrt(N));
   const zoning = ['R-1', 'R-2', 'C-1', 'M-1'];
   for (let i = 0; i < N; i++) {
     const lon = -89.7 + (i % side) * 0.0005;
     const lat = 39.7 + Math.floor(i / side) * 0.0005;
     const h = 0.0002;
-    const ring = [[lon - h, lat - h], [lon + h, lat - h], [lon + h, lat + h], [lon - h, lat + h], [lon - h, lat - h]].map(([x, y]) => [Number(x!.toFixed(7)), Number(y!.toFixed(7))]);
+    const ring = [
+      [lon - h, lat - h],
+      [lon + h, lat - h],
+      [lon + h, lat + h],
+      [lon - h, lat + h],
+      [lon - h, lat - h],
+    ].map(([x, y]) => [Number(x!.toFixed(7)), Number(y!.toFixed(7))]);
     const f = {
       type: 'Feature',
-      properties: { APN: `${String(Math.floor(i / 1000)).padStart(4, '0')}-${String(i % 1000).padStart(3, '0')}`, ADDRESS1: `${100 + (i % 900)} Elm St`, CITY: 'Springfield', STATE: 'IL', ZIP: '62701', ZONING: zoning[i % 4] },
+      properties: {
+        APN: `${String(Math.floor(i / 1000)).padStart(4, '0')}-${String(i % 1000).padStart(3, '0')}`,
+        ADDRESS1: `${100 + (i % 900)} Elm St`,
+        CITY: 'Springfield',
+        STATE: 'IL',
+        ZIP: '62701',
+        ZONING: zoning[i % 4],
+      },
       geometry: { type: 'Polygon', coordinates: [ring] },
     };
     writer.write(`${JSON.stringify(f)}${i < N - 1 ? ',' : ''}\n`);
@@ -39,7 +54,12 @@ async function generate() {
 
 async function cli(args: string[], env: Record<string, string>) {
   const started = performance.now();
-  const proc = Bun.spawn(['bun', 'run', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdout: 'pipe', stderr: 'inherit' });
+  const proc = Bun.spawn(['bun', 'run', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
   const stdout = await new Response(proc.stdout).text();
   const code = await proc.exited;
   const seconds = (performance.now() - started) / 1000;
@@ -71,8 +91,12 @@ try {
   const r1 = JSON.parse(first.stdout) as { inserted: number; batches: number };
   const r2 = JSON.parse(again.stdout) as { unchanged: number };
   const mb = statSync(file).size / 1e6;
-  console.log(`database: ${base ? 'PostgreSQL' : 'embedded PGlite'}; file: ${N.toLocaleString('en-US')} parcels, ${mb.toFixed(1)} MB GeoJSON`);
-  console.log(`first import:  ${first.seconds.toFixed(1)} s (${Math.round(N / first.seconds).toLocaleString('en-US')} rows/s, ${r1.inserted} inserted in ${r1.batches} batches), peak RSS ${first.maxRssMb.toFixed(0)} MB`);
+  console.log(
+    `database: ${base ? 'PostgreSQL' : 'embedded PGlite'}; file: ${N.toLocaleString('en-US')} parcels, ${mb.toFixed(1)} MB GeoJSON`,
+  );
+  console.log(
+    `first import:  ${first.seconds.toFixed(1)} s (${Math.round(N / first.seconds).toLocaleString('en-US')} rows/s, ${r1.inserted} inserted in ${r1.batches} batches), peak RSS ${first.maxRssMb.toFixed(0)} MB`,
+  );
   console.log(`second import: ${again.seconds.toFixed(1)} s (${r2.unchanged} unchanged), peak RSS ${again.maxRssMb.toFixed(0)} MB`);
 } finally {
   await dropDatabase();

@@ -42,7 +42,8 @@ ${COMMON_HELP}`,
       });
       const jurisdiction = required(o.jurisdiction, '--jurisdiction');
       const batchSize = o['batch-size'] === undefined ? 2000 : Number(o['batch-size']);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000) throw usageError('--batch-size: a whole number from 1 to 50000');
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000)
+        throw usageError('--batch-size: a whole number from 1 to 50000');
       const cfg = config();
       let report: ImportReport;
       try {
@@ -77,7 +78,9 @@ ${COMMON_HELP}`,
         [
           `${report.dryRun ? 'Dry run: ' : ''}${report.file} (sha256 ${report.sha256.slice(0, 16)}…) → ${report.jurisdiction} ${report.dataset}: ${report.rows} rows read`,
           `  ${report.inserted} ${verb}inserted, ${report.updated} ${verb}updated, ${report.unchanged} unchanged, ${report.refused} refused${report.dryRun ? '' : `; ${report.batches} batch(es) committed`}`,
-          ...(report.complete ? [] : ['  stopped writing at the first refused row: fix the file and run it again (or pass --skip-invalid)']),
+          ...(report.complete
+            ? []
+            : ['  stopped writing at the first refused row: fix the file and run it again (or pass --skip-invalid)']),
         ].join('\n'),
       );
       return report.refused > 0 && !o['skip-invalid'] ? ExitCode.FAILED : ExitCode.OK;

@@ -48,12 +48,16 @@ Creates the tenant that a city's parcels, contractors, permits and clients belon
       // a bad value is the command line's fault (exit 2); a taken id or prefix is a failure (exit 1)
       if (err instanceof JurisdictionInputError) {
         const message = err.problems.map((p) => `--${p}`).join('; ');
-        throw err.problems.every((p) => p.includes('already exists') || p.includes('is used by')) ? new CliError(message) : usageError(message);
+        throw err.problems.every((p) => p.includes('already exists') || p.includes('is used by'))
+          ? new CliError(message)
+          : usageError(message);
       }
       throw err;
     }
-    await out.result(view(created), () =>
-      `Created jurisdiction ${created.id} (${created.name}, ${created.state}, ${created.timezone}); permit numbers start with ${created.permitPrefix}-.`,
+    await out.result(
+      view(created),
+      () =>
+        `Created jurisdiction ${created.id} (${created.name}, ${created.state}, ${created.timezone}); permit numbers start with ${created.permitPrefix}-.`,
     );
     return ExitCode.OK;
   },

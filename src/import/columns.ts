@@ -9,7 +9,8 @@ export type Fields = Record<string, string>;
 export function normalizeFields(raw: unknown): Fields {
   const out: Fields = {};
   if (raw && typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw)) if (v !== null && v !== undefined) out[k.toLowerCase()] = typeof v === 'object' ? JSON.stringify(v) : String(v).trim();
+    for (const [k, v] of Object.entries(raw))
+      if (v !== null && v !== undefined) out[k.toLowerCase()] = typeof v === 'object' ? JSON.stringify(v) : String(v).trim();
   }
   return out;
 }

@@ -25,7 +25,10 @@ function checkContractor(input: unknown): Checked<ContractorRow> {
   }
   const expires = isoDate(f.license_expires_on ?? '');
   if (!expires) return { reason: `license ${license}: license_expires_on "${f.license_expires_on ?? ''}" is not a date (YYYY-MM-DD)` };
-  return { key: `license ${license}`, row: { license_number: license, name: name.slice(0, 200), license_status: status as LicenseStatus, license_expires_on: expires } };
+  return {
+    key: `license ${license}`,
+    row: { license_number: license, name: name.slice(0, 200), license_status: status as LicenseStatus, license_expires_on: expires },
+  };
 }
 
 async function writeContractors(tx: Tx, jurisdiction: { id: string }, rows: ContractorRow[]) {

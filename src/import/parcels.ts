@@ -26,14 +26,17 @@ export interface ParcelRow {
 }
 
 /** CRS names that mean WGS 84 longitude/latitude; anything else must be reprojected first. */
-const WGS84 = /^(urn:ogc:def:crs:OGC:1\.3:CRS84|urn:ogc:def:crs:EPSG::4326|EPSG:4326|http:\/\/www\.opengis\.net\/def\/crs\/OGC\/1\.3\/CRS84)$/i;
+const WGS84 =
+  /^(urn:ogc:def:crs:OGC:1\.3:CRS84|urn:ogc:def:crs:EPSG::4326|EPSG:4326|http:\/\/www\.opengis\.net\/def\/crs\/OGC\/1\.3\/CRS84)$/i;
 
 async function* geojsonItems(path: string, chunks: AsyncIterable<string>): AsyncGenerator<SourceItem> {
   try {
     for await (const f of geojsonFeatures(chunks, (crs) => {
       const name = (crs as { properties?: { name?: unknown } } | undefined)?.properties?.name;
       if (typeof name === 'string' && !WGS84.test(name)) {
-        throw new ImportFileError(`${path}: the file's CRS is ${name}, not WGS 84: reproject it (ogr2ogr -f GeoJSON -t_srs EPSG:4326 out.geojson in.shp)`);
+        throw new ImportFileError(
+          `${path}: the file's CRS is ${name}, not WGS 84: reproject it (ogr2ogr -f GeoJSON -t_srs EPSG:4326 out.geojson in.shp)`,
+        );
       }
     })) {
       if ('error' in f) {

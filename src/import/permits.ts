@@ -59,7 +59,10 @@ const BLDS_STATUS: Record<string, PermitStatus> = {
 };
 
 export function mapStatus(text: string): PermitStatus | null {
-  const upper = text.trim().toUpperCase().replace(/[\s-]+/g, '_');
+  const upper = text
+    .trim()
+    .toUpperCase()
+    .replace(/[\s-]+/g, '_');
   if ((PERMIT_STATUSES as readonly string[]).includes(upper)) return upper as PermitStatus;
   return BLDS_STATUS[text.trim().toLowerCase().replace(/\s+/g, ' ')] ?? null;
 }
@@ -76,7 +79,10 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
   if (num.length > 64) return { reason: 'PermitNum is longer than 64 characters' };
   const bad = (what: string) => ({ reason: `permit ${num}: ${what}` });
   const status = mapStatus(f.statuscurrent ?? '');
-  if (!status) return bad(`StatusCurrent "${f.statuscurrent ?? ''}" is neither one of ${PERMIT_STATUSES.join(', ')} nor a BLDS StatusCurrentMapped value`);
+  if (!status)
+    return bad(
+      `StatusCurrent "${f.statuscurrent ?? ''}" is neither one of ${PERMIT_STATUSES.join(', ')} nor a BLDS StatusCurrentMapped value`,
+    );
   const type = inList(PERMIT_TYPES, f.permittype ?? '');
   if (!type) return bad(`PermitType "${f.permittype ?? ''}" is not one of ${PERMIT_TYPES.join(', ')}`);
   // BLDS WorkClassMapped has only New and Existing: work on an existing building is an alteration here
@@ -86,7 +92,11 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
   const cost = costText === '' ? 0 : Number(costText);
   if (!Number.isFinite(cost) || cost < 0 || cost >= 1e12) return bad(`EstProjectCost "${f.estprojectcost}" is not an amount`);
   const dates: Record<string, string | null> = {};
-  for (const [col, name] of [['applieddate', 'AppliedDate'], ['issueddate', 'IssuedDate'], ['completeddate', 'CompletedDate']] as const) {
+  for (const [col, name] of [
+    ['applieddate', 'AppliedDate'],
+    ['issueddate', 'IssuedDate'],
+    ['completeddate', 'CompletedDate'],
+  ] as const) {
     const text = f[col] ?? '';
     if (text === '') {
       if (col === 'applieddate') return bad('AppliedDate is empty');
@@ -127,7 +137,9 @@ async function resolvePermits(db: Executor, j: Jurisdiction, rows: PermitRow[]):
   const nums = rows.map((r) => r.permit_num);
   const parcels = new Map(
     rowsOf<{ apn: string; id: string }>(
-      await db.execute(sql`select apn, id::text as id from parcels where jurisdiction_id = ${j.id} and apn in (select jsonb_array_elements_text(${JSON.stringify(pins)}::jsonb))`),
+      await db.execute(
+        sql`select apn, id::text as id from parcels where jurisdiction_id = ${j.id} and apn in (select jsonb_array_elements_text(${JSON.stringify(pins)}::jsonb))`,
+      ),
     ).map((r) => [r.apn, r.id]),
   );
   const contractors = new Map(
@@ -149,8 +161,13 @@ async function resolvePermits(db: Executor, j: Jurisdiction, rows: PermitRow[]):
     const parcel = parcels.get(r.pin);
     const contractor = contractors.get(r.contractor_lic);
     if (!parcel) refused.set(i, `permit ${r.permit_num}: unknown parcel PIN ${r.pin} in ${j.id} (import parcels first)`);
-    else if (!contractor) refused.set(i, `permit ${r.permit_num}: unknown contractor ContractorLicNum ${r.contractor_lic} in ${j.id} (import contractors first)`);
-    else if (elsewhere.has(r.permit_num)) refused.set(i, `permit ${r.permit_num}: the number is already used in jurisdiction ${elsewhere.get(r.permit_num)}`);
+    else if (!contractor)
+      refused.set(
+        i,
+        `permit ${r.permit_num}: unknown contractor ContractorLicNum ${r.contractor_lic} in ${j.id} (import contractors first)`,
+      );
+    else if (elsewhere.has(r.permit_num))
+      refused.set(i, `permit ${r.permit_num}: the number is already used in jurisdiction ${elsewhere.get(r.permit_num)}`);
     else {
       r.parcel_id = parcel;
       r.contractor_id = contractor;
@@ -191,7 +208,8 @@ async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
 
 export const permitsDataset: Dataset<PermitRow> = {
   name: 'permits',
-  records: (path, chunks) => csvItems(path, chunks, ['permitnum', 'statuscurrent', 'permittype', 'workclass', 'applieddate', 'pin', 'contractorlicnum']),
+  records: (path, chunks) =>
+    csvItems(path, chunks, ['permitnum', 'statuscurrent', 'permittype', 'workclass', 'applieddate', 'pin', 'contractorlicnum']),
   check: checkPermit,
   resolve: resolvePermits,
   write: writePermits,

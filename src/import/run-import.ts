@@ -11,7 +11,7 @@ import { jurisdictions, type Jurisdiction } from '../db/schema/jurisdictions.ts'
 import { eq } from 'drizzle-orm';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { fileSha256, fileSize, ImportFileError, textChunks } from './source-file.ts';
-import { createProgress, type Progress } from './progress.ts';
+import type { Progress } from './progress.ts';
 
 /** One record of the file, before it is checked: `at` is the CSV line or the GeoJSON feature index. */
 export type SourceItem = { at: number; input: unknown } | { at: number; reason: string };
@@ -130,13 +130,23 @@ export async function runImport<Row>(o: ImportOptions<Row>): Promise<ImportRepor
     const writing = report.complete || o.skipInvalid;
     if (!writing) {
       // only checking now: report what the database would refuse, write nothing
-      for (const [i, reason] of (await o.dataset.resolve?.(o.db, jurisdiction, rows.map((r) => r.row))) ?? []) refuse(rows[i]!.at, reason);
+      for (const [i, reason] of (await o.dataset.resolve?.(
+        o.db,
+        jurisdiction,
+        rows.map((r) => r.row),
+      )) ?? [])
+        refuse(rows[i]!.at, reason);
       return;
     }
     let counts: WriteCounts & { unchanged: number; refused: number } = { inserted: 0, updated: 0, unchanged: 0, refused: 0 };
     try {
       await o.db.transaction(async (tx) => {
-        const refusals = (await o.dataset.resolve?.(tx, jurisdiction, rows.map((r) => r.row))) ?? new Map<number, string>();
+        const refusals =
+          (await o.dataset.resolve?.(
+            tx,
+            jurisdiction,
+            rows.map((r) => r.row),
+          )) ?? new Map<number, string>();
         for (const [i, reason] of [...refusals].sort((a, b) => a[0] - b[0])) refuse(rows[i]!.at, reason);
         if (!report.complete && !o.skipInvalid) throw new Rollback();
         const valid = rows.filter((_, i) => !refusals.has(i)).map((r) => r.row);
@@ -171,7 +181,10 @@ export async function runImport<Row>(o: ImportOptions<Row>): Promise<ImportRepor
     report.unchanged += counts.unchanged;
   };
 
-  for await (const item of o.dataset.records(o.path, textChunks(o.path, (n) => (bytes = n)))) {
+  for await (const item of o.dataset.records(
+    o.path,
+    textChunks(o.path, (n) => (bytes = n)),
+  )) {
     report.rows++;
     if (batch.length === 0 && batchRefused === 0) batchFrom = item.at;
     batchTo = item.at;

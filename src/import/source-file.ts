@@ -12,7 +12,9 @@ export async function fileSize(path: string): Promise<number> {
     return s.size;
   } catch (err) {
     if (err instanceof ImportFileError) throw err;
-    throw new ImportFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new ImportFileError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 

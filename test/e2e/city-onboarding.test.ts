@@ -40,20 +40,66 @@ async function cli(...args: string[]) {
 
 describe("bring your city's data", () => {
   test('from an empty database to the server answering a contractor with the imported parcel', async () => {
-    const ring = [[-89.65, 39.78], [-89.649, 39.78], [-89.649, 39.781], [-89.65, 39.781], [-89.65, 39.78]];
+    const ring = [
+      [-89.65, 39.78],
+      [-89.649, 39.78],
+      [-89.649, 39.781],
+      [-89.65, 39.781],
+      [-89.65, 39.78],
+    ];
     writeFileSync(
       join(dir, 'parcels.geojson'),
       JSON.stringify({
         type: 'FeatureCollection',
-        features: [{ type: 'Feature', properties: { APN: '14-33-101-001', ADDRESS1: '800 E Monroe St', CITY: 'Springfield', STATE: 'IL', ZIP: '62701', ZONING: 'B-2' }, geometry: { type: 'Polygon', coordinates: [ring] } }],
+        features: [
+          {
+            type: 'Feature',
+            properties: {
+              APN: '14-33-101-001',
+              ADDRESS1: '800 E Monroe St',
+              CITY: 'Springfield',
+              STATE: 'IL',
+              ZIP: '62701',
+              ZONING: 'B-2',
+            },
+            geometry: { type: 'Polygon', coordinates: [ring] },
+          },
+        ],
       }),
     );
-    writeFileSync(join(dir, 'contractors.csv'), 'license_number,name,license_status,license_expires_on\nIL-7001,Prairie Builders,ACTIVE,2030-12-31\n');
+    writeFileSync(
+      join(dir, 'contractors.csv'),
+      'license_number,name,license_status,license_expires_on\nIL-7001,Prairie Builders,ACTIVE,2030-12-31\n',
+    );
 
-    await cli('jurisdictions', 'create', '--id', 'springfield-il', '--name', 'City of Springfield', '--state', 'IL', '--timezone', 'America/Chicago', '--json');
+    await cli(
+      'jurisdictions',
+      'create',
+      '--id',
+      'springfield-il',
+      '--name',
+      'City of Springfield',
+      '--state',
+      'IL',
+      '--timezone',
+      'America/Chicago',
+      '--json',
+    );
     await cli('import', 'parcels', '--jurisdiction', 'springfield-il', join(dir, 'parcels.geojson'), '--json');
     await cli('import', 'contractors', '--jurisdiction', 'springfield-il', join(dir, 'contractors.csv'), '--json');
-    const client = await cli('clients', 'create', '--id', 'prairie-builders', '--role', 'contractor', '--jurisdiction', 'springfield-il', '--contractor', 'IL-7001', '--json');
+    const client = await cli(
+      'clients',
+      'create',
+      '--id',
+      'prairie-builders',
+      '--role',
+      'contractor',
+      '--jurisdiction',
+      'springfield-il',
+      '--contractor',
+      'IL-7001',
+      '--json',
+    );
 
     database = await cdb.open();
     const config = loadConfig({ APP_ENV: 'test', DATA_DIR: cdb.dataDir, LOG_LEVEL: 'silent', SEED: 'none', ...cdb.env });
@@ -74,16 +120,34 @@ describe("bring your city's data", () => {
         body: JSON.stringify({ query, variables }),
       }).then((r) => r.json())) as { data?: any; errors?: unknown[] };
 
-    const parcel = await gql(`query($apn: String!) { parcel(apn: $apn) { apn address city state zip zoningCode location } }`, { apn: '14-33-101-001' });
+    const parcel = await gql(`query($apn: String!) { parcel(apn: $apn) { apn address city state zip zoningCode location } }`, {
+      apn: '14-33-101-001',
+    });
     expect(parcel.errors).toBeUndefined();
-    expect(parcel.data.parcel).toMatchObject({ apn: '14-33-101-001', address: '800 E Monroe St', city: 'Springfield', state: 'IL', zip: '62701', zoningCode: 'B-2' });
+    expect(parcel.data.parcel).toMatchObject({
+      apn: '14-33-101-001',
+      address: '800 E Monroe St',
+      city: 'Springfield',
+      state: 'IL',
+      zip: '62701',
+      zoningCode: 'B-2',
+    });
     const [lon, lat] = parcel.data.parcel.location.coordinates as [number, number];
     expect(lon).toBeCloseTo(-89.6495, 9);
     expect(lat).toBeCloseTo(39.7805, 9);
 
     const submitted = await gql(
       `mutation($input: SubmitPermitInput!) { submitPermit(input: $input, idempotencyKey: "onboarding-0001") { receipt { state permitNumber } } }`,
-      { input: { apn: '14-33-101-001', permitType: 'BUILDING', workClass: 'NEW', description: 'Garage', valuation: 30000, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 217 555 0100' } } },
+      {
+        input: {
+          apn: '14-33-101-001',
+          permitType: 'BUILDING',
+          workClass: 'NEW',
+          description: 'Garage',
+          valuation: 30000,
+          applicant: { name: 'A B', email: 'a@example.org', phone: '+1 217 555 0100' },
+        },
+      },
     );
     expect(submitted.errors).toBeUndefined();
     expect(submitted.data.submitPermit.receipt).toMatchObject({ state: 'PERSISTED' });

@@ -61,9 +61,16 @@ describe('parcel(apn:) and submitPermit by apn', () => {
 describe('X-Request-Id', () => {
   test('every response carries one: GraphQL, refusals, token errors, health, unknown paths; a sane incoming id is kept', async () => {
     const responses = [
-      await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ me { role } }"}' }),
+      await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ me { role } }"}',
+      }),
       await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
-      await fetch(`${t.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x' }) }),
+      await fetch(`${t.url}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x' }),
+      }),
       await fetch(`${t.url}/healthz`),
       await fetch(`${t.url}/no-such-path`),
     ];

@@ -40,7 +40,13 @@ describe('progress', () => {
 });
 
 describe('geometry', () => {
-  const ring = [[-89, 39], [-88.9, 39], [-88.9, 39.1], [-89, 39.1], [-89, 39]];
+  const ring = [
+    [-89, 39],
+    [-88.9, 39],
+    [-88.9, 39.1],
+    [-89, 39.1],
+    [-89, 39],
+  ];
   test('a valid Polygon keeps 2D positions and gets its centroid; MultiPolygon too', () => {
     const r = checkPolygonal({ type: 'Polygon', coordinates: [ring.map(([x, y]) => [x, y, 180])] });
     expect(r).toMatchObject({ ok: true, geometry: { type: 'Polygon', coordinates: [ring] } });
@@ -48,18 +54,47 @@ describe('geometry', () => {
       expect(r.centroid[0]).toBeCloseTo(-88.95, 9);
       expect(r.centroid[1]).toBeCloseTo(39.05, 9);
     }
-    expect(parseWktPolygonal('SRID=4326;MULTIPOLYGON (((-89 39, -88.9 39, -88.9 39.1, -89 39.1, -89 39)))')).toMatchObject({ ok: true, geometry: { type: 'MultiPolygon' } });
+    expect(parseWktPolygonal('SRID=4326;MULTIPOLYGON (((-89 39, -88.9 39, -88.9 39.1, -89 39.1, -89 39)))')).toMatchObject({
+      ok: true,
+      geometry: { type: 'MultiPolygon' },
+    });
   });
 
   test('each defect is refused with a reason an operator can act on', () => {
     const reason = (g: unknown) => (checkPolygonal(g) as { reason?: string }).reason;
     expect(reason({ type: 'Polygon', coordinates: [ring.slice(0, 3)] })).toBe('ring 0 has 3 positions; a ring needs at least 4');
     expect(reason({ type: 'Polygon', coordinates: [ring.slice(0, 4)] })).toBe('ring 0 is not closed (its first and last positions differ)');
-    expect(reason({ type: 'Polygon', coordinates: [[[0, 0], [Number.NaN, 1], [1, 1], [0, 0]]] })).toBe('ring 0, position 1 has a coordinate that is not a finite number');
-    expect(reason({ type: 'Polygon', coordinates: [[[0, 95], [1, 1], [2, 2], [0, 95]]] })).toContain('outside WGS 84');
+    expect(
+      reason({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [Number.NaN, 1],
+            [1, 1],
+            [0, 0],
+          ],
+        ],
+      }),
+    ).toBe('ring 0, position 1 has a coordinate that is not a finite number');
+    expect(
+      reason({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 95],
+            [1, 1],
+            [2, 2],
+            [0, 95],
+          ],
+        ],
+      }),
+    ).toContain('outside WGS 84');
     expect(reason({ type: 'LineString', coordinates: [] })).toBe('geometry type LineString is not Polygon or MultiPolygon');
     expect(reason(null)).toBe('the feature has no geometry');
-    expect((parseWktPolygonal('SRID=2272;POLYGON ((0 0, 1 0, 1 1, 0 0))') as { reason: string }).reason).toContain('SRID 2272 is not WGS 84');
+    expect((parseWktPolygonal('SRID=2272;POLYGON ((0 0, 1 0, 1 1, 0 0))') as { reason: string }).reason).toContain(
+      'SRID 2272 is not WGS 84',
+    );
     expect((parseWktPolygonal('POLYGON ((0 0, 1 0, 1 1, 0 0)') as { reason: string }).reason).toContain('malformed WKT');
     expect((parseWktPolygonal('POLYGON EMPTY') as { reason: string }).reason).toBe('the geometry is EMPTY');
   });

@@ -25,7 +25,8 @@ function refusedFields(document: string, role: Role): string[] {
         const parent = typeInfo.getParentType();
         const def = typeInfo.getFieldDef();
         if (!parent || !def || !isObjectType(parent)) return;
-        if (ruleSatisfied(fieldRule(parent as GraphQLObjectType, def as never), scopes) !== 'ok') refused.push(`${parent.name}.${node.name.value}`);
+        if (ruleSatisfied(fieldRule(parent as GraphQLObjectType, def as never), scopes) !== 'ok')
+          refused.push(`${parent.name}.${node.name.value}`);
       },
     }),
   );
