@@ -195,7 +195,7 @@ export async function runImport<Row>(o: ImportOptions<Row>): Promise<ImportRepor
     } else {
       const first = seen.get(checked.key);
       if (first !== undefined) {
-        refuse(item.at, `duplicate ${checked.key} (also at ${first})`);
+        refuse(item.at, `duplicate ${checked.key} (also at ${file}:${first})`);
         batchRefused++;
       } else {
         seen.set(checked.key, item.at);

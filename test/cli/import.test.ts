@@ -96,7 +96,7 @@ describe('cli import parcels', () => {
       expect(lines[0]).toMatch(new RegExp(`^${path}:2: apn 100-003: ring 0 is not closed`));
       expect(lines[1]).toMatch(new RegExp(`^${path}:3: apn 100-004: ring 0, position 0 .* outside WGS 84`));
       expect(lines[2]).toContain(`${path}:4: apn 100-005: geometry type Point is not Polygon or MultiPolygon`);
-      expect(lines[3]).toContain(`${path}:5: duplicate apn 100-001 (also at 0)`);
+      expect(lines[3]).toContain(`${path}:5: duplicate apn 100-001 (also at county.geojson:0)`);
       expect(refused.report).toMatchObject({ rows: 6, refused: 4, inserted: 0, complete: false });
       expect(await query('select 1 from parcels')).toHaveLength(0);
 
@@ -105,6 +105,8 @@ describe('cli import parcels', () => {
       expect(dry.code).toBe(0);
       expect(dry.report).toMatchObject({ dryRun: true, rows: 2, inserted: 2, updated: 0, unchanged: 0, refused: 0, batches: 0 });
       expect(await query('select 1 from parcels')).toHaveLength(0);
+      const audited = `select 1 from audit_entries where entry->>'kind' = 'import' union all select 1 from audit_pending where entry->>'kind' = 'import'`;
+      expect(await query(audited)).toHaveLength(0);
 
       const first = await importJson('parcels', fixed);
       expect(first.code).toBe(0);
