@@ -39,6 +39,7 @@ import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.t
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import type { Logger } from './logger.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
+import { graphiqlExampleTabs } from './ops/graphiql-examples.ts';
 import { auditChainLength } from './ops/metric-sources.ts';
 import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
@@ -168,6 +169,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       isHeadersEditorEnabled: true,
       defaultEditorToolsVisibility: 'headers',
       shouldPersistHeaders: false,
+      defaultTabs: graphiqlExampleTabs(),
     },
     renderGraphiQL: graphiqlAssets.render,
     context: () =>

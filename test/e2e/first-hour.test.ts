@@ -81,3 +81,13 @@ describe('X-Request-Id', () => {
     expect(mine.headers.get('x-request-id')).toBe('support-ticket-4711');
   });
 });
+
+describe('GraphiQL', () => {
+  test('opens with the example operations of docs/examples as preset tabs, the analyst first', async () => {
+    const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    for (const operation of ['PermitsByStatus', 'FindParcel', 'ReviewQueue', 'VerifyChain', 'RegisterGisVendor']) expect(html).toContain(operation);
+    expect(html.indexOf('PermitsByStatus')).toBeLessThan(html.indexOf('FindParcel'));
+  });
+});
