@@ -27,6 +27,7 @@ import { withBodyLimit } from './guard/body-limit.ts';
 import { withCors } from './guard/cors.ts';
 import { loadPersistedDocuments, useTrustedDocuments } from './guard/persisted-documents.ts';
 import { withSecurityHeaders } from './guard/security-headers.ts';
+import { withRequestIdHeader } from './guard/request-id-header.ts';
 import { useArmorLimits } from './guard/use-armor-limits.ts';
 import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
@@ -42,6 +43,7 @@ import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts'
 import { changeCounter } from './domain/change-counter.ts';
 import type { Logger } from './logger.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
+import { graphiqlExampleTabs } from './ops/graphiql-examples.ts';
 import { auditChainLength } from './ops/metric-sources.ts';
 import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
@@ -171,6 +173,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       isHeadersEditorEnabled: true,
       defaultEditorToolsVisibility: 'headers',
       shouldPersistHeaders: false,
+      defaultTabs: graphiqlExampleTabs(),
     },
     renderGraphiQL: graphiqlAssets.render,
     context: () =>
@@ -329,8 +332,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  // edge steps, outermost first: headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withSecurityHeaders(
+  // edge steps, outermost first: the request id and security headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
+  const handle: ScopedHandler = withRequestIdHeader(withSecurityHeaders(
     withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
     {
       onError: (err, request, scope) => {
@@ -345,7 +348,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       graphiqlAssets: "'self'",
       graphiqlFavicon: "'self'",
     },
-  );
+  ));
 
   return { yoga, schema, handle, metrics, changeCounters, listeningOn };
 }

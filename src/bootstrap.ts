@@ -102,6 +102,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       if (!opts.database) await ensureSchemaCurrent(database, config.databaseUrl);
       schemaReady();
       if (config.env !== 'production' && config.seed !== 'none' && (await isEmpty(database.db))) {
+        // the full data set takes many seconds on a first start: say what is happening instead of staying silent
+        log.info({ size: config.seed }, 'empty development database: seeding demo data (SEED=none skips it)');
         const t = performance.now();
         const r = await seedDemoData(database.db, config.seed);
         log.info({ permits: r.permits, ms: Math.round(performance.now() - t) }, 'seeded demo data');

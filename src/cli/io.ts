@@ -93,3 +93,15 @@ export function fromDomainError(err: unknown, flags: Record<string, string>): un
   if (field && flags[field]) message = `${flags[field]}: ${message.slice(field.length + 2)}`;
   return new CliError(message);
 }
+
+/** {@link parseOptions} for commands that take exactly one FILE argument besides their options. */
+export function parseArgsWithFile<O extends ParseArgsOptionsConfig>(argv: string[], options: O) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw usageError((err as Error).message.replace(/^TypeError( \[[A-Z_]+\])?: /, ''));
+  }
+  if (parsed.positionals.length !== 1) throw usageError(parsed.positionals.length === 0 ? 'FILE is required' : `one FILE expected, got ${parsed.positionals.join(' ')}`);
+  return { values: parsed.values, file: parsed.positionals[0]! };
+}

@@ -12,6 +12,8 @@ import { clientsCreate, clientsList, clientsRevoke, clientsRotateSecret } from '
 import type { Command } from './command.ts';
 import { dbMigrate } from './db.ts';
 import { exportPermits } from './export-permits.ts';
+import { importContractors, importParcels, importPermits } from './import.ts';
+import { jurisdictionsCreate, jurisdictionsList } from './jurisdictions.ts';
 import { CliError, createOutput, ExitCode, type Output } from './io.ts';
 import { keysRotate } from './keys.ts';
 import { persistedList } from './persisted.ts';
@@ -37,6 +39,11 @@ export const COMMANDS: readonly Command[] = [
   auditLogKey,
   exportPermits,
   dbMigrate,
+  jurisdictionsCreate,
+  jurisdictionsList,
+  importParcels,
+  importContractors,
+  importPermits,
 ];
 
 const isHelp = (a: string) => a === '--help' || a === '-h' || a === 'help';

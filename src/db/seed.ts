@@ -102,7 +102,7 @@ export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: n
     await tx.insert(zoningCodes).values([...ZONING]).onConflictDoNothing();
     for (const j of DEMO_JURISDICTIONS) {
       const n = SIZES[size][j.id];
-      await tx.insert(jurisdictions).values({ id: j.id, name: j.name, permitPrefix: j.permitPrefix });
+      await tx.insert(jurisdictions).values({ id: j.id, name: j.name, permitPrefix: j.permitPrefix, state: 'CA', timezone: 'America/Los_Angeles' });
       const parcelRows = parcelGrid(rng, j.id, j.origin, n.parcels);
       await insertChunked(tx, parcels, parcelRows);
       const contractorList = contractorRows(rng, j.id, n.contractors);

@@ -34,19 +34,21 @@ const submissionFactsStatement = sql`
     from (select 1) as one
     left join ${permits} pr on pr.submitted_by = ${$('client_id')} and pr.idempotency_key = ${$('key')}
     left join ${contractors} c on c.jurisdiction_id = ${$('jurisdiction')} and c.license_number = ${$('contractor')}
-    left join ${parcels} pa on pa.id = ${$('parcel_id')} and pa.jurisdiction_id = ${$('jurisdiction')}`;
+    left join ${parcels} pa on pa.jurisdiction_id = ${$('jurisdiction')} and (pa.id = ${$('parcel_id')} or pa.apn = ${$('apn')})`;
 
 export interface SubmissionFactsQuery {
   clientId: string;
   key: string;
   jurisdiction: string;
   contractor: string | null;
-  parcelId: string;
+  /** Exactly one of parcelId and apn names the parcel (the other is null). */
+  parcelId: string | null;
+  apn: string | null;
 }
 
 /** The facts a submission is checked against, in one read. */
 export async function readSubmissionFacts(db: Executor, q: SubmissionFactsQuery): Promise<SubmissionFacts> {
-  const values = { client_id: q.clientId, key: q.key, jurisdiction: q.jurisdiction, contractor: q.contractor, parcel_id: q.parcelId };
+  const values = { client_id: q.clientId, key: q.key, jurisdiction: q.jurisdiction, contractor: q.contractor, parcel_id: q.parcelId, apn: q.apn };
   const [row] = rowsOf<SubmissionFacts>(await executeStatement(db, submissionFactsStatement, { key: 'submission-facts', values }));
   return row!;
 }

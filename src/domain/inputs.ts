@@ -18,6 +18,7 @@ export const LIMITS = {
   checklistItems: 100,
   checklistItem: 200,
   idempotencyKey: 128,
+  apn: 64,
   maxValuation: 10_000_000_000,
   /** Longest inspection window a contractor may book. */
   maxWindowHours: 24 * 14,
@@ -41,14 +42,18 @@ const valuation = z
   .min(0, 'must be zero or more')
   .max(LIMITS.maxValuation, `must be at most ${LIMITS.maxValuation}`);
 
-export const submitPermitSchema = z.object({
-  parcelId: z.uuid('must be a parcel id'),
-  permitType: z.enum(PERMIT_TYPES),
-  workClass: z.enum(WORK_CLASSES),
-  description: text(LIMITS.description),
-  valuation,
-  applicant: applicantSchema,
-});
+export const submitPermitSchema = z
+  .object({
+    parcelId: z.uuid('must be a parcel id').nullish(),
+    apn: text(LIMITS.apn).nullish(),
+    permitType: z.enum(PERMIT_TYPES),
+    workClass: z.enum(WORK_CLASSES),
+    description: text(LIMITS.description),
+    valuation,
+    applicant: applicantSchema,
+  })
+  // contractors know the APN from the county's records, not our ids: either names the parcel, never both
+  .refine((v) => (v.parcelId == null) !== (v.apn == null), 'must name the parcel by exactly one of parcelId and apn');
 export type SubmitPermitInput = z.infer<typeof submitPermitSchema>;
 
 export const amendPermitSchema = z

@@ -26,3 +26,12 @@ export async function parcelsInBBox(db: Executor, p: Principal, bbox: BBox, firs
     .limit(size + 1);
   return toPage(rows, size);
 }
+
+/** The parcel with this APN in the caller's jurisdiction, or null (another tenant's parcel is as absent as none). */
+export async function parcelByApn(db: Executor, p: Principal, apn: string): Promise<Parcel | null> {
+  const [row] = await db
+    .select()
+    .from(parcels)
+    .where(and(eq(parcels.jurisdictionId, p.jurisdiction), eq(parcels.apn, apn)));
+  return row ?? null;
+}

@@ -74,7 +74,7 @@ export type SubmissionPlan = { prior: SubmissionReceipt } | { write: StatementCh
  * parcel), then plans its write: number, permit and history row (src/db/submission-statements.ts).
  */
 export async function planSubmission(db: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionPlan> {
-  const facts = await readSubmissionFacts(db, { clientId: p.clientId, key: v.key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcelId: v.input.parcelId });
+  const facts = await readSubmissionFacts(db, { clientId: p.clientId, key: v.key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcelId: v.input.parcelId ?? null, apn: v.input.apn ?? null });
   if (facts.prior_id) {
     if (facts.prior_hash !== v.hash) {
       throw conflict(`idempotencyKey ${v.key} was already used for a different submission (permit ${facts.prior_num})`);
@@ -87,7 +87,7 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
   if (facts.license_status !== 'ACTIVE' || new Date(`${facts.license_expires_on}T23:59:59Z`) < now) {
     throw badInput('input', `contractor license ${p.contractor} is not active (${facts.license_status}, expires ${facts.license_expires_on})`);
   }
-  if (!facts.parcel_id) throw badInput('input.parcelId', 'no such parcel in this jurisdiction');
+  if (!facts.parcel_id) throw badInput(v.input.apn != null ? 'input.apn' : 'input.parcelId', 'no such parcel in this jurisdiction');
 
   const year = now.getUTCFullYear();
   return {

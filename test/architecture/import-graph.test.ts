@@ -1,5 +1,5 @@
 /**
- * The layering a newcomer can rely on: data flows db ← domain ← (auth, audit, guard, ops, resilience, services)
+ * The layering a newcomer can rely on: data flows db ← domain ← (auth, audit, guard, import, ops, resilience, services)
  * ← graphql ← http ← app, and nothing imports upward or in a circle. Read from the source's own import lines.
  */
 import { expect, test } from 'bun:test';
@@ -34,7 +34,7 @@ const ORDER: string[][] = [
   ['errors', 'logger', 'request-scope'],
   ['db'],
   ['domain'],
-  ['config', 'auth', 'audit', 'guard', 'ops', 'resilience', 'services'],
+  ['config', 'auth', 'audit', 'guard', 'import', 'ops', 'resilience', 'services'],
   ['graphql'],
   ['http'],
   ['app', 'bootstrap', 'main', 'cli'],

@@ -31,6 +31,7 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     permitsGeoJSON: `permitsGeoJSON(bbox: ${WORLD})`,
     parcels: `parcels(bbox: ${WORLD}, first: 1) { edges { node { id apn } } }`,
     parcelsGeoJSON: `parcelsGeoJSON(bbox: ${WORLD}, first: 1)`,
+    parcel: `parcel(apn: "000-000-00") { id apn address }`,
     permitStats: `permitStats(groupBy: STATUS) { key count }`,
     auditLog: `auditLog(first: 1) { edges { node { seq hash } } }`,
     auditEntry: `auditEntry(seq: 1) { seq hash }`,

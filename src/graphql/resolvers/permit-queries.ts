@@ -2,7 +2,7 @@ import { parcelsGeoJSON, permitsGeoJSON } from '../../domain/geojson.ts';
 import { countPermits, getPermit, listPermits, type Page, type PermitFilter } from '../../domain/permit-reads.ts';
 import { encodeCursor } from '../../domain/pagination.ts';
 import { permitStats, type StatsGrouping } from '../../domain/stats.ts';
-import { parcelsInBBox } from '../../domain/parcel-reads.ts';
+import { parcelByApn, parcelsInBBox } from '../../domain/parcel-reads.ts';
 import type { BBox } from '../../domain/bbox.ts';
 import { principalOf, type GraphQLContext } from '../context.ts';
 
@@ -30,6 +30,7 @@ export const permitQueryResolvers = {
       parcelsGeoJSON(ctx.database.db, principalOf(ctx), args.bbox, args.first, args.after),
     parcels: async (_: unknown, args: { bbox: BBox; first?: number | null; after?: string | null }, ctx: GraphQLContext) =>
       connection(await parcelsInBBox(ctx.database.db, principalOf(ctx), args.bbox, args.first, args.after), encodeCursor),
+    parcel: (_: unknown, args: { apn: string }, ctx: GraphQLContext) => parcelByApn(ctx.database.db, principalOf(ctx), args.apn),
     permitStats: (_: unknown, args: { groupBy: StatsGrouping; from?: Date | null; to?: Date | null }, ctx: GraphQLContext) =>
       permitStats(ctx.database.db, principalOf(ctx), args.groupBy, args.from, args.to),
     submissionReceipt: (_: unknown, args: { id: string }, ctx: GraphQLContext) => ctx.services.submissionReceipt(principalOf(ctx), args.id),

@@ -1,0 +1,216 @@
+/**
+ * Permits from a legacy permit system's BLDS-named CSV, upserted by PermitNum. The parcel (PIN = APN) and the
+ * contractor (ContractorLicNum) must have been imported first; a permit number another jurisdiction already uses is
+ * refused (numbers are unique across tenants, for the public status lookup). Applicant details are not part of BLDS
+ * open data and are left empty.
+ */
+import { sql } from 'drizzle-orm';
+import { rowsOf, type Executor, type Tx } from '../db/client.ts';
+import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type PermitType, type WorkClass } from '../db/schema/permits.ts';
+import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
+import { csvItems } from './columns.ts';
+import { parseLegacyDate } from './local-time.ts';
+import type { Checked, Dataset } from './run-import.ts';
+
+export interface PermitRow {
+  permit_num: string;
+  permit_type: PermitType;
+  work_class: WorkClass;
+  description: string;
+  est_project_cost: number;
+  status_current: PermitStatus;
+  applied_date: string;
+  issued_date: string | null;
+  completed_date: string | null;
+  pin: string;
+  contractor_lic: string;
+  parcel_id?: string;
+  contractor_id?: string;
+}
+
+/**
+ * BLDS `StatusCurrentMapped` values (Application Accepted, In Review, Permit Issued, Inspection Phase, Permit Finaled,
+ * Permit Cancelled) and common spellings of legacy systems → our status.
+ */
+const BLDS_STATUS: Record<string, PermitStatus> = {
+  'application accepted': 'SUBMITTED',
+  applied: 'SUBMITTED',
+  submitted: 'SUBMITTED',
+  'in review': 'UNDER_REVIEW',
+  'under review': 'UNDER_REVIEW',
+  'plan review': 'UNDER_REVIEW',
+  'corrections required': 'CORRECTIONS_REQUIRED',
+  approved: 'APPROVED',
+  'permit approved': 'APPROVED',
+  'permit issued': 'ISSUED',
+  issued: 'ISSUED',
+  'inspection phase': 'INSPECTIONS',
+  'permit finaled': 'FINALED',
+  finaled: 'FINALED',
+  completed: 'FINALED',
+  'permit expired': 'EXPIRED',
+  expired: 'EXPIRED',
+  'permit cancelled': 'WITHDRAWN',
+  cancelled: 'WITHDRAWN',
+  withdrawn: 'WITHDRAWN',
+  'application denied': 'REJECTED',
+  denied: 'REJECTED',
+  rejected: 'REJECTED',
+};
+
+export function mapStatus(text: string): PermitStatus | null {
+  const upper = text
+    .trim()
+    .toUpperCase()
+    .replace(/[\s-]+/g, '_');
+  if ((PERMIT_STATUSES as readonly string[]).includes(upper)) return upper as PermitStatus;
+  return BLDS_STATUS[text.trim().toLowerCase().replace(/\s+/g, ' ')] ?? null;
+}
+
+const inList = <T extends string>(list: readonly T[], text: string): T | null => {
+  const upper = text.trim().toUpperCase();
+  return (list as readonly string[]).includes(upper) ? (upper as T) : null;
+};
+
+function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
+  const f = input as Record<string, string>;
+  const num = f.permitnum ?? '';
+  if (!num) return { reason: 'PermitNum is empty' };
+  if (num.length > 64) return { reason: 'PermitNum is longer than 64 characters' };
+  const bad = (what: string) => ({ reason: `permit ${num}: ${what}` });
+  const status = mapStatus(f.statuscurrent ?? '');
+  if (!status)
+    return bad(
+      `StatusCurrent "${f.statuscurrent ?? ''}" is neither one of ${PERMIT_STATUSES.join(', ')} nor a BLDS StatusCurrentMapped value`,
+    );
+  const type = inList(PERMIT_TYPES, f.permittype ?? '');
+  if (!type) return bad(`PermitType "${f.permittype ?? ''}" is not one of ${PERMIT_TYPES.join(', ')}`);
+  // BLDS WorkClassMapped has only New and Existing: work on an existing building is an alteration here
+  const workClass = inList(WORK_CLASSES, /^existing$/i.test((f.workclass ?? '').trim()) ? 'ALTERATION' : (f.workclass ?? ''));
+  if (!workClass) return bad(`WorkClass "${f.workclass ?? ''}" is not one of ${WORK_CLASSES.join(', ')}`);
+  const costText = (f.estprojectcost ?? '').replace(/[$,\s]/g, '');
+  const cost = costText === '' ? 0 : Number(costText);
+  if (!Number.isFinite(cost) || cost < 0 || cost >= 1e12) return bad(`EstProjectCost "${f.estprojectcost}" is not an amount`);
+  const dates: Record<string, string | null> = {};
+  for (const [col, name] of [
+    ['applieddate', 'AppliedDate'],
+    ['issueddate', 'IssuedDate'],
+    ['completeddate', 'CompletedDate'],
+  ] as const) {
+    const text = f[col] ?? '';
+    if (text === '') {
+      if (col === 'applieddate') return bad('AppliedDate is empty');
+      dates[col] = null;
+      continue;
+    }
+    const d = parseLegacyDate(text, j.timezone);
+    if (!d) return bad(`${name} "${text}" is not a date (YYYY-MM-DD, or ISO 8601 date-time)`);
+    dates[col] = d.toISOString();
+  }
+  if (dates.issueddate && dates.issueddate < dates.applieddate!) return bad('IssuedDate is before AppliedDate');
+  const pin = f.pin ?? '';
+  if (!pin) return bad('PIN (the parcel APN) is empty');
+  const lic = f.contractorlicnum ?? '';
+  if (!lic) return bad('ContractorLicNum is empty');
+  return {
+    key: `PermitNum ${num}`,
+    row: {
+      permit_num: num,
+      permit_type: type,
+      work_class: workClass,
+      description: (f.description ?? '').slice(0, 2000),
+      est_project_cost: Math.round(cost * 100) / 100,
+      status_current: status,
+      applied_date: dates.applieddate!,
+      issued_date: dates.issueddate ?? null,
+      completed_date: dates.completeddate ?? null,
+      pin,
+      contractor_lic: lic,
+    },
+  };
+}
+
+/** Looks up parcels, contractors and numbers taken elsewhere for the batch in three statements. */
+async function resolvePermits(db: Executor, j: Jurisdiction, rows: PermitRow[]): Promise<Map<number, string>> {
+  const pins = [...new Set(rows.map((r) => r.pin))];
+  const lics = [...new Set(rows.map((r) => r.contractor_lic))];
+  const nums = rows.map((r) => r.permit_num);
+  const parcels = new Map(
+    rowsOf<{ apn: string; id: string }>(
+      await db.execute(
+        sql`select apn, id::text as id from parcels where jurisdiction_id = ${j.id} and apn in (select jsonb_array_elements_text(${JSON.stringify(pins)}::jsonb))`,
+      ),
+    ).map((r) => [r.apn, r.id]),
+  );
+  const contractors = new Map(
+    rowsOf<{ lic: string; id: string }>(
+      await db.execute(
+        sql`select license_number as lic, id::text as id from contractors where jurisdiction_id = ${j.id} and license_number in (select jsonb_array_elements_text(${JSON.stringify(lics)}::jsonb))`,
+      ),
+    ).map((r) => [r.lic, r.id]),
+  );
+  const elsewhere = new Map(
+    rowsOf<{ num: string; jid: string }>(
+      await db.execute(
+        sql`select permit_num as num, jurisdiction_id as jid from permits where jurisdiction_id <> ${j.id} and permit_num in (select jsonb_array_elements_text(${JSON.stringify(nums)}::jsonb))`,
+      ),
+    ).map((r) => [r.num, r.jid]),
+  );
+  const refused = new Map<number, string>();
+  rows.forEach((r, i) => {
+    const parcel = parcels.get(r.pin);
+    const contractor = contractors.get(r.contractor_lic);
+    if (!parcel) refused.set(i, `permit ${r.permit_num}: unknown parcel PIN ${r.pin} in ${j.id} (import parcels first)`);
+    else if (!contractor)
+      refused.set(
+        i,
+        `permit ${r.permit_num}: unknown contractor ContractorLicNum ${r.contractor_lic} in ${j.id} (import contractors first)`,
+      );
+    else if (elsewhere.has(r.permit_num))
+      refused.set(i, `permit ${r.permit_num}: the number is already used in jurisdiction ${elsewhere.get(r.permit_num)}`);
+    else {
+      r.parcel_id = parcel;
+      r.contractor_id = contractor;
+    }
+  });
+  return refused;
+}
+
+async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
+  const result = rowsOf<{ inserted: boolean }>(
+    await tx.execute(sql`
+      insert into permits (jurisdiction_id, permit_num, permit_type, work_class, description, est_project_cost,
+        applicant_name, applicant_email, applicant_phone, parcel_id, contractor_id, status_current,
+        applied_date, issued_date, completed_date, status_date, updated_at)
+      select ${j.id}, r.permit_num, r.permit_type, r.work_class, r.description, r.est_project_cost, '', '', '',
+        r.parcel_id, r.contractor_id, r.status_current, r.applied_date, r.issued_date, r.completed_date,
+        greatest(r.applied_date, r.issued_date, r.completed_date), now()
+      from json_to_recordset(${JSON.stringify(rows)}::json) as r(permit_num text, permit_type text, work_class text, description text,
+        est_project_cost numeric, parcel_id uuid, contractor_id uuid, status_current text, applied_date timestamptz,
+        issued_date timestamptz, completed_date timestamptz)
+      on conflict (jurisdiction_id, permit_num) do update set
+        permit_type = excluded.permit_type, work_class = excluded.work_class, description = excluded.description,
+        est_project_cost = excluded.est_project_cost, parcel_id = excluded.parcel_id, contractor_id = excluded.contractor_id,
+        status_current = excluded.status_current, applied_date = excluded.applied_date, issued_date = excluded.issued_date,
+        completed_date = excluded.completed_date,
+        status_date = case when permits.status_current is distinct from excluded.status_current then now() else permits.status_date end,
+        version = permits.version + 1, updated_at = now()
+      where (permits.permit_type, permits.work_class, permits.description, permits.est_project_cost, permits.parcel_id,
+             permits.contractor_id, permits.status_current, permits.applied_date, permits.issued_date, permits.completed_date)
+        is distinct from (excluded.permit_type, excluded.work_class, excluded.description, excluded.est_project_cost,
+             excluded.parcel_id, excluded.contractor_id, excluded.status_current, excluded.applied_date, excluded.issued_date,
+             excluded.completed_date)
+      returning (xmax = 0) as inserted`),
+  );
+  const inserted = result.filter((r) => r.inserted).length;
+  return { inserted, updated: result.length - inserted };
+}
+
+export const permitsDataset: Dataset<PermitRow> = {
+  name: 'permits',
+  records: (path, chunks) =>
+    csvItems(path, chunks, ['permitnum', 'statuscurrent', 'permittype', 'workclass', 'applieddate', 'pin', 'contractorlicnum']),
+  check: checkPermit,
+  resolve: resolvePermits,
+  write: writePermits,
+};
