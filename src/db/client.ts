@@ -30,6 +30,11 @@ export interface Database {
   onQuery(listener: QueryListener): () => void;
   /** PGlite only: a dump of the data directory (tests clone databases from it). */
   dump?: () => Promise<Blob>;
+  /**
+   * LISTEN on `channel` (PostgreSQL delivers a NOTIFY only after its transaction committed): postgres-js on a
+   * connection of its own, re-listening after a reconnect; PGlite in process. Resolves to the unlisten function.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Connection pool figures for metrics (PGlite: one connection). */
   poolStats(): { max: number };
   close(): Promise<void>;
@@ -86,6 +91,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'postgres',
       url: opts.url,
       onQuery,
+      listen: async (channel, onPayload) => {
+        const l = await client.listen(channel, onPayload);
+        return () => l.unlisten();
+      },
       poolStats: () => ({ max }),
       close: () => client.end({ timeout: 5 }),
     };
@@ -105,6 +114,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'pglite',
       dump: () => client.dumpDataDir('none'),
       onQuery,
+      listen: (channel, onPayload) => client.listen(channel, onPayload),
       poolStats: () => ({ max: 1 }),
       close: async () => {
         await client.close();

@@ -6,3 +6,4 @@ export * from './permits.ts';
 export * from './inspections.ts';
 export * from './clients.ts';
 export * from './audit.ts';
+export * from './webhooks.ts';
