@@ -17,6 +17,7 @@ import { keysRotate } from './keys.ts';
 import { persistedList } from './persisted.ts';
 import { policyAudit } from './policy.ts';
 import { token } from './token.ts';
+import { webhooksList, webhooksReplay } from './webhooks.ts';
 
 export const COMMANDS: readonly Command[] = [
   clientsCreate,
@@ -37,6 +38,8 @@ export const COMMANDS: readonly Command[] = [
   auditLogKey,
   exportPermits,
   dbMigrate,
+  webhooksList,
+  webhooksReplay,
 ];
 
 const isHelp = (a: string) => a === '--help' || a === '-h' || a === 'help';

@@ -1,4 +1,4 @@
-/** The change events (CONTRACT.md `WebhookEventType`): GraphQL enum names and the dotted types of webhook bodies. */
+/** The change events (the API contract's `WebhookEventType`): GraphQL enum names and the dotted types of webhook bodies. */
 export const EVENT_TYPES = {
   PERMIT_SUBMITTED: 'permit.submitted',
   PERMIT_STATUS_CHANGED: 'permit.status_changed',

@@ -34,7 +34,7 @@ const ORDER: string[][] = [
   ['errors', 'logger', 'request-scope'],
   ['db'],
   ['domain'],
-  ['config', 'auth', 'audit', 'guard', 'ops', 'resilience', 'services'],
+  ['config', 'auth', 'audit', 'events', 'guard', 'ops', 'resilience', 'services'],
   ['graphql'],
   ['http'],
   ['app', 'bootstrap', 'main', 'cli'],
