@@ -62,6 +62,14 @@ describe('subscriptions over SSE', () => {
       await Bun.sleep(500);
       expect(b.events).toEqual([]);
       expect(other.events).toEqual([]);
+      // subscribing is audited like any operation
+      await t.running.audit.flush();
+      const audited = rowsOf<{ n: number }>(
+        await t.tdb.database.db.execute(
+          sql`select count(*)::int as n from audit_entries where entry->'operation'->>'type' = 'subscription' and entry->>'clientId' = 'demo-contractor-a'`,
+        ),
+      )[0]!.n;
+      expect(Number(audited)).toBeGreaterThanOrEqual(1);
     } finally {
       for (const s of streams) s.close();
     }
