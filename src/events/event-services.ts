@@ -7,6 +7,7 @@ import type { Database } from '../db/client.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Logger } from '../logger.ts';
 import { createEventHub } from './event-hub.ts';
+import type { DeliveryObserver } from './event-metrics.ts';
 import type { EventTypeName } from './event-types.ts';
 import { publishReceiptEvent, type ReceiptOutcome } from './receipt-events.ts';
 import { createStreamRegistry } from './subscription-stream.ts';
@@ -21,21 +22,20 @@ export interface EventServiceDeps {
   database: Database;
   log: Logger;
   isRevoked: (clientId: string) => boolean;
-  /** Delivery figures for metrics. */
-  onDelivered?: (latencyMs: number) => void;
-  onFailed?: (reason: string) => void;
 }
 
 export function createEventServices(deps: EventServiceDeps) {
   const { config, database, log } = deps;
+  /** Delivery figures go to the metrics once the app has registered them (src/events/event-metrics.ts). */
+  let observer: DeliveryObserver | null = null;
   const policy: TargetPolicy = { production: config.env === 'production', allowPrivate: config.webhooks.allowPrivate };
   const dispatcher = createWebhookDispatcher({
     db: database.db,
     log,
     policy,
     retryBaseMs: config.webhooks.retryBaseMs,
-    ...(deps.onDelivered ? { onDelivered: deps.onDelivered } : {}),
-    ...(deps.onFailed ? { onFailed: deps.onFailed } : {}),
+    onDelivered: (ms) => observer?.delivered(ms),
+    onFailed: (reason) => observer?.failed(reason),
   });
   // a committed event wakes this instance's dispatcher at once instead of at its next poll
   const hub = createEventHub({ database, log, onEvent: () => dispatcher.wake() });
@@ -46,6 +46,9 @@ export function createEventServices(deps: EventServiceDeps) {
     streams,
     dispatcher,
     policy,
+    observeDeliveries: (o: DeliveryObserver) => {
+      observer = o;
+    },
     /** Registers a webhook as an audited change; the URL is checked (DNS included) before the transaction opens. */
     async register(work: AuditedWork, p: Principal, input: { url: string; events: EventTypeName[] }) {
       const problem = await registrationProblem(input.url, policy);

@@ -23,14 +23,14 @@ export interface DispatcherOptions {
   disableAfterMs?: number;
   /** How often due deliveries are looked for when nothing wakes the dispatcher. @default 1000 */
   pollMs?: number;
+  /** How long a claimed delivery is held before another instance may take it; longer than any attempt. @default 60000 */
+  claimLeaseMs?: number;
   /** Per request: connecting and reading the answer together. @default 10000 */
   timeoutMs?: number;
   onDelivered?: (latencyMs: number) => void;
   onFailed?: (reason: string) => void;
 }
 
-/** How long a claimed delivery is held before another instance may take it (longer than any attempt). */
-const CLAIM_LEASE = '60 seconds';
 /** Bytes of a receiver's answer read (and kept, shortened, as the error) before the connection is dropped. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const BATCH = 20;
@@ -69,6 +69,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   const disableAfter = opts.disableAfterMs ?? 3 * 24 * 3600_000;
   const pollMs = opts.pollMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const leaseMs = Math.max(opts.claimLeaseMs ?? 60_000, timeoutMs + 1000);
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
@@ -84,7 +85,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
                             and e.seq < d.seq and e.state = 'pending')
           order by d.seq limit ${BATCH}
           for update of d skip locked)
-        update webhook_deliveries d set next_attempt_at = now() + interval '${sql.raw(CLAIM_LEASE)}', attempts = d.attempts + 1
+        update webhook_deliveries d set next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}), attempts = d.attempts + 1
         from due, webhooks w
         where d.seq = due.seq and w.id = d.webhook_id
         returning d.seq, d.message_id, d.body, d.attempts, d.created_at, w.url, w.secret, w.id as webhook_id`),
@@ -132,7 +133,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       opts.onDelivered?.(Date.now() - new Date(d.created_at).getTime());
       return;
     }
-    opts.onFailed?.(r.status === null ? 'error' : `http_${r.status}`);
+    opts.onFailed?.(r.status !== null ? `http_${r.status}` : r.error.startsWith('target refused') ? 'refused' : 'error');
     const dead = Date.now() - new Date(d.created_at).getTime() >= giveUpAfter;
     const next = new Date(Date.now() + backoff(d.attempts));
     await db.execute(sql`
