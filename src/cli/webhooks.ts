@@ -36,7 +36,7 @@ Lists every webhook (owner, URL, events, state) with counts of its deliveries by
 
 export const webhooksReplay: Command = {
   name: 'webhooks replay',
-  summary: 'send a webhook\'s dead-lettered deliveries (or all since a time) again',
+  summary: "send a webhook's dead-lettered deliveries (or all since a time) again",
   help: `Usage: cli webhooks replay --id WEBHOOK_ID [--since TIME] [--json]
 
 Queues a webhook's dead-lettered deliveries again, or with --since every delivery created since TIME (ISO 8601,

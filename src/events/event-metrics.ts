@@ -12,7 +12,18 @@ export interface DeliveryObserver {
 }
 
 /** Failure reasons with their own label; anything else is `other` (bounded cardinality). */
-const REASONS = new Set(['error', 'refused', 'http_400', 'http_404', 'http_410', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504']);
+const REASONS = new Set([
+  'error',
+  'refused',
+  'http_400',
+  'http_404',
+  'http_410',
+  'http_429',
+  'http_500',
+  'http_502',
+  'http_503',
+  'http_504',
+]);
 
 export function registerEventMetrics(registry: Registry, db: Db, openStreams: () => number): DeliveryObserver {
   const latency = new Histogram({

@@ -120,7 +120,11 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       const why = res.status >= 300 && res.status < 400 ? 'redirect not followed' : text.slice(0, 200);
       return { ok: false, status: res.status, error: `HTTP ${res.status}${why ? `: ${why}` : ''}` };
     } catch (err) {
-      return { ok: false, status: null, error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message.slice(0, 200) };
+      return {
+        ok: false,
+        status: null,
+        error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message.slice(0, 200),
+      };
     }
   }
 
@@ -158,7 +162,8 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
         batch.map(async (d) => {
           const r = await send(d);
           await settle(d, r);
-          if (!r.ok) log.warn({ webhook: d.webhook_id, messageId: d.message_id, attempt: d.attempts, err: r.error }, 'webhook delivery failed');
+          if (!r.ok)
+            log.warn({ webhook: d.webhook_id, messageId: d.message_id, attempt: d.attempts, err: r.error }, 'webhook delivery failed');
         }),
       );
     }

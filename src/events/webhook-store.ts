@@ -37,7 +37,8 @@ export async function registerWebhook(db: Executor, p: Principal, input: Registe
     .select({ n: sql<number>`count(*)::int` })
     .from(webhooks)
     .where(and(eq(webhooks.clientId, p.clientId), isNull(webhooks.deletedAt)));
-  if (Number(n) >= MAX_WEBHOOKS_PER_CLIENT) throw badInput('input', `a client may hold at most ${MAX_WEBHOOKS_PER_CLIENT} webhooks; delete one first`);
+  if (Number(n) >= MAX_WEBHOOKS_PER_CLIENT)
+    throw badInput('input', `a client may hold at most ${MAX_WEBHOOKS_PER_CLIENT} webhooks; delete one first`);
   const secret = newWebhookSecret();
   const [row] = await db
     .insert(webhooks)
@@ -61,9 +62,16 @@ const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 /** Stops a webhook: nothing more is queued for it; its past deliveries stay readable to operators. */
 export async function deleteWebhook(db: Executor, p: Principal, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  const rows = await db.update(webhooks).set({ active: false, deletedAt: new Date() }).where(ownWebhook(p, id)).returning({ id: webhooks.id });
+  const rows = await db
+    .update(webhooks)
+    .set({ active: false, deletedAt: new Date() })
+    .where(ownWebhook(p, id))
+    .returning({ id: webhooks.id });
   if (rows.length) {
-    await db.update(webhookDeliveries).set({ state: 'dead', lastError: 'webhook deleted' }).where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.state, 'pending')));
+    await db
+      .update(webhookDeliveries)
+      .set({ state: 'dead', lastError: 'webhook deleted' })
+      .where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.state, 'pending')));
   }
   return rows.length > 0;
 }

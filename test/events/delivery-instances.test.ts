@@ -48,7 +48,9 @@ async function addWebhook(r: Receiver, events: string[]) {
 /** Status changes of `permits` demo-city permits, `each` per permit, as the app's transitions would write them. */
 async function raiseEvents(permits: number, each: number): Promise<Map<string, string[]>> {
   const rows = rowsOf<{ id: string; permit_num: string }>(
-    await tdb.database.db.execute(sql`select id::text, permit_num from permits where jurisdiction_id = 'demo-city' order by permit_num limit ${permits}`),
+    await tdb.database.db.execute(
+      sql`select id::text, permit_num from permits where jurisdiction_id = 'demo-city' order by permit_num limit ${permits}`,
+    ),
   );
   const expected = new Map<string, string[]>();
   const steps = ['UNDER_REVIEW', 'CORRECTIONS_REQUIRED', 'UNDER_REVIEW', 'APPROVED', 'ISSUED'];
@@ -65,7 +67,7 @@ async function raiseEvents(permits: number, each: number): Promise<Map<string, s
 }
 
 describe('webhook delivery across instances', () => {
-  test('three instances deliver each event once per webhook, each permit\'s events in order', async () => {
+  test("three instances deliver each event once per webhook, each permit's events in order", async () => {
     const one = startReceiver();
     const two = startReceiver();
     const dispatchers: WebhookDispatcher[] = [];
@@ -100,7 +102,14 @@ describe('webhook delivery across instances', () => {
   test('a claim left by an instance that died is taken over once its lease ran out, with the same webhook-id', async () => {
     const r = startReceiver();
     await tdb.database.db.execute(sql`update webhooks set active = false`);
-    const survivor = createWebhookDispatcher({ db: (await instanceDatabase()).db, log, policy, pollMs: 50, timeoutMs: 500, claimLeaseMs: 1500 });
+    const survivor = createWebhookDispatcher({
+      db: (await instanceDatabase()).db,
+      log,
+      policy,
+      pollMs: 50,
+      timeoutMs: 500,
+      claimLeaseMs: 1500,
+    });
     try {
       await addWebhook(r, ['permit.status_changed']);
       await raiseEvents(1, 1);

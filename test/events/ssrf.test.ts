@@ -87,7 +87,11 @@ describe('registerWebhook over HTTP', () => {
   test('every refused spelling answers BAD_USER_INPUT naming input.url, and nothing is stored', async () => {
     const tok = await t.token('demo-gis');
     for (const url of REFUSED) {
-      const r = await t.gql(`mutation($u: String!) { registerWebhook(input: { url: $u, events: [PERMIT_SUBMITTED] }) { secret } }`, { u: url }, tok);
+      const r = await t.gql(
+        `mutation($u: String!) { registerWebhook(input: { url: $u, events: [PERMIT_SUBMITTED] }) { secret } }`,
+        { u: url },
+        tok,
+      );
       expect(r.body.errors?.[0]?.extensions?.code, url).toBe('BAD_USER_INPUT');
       expect(r.body.errors?.[0]?.message ?? '', url).toContain('input.url');
     }

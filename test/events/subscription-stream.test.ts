@@ -14,10 +14,22 @@ function fakeHub() {
     listenerCount: () => listeners.size,
     stop: async () => {},
   } as unknown as EventHub;
-  return { hub, emit: (e: ChangeEvent) => listeners.forEach((l) => l(e)), count: () => listeners.size };
+  return {
+    hub,
+    emit: (e: ChangeEvent) => {
+      for (const l of listeners) l(e);
+    },
+    count: () => listeners.size,
+  };
 }
 
-const contractor: Principal = { clientId: 'c1', role: 'contractor', scopes: new Set(['permits:read:own']), jurisdiction: 'j1', contractor: 'L1' };
+const contractor: Principal = {
+  clientId: 'c1',
+  role: 'contractor',
+  scopes: new Set(['permits:read:own']),
+  jurisdiction: 'j1',
+  contractor: 'L1',
+};
 const clerk: Principal = { clientId: 'k1', role: 'clerk', scopes: new Set(['permits:read']), jurisdiction: 'j1' };
 const event = (over: Partial<ChangeEvent> = {}): ChangeEvent => ({
   type: 'permit.status_changed',
@@ -28,7 +40,7 @@ const event = (over: Partial<ChangeEvent> = {}): ChangeEvent => ({
 });
 
 describe('mayHear', () => {
-  test('a contractor its own permits only; a jurisdiction never another\'s; a receipt only its submitter', () => {
+  test("a contractor its own permits only; a jurisdiction never another's; a receipt only its submitter", () => {
     expect(mayHear(contractor, event())).toBe(true);
     expect(mayHear(contractor, event({ contractor: 'L2' }))).toBe(false);
     expect(mayHear(contractor, event({ contractor: null }))).toBe(false);
@@ -41,7 +53,7 @@ describe('mayHear', () => {
 });
 
 describe('stream lifetime', () => {
-  test('the token\'s expiry ends the stream and frees its place', async () => {
+  test("the token's expiry ends the stream and frees its place", async () => {
     const { hub, emit, count } = fakeHub();
     const reg = createStreamRegistry(hub, { perClient: 1, isRevoked: () => false });
     const s = reg.stream(contractor, new Date(Date.now() + 200), () => true);

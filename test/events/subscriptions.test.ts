@@ -49,7 +49,11 @@ describe('subscriptions over SSE', () => {
       await Bun.sleep(300); // the streams' LISTEN is in place
 
       const n = await submit('demo-contractor-a', 'sse-order-0001');
-      const moved = await t.gql(`mutation($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }`, { n }, await t.token('demo-clerk'));
+      const moved = await t.gql(
+        `mutation($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }`,
+        { n },
+        await t.token('demo-clerk'),
+      );
       expect(moved.body.errors).toBeUndefined();
 
       const heard = (await a.waitFor(2)).map((e) => e.data.permitStatusChanged);
@@ -83,7 +87,9 @@ describe('subscriptions over SSE', () => {
       const [permit] = rowsOf<{ id: string }>(await db.execute(sql`select id from permits where jurisdiction_id = 'demo-city' limit 1`));
       await db
         .transaction(async (tx) => {
-          await tx.execute(sql`insert into permit_status_history (permit_id, from_status, to_status, actor) values (${permit!.id}, 'SUBMITTED', 'UNDER_REVIEW', 'test')`);
+          await tx.execute(
+            sql`insert into permit_status_history (permit_id, from_status, to_status, actor) values (${permit!.id}, 'SUBMITTED', 'UNDER_REVIEW', 'test')`,
+          );
           throw new Error('roll back');
         })
         .catch(() => {});
@@ -96,7 +102,11 @@ describe('subscriptions over SSE', () => {
 
   test('a client may hold only so many open streams; closing one frees its place', async () => {
     const tok = await t.token('demo-inspector');
-    const open = [await subscribe(t.url, STATUS, {}, tok), await subscribe(t.url, STATUS, {}, tok), await subscribe(t.url, STATUS, {}, tok)];
+    const open = [
+      await subscribe(t.url, STATUS, {}, tok),
+      await subscribe(t.url, STATUS, {}, tok),
+      await subscribe(t.url, STATUS, {}, tok),
+    ];
     try {
       await Bun.sleep(200);
       const refused = await subscribe(t.url, STATUS, {}, tok);

@@ -101,7 +101,11 @@ describe('webhooks', () => {
       expect(node).toMatchObject({ id: got!.id, eventType: 'PERMIT_SUBMITTED', state: 'DELIVERED', attempts: 3, lastStatus: 200 });
       expect(node.payload.data.permitNumber).toBe(n);
       // another client cannot read them (as if the webhook did not exist)
-      const other = await t.gql(`query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { cursor } } }`, { id }, await t.token('demo-clerk'));
+      const other = await t.gql(
+        `query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { cursor } } }`,
+        { id },
+        await t.token('demo-clerk'),
+      );
       expect(other.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     } finally {
       receiver.stop();
@@ -117,7 +121,9 @@ describe('webhooks', () => {
       const [permit] = rowsOf<{ id: string }>(await db.execute(sql`select id from permits where jurisdiction_id = 'demo-city' limit 1`));
       await expect(
         db.transaction(async (tx) => {
-          await tx.execute(sql`insert into permit_status_history (permit_id, from_status, to_status, actor) values (${permit!.id}, 'SUBMITTED', 'UNDER_REVIEW', 'test')`);
+          await tx.execute(
+            sql`insert into permit_status_history (permit_id, from_status, to_status, actor) values (${permit!.id}, 'SUBMITTED', 'UNDER_REVIEW', 'test')`,
+          );
           const inside = rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from webhook_deliveries`))[0]!.n;
           expect(Number(inside)).toBe(Number(before) + 1); // the trigger queued it inside the transaction
           throw new Error('roll back');
@@ -132,7 +138,7 @@ describe('webhooks', () => {
     }
   });
 
-  test('webhooks lists the caller\'s own; deleteWebhook stops deliveries', async () => {
+  test("webhooks lists the caller's own; deleteWebhook stops deliveries", async () => {
     const receiver = startReceiver();
     try {
       const id = await register(receiver, 'demo-inspector', ['INSPECTION_RESULTED']);
@@ -140,7 +146,9 @@ describe('webhooks', () => {
       const list = await t.gql(`{ webhooks { id url events active } }`, {}, tok);
       expect(list.body.data.webhooks).toEqual([{ id, url: receiver.url, events: ['INSPECTION_RESULTED'], active: true }]);
       expect((await t.gql(`{ webhooks { id } }`, {}, await t.token('demo-analyst'))).body.data.webhooks).toEqual([]);
-      expect((await t.gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id }, await t.token('demo-analyst'))).body.data.deleteWebhook).toBe(false);
+      expect(
+        (await t.gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id }, await t.token('demo-analyst'))).body.data.deleteWebhook,
+      ).toBe(false);
       expect((await t.gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id }, tok)).body.data.deleteWebhook).toBe(true);
       expect((await t.gql(`{ webhooks { id } }`, {}, tok)).body.data.webhooks).toEqual([]);
     } finally {

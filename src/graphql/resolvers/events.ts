@@ -46,7 +46,11 @@ const RECEIPT_EVENTS = new Set(['receipt.persisted', 'receipt.rejected']);
 export const eventResolvers = {
   Query: {
     webhooks: async (_: unknown, __: unknown, ctx: GraphQLContext) => (await ctx.services.events.list(principalOf(ctx))).map(webhookView),
-    webhookDeliveries: async (_: unknown, args: { webhookId: string; first?: number | null; after?: string | null }, ctx: GraphQLContext) => {
+    webhookDeliveries: async (
+      _: unknown,
+      args: { webhookId: string; first?: number | null; after?: string | null },
+      ctx: GraphQLContext,
+    ) => {
       const page = await ctx.services.events.deliveries(principalOf(ctx), args.webhookId, args.first, args.after);
       return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: deliveryView(e.node) })) };
     },
@@ -56,11 +60,14 @@ export const eventResolvers = {
       const r = await ctx.services.events.register(ctx.work, principalOf(ctx), args.input);
       return { webhook: webhookView(r.webhook), secret: r.secret };
     },
-    deleteWebhook: (_: unknown, args: { id: string }, ctx: GraphQLContext) => ctx.services.events.delete(ctx.work, principalOf(ctx), args.id),
+    deleteWebhook: (_: unknown, args: { id: string }, ctx: GraphQLContext) =>
+      ctx.services.events.delete(ctx.work, principalOf(ctx), args.id),
   },
   Subscription: {
     permitStatusChanged: {
-      subscribe: subscribe<{ number?: string | null }>((e, a) => PERMIT_EVENTS.has(e.type) && (!a.number || e.data.permitNumber === a.number)),
+      subscribe: subscribe<{ number?: string | null }>(
+        (e, a) => PERMIT_EVENTS.has(e.type) && (!a.number || e.data.permitNumber === a.number),
+      ),
       resolve: (e: ChangeEvent) => ({
         permitNumber: e.data.permitNumber,
         status: e.data.status,
@@ -76,7 +83,12 @@ export const eventResolvers = {
     },
     submissionReceiptChanged: {
       subscribe: subscribe<{ id: string }>((e, a) => RECEIPT_EVENTS.has(e.type) && e.data.id === a.id),
-      resolve: (e: ChangeEvent) => ({ id: e.data.id, state: e.data.state, permitNumber: e.data.permitNumber ?? null, reason: e.data.reason ?? null }),
+      resolve: (e: ChangeEvent) => ({
+        id: e.data.id,
+        state: e.data.state,
+        permitNumber: e.data.permitNumber ?? null,
+        reason: e.data.reason ?? null,
+      }),
     },
   },
 };
