@@ -110,7 +110,7 @@ export function createGraphQLWebSocket(run: Run): WebSocketHandler<SocketData> {
       ws.data.initTimer = setTimeout(() => ws.data.acked || ws.close(4408, 'Connection initialisation timeout'), INIT_TIMEOUT_MS);
     },
     message(ws, raw) {
-      let message: { type?: unknown; id?: unknown; payload?: any };
+      let message: { type?: unknown; id?: unknown; payload?: { query?: unknown; authorization?: unknown; Authorization?: unknown } | null };
       try {
         message = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
       } catch {

@@ -38,7 +38,9 @@ function collect(client: Client, query: string) {
         got.error = e;
         got.done = true;
       },
-      complete: () => void (got.done = true),
+      complete: () => {
+        got.done = true;
+      },
     },
   );
   return { got, stop };
