@@ -155,4 +155,32 @@ describe('webhooks', () => {
       receiver.stop();
     }
   });
+
+  test('a receipt settled by the outbox replay reaches its submitter\'s webhook only', async () => {
+    const submitter = startReceiver();
+    const other = startReceiver();
+    try {
+      await register(submitter, 'demo-contractor-b', ['RECEIPT_PERSISTED', 'RECEIPT_REJECTED']);
+      await register(other, 'demo-clerk', ['RECEIPT_PERSISTED', 'RECEIPT_REJECTED']);
+      const receiptId = crypto.randomUUID();
+      // what the replayer reports once a queued submission was written (src/bootstrap.ts onSettled)
+      await t.running.services.events.publishReceipt({
+        receiptId,
+        state: 'REJECTED',
+        permitNumber: null,
+        reason: 'contractor license expired',
+        clientId: 'demo-contractor-b',
+        jurisdiction: 'demo-city',
+        contractor: null,
+      });
+      const [got] = await submitter.waitFor(1);
+      expect(got!.body).toMatchObject({ type: 'receipt.rejected', data: { id: receiptId, state: 'REJECTED', reason: 'contractor license expired' } });
+      await Bun.sleep(500);
+      expect(other.verified).toEqual([]);
+    } finally {
+      submitter.stop();
+      other.stop();
+    }
+  });
 });
+
