@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { deliveryProblem, type TargetPolicy } from './webhook-target.ts';
+import { deliveryTarget, type TargetPolicy } from './webhook-target.ts';
 
 export interface DispatcherOptions {
   db: Db;
@@ -80,7 +80,9 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       await db.execute(sql`
         with due as (
           select d.seq from webhook_deliveries d
+          -- a disabled webhook's deliveries wait (pending) until an operator replays them, rather than failing again
           where d.state = 'pending' and d.next_attempt_at <= now()
+            and exists (select 1 from webhooks w where w.id = d.webhook_id and w.active)
             and not exists (select 1 from webhook_deliveries e where e.webhook_id = d.webhook_id and e.permit_id = d.permit_id
                             and e.seq < d.seq and e.state = 'pending')
           order by d.seq limit ${BATCH}
@@ -96,17 +98,20 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   const backoff = (attempts: number) => Math.min(base * 2 ** (attempts - 1), 3600_000) * (0.5 + Math.random());
 
   async function send(d: Claimed): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
-    const problem = await deliveryProblem(d.url, policy);
-    if (problem) return { ok: false, status: null, error: `target refused: the URL ${problem}` };
+    const target = await deliveryTarget(d.url, policy);
+    if ('problem' in target) return { ok: false, status: null, error: `target refused: the URL ${target.problem}` };
     const body = typeof d.body === 'string' ? d.body : JSON.stringify(d.body);
     const timestamp = new Date();
     const signature = new Webhook(d.secret).sign(d.message_id, timestamp, body);
     try {
-      const res = await fetch(d.url, {
+      // to the address just checked, never to a second DNS answer; the certificate is checked against the name
+      const res = await fetch(target.url, {
         method: 'POST',
+        ...(target.serverName ? { tls: { serverName: target.serverName } } : {}),
         redirect: 'manual', // a redirect could lead anywhere, an internal address included
         signal: AbortSignal.timeout(timeoutMs),
         headers: {
+          host: target.host,
           'content-type': 'application/json',
           'user-agent': 'permit-gateway-webhooks',
           'webhook-id': d.message_id,

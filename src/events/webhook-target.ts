@@ -43,22 +43,44 @@ async function addressesOf(host: string): Promise<string[]> {
   return (await lookup(bare, { all: true, verbatim: true })).map((a) => a.address);
 }
 
+/** Where a delivery connects: the checked address itself, so a second DNS answer cannot redirect it (rebinding). */
+export interface PinnedTarget {
+  /** The URL with its host replaced by the checked IP address. */
+  url: string;
+  /** The `Host` header: the registered host (and port). */
+  host: string;
+  /** https: the name the certificate must carry (SNI and verification), not the IP connected to. */
+  serverName?: string;
+}
+
+export type Resolve = (host: string) => Promise<string[]>;
+
 /**
- * Why a delivery to `raw` must not be sent now, or null: the URL rules again, then every address its host resolves
- * to. (The fetch that follows resolves again; Bun's DNS cache makes a second, different answer unlikely, and the
- * next attempt checks again.)
+ * Checks a delivery to `raw` now: the URL rules again, then every address its host resolves to; the delivery then
+ * connects to the first of those addresses (the one checked), with the registered name as Host and TLS server name.
  */
-export async function deliveryProblem(raw: string, policy: TargetPolicy): Promise<string | null> {
+export async function deliveryTarget(
+  raw: string,
+  policy: TargetPolicy,
+  resolve: Resolve = addressesOf,
+): Promise<{ problem: string } | PinnedTarget> {
   const problem = urlProblem(raw, policy);
-  if (problem || policy.allowPrivate) return problem;
+  if (problem) return { problem };
+  const url = new URL(raw);
   let addresses: string[];
   try {
-    addresses = await addressesOf(new URL(raw).hostname);
+    addresses = await resolve(url.hostname);
   } catch (err) {
-    return `does not resolve (${(err as Error).message})`;
+    return { problem: `does not resolve (${(err as Error).message})` };
   }
-  const bad = addresses.find(isForbiddenAddress);
-  return bad ? `resolves to a forbidden address (${bad})` : null;
+  const bad = policy.allowPrivate ? undefined : addresses.find(isForbiddenAddress);
+  if (bad) return { problem: `resolves to a forbidden address (${bad})` };
+  if (!addresses.length) return { problem: 'does not resolve' };
+  const name = url.hostname.replace(/^\[|\]$/g, '');
+  const host = url.host;
+  const ip = addresses[0]!;
+  url.hostname = isIP(ip) === 6 ? `[${ip}]` : ip;
+  return { url: url.toString(), host, ...(url.protocol === 'https:' && !isIP(name) ? { serverName: name } : {}) };
 }
 
 /** At registration: the URL rules, and the name's current addresses when it resolves (a failed lookup is not final). */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { loadConfig } from '../../src/config.ts';
 import { isForbiddenAddress } from '../../src/events/forbidden-addresses.ts';
-import { deliveryProblem, urlProblem } from '../../src/events/webhook-target.ts';
+import { deliveryTarget, urlProblem } from '../../src/events/webhook-target.ts';
 import { buildSchema } from '../../src/graphql/schema.ts';
 import { productionProblems } from '../../src/ops/production-checks.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -58,9 +58,21 @@ describe('webhook targets', () => {
     expect(urlProblem('http://hooks.example.com/permits', { production: true, allowPrivate: false })).toMatch(/https/);
   });
 
-  test('addresses a name resolves to are checked again at delivery (DNS rebinding)', async () => {
-    // `localhost.` style tricks aside, a public-looking name resolving to loopback is caught after resolution
-    expect(await deliveryProblem('http://127.0.0.1/hook', dev)).toMatch(/loopback/);
+  test('addresses a name resolves to are checked again at delivery, and the delivery goes to the address checked', async () => {
+    // a name that resolved to a public address at registration and to a metadata address now (DNS rebinding)
+    const rebound = await deliveryTarget('https://hooks.example.com/p', dev, async () => ['169.254.169.254']);
+    expect(rebound).toEqual({ problem: 'resolves to a forbidden address (169.254.169.254)' });
+    expect(await deliveryTarget('https://hooks.example.com/p', dev, async () => ['203.0.114.7', '10.0.0.1'])).toHaveProperty('problem');
+    expect(await deliveryTarget('http://127.0.0.1/hook', dev)).toHaveProperty('problem');
+    // pinned: connect to the checked IP, the name as Host and as the certificate's name
+    expect(await deliveryTarget('https://hooks.example.com:8443/p?x=1', dev, async () => ['203.0.114.7'])).toEqual({
+      url: 'https://203.0.114.7:8443/p?x=1',
+      host: 'hooks.example.com:8443',
+      serverName: 'hooks.example.com',
+    });
+    expect(await deliveryTarget('https://hooks.example.com/p', dev, async () => ['2606:4700::1'])).toMatchObject({
+      url: 'https://[2606:4700::1]/p',
+    });
     expect(isForbiddenAddress('127.0.0.53')).toBe(true);
     expect(isForbiddenAddress('::ffff:10.1.2.3')).toBe(true);
     expect(isForbiddenAddress('2002:c0a8:0101::1')).toBe(true); // 6to4 of 192.168.1.1

@@ -156,7 +156,7 @@ describe('webhooks', () => {
     }
   });
 
-  test('a receipt settled by the outbox replay reaches its submitter\'s webhook only', async () => {
+  test("a receipt settled by the outbox replay reaches its submitter's webhook only", async () => {
     const submitter = startReceiver();
     const other = startReceiver();
     try {
@@ -174,7 +174,10 @@ describe('webhooks', () => {
         contractor: null,
       });
       const [got] = await submitter.waitFor(1);
-      expect(got!.body).toMatchObject({ type: 'receipt.rejected', data: { id: receiptId, state: 'REJECTED', reason: 'contractor license expired' } });
+      expect(got!.body).toMatchObject({
+        type: 'receipt.rejected',
+        data: { id: receiptId, state: 'REJECTED', reason: 'contractor license expired' },
+      });
       await Bun.sleep(500);
       expect(other.verified).toEqual([]);
     } finally {
@@ -183,4 +186,3 @@ describe('webhooks', () => {
     }
   });
 });
-
