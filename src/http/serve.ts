@@ -18,7 +18,11 @@ export function serve(running: Servable, opts: { hostname: string; port: number 
   let inFlight = 0;
   let idle: (() => void) | null = null;
   // GraphQL over WebSocket: each operation runs through the same handler as an HTTP request, with a scope of its own
-  const websocket = createGraphQLWebSocket(async (request, peer) => running.app.handle(request, openRequestScope(request, peer, trusted, running.log)));
+  const websocket = {
+    ...createGraphQLWebSocket(async (request, peer) => running.app.handle(request, openRequestScope(request, peer, trusted, running.log))),
+    // a message is an operation's body: the same cap as a request body (Bun's default is 16 MB)
+    maxPayloadLength: running.config.maxBodyBytes,
+  };
   const server = Bun.serve<SocketData>({
     hostname: opts.hostname,
     port: opts.port,
