@@ -1,7 +1,8 @@
 -- Change events (issue 22), raised by the database in the transaction of the change itself, whichever code path
 -- made it (a request, the outbox replay): one delivery row per interested webhook (a transactional outbox) and a
 -- NOTIFY for live subscriptions. PostgreSQL delivers a NOTIFY only at COMMIT, and the rows roll back with the
--- change, so a rolled-back change raises nothing.
+-- change, so a rolled-back change raises nothing. A bulk load (demo seed, a legacy import) may set
+-- `permit_gateway.suppress_events` to `on` for its transaction (src/db/bulk-load.ts): old records are not news.
 CREATE OR REPLACE FUNCTION event_utc(ts timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 --> statement-breakpoint
@@ -12,6 +13,7 @@ DECLARE
   full_data jsonb;
   body jsonb;
 BEGIN
+  IF current_setting('permit_gateway.suppress_events', true) = 'on' THEN RETURN; END IF;
   SELECT pm.permit_num, pm.jurisdiction_id, c.license_number INTO p
     FROM permits pm LEFT JOIN contractors c ON c.id = pm.contractor_id WHERE pm.id = permit;
   IF NOT FOUND THEN RETURN; END IF;

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
+import { suppressChangeEvents } from '../../src/db/bulk-load.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
@@ -131,6 +132,15 @@ describe('webhooks', () => {
       ).rejects.toThrow('roll back');
       const after = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from webhook_deliveries`))[0]!.n;
       expect(Number(after)).toBe(Number(before));
+      // a bulk load (seed, import) commits history without events
+      await db.transaction(async (tx) => {
+        await suppressChangeEvents(tx);
+        await tx.execute(
+          sql`insert into permit_status_history (permit_id, from_status, to_status, actor) values (${permit!.id}, 'SUBMITTED', 'UNDER_REVIEW', 'test')`,
+        );
+      });
+      const bulk = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from webhook_deliveries`))[0]!.n;
+      expect(Number(bulk)).toBe(Number(before));
       await Bun.sleep(1000);
       expect(receiver.verified).toEqual([]);
     } finally {
