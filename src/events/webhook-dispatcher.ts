@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long a claimed delivery is held before another instance may take it; longer than any attempt. @default 60000 */
   claimLeaseMs?: number;
+  /** Deliveries in flight at once on this instance. @default 32 */
+  concurrency?: number;
   /** Per request: connecting and reading the answer together. @default 10000 */
   timeoutMs?: number;
   onDelivered?: (latencyMs: number) => void;
@@ -74,8 +76,10 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   let running: Promise<void> | null = null;
   let stopped = true;
   let again = false;
+  const inFlight = new Set<Promise<void>>();
+  const maxInFlight = opts.concurrency ?? 32;
 
-  async function claim(): Promise<Claimed[]> {
+  async function claim(limit: number): Promise<Claimed[]> {
     return rowsOf<Claimed>(
       await db.execute(sql`
         with due as (
@@ -85,7 +89,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
             and exists (select 1 from webhooks w where w.id = d.webhook_id and w.active)
             and not exists (select 1 from webhook_deliveries e where e.webhook_id = d.webhook_id and e.permit_id = d.permit_id
                             and e.seq < d.seq and e.state = 'pending')
-          order by d.seq limit ${BATCH}
+          order by d.seq limit ${limit}
           for update of d skip locked)
         update webhook_deliveries d set next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}), attempts = d.attempts + 1
         from due, webhooks w
@@ -158,19 +162,39 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
     }
   }
 
-  /** Claims and sends until nothing is due. */
+  /** Sends one claimed delivery and records the outcome. */
+  async function deliver(d: Claimed): Promise<void> {
+    const r = await send(d);
+    await settle(d, r);
+    if (!r.ok) log.warn({ webhook: d.webhook_id, messageId: d.message_id, attempt: d.attempts, err: r.error }, 'webhook delivery failed');
+  }
+
+  /** Claims and sends until nothing is due, batch after batch (tests, shutdown). */
   async function drain(): Promise<void> {
     for (;;) {
-      const batch = await claim();
+      const batch = await claim(BATCH);
       if (!batch.length) return;
-      await Promise.all(
-        batch.map(async (d) => {
-          const r = await send(d);
-          await settle(d, r);
-          if (!r.ok)
-            log.warn({ webhook: d.webhook_id, messageId: d.message_id, attempt: d.attempts, err: r.error }, 'webhook delivery failed');
-        }),
-      );
+      await Promise.all(batch.map(deliver));
+    }
+  }
+
+  /**
+   * Claims while there is room: each delivery runs on its own and a finished one makes room for the next, so a
+   * receiver that is slow to answer holds one slot, not a whole batch of other webhooks' deliveries.
+   */
+  async function pump(): Promise<void> {
+    while (!stopped && inFlight.size < maxInFlight) {
+      const batch = await claim(Math.min(BATCH, maxInFlight - inFlight.size));
+      if (!batch.length) return;
+      for (const d of batch) {
+        const p: Promise<void> = deliver(d)
+          .catch((err) => log.warn({ err: (err as Error).message, messageId: d.message_id }, 'webhook delivery not recorded'))
+          .finally(() => {
+            inFlight.delete(p);
+            tick();
+          });
+        inFlight.add(p);
+      }
     }
   }
 
@@ -181,7 +205,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       return;
     }
     if (timer) clearTimeout(timer);
-    running = drain()
+    running = pump()
       .catch((err) => log.warn({ err: (err as Error).message }, 'webhook dispatch failed'))
       .finally(() => {
         running = null;
@@ -208,6 +232,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      await Promise.all(inFlight);
     },
   };
 }

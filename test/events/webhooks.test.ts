@@ -92,11 +92,19 @@ describe('webhooks', () => {
       expect(receiver.attempts.get(got!.id)).toBe(3);
       expect(receiver.unverified).toEqual([]);
 
-      const page = await t.gql(
-        `query($id: ID!) { webhookDeliveries(webhookId: $id, first: 5) { edges { node { id eventType state attempts lastStatus payload } } } }`,
-        { id },
-        await t.token('demo-gis'),
-      );
+      // the dispatcher records the outcome just after the receiver answered
+      const tok = await t.token('demo-gis');
+      const deliveries = () =>
+        t.gql(
+          `query($id: ID!) { webhookDeliveries(webhookId: $id, first: 5) { edges { node { id eventType state attempts lastStatus payload } } } }`,
+          { id },
+          tok,
+        );
+      let page = await deliveries();
+      for (let i = 0; i < 50 && page.body.data?.webhookDeliveries.edges[0]?.node.state !== 'DELIVERED'; i++) {
+        await Bun.sleep(100);
+        page = await deliveries();
+      }
       expect(page.body.errors).toBeUndefined();
       const node = page.body.data.webhookDeliveries.edges[0].node;
       expect(node).toMatchObject({ id: got!.id, eventType: 'PERMIT_SUBMITTED', state: 'DELIVERED', attempts: 3, lastStatus: 200 });
