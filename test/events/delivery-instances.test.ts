@@ -158,4 +158,32 @@ describe('webhook delivery across instances', () => {
       r.stop();
     }
   });
+
+  test("a receiver slow to answer does not hold up another webhook's deliveries", async () => {
+    const fast = startReceiver();
+    const slow = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: () => Bun.sleep(4000).then(() => new Response(null, { status: 204 })),
+    });
+    await tdb.database.db.execute(sql`update webhooks set active = false`);
+    const dispatcher = createWebhookDispatcher({ db: tdb.database.db, log, policy, pollMs: 50, timeoutMs: 5000 });
+    try {
+      const slowHook = { url: `http://127.0.0.1:${slow.port}/hook`, secret: null } as unknown as Receiver;
+      await addWebhook(slowHook, ['permit.status_changed']);
+      await raiseEvents(5, 1);
+      dispatcher.start();
+      await Bun.sleep(300); // the slow receiver's deliveries are in flight
+      await addWebhook(fast, ['permit.status_changed']);
+      const t0 = performance.now();
+      await raiseEvents(3, 1);
+      dispatcher.wake();
+      expect((await fast.waitFor(3, 3000)).length).toBe(3);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      await dispatcher.stop();
+      slow.stop(true);
+      fast.stop();
+    }
+  });
 });
