@@ -141,4 +141,49 @@ describe('subscriptions over SSE', () => {
     const text = await admin.text();
     expect(text).toContain('FORBIDDEN');
   });
+
+  test('inspectionChanged: scheduled, then resulted, for the permit asked about', async () => {
+    const contractor = await t.token('demo-contractor-a');
+    const n = await submit('demo-contractor-a', 'sse-inspection-0001');
+    const clerk = await t.token('demo-clerk');
+    for (const to of ['UNDER_REVIEW', 'APPROVED', 'ISSUED']) {
+      const r = await t.gql(
+        `mutation($n: String!, $to: PermitStatus!) { transitionPermit(number: $n, to: $to) { status } }`,
+        { n, to },
+        clerk,
+      );
+      expect(r.body.errors).toBeUndefined();
+    }
+    const QUERY = `subscription($n: String) { inspectionChanged(permitNumber: $n) { permitNumber inspectionId inspectionType result windowStart recordedAt } }`;
+    const mine = await subscribe(t.url, QUERY, { n }, contractor);
+    const otherPermit = await subscribe(t.url, QUERY, { n: 'DC-BLD-1900-000001' }, clerk);
+    try {
+      await Bun.sleep(300);
+      const sched = await t.gql(
+        `mutation($n: String!, $i: ScheduleInspectionInput!) { scheduleInspection(permitNumber: $n, input: $i, idempotencyKey: "sse-insp-0001") { id } }`,
+        { n, i: { inspectionType: 'Framing', windowStart: '2030-01-02T09:00:00-08:00', windowEnd: '2030-01-02T12:00:00-08:00' } },
+        contractor,
+      );
+      expect(sched.body.errors).toBeUndefined();
+      const id = sched.body.data.scheduleInspection.id;
+      const rec = await t.gql(
+        `mutation($id: ID!) { recordInspectionResult(inspectionId: $id, input: { result: PASS }) { result } }`,
+        { id },
+        await t.token('demo-inspector'),
+      );
+      expect(rec.body.errors).toBeUndefined();
+      const heard = (await mine.waitFor(2)).map((e) => e.data.inspectionChanged);
+      expect(heard.map((e) => [e.permitNumber, e.inspectionId, e.inspectionType, e.result])).toEqual([
+        [n, id, 'Framing', 'PENDING'],
+        [n, id, 'Framing', 'PASS'],
+      ]);
+      expect(heard[0].windowStart).toBe('2030-01-02T17:00:00.000Z');
+      expect(heard[0].recordedAt).toBeNull();
+      expect(heard[1].recordedAt).toMatch(/Z$/);
+      expect(otherPermit.events).toEqual([]);
+    } finally {
+      mine.close();
+      otherPermit.close();
+    }
+  });
 });
