@@ -186,4 +186,30 @@ describe('subscriptions over SSE', () => {
       otherPermit.close();
     }
   });
+
+  test('submissionReceiptChanged: only the submitter hears its receipt settle', async () => {
+    const id = crypto.randomUUID();
+    const QUERY = `subscription($id: ID!) { submissionReceiptChanged(id: $id) { id state permitNumber } }`;
+    const submitter = await subscribe(t.url, QUERY, { id }, await t.token('demo-contractor-b'));
+    const other = await subscribe(t.url, QUERY, { id }, await t.token('demo-contractor-a'));
+    try {
+      await Bun.sleep(300);
+      // what the outbox replayer reports once the queued submission was written (src/bootstrap.ts onSettled)
+      await t.running.services.events.publishReceipt({
+        receiptId: id,
+        state: 'PERSISTED',
+        permitNumber: 'DC-BLD-2026-999999',
+        clientId: 'demo-contractor-b',
+        jurisdiction: 'demo-city',
+        contractor: null,
+      });
+      const [heard] = await submitter.waitFor(1);
+      expect(heard.data.submissionReceiptChanged).toEqual({ id, state: 'PERSISTED', permitNumber: 'DC-BLD-2026-999999' });
+      await Bun.sleep(300);
+      expect(other.events).toEqual([]);
+    } finally {
+      submitter.close();
+      other.close();
+    }
+  });
 });
