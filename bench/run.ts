@@ -3,6 +3,8 @@
  *
  *   bun run bench                      the matrix: 4 scenarios × (bare | security-off | full | no-audit) × 16/64
  *                                      connections, ratios, RSS leak check → bench/results/latest.json
+ *   bun run bench -- --events          change notifications: webhook latency at 100 changes/s, memory of 1,000 SSE
+ *                                      subscriptions → bench/results/events.json (bench/lib/events.ts)
  *   bun run bench -- --instances 3     scale-out: one vs three app processes on one PostgreSQL + Redis, audit
  *                                      chain verified afterwards, shared rate limit probed → bench/results/instances.json
  *
@@ -40,11 +42,14 @@ import {
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
 import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, describeCpu, machineBusyPercent, machineTicks, type CpuPerRequest } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
+import { runEvents } from './lib/events.ts';
 
 const { values: opts } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
     instances: { type: 'string' },
+    events: { type: 'boolean', default: false },
+    subscribers: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '16,64' },
@@ -594,6 +599,7 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
 // ---------------------------------------------------------------- main
 
 async function main() {
+  if (opts.events) return mainEvents();
   if (Bun.spawnSync(['which', 'wrk']).exitCode !== 0) {
     console.error('bench: wrk not found (Debian: apt-get install -y wrk)');
     process.exit(2);
@@ -621,6 +627,24 @@ async function main() {
       // keep the logs, drop the bulky data dirs
       for (const d of ['data', 'data-security-off', 'data-security-off-submit', 'data-no-audit-submit', ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`)]) rmSync(join(work, d), { recursive: true, force: true });
     } catch {}
+  }
+  process.exit(code);
+}
+
+/** `--events`: issue 22's figures (no wrk needed). */
+async function mainEvents() {
+  const db = await createBenchDatabase(BASE_URL);
+  const work = mkdtempSync(join(tmpdir(), 'pg-bench-events-'));
+  mkdirSync(join(work, 'logs'), { recursive: true });
+  let code = 0;
+  try {
+    await runEvents(db, { seconds: Number(opts.seconds === '5' ? 10 : opts.seconds), rate: 100, subscribers: Number(opts.subscribers), work, results: RESULTS, log });
+  } catch (err) {
+    console.error('bench failed:', err);
+    code = 1;
+  } finally {
+    await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
+    rmSync(join(work, 'data-events'), { recursive: true, force: true });
   }
   process.exit(code);
 }

@@ -9,6 +9,7 @@ import { createYoga, type Plugin, maskError as yogaMaskError } from 'graphql-yog
 import type { JWK } from 'jose';
 import { tokenEntry } from './audit/audit-entry.ts';
 import { createAuditedWork } from './audit/audited-work.ts';
+import { registerEventMetrics } from './events/event-metrics.ts';
 import type { AuditRecorder } from './audit/recorder.ts';
 import type { TransparencyLog } from './audit/transparency/transparency-log.ts';
 import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     auditChainLength: () => services.breaker.execute(() => auditChainLength(database.db)),
     pool: () => database.poolStats(),
   });
+  services.events.observeDeliveries(registerEventMetrics(metrics.registry, database.db, services.events.streams.total));
   const graphiqlAssets = createGraphiQLAssets();
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);

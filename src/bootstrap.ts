@@ -29,6 +29,7 @@ import { createTransparencyLog, type TransparencyLog } from './audit/transparenc
 import { exportPKCS8 } from 'jose';
 import { createSecurityAlerts } from './audit/security-alerts.ts';
 import { warmStatusCache } from './resilience/warm-status-cache.ts';
+import { createEventServices } from './events/event-services.ts';
 import type { JWK } from 'jose';
 
 export interface Running {
@@ -119,6 +120,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         await connect();
         log.info({ database: database.kind }, 'database connected');
         replayer.wake();
+        // LISTEN for committed events and send due webhook deliveries, from now on
+        await events.start();
       } catch (err) {
         if (!isConnectionFailure(err) || database.kind !== 'postgres') throw err;
         log.warn({ err: (err as Error).message }, 'database unavailable at start: serving status cache and outbox, retrying');
@@ -138,7 +141,9 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       return knownKeys;
     };
 
+    const events = createEventServices({ config, database, log, isRevoked: revocations.isRevoked });
     const services: AppServices = {
+      events,
       ...createServices({ config, database, log, breaker, statusCache, outbox, revocations, isConnected: () => connected }),
       statusCache,
       revocations,
@@ -182,6 +187,21 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       onSettled: (item, r) => {
         audit.committed(); // the replay's staged entry (if it persisted anything) joins the chain
         log.info({ receipt: item.id, kind: item.kind, state: r.state }, 'outbox item replayed');
+        const { principal } = item.payload;
+        if (item.kind === 'submitPermit') {
+          // the submitter hears of its receipt (webhook, subscription) once the replay settled it
+          void events
+            .publishReceipt({
+              receiptId: item.id,
+              state: r.state === 'REJECTED' ? 'REJECTED' : 'PERSISTED',
+              permitNumber: r.state === 'REJECTED' ? null : (r.resultId ?? null),
+              ...(r.state === 'REJECTED' ? { reason: r.reason } : {}),
+              clientId: principal.clientId,
+              jurisdiction: principal.jurisdiction,
+              contractor: principal.contractor ?? null,
+            })
+            .catch((err) => log.warn({ receipt: item.id, err: (err as Error).message }, 'receipt event not published'));
+        }
         if (r.state === 'REJECTED') {
           const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId };
           audit.record({ ...base, queued: true, receiptId: item.id, outcome: 'ERROR', errorCodes: ['REJECTED_ON_REPLAY'], reason: r.reason.slice(0, 500) });
@@ -237,6 +257,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         if (cosignTimer) clearInterval(cosignTimer);
         stopProbe();
         revocations.stop();
+        await events.stop();
         await replayer.stop();
         // a last bounded flush: whatever the database takes now is not replayed after restart
         if (connected && !breaker.isOpen()) await Promise.race([replayer.drainOnce(), Bun.sleep(3000)]).catch(() => {});

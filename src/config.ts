@@ -148,6 +148,12 @@ const envSchema = z.object({
   AUDIT_LOG_RETIRED_KEYS: csv,
   /** Witnesses asked to cosign each new audit checkpoint (C2SP tlog-witness add-checkpoint). */
   AUDIT_WITNESSES: witnessList,
+  /** Development and tests only (production refuses it): webhook targets on loopback or private addresses, and http. */
+  WEBHOOK_ALLOW_PRIVATE: bool,
+  /** First webhook retry delay; each further one doubles, with jitter (tests shorten it). @default 5000 */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  /** Open subscription streams per client on one instance. @default 20 */
+  SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(20),
   /** Directory of the SDL files. @default the repository's schema/ */
   SCHEMA_DIR: z.string().min(1).optional(),
 });
@@ -216,6 +222,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     schemaDir: e.SCHEMA_DIR,
+    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS },
+    subscriptionsPerClient: e.SUBSCRIPTIONS_PER_CLIENT,
     auditLog: {
       origin: e.AUDIT_LOG_ORIGIN,
       privateKey: e.AUDIT_LOG_KEY,

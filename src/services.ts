@@ -17,6 +17,7 @@ import { BreakerOpenError, isDatabaseUnavailable, type DbBreaker } from './resil
 import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
 import type { StatusCache } from './resilience/status-cache.ts';
 import type { Revocations } from './auth/revocations.ts';
+import type { EventServices } from './events/event-services.ts';
 
 export interface ServiceDeps {
   config: AppConfig;
@@ -148,4 +149,6 @@ export type AppServices = ReturnType<typeof createServices> & {
   revocations: Revocations;
   breaker: DbBreaker;
   outbox: Outbox;
+  /** Webhooks, subscriptions and their delivery (src/events/). */
+  events: EventServices;
 };

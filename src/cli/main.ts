@@ -19,6 +19,7 @@ import { keysRotate } from './keys.ts';
 import { persistedList } from './persisted.ts';
 import { policyAudit } from './policy.ts';
 import { token } from './token.ts';
+import { webhooksList, webhooksReplay } from './webhooks.ts';
 
 export const COMMANDS: readonly Command[] = [
   clientsCreate,
@@ -44,6 +45,8 @@ export const COMMANDS: readonly Command[] = [
   importParcels,
   importContractors,
   importPermits,
+  webhooksList,
+  webhooksReplay,
 ];
 
 const isHelp = (a: string) => a === '--help' || a === '-h' || a === 'help';

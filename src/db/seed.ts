@@ -4,6 +4,7 @@
  */
 import { getTableColumns, getTableName, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
+import { suppressChangeEvents } from './bulk-load.ts';
 import type { Db, Executor } from './client.ts';
 import { contractors } from './schema/contractors.ts';
 import { inspectionChecklistItems, inspections } from './schema/inspections.ts';
@@ -99,6 +100,7 @@ export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: n
   const rng = prng(20261125);
   let total = 0;
   await db.transaction(async (tx) => {
+    await suppressChangeEvents(tx);
     await tx.insert(zoningCodes).values([...ZONING]).onConflictDoNothing();
     for (const j of DEMO_JURISDICTIONS) {
       const n = SIZES[size][j.id];

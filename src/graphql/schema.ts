@@ -9,6 +9,7 @@ import { permitMutationResolvers } from './resolvers/permit-mutations.ts';
 import { permitQueryResolvers } from './resolvers/permit-queries.ts';
 import { permitTypeResolvers } from './resolvers/permit-types.ts';
 import { auditResolvers } from './resolvers/audit.ts';
+import { eventResolvers } from './resolvers/events.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
@@ -30,7 +31,7 @@ export function buildSchema(typeDefs = loadTypeDefs()) {
   const schema = createSchema({
     typeDefs,
     resolvers: {
-      ...merge(permitQueryResolvers, permitMutationResolvers, permitTypeResolvers, identityResolvers, auditResolvers),
+      ...merge(permitQueryResolvers, permitMutationResolvers, permitTypeResolvers, identityResolvers, auditResolvers, eventResolvers),
       DateTime: DateTimeScalar,
       JSON: JSONScalar,
     },

@@ -3,6 +3,7 @@ import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { ScopedHandler } from '../request-scope.ts';
+import { createGraphQLWebSocket, GRAPHQL_TRANSPORT_WS, isGraphQLWebSocketUpgrade, socketDataOf, type SocketData } from './graphql-websocket.ts';
 import { openRequestScope } from './open-request-scope.ts';
 
 /** What serving needs of a bootstrapped app (src/bootstrap.ts `Running`). */
@@ -16,11 +17,25 @@ export function serve(running: Servable, opts: { hostname: string; port: number 
   const trusted = createTrustedProxyMatcher(running.config.trustedProxies);
   let inFlight = 0;
   let idle: (() => void) | null = null;
-  const server = Bun.serve({
+  // GraphQL over WebSocket: each operation runs through the same handler as an HTTP request, with a scope of its own
+  const websocket = {
+    ...createGraphQLWebSocket(async (request, peer) => running.app.handle(request, openRequestScope(request, peer, trusted, running.log))),
+    // a message is an operation's body: the same cap as a request body (Bun's default is 16 MB)
+    maxPayloadLength: running.config.maxBodyBytes,
+  };
+  const server = Bun.serve<SocketData>({
     hostname: opts.hostname,
     port: opts.port,
     maxRequestBodySize: running.config.maxBodyBytes * 2,
+    websocket,
     async fetch(request, srv) {
+      if (new URL(request.url).pathname === '/graphql' && isGraphQLWebSocketUpgrade(request)) {
+        const peer = srv.requestIP(request)?.address ?? 'unknown';
+        if (srv.upgrade(request, { data: socketDataOf(request, peer), headers: { 'sec-websocket-protocol': GRAPHQL_TRANSPORT_WS } })) {
+          return undefined as unknown as Response;
+        }
+        return Response.json({ error: 'websocket upgrade failed' }, { status: 400 });
+      }
       const scope = openRequestScope(request, srv.requestIP(request)?.address ?? 'unknown', trusted, running.log);
       inFlight++;
       try {

@@ -1,5 +1,6 @@
 /**
- * The import loop shared by parcels, contractors and permits: it streams a file's records, checks each one, and
+ * The import { suppressChangeEvents } from '../db/bulk-load.ts';
+import loop shared by parcels, contractors and permits: it streams a file's records, checks each one, and
  * writes accepted rows in batches, each batch in one transaction with its own audit entry, so an interrupted import
  * leaves whole batches and running it again completes it (every write is an upsert that leaves equal rows alone).
  * Without `skipInvalid` the first refused row stops the writing (its batch is not written) but the rest of the file
@@ -141,6 +142,8 @@ export async function runImport<Row>(o: ImportOptions<Row>): Promise<ImportRepor
     let counts: WriteCounts & { unchanged: number; refused: number } = { inserted: 0, updated: 0, unchanged: 0, refused: 0 };
     try {
       await o.db.transaction(async (tx) => {
+        // a city's existing records are not news: no webhook deliveries or subscription events for them
+        await suppressChangeEvents(tx);
         const refusals =
           (await o.dataset.resolve?.(
             tx,

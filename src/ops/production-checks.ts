@@ -9,7 +9,7 @@ import type { SigningKey } from '../auth/signing-keys.ts';
 import { DEV_AUDIENCE, DEV_ISSUER, type AppConfig } from '../config.ts';
 
 export type ProductionCheckConfig = Pick<AppConfig, 'jwt' | 'logLevel' | 'corsOrigins' | 'openIntrospection'> &
-  Partial<Pick<AppConfig, 'publicUrlSet'>>;
+  Partial<Pick<AppConfig, 'publicUrlSet' | 'webhooks'>>;
 
 export interface ProductionCheckInputs {
   signingKey: Pick<SigningKey, 'development'>;
@@ -45,6 +45,9 @@ export function productionProblems(config: ProductionCheckConfig, { signingKey, 
   }
   if (config.openIntrospection) {
     problems.push('OPEN_INTROSPECTION=true exposes the schema to every client. Unset it: analysts get introspection through the schema:introspect scope.');
+  }
+  if (config.webhooks?.allowPrivate) {
+    problems.push('WEBHOOK_ALLOW_PRIVATE=true lets webhooks reach loopback and private addresses (SSRF). Unset it: it is for development and tests only.');
   }
   const missing = fieldsWithoutRule(schema);
   if (missing.length) {

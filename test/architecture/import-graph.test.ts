@@ -34,7 +34,7 @@ const ORDER: string[][] = [
   ['errors', 'logger', 'request-scope'],
   ['db'],
   ['domain'],
-  ['config', 'auth', 'audit', 'guard', 'import', 'ops', 'resilience', 'services'],
+  ['config', 'auth', 'audit', 'events', 'guard', 'import', 'ops', 'resilience', 'services'],
   ['graphql'],
   ['http'],
   ['app', 'bootstrap', 'main', 'cli'],

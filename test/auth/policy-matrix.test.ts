@@ -40,6 +40,8 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     auditConsistency: `auditConsistency(fromSize: 1, toSize: 1)`,
     submissionReceipt: `submissionReceipt(id: "${NO_UUID}") { id state }`,
     me: `me { clientId role scopes jurisdiction }`,
+    webhooks: `webhooks { id url events }`,
+    webhookDeliveries: `webhookDeliveries(webhookId: "${NO_UUID}", first: 1) { edges { node { id state } } }`,
   },
   Mutation: {
     submitPermit: `submitPermit(idempotencyKey: "matrix-${RUN}", input: { parcelId: "${NO_UUID}", permitType: BUILDING,
@@ -52,6 +54,8 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     recordInspectionResult: `recordInspectionResult(inspectionId: "${NO_UUID}", input: { result: PASS }) { id result }`,
     registerClient: `registerClient(input: { clientId: "matrix-${RUN}", role: gis_vendor, jurisdiction: "demo-city" }) { clientId }`,
     revokeClient: `revokeClient(clientId: "matrix-nobody-${RUN}")`,
+    registerWebhook: `registerWebhook(input: { url: "http://127.0.0.1/matrix", events: [PERMIT_STATUS_CHANGED] }) { secret webhook { id } }`,
+    deleteWebhook: `deleteWebhook(id: "${NO_UUID}")`,
   },
 };
 

@@ -7,3 +7,4 @@ export * from './inspections.ts';
 export * from './clients.ts';
 export * from './audit.ts';
 export * from './change-counters.ts';
+export * from './webhooks.ts';

@@ -1,0 +1,80 @@
+/**
+ * The events feature as the rest of the app sees it: webhook registration and reads (for resolvers), subscription
+ * streams, the delivery dispatcher and receipt events (for bootstrap). Built once per instance.
+ */
+import type { AppConfig } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Principal } from '../domain/principal.ts';
+import type { Logger } from '../logger.ts';
+import { createEventHub } from './event-hub.ts';
+import type { DeliveryObserver } from './event-metrics.ts';
+import type { EventTypeName } from './event-types.ts';
+import { publishReceiptEvent, type ReceiptOutcome } from './receipt-events.ts';
+import { createStreamRegistry } from './subscription-stream.ts';
+import { createWebhookDispatcher } from './webhook-dispatcher.ts';
+import { deleteWebhook, listWebhooks, registerWebhook, webhookDeliveryPage } from './webhook-store.ts';
+import { registrationProblem, type TargetPolicy } from './webhook-target.ts';
+import type { AuditedWork } from '../audit/audited-work.ts';
+import { badInput } from '../errors.ts';
+
+export interface EventServiceDeps {
+  config: AppConfig;
+  database: Database;
+  log: Logger;
+  isRevoked: (clientId: string) => boolean;
+}
+
+export function createEventServices(deps: EventServiceDeps) {
+  const { config, database, log } = deps;
+  /** Delivery figures go to the metrics once the app has registered them (src/events/event-metrics.ts). */
+  let observer: DeliveryObserver | null = null;
+  const policy: TargetPolicy = { production: config.env === 'production', allowPrivate: config.webhooks.allowPrivate };
+  const dispatcher = createWebhookDispatcher({
+    db: database.db,
+    log,
+    policy,
+    retryBaseMs: config.webhooks.retryBaseMs,
+    onDelivered: (ms) => observer?.delivered(ms),
+    onFailed: (reason) => observer?.failed(reason),
+  });
+  // a committed event wakes this instance's dispatcher at once instead of at its next poll
+  const hub = createEventHub({ database, log, onEvent: () => dispatcher.wake() });
+  const streams = createStreamRegistry(hub, { perClient: config.subscriptionsPerClient, isRevoked: deps.isRevoked });
+
+  return {
+    hub,
+    streams,
+    dispatcher,
+    policy,
+    observeDeliveries: (o: DeliveryObserver) => {
+      observer = o;
+    },
+    /** Registers a webhook as an audited change; the URL is checked (DNS included) before the transaction opens. */
+    async register(work: AuditedWork, p: Principal, input: { url: string; events: EventTypeName[] }) {
+      const problem = await registrationProblem(input.url, policy);
+      if (problem) throw badInput('input.url', `the webhook URL ${problem}`);
+      return work.transaction(
+        (tx) => registerWebhook(tx, p, input, policy),
+        (r) => [`webhook:${r.webhook.id}`],
+      );
+    },
+    delete: (work: AuditedWork, p: Principal, id: string) =>
+      work.transaction(
+        (tx) => deleteWebhook(tx, p, id),
+        () => [`webhook:${id}`],
+      ),
+    list: (p: Principal) => listWebhooks(database.db, p),
+    deliveries: (p: Principal, webhookId: string, first?: number | null, after?: string | null) =>
+      webhookDeliveryPage(database.db, p, webhookId, first, after),
+    publishReceipt: (r: ReceiptOutcome) => publishReceiptEvent(database.db, r),
+    async start() {
+      await hub.start();
+      dispatcher.start();
+    },
+    async stop() {
+      await dispatcher.stop();
+      await hub.stop();
+    },
+  };
+}
+export type EventServices = ReturnType<typeof createEventServices>;
