@@ -1,12 +1,12 @@
 /**
- * The import { suppressChangeEvents } from '../db/bulk-load.ts';
-import loop shared by parcels, contractors and permits: it streams a file's records, checks each one, and
+ * The import loop shared by parcels, contractors and permits: it streams a file's records, checks each one, and
  * writes accepted rows in batches, each batch in one transaction with its own audit entry, so an interrupted import
  * leaves whole batches and running it again completes it (every write is an upsert that leaves equal rows alone).
  * Without `skipInvalid` the first refused row stops the writing (its batch is not written) but the rest of the file
  * is still checked, so one run names every refused row.
  */
 import { basename } from 'node:path';
+import { suppressChangeEvents } from '../db/bulk-load.ts';
 import type { Db, Executor, Tx } from '../db/client.ts';
 import { jurisdictions, type Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { eq } from 'drizzle-orm';
