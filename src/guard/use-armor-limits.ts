@@ -185,6 +185,22 @@ function introspectionDepthRule(max: number): ValidationRule {
   };
 }
 
+/** IBM `requireOneSlicingArgument`: a field that declares it must be given exactly one of its slicing arguments. */
+function slicingArgumentsRule(prices: FieldPrices): ValidationRule {
+  return (context) => ({
+    Field(node) {
+      const parent = context.getParentType();
+      const price = parent && prices.get(`${parent.name}.${node.name.value}`);
+      if (!price?.requireOneSlicingArgument || !price.slicingArguments?.length) return;
+      const given = (node.arguments ?? []).filter((a) => price.slicingArguments!.includes(a.name.value)).length;
+      if (given !== 1) {
+        const names = price.slicingArguments.join(', ');
+        context.reportError(rejection(`Field "${parent.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`));
+      }
+    },
+  });
+}
+
 function fieldRepeatsRule(max: number): ValidationRule {
   return (context) => ({
     SelectionSet(node) {
@@ -222,13 +238,15 @@ function countTokens(source: string, cap: number): number {
 export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   const o: Required<ArmorLimitsOptions> = { ...defaults, ...stripUndefined(options) };
   /** Per schema: its prices and every argument that sizes a list (the cost cache below must key on all of them). */
-  const pricing = new WeakMap<object, { prices: FieldPrices; sizeArguments: string[] }>();
+  const pricing = new WeakMap<object, { prices: FieldPrices; sizeArguments: string[]; requireOne: ValidationRule | undefined }>();
   const pricingOf = (schema: Parameters<typeof fieldPricesOf>[0]) => {
     let p = pricing.get(schema);
     if (!p) {
       const prices = options.prices ?? fieldPricesOf(schema);
       const slicing = [...prices.values()].flatMap((x) => x.slicingArguments ?? []);
-      pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])] }));
+      // the rule's verdict depends on the document only, so one name serves Yoga's validation cache
+      const requireOne = [...prices.values()].some((x) => x.requireOneSlicingArgument) ? named(slicingArgumentsRule(prices), 'PGRequireOneSlicingArgument') : undefined;
+      pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])], requireOne }));
     }
     return p;
   };
@@ -291,7 +309,8 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
-      const { prices, sizeArguments } = pricingOf(params.schema);
+      const { prices, sizeArguments, requireOne } = pricingOf(params.schema);
+      if (requireOne) addValidationRule(requireOne);
       let perDocument = costCache.get(document);
       if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map() }));
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');

@@ -54,7 +54,7 @@ describe('every field that can return many items has a price', () => {
   test('the declared sizes are the server caps and default pages', () => {
     expect(prices.get('Query.permitsGeoJSON')?.assumedSize).toBe(GEOJSON_MAX_FEATURES);
     for (const f of ['Query.permits', 'Query.parcels', 'Query.auditLog']) {
-      expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'] });
+      expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'], sizedFields: ['edges'], requireOneSlicingArgument: false });
     }
   });
 });
