@@ -33,6 +33,7 @@ import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useClientText } from './guard/use-client-text.ts';
 import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
+import { useCostReport } from './guard/use-cost-report.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
@@ -96,6 +97,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   });
   const graphiqlAssets = createGraphiQLAssets();
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
+  const measureOnly = config.rateLimitMeasureOnly;
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
@@ -129,7 +131,25 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
           return p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
         },
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
+        onBudget: (c, budget, tokens) => {
+          const { cost } = (c as unknown as ServerContext).scope;
+          cost.budget = budget;
+          cost.tokens = (cost.tokens ?? 0) + tokens;
+        },
+        // RATE_LIMIT_MEASURE_ONLY: these clients are counted (rate_limit_measured_total) and logged, never refused
+        measureOnly: (c) => {
+          const p = (c as unknown as ServerContext).scope.principal;
+          return Boolean(p && (measureOnly.clients.includes(p.clientId) || measureOnly.roles.includes(p.role)));
+        },
+        onWouldRefuse: (c, who, retryAfterSeconds) => {
+          const { scope } = c as unknown as ServerContext;
+          if (scope.cost.wouldRefuse) return; // once per request, though both charges may go over
+          scope.cost.wouldRefuse = true;
+          log.info({ requestId: scope.requestId, client: who.key, role: who.role, retryAfterSeconds }, 'rate limit would have refused (measure-only)');
+        },
       }),
+    // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
+    guardOn && useCostReport(),
     guardOn &&
       useArmorLimits({
         // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not;
@@ -137,6 +157,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         maxCost: QUERY_PRICING.maxCost,
         defaultListSize: QUERY_PRICING.defaultListSize,
         canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
+        onCost: (c, cost, depth) => {
+          const notes = (c as unknown as ServerContext).scope.cost;
+          notes.estimated = cost;
+          notes.depth = depth;
+        },
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
     useInputErrors(),

@@ -36,7 +36,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode, forbidden, queryRejected } from '../errors.ts';
-import { computeQueryCost, listSizeVariables, selectOperation } from './query-cost.ts';
+import { computeQueryCost, listSizeVariables, queryDepth, selectOperation } from './query-cost.ts';
 import { fieldPricesOf, type FieldPrices } from './field-prices.ts';
 
 /** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
@@ -92,6 +92,8 @@ export interface ArmorLimitsOptions {
   canSeeSuggestions?: (context: GuardContext) => boolean;
   /** Replacement text for a removed suggestion. @default '' (the sentence is dropped) */
   suggestionMask?: string;
+  /** Hears each validated operation's static cost and selection depth (extensions, histograms). @default nothing */
+  onCost?: (context: GuardContext, cost: number, depth: number) => void;
 }
 
 const defaults: Required<ArmorLimitsOptions> = {
@@ -108,6 +110,7 @@ const defaults: Required<ArmorLimitsOptions> = {
   maxFieldRepeats: 2,
   canSeeSuggestions: () => false,
   suggestionMask: '',
+  onCost: () => {},
 };
 
 const queryCosts = new WeakMap<object, number>();
@@ -195,7 +198,7 @@ function slicingArgumentsRule(prices: FieldPrices): ValidationRule {
       const given = (node.arguments ?? []).filter((a) => price.slicingArguments!.includes(a.name.value)).length;
       if (given !== 1) {
         const names = price.slicingArguments.join(', ');
-        context.reportError(rejection(`Field "${parent.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`));
+        context.reportError(rejection(`Field "${parent!.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`));
       }
     },
   });
@@ -251,7 +254,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
     return p;
   };
   /** Per parsed document (Yoga's parse cache hands out one DocumentNode per text): its list-size variables and costs. */
-  const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number> }>();
+  const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number>; depths: Map<string, number> }>();
   const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
   const common = { propagateOnRejection: false, onReject: report, exposeLimits: true } as const;
   const armor = EnvelopArmorPlugin({
@@ -312,7 +315,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const { prices, sizeArguments, requireOne } = pricingOf(params.schema);
       if (requireOne) addValidationRule(requireOne);
       let perDocument = costCache.get(document);
-      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map() }));
+      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map(), depths: new Map() }));
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
       // the cost depends on the document, the operation and those variables only: computed once per combination
       const costKey = `${ctx.params?.operationName ?? ''}\u0000${varKey}`;
@@ -322,6 +325,13 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
       queryCosts.set(context, cost);
+      const opName = ctx.params?.operationName ?? '';
+      let depth = perDocument.depths.get(opName);
+      if (depth === undefined) {
+        depth = queryDepth(document, selectOperation(document, ctx.params?.operationName));
+        if (perDocument.depths.size < 64) perDocument.depths.set(opName, depth);
+      }
+      o.onCost(ctx, cost, depth);
       // Yoga's validation cache answers by document and rule NAMES, and one document can cost differently per
       // operation and list-size values: a rule named after anything less than its verdict would let a verdict for a
       // cheap operation (validated first) answer for a costly one of the same document. So a cost within the limit

@@ -1,0 +1,173 @@
+/**
+ * OpenTelemetry tracing, configured only by the standard `OTEL_*` variables and off, at no cost, when no OTLP
+ * endpoint is set: `inSpan` then calls its function directly and nothing else of the SDK runs.
+ *
+ * - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`): where spans go;
+ * - `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`: `http/protobuf` (default) or `http/json`;
+ * - `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`: `parentbased_always_on` (default), `traceidratio`, …;
+ * - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource; `OTEL_EXPORTER_OTLP_HEADERS`: read by the exporter.
+ * Context follows async calls through AsyncLocalStorage; W3C `traceparent`/`tracestate` are the propagation format.
+ */
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanKind,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { envDetector, resourceFromAttributes, detectResources } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+/** The `OTEL_*` variables, as given to the process. */
+export type OtelEnv = Record<string, string | undefined>;
+
+export interface Tracing {
+  enabled: boolean;
+  /** Sends the spans ended so far (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Flushes and unregisters the provider: later spans are no-ops again. */
+  shutdown(): Promise<void>;
+}
+
+let tracer: ReturnType<typeof trace.getTracer> | null = null;
+
+/** Whether spans are being recorded by this process. */
+export const tracingOn = () => tracer !== null;
+
+export function samplerFromEnv(env: OtelEnv): Sampler {
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const r = Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1;
+  switch ((env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(r);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/** The traces URL the standard variables name, or undefined (tracing off). */
+export function tracesEndpoint(env: OtelEnv): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+}
+
+const off: Tracing = { enabled: false, flush: async () => {}, shutdown: async () => {} };
+
+/** Starts tracing when an OTLP endpoint is configured; one provider per process (a second start is refused). */
+export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
+  const url = tracesEndpoint(env);
+  if (!url || tracer) return off;
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  const exporter = protocol === 'http/json' ? new OTLPJsonExporter({ url }) : new OTLPProtoExporter({ url });
+  const detected = detectResources({ detectors: [envDetector] });
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'permit-gateway',
+    ...(serviceVersion ? { 'service.version': serviceVersion } : {}),
+  }).merge(detected);
+  const provider = new TracerProvider({
+    resource,
+    sampler: samplerFromEnv(env),
+    spanProcessors: [new BatchSpanProcessor({ exporter })],
+  });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  tracer = trace.getTracer('permit-gateway');
+  return {
+    enabled: true,
+    flush: () => provider.forceFlush(),
+    async shutdown() {
+      tracer = null;
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}
+
+/**
+ * Runs `fn` in a child span of the active one (a no-op call when tracing is off). Errors mark the span and
+ * propagate unchanged.
+ */
+export function inSpan<T>(name: string, attributes: Attributes, fn: (span?: Span) => Promise<T> | T, kind?: SpanKind): Promise<T> | T {
+  if (!tracer) return fn();
+  return tracer.startActiveSpan(name, { attributes, ...(kind !== undefined ? { kind } : {}) }, (span) => {
+    const fail = (err: unknown) => {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
+      throw err;
+    };
+    try {
+      const out = fn(span);
+      if (out instanceof Promise) {
+        return out.then((v) => {
+          span.end();
+          return v;
+        }, fail);
+      }
+      span.end();
+      return out;
+    } catch (err) {
+      return fail(err);
+    }
+  });
+}
+
+/** Starts a span that is not made active (for phases measured by two hooks, e.g. validation). */
+export function startSpan(name: string, attributes: Attributes = {}): Span | undefined {
+  return tracer?.startSpan(name, { attributes });
+}
+
+/** Starts a request's server span under the context a trusted proxy forwarded (or a new trace). */
+export function startServerSpan(name: string, attributes: Attributes, carrier: { traceparent?: string; tracestate?: string }, kind: SpanKind) {
+  if (!tracer) return undefined;
+  const parent: Context = carrier.traceparent ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  const span = tracer.startSpan(name, { attributes, kind }, parent);
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Runs `fn` with `ctx` active (spans started inside are its children). */
+export const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn);
+
+/** The active trace id, for log lines and error extensions; undefined when tracing is off or nothing is sampled. */
+export function activeTraceId(): string | undefined {
+  if (!tracer) return undefined;
+  const sc = trace.getActiveSpan()?.spanContext();
+  return sc && sc.traceFlags & 1 ? sc.traceId : undefined;
+}
+
+/** W3C headers for an outgoing request (webhook deliveries, witnesses), continuing the active trace. */
+export function traceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (tracer) propagation.inject(context.active(), headers);
+  return headers;
+}
