@@ -44,6 +44,9 @@ import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
+import { withRequestSpan } from './ops/request-span.ts';
+import { inSpan } from './ops/tracing.ts';
+import { useTracing } from './ops/use-tracing.ts';
 import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
@@ -111,6 +114,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // ops: see every result, refusals included
     useMetrics({ metrics }),
     useRequestLog({ log }),
+    // traces: the validation span, the trace id in error results (hooks return at once while tracing is off)
+    useTracing({ captureDocument: config.otel.OTEL_INSTRUMENTATION_GRAPHQL_CAPTURE_DOCUMENT === 'true' }),
     // a body or parameter that is not JSON: a plain 400, not the parser's own words (nor a 500 for GET)
     useRequestBodyErrors(),
     // guard: cheap refusals before anything expensive (the principal is already on the scope)
@@ -216,7 +221,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       authenticateRequest(request, scope, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) }));
 
   async function graphql(request: Request, scope: RequestScope): Promise<Response> {
-    const auth = await authenticate(request, scope);
+    const auth = await inSpan('auth.verify_token', {}, () => authenticate(request, scope));
     scope.principal = 'reject' in auth ? null : auth.principal;
     let response: Response;
     try {
@@ -302,8 +307,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  // edge steps, outermost first: headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withSecurityHeaders(
+  // edge steps, outermost first: the request's span, headers on every response, HTTP metrics, CORS allowlist, body
+  // limit before parsing
+  const handle: ScopedHandler = withRequestSpan(withSecurityHeaders(
     withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
     {
       onError: (err, request, scope) => {
@@ -318,7 +324,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       graphiqlAssets: "'self'",
       graphiqlFavicon: "'self'",
     },
-  );
+  ));
 
   return { yoga, schema, handle, metrics };
 }

@@ -14,6 +14,7 @@ import { openDatabase, type Database } from './db/client.ts';
 import { ensureSchemaCurrent } from './db/migrate.ts';
 import { isEmpty, seedDemoData } from './db/seed.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startTracing, type Tracing } from './ops/tracing.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
@@ -33,6 +34,8 @@ import type { JWK } from 'jose';
 
 export interface Running {
   app: App;
+  /** OpenTelemetry tracing (off unless an OTLP endpoint is configured by the standard OTEL_* variables). */
+  tracing: Tracing;
   config: AppConfig;
   database: Database;
   services: AppServices;
@@ -55,6 +58,7 @@ export interface BootstrapOptions {
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const tracing = startTracing(config.otel, process.env.npm_package_version);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =
     opts.database ??
@@ -223,6 +227,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     }, opts.app);
     return {
       app,
+      tracing,
       config,
       database,
       services,
@@ -242,9 +247,11 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         await audit.close();
         await statusCache.close();
         if (!opts.database) await database.close();
+        await tracing.shutdown();
       },
     };
   } catch (err) {
+    await tracing.shutdown();
     if (!opts.database) await database.close().catch(() => {});
     throw err;
   }

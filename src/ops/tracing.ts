@@ -17,7 +17,7 @@ import {
   type Attributes,
   type Context,
   type Span,
-  type SpanKind,
+  SpanKind,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -34,6 +34,7 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { setStatementTracer } from '../db/statement-tracer.ts';
 
 /** The `OTEL_*` variables, as given to the process. */
 export type OtelEnv = Record<string, string | undefined>;
@@ -99,12 +100,27 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  tracer = trace.getTracer('permit-gateway');
+  const t = (tracer = trace.getTracer('permit-gateway'));
+  // one CLIENT span per SQL statement of a traced request; statements of background work (probe, group commit
+  // worker) have no parent and are left out rather than each starting a trace of its own
+  setStatementTracer((text) => {
+    if (!trace.getActiveSpan()) return () => {};
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    const span = t.startSpan(operation, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text.slice(0, 4096) },
+    });
+    return (err) => {
+      if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
+    };
+  });
   return {
     enabled: true,
     flush: () => provider.forceFlush(),
     async shutdown() {
       tracer = null;
+      setStatementTracer(null);
       await provider.shutdown();
       trace.disable();
       propagation.disable();
@@ -113,13 +129,20 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
   };
 }
 
+export interface SpanOptions {
+  /** Start a trace of its own when no span is active (background work: group commit, outbox replay). @default false */
+  root?: boolean;
+  kind?: SpanKind;
+}
+
 /**
- * Runs `fn` in a child span of the active one (a no-op call when tracing is off). Errors mark the span and
+ * Runs `fn` in a child span of the active one (a plain call when tracing is off, or when nothing is active and
+ * `root` is not set: a background probe should not start a trace every few seconds). Errors mark the span and
  * propagate unchanged.
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span?: Span) => Promise<T> | T, kind?: SpanKind): Promise<T> | T {
-  if (!tracer) return fn();
-  return tracer.startActiveSpan(name, { attributes, ...(kind !== undefined ? { kind } : {}) }, (span) => {
+export function inSpan<T>(name: string, attributes: Attributes, fn: (span?: Span) => Promise<T> | T, options: SpanOptions = {}): Promise<T> | T {
+  if (!tracer || (!options.root && !trace.getActiveSpan())) return fn();
+  return tracer.startActiveSpan(name, { attributes, ...(options.kind !== undefined ? { kind: options.kind } : {}) }, (span) => {
     const fail = (err: unknown) => {
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
