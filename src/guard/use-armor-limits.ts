@@ -331,7 +331,8 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         depth = queryDepth(document, selectOperation(document, ctx.params?.operationName));
         if (perDocument.depths.size < 64) perDocument.depths.set(opName, depth);
       }
-      o.onCost(ctx, cost, depth);
+      // a list size near Number.MAX_VALUE makes the cost Infinity: reported as the largest exact integer instead
+      o.onCost(ctx, Math.min(cost, Number.MAX_SAFE_INTEGER), depth);
       // Yoga's validation cache answers by document and rule NAMES, and one document can cost differently per
       // operation and list-size values: a rule named after anything less than its verdict would let a verdict for a
       // cheap operation (validated first) answer for a costly one of the same document. So a cost within the limit

@@ -56,7 +56,7 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
       const roleLabel = { role: ROLE_RE.test(role) ? role : 'other' };
       if (seen.has('RATE_LIMITED')) metrics.rateLimitHits.inc(roleLabel);
       const cost = (serverContext as unknown as Partial<ServerContext>).scope?.cost;
-      if (cost?.estimated !== undefined) metrics.queryCost.observe(roleLabel, cost.estimated);
+      if (Number.isFinite(cost?.estimated)) metrics.queryCost.observe(roleLabel, cost!.estimated!);
       if (cost?.depth !== undefined) metrics.queryDepth.observe(roleLabel, cost.depth);
       if (cost?.wouldRefuse) metrics.rateLimitMeasured.inc(roleLabel);
       if (seen.has('UNAUTHENTICATED')) metrics.recordAuthFailure(AuthFailureReason.MISSING_TOKEN);
