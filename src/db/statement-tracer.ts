@@ -28,6 +28,7 @@ export function traceStatement<Q extends PromiseLike<unknown>>(text: string, que
   }
   const then = query.then.bind(query);
   // the query object itself is kept (postgres-js `.values()` returns it); only its `then` learns of the end
+  // biome-ignore lint/suspicious/noThenProperty: the driver's query is a lazy thenable; its then is the only hook
   (query as { then: unknown }).then = (ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) =>
     then(
       (v) => {
@@ -56,7 +57,8 @@ export function tracedPglite<T extends object>(client: T): T {
         };
       }
       if (prop === 'transaction') {
-        return (fn: (tx: object) => unknown) => (value as (f: (tx: object) => unknown) => unknown).call(t, (tx: object) => fn(tracedPglite(tx)));
+        return (fn: (tx: object) => unknown) =>
+          (value as (f: (tx: object) => unknown) => unknown).call(t, (tx: object) => fn(tracedPglite(tx)));
       }
       return (value as (...a: unknown[]) => unknown).bind(t);
     },

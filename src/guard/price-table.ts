@@ -14,7 +14,10 @@ export function priceTable(schema: GraphQLSchema): string {
   return [
     '| field | `@cost` weight | `assumedSize` | `slicingArguments` | `sizedFields` | `requireOneSlicingArgument` |',
     '|---|---|---|---|---|---|',
-    ...rows.map(([f, p]) => `| \`${f}\` | ${cell(p.weight)} | ${cell(p.assumedSize)} | ${cell(p.slicingArguments)} | ${cell(p.sizedFields)} | ${cell(p.requireOneSlicingArgument)} |`),
+    ...rows.map(
+      ([f, p]) =>
+        `| \`${f}\` | ${cell(p.weight)} | ${cell(p.assumedSize)} | ${cell(p.slicingArguments)} | ${cell(p.sizedFields)} | ${cell(p.requireOneSlicingArgument)} |`,
+    ),
   ].join('\n');
 }
 
@@ -23,6 +26,8 @@ export function budgetTable(policies: Readonly<Record<string, RateLimitPolicy>>)
   return [
     '| role | burst (`q`) | tokens per second | `RateLimit-Policy` |',
     '|---|---|---|---|',
-    ...Object.entries(policies).map(([role, p]) => `| ${role} | ${p.burst} | ${p.ratePerSec} | \`"${role}";q=${p.burst};w=${Math.ceil(p.burst / p.ratePerSec)}\` |`),
+    ...Object.entries(policies).map(
+      ([role, p]) => `| ${role} | ${p.burst} | ${p.ratePerSec} | \`"${role}";q=${p.burst};w=${Math.ceil(p.burst / p.ratePerSec)}\` |`,
+    ),
   ].join('\n');
 }

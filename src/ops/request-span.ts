@@ -10,7 +10,15 @@ import type { RequestScope, ScopedHandler } from '../request-scope.ts';
 import { startServerSpan, tracingOn, withContext } from './tracing.ts';
 
 /** Paths named as they are; anything else is one name, so span names stay few (ids live in attributes). */
-const KNOWN_ROUTES = new Set(['/graphql', '/oauth/token', '/metrics', '/healthz', '/readyz', '/.well-known/jwks.json', '/audit/checkpoint']);
+const KNOWN_ROUTES = new Set([
+  '/graphql',
+  '/oauth/token',
+  '/metrics',
+  '/healthz',
+  '/readyz',
+  '/.well-known/jwks.json',
+  '/audit/checkpoint',
+]);
 
 function graphqlName(scope: RequestScope): { name: string; type?: string; operation?: string } | undefined {
   const type = scope.log.types[0];
@@ -26,7 +34,13 @@ export function withRequestSpan(next: ScopedHandler): ScopedHandler {
     const route = KNOWN_ROUTES.has(url.pathname) ? url.pathname : url.pathname.startsWith('/status/') ? '/status/{number}' : 'other';
     const started = startServerSpan(
       `${request.method} ${route}`,
-      { 'http.request.method': request.method, 'url.path': url.pathname, 'http.route': route, 'client.address': scope.ip, 'permit_gateway.request_id': scope.requestId },
+      {
+        'http.request.method': request.method,
+        'url.path': url.pathname,
+        'http.route': route,
+        'client.address': scope.ip,
+        'permit_gateway.request_id': scope.requestId,
+      },
       scope,
       SpanKind.SERVER,
     );

@@ -100,7 +100,8 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  const t = (tracer = trace.getTracer('permit-gateway'));
+  const t = trace.getTracer('permit-gateway');
+  tracer = t;
   // one CLIENT span per SQL statement of a traced request; statements of background work (probe, group commit
   // worker) have no parent and are left out rather than each starting a trace of its own
   setStatementTracer((text) => {
@@ -140,7 +141,12 @@ export interface SpanOptions {
  * `root` is not set: a background probe should not start a trace every few seconds). Errors mark the span and
  * propagate unchanged.
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span?: Span) => Promise<T> | T, options: SpanOptions = {}): Promise<T> | T {
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span?: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+): Promise<T> | T {
   if (!tracer || (!options.root && !trace.getActiveSpan())) return fn();
   return tracer.startActiveSpan(name, { attributes, ...(options.kind !== undefined ? { kind: options.kind } : {}) }, (span) => {
     const fail = (err: unknown) => {
@@ -171,7 +177,12 @@ export function startSpan(name: string, attributes: Attributes = {}): Span | und
 }
 
 /** Starts a request's server span under the context a trusted proxy forwarded (or a new trace). */
-export function startServerSpan(name: string, attributes: Attributes, carrier: { traceparent?: string; tracestate?: string }, kind: SpanKind) {
+export function startServerSpan(
+  name: string,
+  attributes: Attributes,
+  carrier: { traceparent?: string; tracestate?: string },
+  kind: SpanKind,
+) {
   if (!tracer) return undefined;
   const parent: Context = carrier.traceparent ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
   const span = tracer.startSpan(name, { attributes, kind }, parent);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => t?.stop());
 
 describe('cost and budget visible to clients', () => {
-  test('a response carries extensions.cost and the RateLimit headers of the caller\'s policy', async () => {
+  test("a response carries extensions.cost and the RateLimit headers of the caller's policy", async () => {
     const tok = await t.token('demo-clerk');
     const r = await t.gql(PAGE, {}, tok);
     expect(r.status).toBe(200);

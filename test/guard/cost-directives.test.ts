@@ -28,7 +28,12 @@ const cost = (q: string, variables?: Record<string, unknown>) =>
 
 describe('the IBM cost directives', () => {
   test('are read with their defaults (requireOneSlicingArgument true unless said otherwise)', () => {
-    expect(prices.get('Query.page')).toEqual({ assumedSize: 50, slicingArguments: ['first'], sizedFields: ['edges'], requireOneSlicingArgument: false });
+    expect(prices.get('Query.page')).toEqual({
+      assumedSize: 50,
+      slicingArguments: ['first'],
+      sizedFields: ['edges'],
+      requireOneSlicingArgument: false,
+    });
     expect(prices.get('Query.strict')).toEqual({ slicingArguments: ['first', 'last'], requireOneSlicingArgument: true });
     expect(prices.get('Item.heavy')).toEqual({ weight: 7 });
   });
@@ -39,13 +44,19 @@ describe('the IBM cost directives', () => {
     expect(cost(`query($n: Int) { page(first: $n) { edges { cursor } } }`, { n: 3 })).toBe(1 + 3 * 2);
     expect(cost(`{ page { edges { cursor } } }`)).toBe(1 + 50 * 2);
     // fragments are costed with the size they are spread under
-    expect(cost(`{ a: page(first: 2) { ...E } b: page(first: 4) { ...E } } fragment E on ItemConnection { edges { cursor } }`)).toBe(1 + 2 * 2 + 1 + 4 * 2);
+    expect(cost(`{ a: page(first: 2) { ...E } b: page(first: 4) { ...E } } fragment E on ItemConnection { edges { cursor } }`)).toBe(
+      1 + 2 * 2 + 1 + 4 * 2,
+    );
   });
 
   test('requireOneSlicingArgument refuses none or several of the slicing arguments', async () => {
     const yoga = createYoga({ schema, plugins: [useArmorLimits({ maxCost: 100_000 })], logging: false, maskedErrors: false });
     const ask = async (query: string) => {
-      const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const res = await yoga.fetch('http://x/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
       return (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
     };
     expect((await ask(`{ strict(first: 2) { id } }`)).errors?.map((e) => e.extensions?.code)).not.toContain('QUERY_REJECTED');

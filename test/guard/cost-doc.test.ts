@@ -14,12 +14,15 @@ const section = (name: string, body: string) => `<!-- ${name}:start -->\n${body}
 const pattern = (name: string) => new RegExp(`<!-- ${name}:start -->[\\s\\S]*?<!-- ${name}:end -->`);
 
 describe('docs/cost.md', () => {
-  test('publishes exactly the SDL\'s prices and the role budgets', () => {
+  test("publishes exactly the SDL's prices and the role budgets", () => {
     let doc = readFileSync(DOC, 'utf8');
     const expected = doc
       .replace(pattern('prices'), section('prices', priceTable(buildSchema())))
       .replace(pattern('budgets'), section('budgets', budgetTable(RATE_LIMITS)));
-    if (process.env.UPDATE_DOCS === '1' && expected !== doc) writeFileSync(DOC, (doc = expected));
+    if (process.env.UPDATE_DOCS === '1' && expected !== doc) {
+      writeFileSync(DOC, expected);
+      doc = expected;
+    }
     expect(doc).toBe(expected);
     expect(doc).toContain('| `Query.permitsGeoJSON` | 5 | 5000 |');
   });

@@ -42,7 +42,15 @@ function fromJson(body: any): ReceivedSpan[] {
     const resource = jsonAttrs(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
-        out.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, kind: s.kind, attributes: jsonAttrs(s.attributes), resource });
+        out.push({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId ?? '',
+          name: s.name,
+          kind: s.kind,
+          attributes: jsonAttrs(s.attributes),
+          resource,
+        });
       }
     }
   }
@@ -135,7 +143,9 @@ export function startOtlpReceiver(): OtlpReceiver {
       contentTypes.push(type);
       const body = new Uint8Array(await request.arrayBuffer());
       spans.push(...(type.includes('json') ? fromJson(JSON.parse(new TextDecoder().decode(body))) : fromProtobuf(body)));
-      return type.includes('json') ? Response.json({}) : new Response(new Uint8Array(), { headers: { 'content-type': 'application/x-protobuf' } });
+      return type.includes('json')
+        ? Response.json({})
+        : new Response(new Uint8Array(), { headers: { 'content-type': 'application/x-protobuf' } });
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, spans, contentTypes, stop: () => void server.stop(true) };

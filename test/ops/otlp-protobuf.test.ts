@@ -30,7 +30,9 @@ afterAll(async () => {
 describe('OTLP http/protobuf and the sampler', () => {
   test('a sampled parent from the proxy is continued; an unsampled root is not exported', async () => {
     const tok = await t.token('demo-clerk');
-    const traced = await t.gql(`query One { permits(first: 1) { edges { node { number } } } }`, {}, tok, { traceparent: `00-${TRACE_ID}-${PROXY_SPAN}-01` });
+    const traced = await t.gql(`query One { permits(first: 1) { edges { node { number } } } }`, {}, tok, {
+      traceparent: `00-${TRACE_ID}-${PROXY_SPAN}-01`,
+    });
     expect(traced.status).toBe(200);
     const untraced = await t.gql(`query Two { permits(first: 1) { edges { node { number } } } }`, {}, tok);
     expect(untraced.status).toBe(200);

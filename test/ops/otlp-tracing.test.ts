@@ -64,11 +64,15 @@ function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, all: ReceivedS
 }
 
 describe('a submission behind nginx, traced', () => {
-  test('nginx\'s traceparent is continued through token, guards, SQL and the audit append', async () => {
+  test("nginx's traceparent is continued through token, guards, SQL and the audit append", async () => {
     const contractor = await t.token('demo-contractor-a');
     const clerk = await t.token('demo-clerk');
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
-    const r = await t.gql(SUBMIT, { input: sampleInput(parcel), key: 'otel-0001' }, contractor, { traceparent: traceparent(), tracestate: 'nginx=1' });
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node
+      .parcel.id;
+    const r = await t.gql(SUBMIT, { input: sampleInput(parcel), key: 'otel-0001' }, contractor, {
+      traceparent: traceparent(),
+      tracestate: 'nginx=1',
+    });
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data.submitPermit.receipt.state).toBe('PERSISTED');
 
@@ -102,18 +106,24 @@ describe('a submission behind nginx, traced', () => {
   test('the trace id is in the log lines and in the audit entry', async () => {
     const contractor = await t.token('demo-contractor-a');
     const id = 'aaaabbbbccccddddeeeeffff00001111';
-    const r = await t.gql(`query Mine { permits(first: 1) { edges { node { number } } } }`, {}, contractor, { traceparent: traceparent(id) });
+    const r = await t.gql(`query Mine { permits(first: 1) { edges { node { number } } } }`, {}, contractor, {
+      traceparent: traceparent(id),
+    });
     expect(r.status).toBe(200);
     const lines = logLines.map((l) => JSON.parse(l)).filter((l) => l.traceId === id);
     expect(lines.some((l) => l.msg === 'graphql request')).toBe(true);
     await t.running.audit.flush();
-    const rows = rowsOf<{ entry: unknown }>(await t.tdb.database.db.execute(sql`select entry from audit_entries where entry->>'traceId' = ${id}`));
+    const rows = rowsOf<{ entry: unknown }>(
+      await t.tdb.database.db.execute(sql`select entry from audit_entries where entry->>'traceId' = ${id}`),
+    );
     expect(rows.length).toBe(1);
   });
 
   test('an error result names the trace in its extensions', async () => {
     const id = '0123456789abcdef0123456789abcdef';
-    const r = await t.gql(`{ permits(first: 1) { edges { node { nope } } } }`, {}, await t.token('demo-clerk'), { traceparent: traceparent(id) });
+    const r = await t.gql(`{ permits(first: 1) { edges { node { nope } } } }`, {}, await t.token('demo-clerk'), {
+      traceparent: traceparent(id),
+    });
     expect(r.body.errors?.length).toBeGreaterThan(0);
     expect((r.body as { extensions?: { traceId?: string } }).extensions?.traceId).toBe(id);
   });
@@ -128,7 +138,7 @@ describe('a submission behind nginx, traced', () => {
 });
 
 describe('traceparent is believed from trusted proxies only', () => {
-  test('a client\'s own traceparent does not reach the scope', () => {
+  test("a client's own traceparent does not reach the scope", () => {
     const request = new Request('http://gw.test/graphql', { headers: { traceparent: traceparent(), tracestate: 'x=1' } });
     const trusted = createTrustedProxyMatcher(['127.0.0.1']);
     const log = pino({ level: 'silent' });
