@@ -5,7 +5,8 @@
  * - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`): where spans go;
  * - `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`: `http/protobuf` (default) or `http/json`;
  * - `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`: `parentbased_always_on` (default), `traceidratio`, …;
- * - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource; `OTEL_EXPORTER_OTLP_HEADERS`: read by the exporter.
+ * - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource; `OTEL_EXPORTER_OTLP_HEADERS`: read by the exporter;
+ * - `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: off, whatever the endpoint.
  * Context follows async calls through AsyncLocalStorage; W3C `traceparent`/`tracestate` are the propagation format.
  */
 import {
@@ -73,6 +74,7 @@ export function samplerFromEnv(env: OtelEnv): Sampler {
 
 /** The traces URL the standard variables name, or undefined (tracing off). */
 export function tracesEndpoint(env: OtelEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return undefined;
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
