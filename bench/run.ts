@@ -5,6 +5,8 @@
  *                                      connections, ratios, RSS leak check → bench/results/latest.json
  *   bun run bench -- --events          change notifications: webhook latency at 100 changes/s, memory of 1,000 SSE
  *                                      subscriptions → bench/results/events.json (bench/lib/events.ts)
+ *   bun run bench -- --tracing         also OpenTelemetry at 10 % sampling (spans to a local OTLP sink) against
+ *                                      tracing off: `permit` at the highest connection count, three adjacent pairs
  *   bun run bench -- --instances 3     scale-out: one vs three app processes on one PostgreSQL + Redis, audit
  *                                      chain verified afterwards, shared rate limit probed → bench/results/instances.json
  *
@@ -56,6 +58,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     threads: { type: 'string', default: '2' },
     'keep-db': { type: 'boolean', default: false },
+    tracing: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -288,6 +291,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   const permitPairs: { off: Measured; full: Measured }[] = [];
   /** full / no-audit of each round of submissions at the highest connection count (point 3) */
   const submitRatios: number[] = [];
+  /** --tracing: rps with tracing off (full) and at 10 % sampling, adjacent runs */
+  const tracingPairs: { off: number; traced: number }[] = [];
   const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
   if (READS.length) {
     const off = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-security-off')), logDir, env: envOf('security-off') });
@@ -348,6 +353,23 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       paced.push({ name, connections: cMax, offered_rps: Math.round(target), rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors });
       log(`${name.padEnd(12)} full paced   c=${cMax}  ${r.rps.toFixed(0).padStart(6)} rps (half of ${sat.rps.toFixed(0)})  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`);
     }
+    // --tracing (issue 25): the same app with OpenTelemetry on at 10 % sampling, its spans sent over OTLP/HTTP to a
+    // sink in this process that reads and drops them as a collector would; compared to `full` in adjacent runs
+    if (opts.tracing && READS.includes('permit')) {
+      const sink = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: async (r) => (await r.arrayBuffer(), new Response(null, { status: 200 })) });
+      const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}`, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
+      const traced = await startApp({ name: 'traced', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-traced')), logDir, env: { ...appEnv, ...otel } });
+      const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
+      const script = writeScript('traced-permit', spec);
+      await runWrk({ url: `${traced.url}/graphql`, script, connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
+      for (let i = 0; i < 3; i++) {
+        const f = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
+        const { r } = await timedRun(traced, `${traced.url}/graphql`, script, cMax, 0, 'permit', 'traced-10%');
+        tracingPairs.push({ off: f.rps, traced: r.rps });
+      }
+      await track(traced, 'traced');
+      void sink.stop(true);
+    }
     await track(off, 'security-off');
     await track(app, 'full');
   }
@@ -405,7 +427,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, paced, floor, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify({ rows, peaks, paced, floor, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), tracing_pairs: tracingPairs.map((p) => ({ off_rps: round(p.off, 1), traced_10pct_rps: round(p.traced, 1), ratio: round(p.traced / p.off) })), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);
@@ -423,6 +445,11 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       `  ${OGC_PAGE_FEATURES}-feature page ${ogc.ogc_page_features_per_s} features/s vs permitsGeoJSON (${ogc.geojson_box_features}-feature box) ${ogc.geojson_features_per_s} features/s: ×${ogc.features_per_s_ratio} (wanted ≥ 3)`,
     );
     if (ogc.not_modified_rps !== null) console.log(`  304 ${ogc.not_modified_rps} rps; bare Bun.serve ${ogc.bare_rps ?? '—'} rps (×${ogc.not_modified_to_bare ?? '—'})`);
+  }
+  if (tracingPairs.length) {
+    const ratio = medianBy(tracingPairs, (p) => p.traced / p.off);
+    const r = ratio.traced / ratio.off;
+    console.log(`\ntracing at 10 % sampling / off (permit, c=${Math.max(...CONNECTIONS)}, median of ${tracingPairs.length} adjacent pairs): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`);
   }
   printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios, floor));
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);

@@ -36,6 +36,7 @@ import { useClientText } from './guard/use-client-text.ts';
 import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
 import { createTokenBucketStore, MemoryTokenBucketStore } from './guard/rate-limit.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
+import { useCostReport } from './guard/use-cost-report.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { createChangeCounters } from './http/ogc/change-counters.ts';
@@ -50,6 +51,9 @@ import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
+import { withRequestSpan } from './ops/request-span.ts';
+import { inSpan } from './ops/tracing.ts';
+import { useTracing } from './ops/use-tracing.ts';
 import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
@@ -104,6 +108,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   services.events.observeDeliveries(registerEventMetrics(metrics.registry, database.db, services.events.streams.total));
   const graphiqlAssets = createGraphiQLAssets();
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
+  const measureOnly = config.rateLimitMeasureOnly;
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
@@ -122,6 +127,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // ops: see every result, refusals included
     useMetrics({ metrics }),
     useRequestLog({ log }),
+    // traces: the validation span, the trace id in error results (hooks return at once while tracing is off)
+    useTracing({ captureDocument: config.otel.OTEL_INSTRUMENTATION_GRAPHQL_CAPTURE_DOCUMENT === 'true' }),
     // a body or parameter that is not JSON: a plain 400, not the parser's own words (nor a 500 for GET)
     useRequestBodyErrors(),
     // guard: cheap refusals before anything expensive (the principal is already on the scope)
@@ -137,7 +144,25 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         costPerToken: QUERY_PRICING.costPerToken,
         identify: (c) => rateLimitIdentity((c as unknown as ServerContext).scope),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
+        onBudget: (c, budget, tokens) => {
+          const { cost } = (c as unknown as ServerContext).scope;
+          cost.budget = budget;
+          cost.tokens = (cost.tokens ?? 0) + tokens;
+        },
+        // RATE_LIMIT_MEASURE_ONLY: these clients are counted (rate_limit_measured_total) and logged, never refused
+        measureOnly: (c) => {
+          const p = (c as unknown as ServerContext).scope.principal;
+          return Boolean(p && (measureOnly.clients.includes(p.clientId) || measureOnly.roles.includes(p.role)));
+        },
+        onWouldRefuse: (c, who, retryAfterSeconds) => {
+          const { scope } = c as unknown as ServerContext;
+          if (scope.cost.wouldRefuse) return; // once per request, though both charges may go over
+          scope.cost.wouldRefuse = true;
+          log.info({ requestId: scope.requestId, client: who.key, role: who.role, retryAfterSeconds }, 'rate limit would have refused (measure-only)');
+        },
       }),
+    // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
+    guardOn && useCostReport(),
     guardOn &&
       useArmorLimits({
         // 200 permits with parcel, contractor, inspections and checklists (~10k) pass; 200 × 200 (40k) does not;
@@ -145,6 +170,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         maxCost: QUERY_PRICING.maxCost,
         defaultListSize: QUERY_PRICING.defaultListSize,
         canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
+        onCost: (c, cost, depth) => {
+          const notes = (c as unknown as ServerContext).scope.cost;
+          notes.estimated = cost;
+          notes.depth = depth;
+        },
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
     useInputErrors(),
@@ -206,7 +236,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   };
 
   async function graphql(request: Request, scope: RequestScope): Promise<Response> {
-    const auth = await authenticate(request, scope);
+    const auth = await inSpan('auth.verify_token', {}, () => authenticate(request, scope));
     scope.principal = 'reject' in auth ? null : auth.principal;
     let response: Response;
     try {
@@ -334,8 +364,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return Response.json({ error: 'not_found' }, { status: 404 });
   }
 
-  // edge steps, outermost first: the request id and security headers on every response, HTTP metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withRequestIdHeader(withSecurityHeaders(
+  // edge steps, outermost first: the request's span, the request id and security headers on every response, HTTP
+  // metrics, CORS allowlist, body limit before parsing
+  const handle: ScopedHandler = withRequestSpan(withRequestIdHeader(withSecurityHeaders(
     withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
     {
       onError: (err, request, scope) => {
@@ -350,7 +381,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       graphiqlAssets: "'self'",
       graphiqlFavicon: "'self'",
     },
-  ));
+  )));
 
   return { yoga, schema, handle, metrics, changeCounters, listeningOn };
 }

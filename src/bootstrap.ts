@@ -14,6 +14,7 @@ import { openDatabase, type Database } from './db/client.ts';
 import { ensureSchemaCurrent } from './db/migrate.ts';
 import { isEmpty, seedDemoData } from './db/seed.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startTracing, type Tracing } from './ops/tracing.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
@@ -34,6 +35,8 @@ import type { JWK } from 'jose';
 
 export interface Running {
   app: App;
+  /** OpenTelemetry tracing (off unless an OTLP endpoint is configured by the standard OTEL_* variables). */
+  tracing: Tracing;
   config: AppConfig;
   database: Database;
   services: AppServices;
@@ -56,6 +59,7 @@ export interface BootstrapOptions {
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const tracing = startTracing(config.otel, process.env.npm_package_version);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =
     opts.database ??
@@ -245,6 +249,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     }, opts.app);
     return {
       app,
+      tracing,
       config,
       database,
       services,
@@ -266,9 +271,11 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         await statusCache.close();
         await app.changeCounters.close().catch(() => {});
         if (!opts.database) await database.close();
+        await tracing.shutdown();
       },
     };
   } catch (err) {
+    await tracing.shutdown();
     if (!opts.database) await database.close().catch(() => {});
     throw err;
   }

@@ -131,6 +131,11 @@ const envSchema = z.object({
   SEED: z.enum(['full', 'small', 'none']).default('full'),
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),
+  /**
+   * Clients whose rate limit only measures (logs and counts what it would refuse), comma-separated: client ids,
+   * or `role:NAME` for every client of a role. For rolling out tighter limits.
+   */
+  RATE_LIMIT_MEASURE_ONLY: csv,
   /** Allow introspection for every authenticated client (never allowed in production). */
   OPEN_INTROSPECTION: bool,
   /**
@@ -221,6 +226,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
+    rateLimitMeasureOnly: {
+      clients: e.RATE_LIMIT_MEASURE_ONLY.filter((x) => !x.startsWith('role:')),
+      roles: e.RATE_LIMIT_MEASURE_ONLY.filter((x) => x.startsWith('role:')).map((x) => x.slice(5)),
+    },
+    /** The standard OpenTelemetry variables (src/ops/tracing.ts reads them; no other name configures tracing). */
+    otel: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_'))),
     schemaDir: e.SCHEMA_DIR,
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS },
     subscriptionsPerClient: e.SUBSCRIPTIONS_PER_CLIENT,

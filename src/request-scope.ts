@@ -15,6 +15,34 @@ export interface RequestFacts {
   certThumbprint?: string;
   /** `performance.now()` when the request arrived. */
   startedAt: number;
+  /** W3C trace id of the request's span, when tracing is on (src/ops/tracing.ts). */
+  traceId?: string;
+}
+
+/** A client's rate budget after its last charge: the `RateLimit` headers and `extensions.cost.budget`. */
+export interface RateBudget {
+  /** The policy's name (the client's role). */
+  policy: string;
+  /** Bucket capacity in tokens. */
+  limit: number;
+  /** Whole tokens left. */
+  remaining: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number;
+}
+
+/** What the cost model and the rate limit said of the request's operation (the last one of a batch). */
+export interface CostNotes {
+  /** Static cost from the SDL's @cost / @listSize (src/guard/query-cost.ts). */
+  estimated?: number;
+  depth?: number;
+  /** Rate-limit tokens charged. */
+  tokens?: number;
+  budget?: RateBudget;
+  /** The limit would have refused this request, but the client is in measure-only mode. */
+  wouldRefuse?: boolean;
 }
 
 export interface RequestScope extends RequestFacts {
@@ -26,6 +54,10 @@ export interface RequestScope extends RequestFacts {
   audit: RequestAudit;
   /** Operation names and types the request log reports. */
   log: { names: string[]; types: string[] };
+  cost: CostNotes;
+  /** W3C `traceparent` / `tracestate` forwarded by a trusted proxy (never believed from anyone else). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Yoga's server context: the scope, and nothing else. */

@@ -79,6 +79,8 @@ export function identityFields(principal: Principal | null, meta: RequestFacts) 
     jurisdiction: principal?.jurisdiction ?? null,
     scopes: principal ? scopeList(principal.scopes) : [],
     certThumbprint: meta.certThumbprint ?? null,
+    // with tracing on: one id leads from an auditor's question to the request's spans and log lines
+    ...(meta.traceId ? { traceId: meta.traceId } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Db, Tx } from '../db/client.ts';
 import type { StatementChange } from '../db/fused-statements.ts';
 import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../db/unit-of-work.ts';
+import { inSpan } from '../ops/tracing.ts';
 
 /** What the audit trail knows of the running operation, to write its entry with the change. */
 export interface AuditFacts {
@@ -27,9 +28,13 @@ export interface AuditedWork {
 /** A unit of work writing `facts`' entry with every change; `null` facts: changes without an entry (no audit trail). */
 export function createAuditedWork(db: Db, facts: AuditFacts | null): AuditedWork {
   const hooks = facts ? [facts.stage] : [];
+  const transaction = createUnitOfWork(db, hooks);
+  const write = createOneStatementUnit(db, hooks);
+  // the change and its audit entry's staging in one span: a trace of a submission shows where its entry was written
   return {
-    transaction: createUnitOfWork(db, hooks),
-    write: createOneStatementUnit(db, hooks),
+    transaction: <T>(work: (tx: Tx) => Promise<T>, affected: (result: T) => string[]) =>
+      inSpan('audit.append', { 'permit_gateway.audit.in_transaction': true }, () => transaction(work, affected)) as Promise<T>,
+    write: <T>(change: StatementChange<T>) => inSpan('audit.append', { 'permit_gateway.audit.in_statement': true }, () => write(change)) as Promise<T>,
     deferredEntry: () => facts?.deferred(),
   };
 }

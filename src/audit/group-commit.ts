@@ -13,6 +13,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
+import { inSpan } from '../ops/tracing.ts';
 import { appendAuditEntries, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -149,7 +150,9 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
     const hadPending = pendingMaybe;
     pendingMaybe = false;
     try {
-      const rows = await o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry), { withPending: true }));
+      // background work: its own trace (when tracing is on and the sampler takes it)
+      const rows = await inSpan('audit.group_commit', { 'permit_gateway.audit.entries': batch.length }, () =>
+        o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry), { withPending: true })), { root: true });
       if (spooled) {
         rmSync(spooled, { force: true });
         spooled = null;

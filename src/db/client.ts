@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { acquireDirLock } from './dir-lock.ts';
 import { withPreparedStatements } from './prepared-statements.ts';
+import { tracedPglite } from './statement-tracer.ts';
 import * as schema from './schema/index.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -113,7 +114,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   try {
     const client = await PGlite.create(dir, opts.pgliteTemplate ? { loadDataDir: opts.pgliteTemplate } : {});
-    const db = drizzlePglite(client, { schema, logger }) as unknown as Db;
+    // statements traced through the hook ops/tracing.ts sets (statement-tracer.ts); untouched while it is unset
+    const db = drizzlePglite(tracedPglite(client), { schema, logger }) as unknown as Db;
     return {
       db,
       kind: 'pglite',

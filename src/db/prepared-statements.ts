@@ -17,6 +17,7 @@
  * grow without bound.
  */
 import type { Sql } from 'postgres';
+import { traceStatement } from './statement-tracer.ts';
 
 export interface PreparedStatementsOptions {
   /** Distinct statement texts that are prepared; later ones run unnamed. @default 1000 */
@@ -56,7 +57,7 @@ export function withPreparedStatements(client: Sql, options: PreparedStatementsO
             const params = (args ?? []) as unknown[];
             // a statement without parameters goes as a simple query (one round trip already)
             const prepare = params.length > 0 && opts?.prepare !== true && admit(text);
-            return unsafe.call(t, text, params, prepare ? { ...opts, prepare: true } : opts);
+            return traceStatement(text, unsafe.call(t, text, params, prepare ? { ...opts, prepare: true } : opts) as PromiseLike<unknown>);
           };
         }
         if (prop === 'begin' || prop === 'savepoint') {

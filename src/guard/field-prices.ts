@@ -1,6 +1,6 @@
 /**
- * Read prices declared in the SDL (schema/directives.graphql): `@listSize(assumedSize, slicingArguments)` and
- * `@cost(weight)`, a subset of the GraphQL cost directives (IBM cost spec, Apollo demand control). query-cost.ts
+ * Read prices declared in the SDL (schema/directives.graphql): `@listSize(assumedSize, slicingArguments, sizedFields,
+ * requireOneSlicingArgument)` on fields and `@cost(weight)`, the GraphQL cost directives (IBM cost spec, Apollo demand control). query-cost.ts
  * turns them into the static cost that both the armor cost limit and the rate-limit charge follow, so a field that
  * can return thousands of items (a GeoJSON FeatureCollection, a page of 200) costs what it can return.
  */
@@ -24,6 +24,10 @@ export interface FieldPrice {
   assumedSize?: number;
   /** Arguments whose integer value is the number of items returned (the first one given wins). */
   slicingArguments?: readonly string[];
+  /** Fields of the returned object that hold the items (a connection's `edges`): they, not the field, take the size. */
+  sizedFields?: readonly string[];
+  /** Whether a query must give exactly one of `slicingArguments` (IBM default true; false where a default page applies). */
+  requireOneSlicingArgument?: boolean;
 }
 
 /** `Type.field` → its declared price. */
@@ -39,7 +43,11 @@ function priceOf(field: GraphQLField<unknown, unknown>): FieldPrice | undefined 
       if (d.name.value === 'cost' && arg.name.value === 'weight' && arg.value.kind === Kind.INT) price.weight = Number(value);
       if (arg.name.value === 'assumedSize' && arg.value.kind === Kind.INT) price.assumedSize = Number(value);
       if (arg.name.value === 'slicingArguments' && Array.isArray(value)) price.slicingArguments = value.map(String);
+      if (arg.name.value === 'sizedFields' && Array.isArray(value)) price.sizedFields = value.map(String);
+      if (arg.name.value === 'requireOneSlicingArgument' && arg.value.kind === Kind.BOOLEAN) price.requireOneSlicingArgument = arg.value.value;
     }
+    // the IBM spec's default: a field with slicing arguments requires exactly one unless it says otherwise
+    if (d.name.value === 'listSize' && price.slicingArguments?.length) price.requireOneSlicingArgument ??= true;
   }
   return price;
 }

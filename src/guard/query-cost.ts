@@ -41,6 +41,12 @@ export interface QueryCostOptions {
   prices?: FieldPrices;
 }
 
+/** A parent's `sizedFields` and the list size they take. */
+interface Sized {
+  names: readonly string[];
+  size: number;
+}
+
 /** Pick the operation Yoga will execute: the named one, or the only one. */
 export function selectOperation(document: DocumentNode, operationName?: string | null) {
   let found: OperationDefinitionNode | undefined;
@@ -122,8 +128,9 @@ export function computeQueryCost(
     return isListType(getNullableType(fieldDef.type)) ? listSize(args) : 1;
   };
 
-  // Cost of a selection set resolved once (multiplier 1); callers multiply.
-  const selectionCost = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): number => {
+  // Cost of a selection set resolved once (multiplier 1); callers multiply. `sized`: the parent's `sizedFields`,
+  // which take the parent's list size (a connection's `edges`) while its other fields (`pageInfo`) count once
+  const selectionCost = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, sized?: Sized): number => {
     let cost = 0;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
@@ -137,19 +144,27 @@ export function computeQueryCost(
         }
         const fieldDef =
           parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+        const sizedHere = sized?.names.includes(name) ? sized.size : undefined;
         if (!sel.selectionSet) {
-          cost += size === undefined ? weight : weight * size;
+          cost += (sizedHere ?? 1) * (size === undefined ? weight : weight * size);
           continue;
         }
-        const multiplier = size ?? multiplierOf(fieldDef, parent, sel.arguments);
         const childType = fieldDef ? getNamedType(fieldDef.type) : undefined;
-        cost += weight + multiplier * selectionCost(sel.selectionSet, isCompositeType(childType) ? childType : undefined);
+        const child = isCompositeType(childType) ? childType : undefined;
+        if (price?.sizedFields?.length && size !== undefined) {
+          // IBM `sizedFields`: the items live in the named fields of the returned object, not in the field itself
+          cost += (sizedHere ?? 1) * (weight + selectionCost(sel.selectionSet, child, { names: price.sizedFields, size }));
+          continue;
+        }
+        const multiplier = sizedHere ?? size ?? multiplierOf(fieldDef, parent, sel.arguments);
+        cost += sizedHere === undefined ? weight + multiplier * selectionCost(sel.selectionSet, child) : multiplier * (weight + selectionCost(sel.selectionSet, child));
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const cond = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
-        cost += selectionCost(sel.selectionSet, isCompositeType(cond) ? cond : undefined);
+        cost += selectionCost(sel.selectionSet, isCompositeType(cond) ? cond : undefined, sized);
       } else {
         const name = sel.name.value;
-        const known = fragmentUnitCost.get(name);
+        const key = sized ? `${name}\u0000${sized.size}` : name;
+        const known = fragmentUnitCost.get(key);
         if (known !== undefined) {
           cost += known;
           continue;
@@ -158,9 +173,9 @@ export function computeQueryCost(
         if (!fragment || inProgress.has(name)) continue; // unknown or cyclic: other rules refuse it
         inProgress.add(name);
         const cond = schema.getType(fragment.typeCondition.name.value);
-        const unit = selectionCost(fragment.selectionSet, isCompositeType(cond) ? cond : undefined);
+        const unit = selectionCost(fragment.selectionSet, isCompositeType(cond) ? cond : undefined, sized);
         inProgress.delete(name);
-        fragmentUnitCost.set(name, unit);
+        fragmentUnitCost.set(key, unit);
         cost += unit;
       }
     }
@@ -180,4 +195,32 @@ export function computeQueryCost(
   let max = 0;
   for (const op of ops) max = Math.max(max, selectionCost(op.selectionSet, rootType(op) ?? undefined));
   return max;
+}
+
+/**
+ * Selection depth of one operation (each fragment measured once, cycles count nothing: other rules refuse them):
+ * what the depth histogram reports. armor's max-depth refuses; this only measures.
+ */
+export function queryDepth(document: DocumentNode, operation: OperationDefinitionNode | undefined): number {
+  if (!operation) return 0;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const known = new Map<string, number>();
+  const depthOf = (set: SelectionSetNode | undefined): number => {
+    let d = 0;
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === Kind.FIELD) d = Math.max(d, sel.selectionSet ? 1 + depthOf(sel.selectionSet) : 1);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) d = Math.max(d, depthOf(sel.selectionSet));
+      else {
+        const name = sel.name.value;
+        if (!known.has(name)) {
+          known.set(name, 0); // in progress: a cycle adds nothing
+          known.set(name, depthOf(fragments.get(name)?.selectionSet));
+        }
+        d = Math.max(d, known.get(name)!);
+      }
+    }
+    return d;
+  };
+  return depthOf(operation.selectionSet);
 }

@@ -36,7 +36,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode, forbidden, queryRejected } from '../errors.ts';
-import { computeQueryCost, listSizeVariables, selectOperation } from './query-cost.ts';
+import { computeQueryCost, listSizeVariables, queryDepth, selectOperation } from './query-cost.ts';
 import { fieldPricesOf, type FieldPrices } from './field-prices.ts';
 
 /** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
@@ -92,6 +92,8 @@ export interface ArmorLimitsOptions {
   canSeeSuggestions?: (context: GuardContext) => boolean;
   /** Replacement text for a removed suggestion. @default '' (the sentence is dropped) */
   suggestionMask?: string;
+  /** Hears each validated operation's static cost and selection depth (extensions, histograms). @default nothing */
+  onCost?: (context: GuardContext, cost: number, depth: number) => void;
 }
 
 const defaults: Required<ArmorLimitsOptions> = {
@@ -108,6 +110,7 @@ const defaults: Required<ArmorLimitsOptions> = {
   maxFieldRepeats: 2,
   canSeeSuggestions: () => false,
   suggestionMask: '',
+  onCost: () => {},
 };
 
 const queryCosts = new WeakMap<object, number>();
@@ -185,6 +188,22 @@ function introspectionDepthRule(max: number): ValidationRule {
   };
 }
 
+/** IBM `requireOneSlicingArgument`: a field that declares it must be given exactly one of its slicing arguments. */
+function slicingArgumentsRule(prices: FieldPrices): ValidationRule {
+  return (context) => ({
+    Field(node) {
+      const parent = context.getParentType();
+      const price = parent && prices.get(`${parent.name}.${node.name.value}`);
+      if (!price?.requireOneSlicingArgument || !price.slicingArguments?.length) return;
+      const given = (node.arguments ?? []).filter((a) => price.slicingArguments!.includes(a.name.value)).length;
+      if (given !== 1) {
+        const names = price.slicingArguments.join(', ');
+        context.reportError(rejection(`Field "${parent!.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`));
+      }
+    },
+  });
+}
+
 function fieldRepeatsRule(max: number): ValidationRule {
   return (context) => ({
     SelectionSet(node) {
@@ -222,18 +241,20 @@ function countTokens(source: string, cap: number): number {
 export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   const o: Required<ArmorLimitsOptions> = { ...defaults, ...stripUndefined(options) };
   /** Per schema: its prices and every argument that sizes a list (the cost cache below must key on all of them). */
-  const pricing = new WeakMap<object, { prices: FieldPrices; sizeArguments: string[] }>();
+  const pricing = new WeakMap<object, { prices: FieldPrices; sizeArguments: string[]; requireOne: ValidationRule | undefined }>();
   const pricingOf = (schema: Parameters<typeof fieldPricesOf>[0]) => {
     let p = pricing.get(schema);
     if (!p) {
       const prices = options.prices ?? fieldPricesOf(schema);
       const slicing = [...prices.values()].flatMap((x) => x.slicingArguments ?? []);
-      pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])] }));
+      // the rule's verdict depends on the document only, so one name serves Yoga's validation cache
+      const requireOne = [...prices.values()].some((x) => x.requireOneSlicingArgument) ? named(slicingArgumentsRule(prices), 'PGRequireOneSlicingArgument') : undefined;
+      pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])], requireOne }));
     }
     return p;
   };
   /** Per parsed document (Yoga's parse cache hands out one DocumentNode per text): its list-size variables and costs. */
-  const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number> }>();
+  const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number>; depths: Map<string, number> }>();
   const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
   const common = { propagateOnRejection: false, onReject: report, exposeLimits: true } as const;
   const armor = EnvelopArmorPlugin({
@@ -291,9 +312,10 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
-      const { prices, sizeArguments } = pricingOf(params.schema);
+      const { prices, sizeArguments, requireOne } = pricingOf(params.schema);
+      if (requireOne) addValidationRule(requireOne);
       let perDocument = costCache.get(document);
-      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map() }));
+      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map(), depths: new Map() }));
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
       // the cost depends on the document, the operation and those variables only: computed once per combination
       const costKey = `${ctx.params?.operationName ?? ''}\u0000${varKey}`;
@@ -303,6 +325,14 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
       queryCosts.set(context, cost);
+      const opName = ctx.params?.operationName ?? '';
+      let depth = perDocument.depths.get(opName);
+      if (depth === undefined) {
+        depth = queryDepth(document, selectOperation(document, ctx.params?.operationName));
+        if (perDocument.depths.size < 64) perDocument.depths.set(opName, depth);
+      }
+      // a list size near Number.MAX_VALUE makes the cost Infinity: reported as the largest exact integer instead
+      o.onCost(ctx, Math.min(cost, Number.MAX_SAFE_INTEGER), depth);
       // Yoga's validation cache answers by document and rule NAMES, and one document can cost differently per
       // operation and list-size values: a rule named after anything less than its verdict would let a verdict for a
       // cheap operation (validated first) answer for a costly one of the same document. So a cost within the limit

@@ -12,9 +12,13 @@
  *
  * The identity must already be on the server context when Yoga parses params (this app passes the request scope,
  * whose principal and address are known before Yoga runs; `identify` reads them).
+ *
+ * `onBudget` hears the budget left after every charge (the app turns it into `RateLimit` headers and
+ * `extensions.cost`); `measureOnly` clients are never refused: `onWouldRefuse` hears what would have been.
  */
 import type { Plugin } from 'graphql-yoga';
 import { rateLimited } from '../errors.ts';
+import type { RateBudget } from '../request-scope.ts';
 import {
   MemoryTokenBucketStore,
   RedisTokenBucketStore,
@@ -22,6 +26,7 @@ import {
   type TokenBucketStore,
 } from './rate-limit.ts';
 import { getQueryCost } from './use-armor-limits.ts';
+import { inSpan } from '../ops/tracing.ts';
 
 export type RateLimitContext = Record<string, unknown>;
 
@@ -58,9 +63,26 @@ export interface RateLimitOptions {
    * instead, so the API stays available with per-instance limits. @default logs nothing
    */
   onStoreError?: (error: unknown) => void;
+  /** The budget left after a charge of `tokens`. @default nothing */
+  onBudget?: (context: RateLimitContext, budget: RateBudget, tokens: number) => void;
+  /** Clients whose refusals are only counted, for rolling out tighter limits. @default nobody */
+  measureOnly?: (context: RateLimitContext, who: RateLimitIdentity) => boolean;
+  /** A measure-only client went over its budget: what the limit would have refused. @default nothing */
+  onWouldRefuse?: (context: RateLimitContext, who: RateLimitIdentity, retryAfterSeconds: number) => void;
 }
 
-const defaults: Required<Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight'>> = {
+/** The budget a take left: whole tokens, and the seconds until the bucket is full again. */
+export function budgetAfter(role: string, policy: RateLimitPolicy, remaining: number): RateBudget {
+  return {
+    policy: role,
+    limit: policy.burst,
+    remaining: Math.max(0, Math.floor(remaining)),
+    refillPerSecond: policy.ratePerSec,
+    resetSeconds: Math.max(0, Math.ceil((policy.burst - remaining) / policy.ratePerSec)),
+  };
+}
+
+const defaults: Required<Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight' | 'onBudget' | 'measureOnly' | 'onWouldRefuse'>> = {
   identify: (context) => {
     const p = context.principal as { sub?: unknown; role?: unknown } | undefined;
     if (p && typeof p.sub === 'string' && p.sub) {
@@ -96,29 +118,40 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
     ((context: RateLimitContext) => 1 + Math.floor((getQueryCost(context) ?? 0) / costPerToken));
 
   // `cost` may depend on the policy: an operation never costs more than a full burst (else it could never run).
+  /** Charges the bucket; answers whether to refuse (never for a measure-only client) and after how long. */
   const take = async (context: RateLimitContext, cost: (policy: RateLimitPolicy) => number) => {
     const who = identify(context);
-    const policy = options.policies[who.role] ?? options.policies.anonymous;
+    const role = who.role in options.policies ? who.role : 'anonymous';
+    const policy = options.policies[role]!;
     const tokens = cost(policy);
     if (!(tokens > 0)) return undefined;
-    try {
-      return await store.take(who.key, tokens, policy);
-    } catch (e) {
-      onStoreError(e);
-      return fallback.take(who.key, tokens, policy);
+    const r = await inSpan('rate_limit', { 'permit_gateway.rate_limit.tokens': tokens }, async () => {
+      try {
+        return await store.take(who.key, tokens, policy);
+      } catch (e) {
+        onStoreError(e);
+        return fallback.take(who.key, tokens, policy);
+      }
+    });
+    options.onBudget?.(context, budgetAfter(role, policy, r.remaining), r.allowed ? tokens : 0);
+    if (r.allowed) return undefined;
+    if (options.measureOnly?.(context, who)) {
+      options.onWouldRefuse?.(context, who, r.retryAfterSeconds);
+      return undefined;
     }
+    return r.retryAfterSeconds;
   };
 
   return {
     async onParams({ context, setResult }) {
-      const r = await take(context as unknown as RateLimitContext, () => 1);
-      if (r && !r.allowed) setResult({ errors: [rateLimited(r.retryAfterSeconds)] });
+      const refuse = await take(context as unknown as RateLimitContext, () => 1);
+      if (refuse !== undefined) setResult({ errors: [rateLimited(refuse)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as unknown as RateLimitContext;
       const total = weights.get(context) ?? weight(context);
-      const r = await take(context, (policy) => Math.min(total, policy.burst) - 1);
-      if (r && !r.allowed) setResultAndStopExecution({ errors: [rateLimited(r.retryAfterSeconds)] });
+      const refuse = await take(context, (policy) => Math.min(total, policy.burst) - 1);
+      if (refuse !== undefined) setResultAndStopExecution({ errors: [rateLimited(refuse)] });
     },
     async onDispose() {
       await store.close?.();

@@ -140,6 +140,29 @@ export function createMetrics(options: MetricsOptions = {}) {
     registers: [registry],
   });
 
+  // cost and depth per role, so operators see expensive queries building up before the limits bite; the buckets
+  // span one field (1) to the cost limit (30,000) and depth 1 to past armor's limit
+  const queryCost = new Histogram({
+    name: 'graphql_query_cost',
+    help: 'Static cost (SDL @cost / @listSize) of validated GraphQL operations, by client role',
+    labelNames: ['role'] as const,
+    buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 20000, 30000],
+    registers: [registry],
+  });
+  const queryDepth = new Histogram({
+    name: 'graphql_query_depth',
+    help: 'Selection depth of validated GraphQL operations, by client role',
+    labelNames: ['role'] as const,
+    buckets: [1, 2, 3, 4, 5, 6, 8, 10, 15],
+    registers: [registry],
+  });
+  const rateLimitMeasured = new Counter({
+    name: 'rate_limit_measured_total',
+    help: 'Requests of measure-only clients that the rate limit would have refused, by role',
+    labelNames: ['role'] as const,
+    registers: [registry],
+  });
+
   if (o.breakerState) {
     const read = o.breakerState;
     new Gauge({
@@ -203,6 +226,9 @@ export function createMetrics(options: MetricsOptions = {}) {
     graphqlErrors,
     authFailures,
     rateLimitHits,
+    queryCost,
+    queryDepth,
+    rateLimitMeasured,
     /**
      * The label of an operation name. `register` is true only for operations that passed validation and the
      * field policy (so refused or anonymous callers cannot fill the name budget with junk names).

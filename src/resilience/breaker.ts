@@ -30,6 +30,7 @@ import {
   type IBackoffFactory,
   type IHalfOpenAfterBackoffContext,
 } from 'cockatiel';
+import { inSpan } from '../ops/tracing.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -270,7 +271,11 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
 
   type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-  async function run<T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+  // a span per guarded call (tracing on, inside a traced request): its state, and the statements as children
+  const run = <T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
+    inSpan('db.breaker', { 'permit_gateway.breaker.state': toState(breakerPolicy.state) }, () => guarded(asProbe, fn, signal)) as Promise<T>;
+
+  async function guarded<T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     // Cockatiel makes extra half-open callers wait for the probe's verdict; we fail them fast instead.
     if (refuses(asProbe)) throw new BreakerOpenError(retryAfterMs(), errorOf(breakerPolicy.lastFailure));
     let outcome: Outcome<T>;

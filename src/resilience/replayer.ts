@@ -17,6 +17,7 @@
  * rounds and then REJECTED after `maxUnexpectedFailures`, so one poisoned item cannot block the queue forever.
  */
 import { BreakerOpenError, isConnectionFailure } from './breaker.ts';
+import { inSpan } from '../ops/tracing.ts';
 import { OutboxStateError, type Outbox, type OutboxItem } from './outbox.ts';
 
 export type ReplayResult = { state: 'PERSISTED'; resultId: string } | { state: 'REJECTED'; reason: string };
@@ -134,7 +135,7 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
         }
         let result: ReplayResult;
         try {
-          result = checkResult(await handle(item));
+          result = checkResult(await inSpan('outbox.replay', { 'permit_gateway.outbox.item': item.id }, () => handle(item), { root: true }));
         } catch (err) {
           outbox.noteAttempt(item.id, messageOf(err));
           onError(err, item);

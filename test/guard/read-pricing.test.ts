@@ -56,7 +56,7 @@ describe('every field that can return many items has a price', () => {
     // the largest page the server serves is exactly the cost limit
     expect(GEOJSON_MAX_FEATURES * 3).toBe(QUERY_PRICING.maxCost);
     for (const f of ['Query.permits', 'Query.parcels', 'Query.auditLog']) {
-      expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'] });
+      expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'], sizedFields: ['edges'], requireOneSlicingArgument: false });
     }
   });
 });

@@ -67,5 +67,5 @@ test('valid requests are unchanged by it', async () => {
   expect(r.body.data).toEqual({ __typename: 'Query' });
   const res = await fetch(`${t.url}/graphql?${new URLSearchParams({ query: 'query($a: String!) { permitStatus(number: $a) { status } }', variables: '{"a":"DC-NOPE-2024-999999"}' })}`, { headers: { accept: 'application/json' } });
   expect(res.status).toBe(200);
-  expect(await res.json()).toEqual({ data: { permitStatus: null } });
+  expect(await res.json()).toEqual({ data: { permitStatus: null }, extensions: { cost: { estimated: 2 } } });
 });

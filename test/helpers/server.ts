@@ -9,6 +9,7 @@ import { ensureDemoClients, type DemoClient } from '../../src/auth/demo-clients.
 import { bootstrap, type Running } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
 import { serve } from '../../src/http/serve.ts';
+import { traceMixin } from '../../src/logger.ts';
 import pino from 'pino';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { cleanUpRedisKeys, testRedisPrefix } from './redis.ts';
@@ -53,7 +54,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
     ...env,
   });
   const log = opts.logLines
-    ? pino({ level: 'info' }, { write: (line: string) => void opts.logLines!.push(line) })
+    ? pino({ level: 'info', mixin: traceMixin }, { write: (line: string) => void opts.logLines!.push(line) })
     : undefined;
   // status cache and rate-limit buckets under a prefix of this server's own, deleted by stop()
   const redisPrefix = testRedisPrefix('server');

@@ -1,0 +1,209 @@
+/**
+ * OpenTelemetry tracing, configured only by the standard `OTEL_*` variables and off, at no cost, when no OTLP
+ * endpoint is set: `inSpan` then calls its function directly and nothing else of the SDK runs.
+ *
+ * - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`): where spans go;
+ * - `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`: `http/protobuf` (default) or `http/json`;
+ * - `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`: `parentbased_always_on` (default), `traceidratio`, …;
+ * - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource; `OTEL_EXPORTER_OTLP_HEADERS`: read by the exporter;
+ * - `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: off, whatever the endpoint.
+ * Context follows async calls through AsyncLocalStorage; W3C `traceparent`/`tracestate` are the propagation format.
+ */
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  SpanKind,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { envDetector, resourceFromAttributes, detectResources } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { setStatementTracer } from '../db/statement-tracer.ts';
+
+/** The `OTEL_*` variables, as given to the process. */
+export type OtelEnv = Record<string, string | undefined>;
+
+export interface Tracing {
+  enabled: boolean;
+  /** Sends the spans ended so far (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Flushes and unregisters the provider: later spans are no-ops again. */
+  shutdown(): Promise<void>;
+}
+
+let tracer: ReturnType<typeof trace.getTracer> | null = null;
+
+/** Whether spans are being recorded by this process. */
+export const tracingOn = () => tracer !== null;
+
+export function samplerFromEnv(env: OtelEnv): Sampler {
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const r = Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1;
+  switch ((env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(r);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/** The traces URL the standard variables name, or undefined (tracing off). */
+export function tracesEndpoint(env: OtelEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return undefined;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+}
+
+const off: Tracing = { enabled: false, flush: async () => {}, shutdown: async () => {} };
+
+/** Starts tracing when an OTLP endpoint is configured; one provider per process (a second start is refused). */
+export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
+  const url = tracesEndpoint(env);
+  if (!url || tracer) return off;
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  const exporter = protocol === 'http/json' ? new OTLPJsonExporter({ url }) : new OTLPProtoExporter({ url });
+  const detected = detectResources({ detectors: [envDetector] });
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'permit-gateway',
+    ...(serviceVersion ? { 'service.version': serviceVersion } : {}),
+  }).merge(detected);
+  const provider = new TracerProvider({
+    resource,
+    sampler: samplerFromEnv(env),
+    spanProcessors: [new BatchSpanProcessor({ exporter })],
+  });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  const t = trace.getTracer('permit-gateway');
+  tracer = t;
+  // one CLIENT span per SQL statement of a traced request; statements of background work (probe, group commit
+  // worker) have no parent and are left out rather than each starting a trace of its own
+  setStatementTracer((text) => {
+    if (!trace.getActiveSpan()) return () => {};
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    const span = t.startSpan(operation, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text.slice(0, 4096) },
+    });
+    return (err) => {
+      if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
+    };
+  });
+  return {
+    enabled: true,
+    flush: () => provider.forceFlush(),
+    async shutdown() {
+      tracer = null;
+      setStatementTracer(null);
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}
+
+export interface SpanOptions {
+  /** Start a trace of its own when no span is active (background work: group commit, outbox replay). @default false */
+  root?: boolean;
+  kind?: SpanKind;
+}
+
+/**
+ * Runs `fn` in a child span of the active one (a plain call when tracing is off, or when nothing is active and
+ * `root` is not set: a background probe should not start a trace every few seconds). Errors mark the span and
+ * propagate unchanged.
+ */
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span?: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+): Promise<T> | T {
+  if (!tracer || (!options.root && !trace.getActiveSpan())) return fn();
+  return tracer.startActiveSpan(name, { attributes, ...(options.kind !== undefined ? { kind: options.kind } : {}) }, (span) => {
+    const fail = (err: unknown) => {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
+      throw err;
+    };
+    try {
+      const out = fn(span);
+      if (out instanceof Promise) {
+        return out.then((v) => {
+          span.end();
+          return v;
+        }, fail);
+      }
+      span.end();
+      return out;
+    } catch (err) {
+      return fail(err);
+    }
+  });
+}
+
+/** Starts a span that is not made active (for phases measured by two hooks, e.g. validation). */
+export function startSpan(name: string, attributes: Attributes = {}): Span | undefined {
+  return tracer?.startSpan(name, { attributes });
+}
+
+/** Starts a request's server span under the context a trusted proxy forwarded (or a new trace). */
+export function startServerSpan(
+  name: string,
+  attributes: Attributes,
+  carrier: { traceparent?: string; tracestate?: string },
+  kind: SpanKind,
+) {
+  if (!tracer) return undefined;
+  const parent: Context = carrier.traceparent ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  const span = tracer.startSpan(name, { attributes, kind }, parent);
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Runs `fn` with `ctx` active (spans started inside are its children). */
+export const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn);
+
+/** The active trace id, for log lines and error extensions; undefined when tracing is off or nothing is sampled. */
+export function activeTraceId(): string | undefined {
+  if (!tracer) return undefined;
+  const sc = trace.getActiveSpan()?.spanContext();
+  return sc && sc.traceFlags & 1 ? sc.traceId : undefined;
+}
+
+/** W3C headers for an outgoing request (webhook deliveries, witnesses), continuing the active trace. */
+export function traceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (tracer) propagation.inject(context.active(), headers);
+  return headers;
+}
