@@ -42,7 +42,15 @@ import {
   type Variant,
 } from './lib/scenarios.ts';
 import { combine, runWrk, writeScript, type LoadResult } from './lib/wrk.ts';
-import { cpuPerRequest, cpuPerRequestOfMany, cpuSnapshot, describeCpu, machineBusyPercent, machineTicks, type CpuPerRequest } from './lib/cpu.ts';
+import {
+  cpuPerRequest,
+  cpuPerRequestOfMany,
+  cpuSnapshot,
+  describeCpu,
+  machineBusyPercent,
+  machineTicks,
+  type CpuPerRequest,
+} from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 import { runEvents } from './lib/events.ts';
 
@@ -117,7 +125,9 @@ async function prepareInputs(app: ChildServer, dataDir: string, dbUrl: string): 
     const { 'demo-gis': gis } = await tokensFor(app.url, dataDir, ['demo-gis']);
     const count = async (b: BBox) =>
       (
-        await graphql<{ permitsGeoJSON: { features: unknown[] } }>(app.url, gis!, 'query($b: BBoxInput!) { permitsGeoJSON(bbox: $b) }', { b })
+        await graphql<{ permitsGeoJSON: { features: unknown[] } }>(app.url, gis!, 'query($b: BBoxInput!) { permitsGeoJSON(bbox: $b) }', {
+          b,
+        })
       ).permitsGeoJSON.features.length;
     const box = (h: number): BBox => ({ minLon: cx - h, minLat: cy - h, maxLon: cx + h, maxLat: cy + h });
     // binary search on the half side of a square around the grid's centre
@@ -141,7 +151,12 @@ async function prepareInputs(app: ChildServer, dataDir: string, dbUrl: string): 
     ).map((r) => r.id as string);
     // the GIS vendor must really see these permits (else `permit` would measure nulls)
     for (const n of numbers.slice(0, 5)) {
-      const d = await graphql<{ permit: { number: string } | null }>(app.url, gis!, 'query($n: String!) { permit(number: $n) { number } }', { n });
+      const d = await graphql<{ permit: { number: string } | null }>(
+        app.url,
+        gis!,
+        'query($n: String!) { permit(number: $n) { number } }',
+        { n },
+      );
       if (!d.permit) throw new Error(`demo-gis cannot read permit ${n}`);
     }
     return { permitNumbers: numbers, submitParcels: parcels, bbox, bboxFeatures: best.n };
@@ -169,7 +184,8 @@ async function measure(
 ): Promise<Measured> {
   const identity = identityHeaders(variant, ACTS_AS[name], tokens);
   // a conditional GET names the ETag this server gave the same page for the same identity
-  const conditional: Record<string, string> = name === 'ogcNotModified' && variant !== 'bare' ? { 'if-none-match': await ogcETag(server, identity) } : {};
+  const conditional: Record<string, string> =
+    name === 'ogcNotModified' && variant !== 'bare' ? { 'if-none-match': await ogcETag(server, identity) } : {};
   const spec = requestSpec(name, inputs, { ...identity, ...conditional }, variant);
   const url = variant === 'bare' ? server.url : `${server.url}${spec.path ?? '/graphql'}`;
   const { r, cpu } = await timedRun(server, url, writeScript(`${variant}-${name}`, spec), connections, warmup, name, variant);
@@ -188,7 +204,15 @@ async function ogcETag(server: ChildServer, headers: Record<string, string>): Pr
  * One measured wrk run against `server` (after `warmup` seconds of the same load, unmeasured) with its CPU per
  * request, logged as `<name> <label> c=…`.
  */
-async function timedRun(server: ChildServer, url: string, script: string, connections: number, warmup: number, name: string, label: string) {
+async function timedRun(
+  server: ChildServer,
+  url: string,
+  script: string,
+  connections: number,
+  warmup: number,
+  name: string,
+  label: string,
+) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
   const before = cpuSnapshot(server.pid);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
@@ -214,7 +238,16 @@ interface FloorRun extends Omit<Row, 'variant'> {
 async function measureFloor(server: ChildServer, name: ScenarioName, connections: number, inputs: BenchInputs): Promise<FloorRun> {
   const script = writeScript(`floor-${name}`, requestSpec(name, inputs, {}));
   const { r, cpu } = await timedRun(server, `${server.url}/graphql`, script, connections, Math.max(WARMUP, 2), name, 'yoga floor');
-  return { name, connections, rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors, ...(cpu ? { cpu_per_request: cpu } : {}) };
+  return {
+    name,
+    connections,
+    rps: Math.round(r.rps),
+    p50_ms: r.p50,
+    p95_ms: r.p95,
+    p99_ms: r.p99,
+    errors: r.errors,
+    ...(cpu ? { cpu_per_request: cpu } : {}),
+  };
 }
 
 /**
@@ -224,7 +257,8 @@ async function measureFloor(server: ChildServer, name: ScenarioName, connections
 async function writeFloorSample(app: ChildServer, dataDir: string, inputs: BenchInputs, file: string): Promise<string> {
   const { 'demo-gis': gis } = await tokensFor(app.url, dataDir, ['demo-gis']);
   const permits: unknown[] = [];
-  for (const n of inputs.permitNumbers.slice(0, 21)) permits.push((await graphql<{ permit: unknown }>(app.url, gis!, PERMIT_QUERY, { n })).permit);
+  for (const n of inputs.permitNumbers.slice(0, 21))
+    permits.push((await graphql<{ permit: unknown }>(app.url, gis!, PERMIT_QUERY, { n })).permit);
   permits.sort((a, b) => JSON.stringify(a).length - JSON.stringify(b).length);
   const permit = permits[Math.floor(permits.length / 2)];
   const { permitStatus } = await graphql<{ permitStatus: unknown }>(app.url, null, PERMIT_STATUS_QUERY, { n: inputs.permitNumbers[0] });
@@ -235,7 +269,8 @@ async function writeFloorSample(app: ChildServer, dataDir: string, inputs: Bench
 const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
 
 /** The item whose `f` is the median (the upper middle one of an even count). */
-const medianBy = <T>(items: readonly T[], f: (item: T) => number): T => [...items].sort((a, b) => f(a) - f(b))[Math.floor(items.length / 2)]!;
+const medianBy = <T>(items: readonly T[], f: (item: T) => number): T =>
+  [...items].sort((a, b) => f(a) - f(b))[Math.floor(items.length / 2)]!;
 /** permit first: the RSS leak check runs on it right after the warm-up */
 const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'ogcItems', 'ogcNotModified', 'submitPermit'];
 
@@ -252,7 +287,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   };
 
   log(`seeding ${db.name} (SEED=full)`);
-  const seed = await startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
+  const seed = await startApp({
+    name: 'seed',
+    port: freePort(),
+    databaseUrl: db.url,
+    dataDir,
+    logDir,
+    env: { SEED: 'full', RATE_LIMIT_SCALE: '0' },
+  });
   const inputs = await prepareInputs(seed, dataDir, db.url);
   const floorSample = await writeFloorSample(seed, dataDir, inputs, join(work, 'floor-sample.json'));
   await seed.stop();
@@ -293,9 +335,25 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   const submitRatios: number[] = [];
   /** --tracing: rps with tracing off (full) and at 10 % sampling, adjacent runs */
   const tracingPairs: { off: number; traced: number }[] = [];
-  const paced: { name: ScenarioName; connections: number; offered_rps: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; errors: number }[] = [];
+  const paced: {
+    name: ScenarioName;
+    connections: number;
+    offered_rps: number;
+    rps: number;
+    p50_ms: number;
+    p95_ms: number;
+    p99_ms: number;
+    errors: number;
+  }[] = [];
   if (READS.length) {
-    const off = await startApp({ name: 'security-off', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-security-off')), logDir, env: envOf('security-off') });
+    const off = await startApp({
+      name: 'security-off',
+      port: freePort(),
+      databaseUrl: db.url,
+      dataDir: dataDirLike(dataDir, join(work, 'data-security-off')),
+      logDir,
+      env: envOf('security-off'),
+    });
     const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('full') });
     const tokens = await tokensFor(app.url, dataDir, ['demo-gis']);
     const cMax = Math.max(...CONNECTIONS);
@@ -306,9 +364,23 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         // stayed flat), then RSS; the matrix runs, then two more identical runs: three runs at cMax, each compared to it
         // (the same warm-up for security-off, so that both are compared warm)
         const offSpec = requestSpec('permit', inputs, identityHeaders('security-off', ACTS_AS.permit, {}));
-        await runWrk({ url: `${off.url}/graphql`, script: writeScript('security-off-permit', offSpec), connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
+        await runWrk({
+          url: `${off.url}/graphql`,
+          script: writeScript('security-off-permit', offSpec),
+          connections: cMax,
+          seconds: Math.max(WARMUP, 2 * SECONDS),
+          threads: THREADS,
+          tag: runTag('w'),
+        });
         const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
-        await runWrk({ url: `${app.url}/graphql`, script: writeScript('full-permit', spec), connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
+        await runWrk({
+          url: `${app.url}/graphql`,
+          script: writeScript('full-permit', spec),
+          connections: cMax,
+          seconds: Math.max(WARMUP, 2 * SECONDS),
+          threads: THREADS,
+          tag: runTag('w'),
+        });
         const warm = await sample(app);
         rss.warm = warm.gc;
         rss.raw.warm = warm.raw;
@@ -316,7 +388,9 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
           const s = await sample(app);
           rss.runs.push(s.gc);
           rss.raw.runs.push(s.raw);
-          log(`  leak check run ${rss.runs.length}: ${run.rps.toFixed(0)} rps, RSS after GC ${s.gc.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${s.raw.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`);
+          log(
+            `  leak check run ${rss.runs.length}: ${run.rps.toFixed(0)} rps, RSS after GC ${s.gc.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${s.raw.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`,
+          );
         };
         for (const c of CONNECTIONS.filter((x) => x !== cMax)) {
           rows.push(await measure(off, 'security-off', 'permit', c, inputs, {}));
@@ -349,19 +423,59 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       const target = sat.rps / 2;
       const delayMs = Math.max(1, (cMax / target) * 1000 - sat.p50);
       const spec = { ...requestSpec(name, inputs, identityHeaders('full', ACTS_AS[name], tokens)), delayMs };
-      const r = await runWrk({ url: `${app.url}/graphql`, script: writeScript(`paced-${name}`, spec), connections: cMax, seconds: SECONDS, threads: THREADS, tag: runTag('p') });
-      paced.push({ name, connections: cMax, offered_rps: Math.round(target), rps: Math.round(r.rps), p50_ms: r.p50, p95_ms: r.p95, p99_ms: r.p99, errors: r.errors });
-      log(`${name.padEnd(12)} full paced   c=${cMax}  ${r.rps.toFixed(0).padStart(6)} rps (half of ${sat.rps.toFixed(0)})  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`);
+      const r = await runWrk({
+        url: `${app.url}/graphql`,
+        script: writeScript(`paced-${name}`, spec),
+        connections: cMax,
+        seconds: SECONDS,
+        threads: THREADS,
+        tag: runTag('p'),
+      });
+      paced.push({
+        name,
+        connections: cMax,
+        offered_rps: Math.round(target),
+        rps: Math.round(r.rps),
+        p50_ms: r.p50,
+        p95_ms: r.p95,
+        p99_ms: r.p99,
+        errors: r.errors,
+      });
+      log(
+        `${name.padEnd(12)} full paced   c=${cMax}  ${r.rps.toFixed(0).padStart(6)} rps (half of ${sat.rps.toFixed(0)})  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}`,
+      );
     }
     // --tracing (issue 25): the same app with OpenTelemetry on at 10 % sampling, its spans sent over OTLP/HTTP to a
     // sink in this process that reads and drops them as a collector would; compared to `full` in adjacent runs
     if (opts.tracing && READS.includes('permit')) {
-      const sink = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: async (r) => (await r.arrayBuffer(), new Response(null, { status: 200 })) });
-      const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}`, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
-      const traced = await startApp({ name: 'traced', port: freePort(), databaseUrl: db.url, dataDir: dataDirLike(dataDir, join(work, 'data-traced')), logDir, env: { ...appEnv, ...otel } });
+      const sink = Bun.serve({
+        hostname: '127.0.0.1',
+        port: 0,
+        fetch: async (r) => (await r.arrayBuffer(), new Response(null, { status: 200 })),
+      });
+      const otel = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}`,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+      };
+      const traced = await startApp({
+        name: 'traced',
+        port: freePort(),
+        databaseUrl: db.url,
+        dataDir: dataDirLike(dataDir, join(work, 'data-traced')),
+        logDir,
+        env: { ...appEnv, ...otel },
+      });
       const spec = requestSpec('permit', inputs, identityHeaders('full', ACTS_AS.permit, tokens));
       const script = writeScript('traced-permit', spec);
-      await runWrk({ url: `${traced.url}/graphql`, script, connections: cMax, seconds: Math.max(WARMUP, 2 * SECONDS), threads: THREADS, tag: runTag('w') });
+      await runWrk({
+        url: `${traced.url}/graphql`,
+        script,
+        connections: cMax,
+        seconds: Math.max(WARMUP, 2 * SECONDS),
+        threads: THREADS,
+        tag: runTag('w'),
+      });
       for (let i = 0; i < 3; i++) {
         const f = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
         const { r } = await timedRun(traced, `${traced.url}/graphql`, script, cMax, 0, 'permit', 'traced-10%');
@@ -382,7 +496,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     const variants = ['security-off', 'full', 'no-audit'] as const;
     const apps = await Promise.all(
       variants.map((v) =>
-        startApp({ name: `${v}-submit`, port: freePort(), databaseUrl: db.url, dataDir: v === 'full' ? dataDir : dataDirLike(dataDir, join(work, `data-${v}-submit`)), logDir, env: envOf(v) }),
+        startApp({
+          name: `${v}-submit`,
+          port: freePort(),
+          databaseUrl: db.url,
+          dataDir: v === 'full' ? dataDir : dataDirLike(dataDir, join(work, `data-${v}-submit`)),
+          logDir,
+          env: envOf(v),
+        }),
       ),
     );
     const tokens = await tokensFor(apps[1]!.url, dataDir, ['demo-contractor-a']);
@@ -393,7 +514,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       const rounds: Measured[][] = [];
       for (let round = 0; round < (c === cMax ? 3 : 1); round++) {
         const runs: Measured[] = [];
-        for (const [i, v] of variants.entries()) runs.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, v === 'security-off' ? {} : tokens, round === 0 ? WARMUP : 0));
+        for (const [i, v] of variants.entries())
+          runs.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, v === 'security-off' ? {} : tokens, round === 0 ? WARMUP : 0));
         rounds.push(runs);
       }
       const auditRatio = (runs: Measured[]) => runs[1]!.rps / runs[2]!.rps;
@@ -433,25 +555,42 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   printMatrix(scenarios, peaks, rss);
   if (paced.length) {
     console.log('\nlatency below saturation (full, same connections, each pausing so that together they offer half the measured rps):');
-    for (const p of paced) console.log(`  ${p.name.padEnd(13)} c=${p.connections}  ${String(p.rps).padStart(6)} rps  p50 ${p.p50_ms}  p95 ${p.p95_ms}  p99 ${p.p99_ms} ms  errors ${p.errors}`);
+    for (const p of paced)
+      console.log(
+        `  ${p.name.padEnd(13)} c=${p.connections}  ${String(p.rps).padStart(6)} rps  p50 ${p.p50_ms}  p95 ${p.p95_ms}  p99 ${p.p99_ms} ms  errors ${p.errors}`,
+      );
   }
   if (floor.length) {
     console.log(`\nthe stack's floor (graphql-yoga on Bun.serve with the app's schema, fixed answers: no plugins, no database):`);
-    for (const f of floor) console.log(`  ${f.name.padEnd(13)} c=${f.connections}  ${String(f.rps).padStart(6)} rps  p50 ${f.p50_ms}  p95 ${f.p95_ms}  p99 ${f.p99_ms} ms  errors ${f.errors}`);
+    for (const f of floor)
+      console.log(
+        `  ${f.name.padEnd(13)} c=${f.connections}  ${String(f.rps).padStart(6)} rps  p50 ${f.p50_ms}  p95 ${f.p95_ms}  p99 ${f.p99_ms} ms  errors ${f.errors}`,
+      );
   }
   if (ogc) {
     console.log(`\nOGC API – Features (issue 21), full, c=${ogc.connections}:`);
     console.log(
       `  ${OGC_PAGE_FEATURES}-feature page ${ogc.ogc_page_features_per_s} features/s vs permitsGeoJSON (${ogc.geojson_box_features}-feature box) ${ogc.geojson_features_per_s} features/s: ×${ogc.features_per_s_ratio} (wanted ≥ 3)`,
     );
-    if (ogc.not_modified_rps !== null) console.log(`  304 ${ogc.not_modified_rps} rps; bare Bun.serve ${ogc.bare_rps ?? '—'} rps (×${ogc.not_modified_to_bare ?? '—'})`);
+    if (ogc.not_modified_rps !== null)
+      console.log(`  304 ${ogc.not_modified_rps} rps; bare Bun.serve ${ogc.bare_rps ?? '—'} rps (×${ogc.not_modified_to_bare ?? '—'})`);
   }
   if (tracingPairs.length) {
     const ratio = medianBy(tracingPairs, (p) => p.traced / p.off);
     const r = ratio.traced / ratio.off;
-    console.log(`\ntracing at 10 % sampling / off (permit, c=${Math.max(...CONNECTIONS)}, median of ${tracingPairs.length} adjacent pairs): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`);
+    console.log(
+      `\ntracing at 10 % sampling / off (permit, c=${Math.max(...CONNECTIONS)}, median of ${tracingPairs.length} adjacent pairs): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`,
+    );
   }
-  printAcceptance(acceptance(scenarios, rss, permitPairs.map((p) => p.full.rps / p.off.rps), submitRatios, floor));
+  printAcceptance(
+    acceptance(
+      scenarios,
+      rss,
+      permitPairs.map((p) => p.full.rps / p.off.rps),
+      submitRatios,
+      floor,
+    ),
+  );
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
 }
 
@@ -515,7 +654,14 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
   const cMax = Math.max(...CONNECTIONS);
   const shared = { RATE_LIMIT_SCALE, REDIS_URL };
   log(`seeding ${db.name} (SEED=full)`);
-  const seed = await startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
+  const seed = await startApp({
+    name: 'seed',
+    port: freePort(),
+    databaseUrl: db.url,
+    dataDir,
+    logDir,
+    env: { SEED: 'full', RATE_LIMIT_SCALE: '0' },
+  });
   const inputs = await prepareInputs(seed, dataDir, db.url);
   await seed.stop();
 
@@ -534,21 +680,34 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
     const per = (i: number) => Math.floor(cMax / servers.length) + (i < cMax % servers.length ? 1 : 0);
     const threads = servers.length > 1 ? 1 : THREADS;
     const all = (seconds: number, what: string) =>
-      Promise.all(servers.map((s, i) => runWrk({ url: `${s.url}/graphql`, script, connections: per(i), seconds, threads, tag: runTag(`${what}${i}`) })));
+      Promise.all(
+        servers.map((s, i) =>
+          runWrk({ url: `${s.url}/graphql`, script, connections: per(i), seconds, threads, tag: runTag(`${what}${i}`) }),
+        ),
+      );
     if (WARMUP > 0) await all(WARMUP, 'w');
     const before = servers.map((s) => cpuSnapshot(s.pid));
     const machineBefore = machineTicks();
     const parts = await all(SECONDS, 'm');
     const busy = machineBusyPercent(machineBefore, machineTicks());
     const r = combine(parts);
-    const cpu = cpuPerRequestOfMany(before, servers.map((s) => cpuSnapshot(s.pid)), r.requests);
+    const cpu = cpuPerRequestOfMany(
+      before,
+      servers.map((s) => cpuSnapshot(s.pid)),
+      r.requests,
+    );
     log(
       `${name.padEnd(12)} ${servers.length} instance(s) c=${cMax}  ${r.rps.toFixed(0)} rps  p95 ${r.p95} ms  errors ${r.errors}  (per instance: ${parts.map((p) => p.rps.toFixed(0)).join(' + ')})` +
         `  machine CPU busy ${busy ?? '?'} %` +
         describeCpu(cpu, 'CPU µs/req (all instances)'),
     );
     if (r.errors) log(`  first error: ${r.sampleError}`);
-    return { ...r, perInstanceRps: parts.map((p) => Math.round(p.rps)), machine_busy_percent: busy, ...(cpu ? { cpu_per_request: cpu } : {}) };
+    return {
+      ...r,
+      perInstanceRps: parts.map((p) => Math.round(p.rps)),
+      machine_busy_percent: busy,
+      ...(cpu ? { cpu_per_request: cpu } : {}),
+    };
   };
 
   const results: Record<string, Record<string, Awaited<ReturnType<typeof load>>>> = { '1': {}, [String(n)]: {} };
@@ -561,7 +720,10 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
 
   // the audit chain several instances appended to concurrently
   const verify = await cli(['audit', 'verify', '--json'], { DATABASE_URL: db.url, DATA_DIR: instanceDir(1) });
-  let chain: { ok: boolean; size?: number; reason?: string; firstBadSeq?: number } = { ok: false, reason: verify.err.trim() || verify.out.trim() };
+  let chain: { ok: boolean; size?: number; reason?: string; firstBadSeq?: number } = {
+    ok: false,
+    reason: verify.err.trim() || verify.out.trim(),
+  };
   try {
     chain = JSON.parse(verify.out) as typeof chain;
   } catch {}
@@ -594,18 +756,38 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
   const allowed = statuses.filter((s) => s === 200).length;
   const limited = statuses.filter((s) => s === 429).length;
   const oneBudget = Math.floor(burst + rate * seconds) + 1;
-  const rateLimit = { requests: total, allowed, limited, other: total - allowed - limited, seconds: Math.round(seconds * 100) / 100, one_budget_allows: oneBudget, separate_budgets_would_allow: total, shared: allowed <= oneBudget && limited > 0 };
+  const rateLimit = {
+    requests: total,
+    allowed,
+    limited,
+    other: total - allowed - limited,
+    seconds: Math.round(seconds * 100) / 100,
+    one_budget_allows: oneBudget,
+    separate_budgets_would_allow: total,
+    shared: allowed <= oneBudget && limited > 0,
+  };
   log(`rate limit probe: ${JSON.stringify(rateLimit)}`);
 
   const one = results['1']!;
   const many = results[String(n)]!;
-  const out = { machine: { ...machine, loadavg_at_end: loadavg().map((x) => Math.round(x * 100) / 100) }, instances: n, connections: cMax, redis: REDIS_URL.replace(/\/\/[^@]*@/, '//***@'), single: one, aggregate: many, audit_chain: chain, rate_limit: rateLimit };
+  const out = {
+    machine: { ...machine, loadavg_at_end: loadavg().map((x) => Math.round(x * 100) / 100) },
+    instances: n,
+    connections: cMax,
+    redis: REDIS_URL.replace(/\/\/[^@]*@/, '//***@'),
+    single: one,
+    aggregate: many,
+    audit_chain: chain,
+    rate_limit: rateLimit,
+  };
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, 'instances.json');
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 
   console.log(`\nScale-out: ${n} app processes on one PostgreSQL + Redis, ${cMax} connections in total (wrk per instance)\n`);
-  console.log(`${'scenario'.padEnd(14)}${'1 instance rps'.padStart(16)}${`${n} instances rps`.padStart(18)}${'ratio'.padStart(8)}${'p95 1 / N (ms)'.padStart(18)}${'errors'.padStart(9)}${'CPU busy 1 / N'.padStart(17)}`);
+  console.log(
+    `${'scenario'.padEnd(14)}${'1 instance rps'.padStart(16)}${`${n} instances rps`.padStart(18)}${'ratio'.padStart(8)}${'p95 1 / N (ms)'.padStart(18)}${'errors'.padStart(9)}${'CPU busy 1 / N'.padStart(17)}`,
+  );
   for (const name of scenarios) {
     const a = one[name]!;
     const b = many[name]!;
@@ -652,7 +834,14 @@ async function main() {
     else await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
     try {
       // keep the logs, drop the bulky data dirs
-      for (const d of ['data', 'data-security-off', 'data-security-off-submit', 'data-no-audit-submit', ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`)]) rmSync(join(work, d), { recursive: true, force: true });
+      for (const d of [
+        'data',
+        'data-security-off',
+        'data-security-off-submit',
+        'data-no-audit-submit',
+        ...Array.from({ length: Math.max(INSTANCES, 1) }, (_, i) => `instance-${i + 1}`),
+      ])
+        rmSync(join(work, d), { recursive: true, force: true });
     } catch {}
   }
   process.exit(code);
@@ -665,7 +854,14 @@ async function mainEvents() {
   mkdirSync(join(work, 'logs'), { recursive: true });
   let code = 0;
   try {
-    await runEvents(db, { seconds: Number(opts.seconds === '5' ? 10 : opts.seconds), rate: 100, subscribers: Number(opts.subscribers), work, results: RESULTS, log });
+    await runEvents(db, {
+      seconds: Number(opts.seconds === '5' ? 10 : opts.seconds),
+      rate: 100,
+      subscribers: Number(opts.subscribers),
+      work,
+      results: RESULTS,
+      log,
+    });
   } catch (err) {
     console.error('bench failed:', err);
     code = 1;

@@ -117,9 +117,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const rateLimitIdentity = ({ principal: p, ip }: RequestScope) =>
     p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
   const buckets =
-    guardOn && rateLimitOn ? createTokenBucketStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:' }) : null;
+    guardOn && rateLimitOn
+      ? createTokenBucketStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:' })
+      : null;
 
-  // plugins typed for their own context needs: Yoga checks them against the context at run time, not here
+  // plugins are typed for the context each one needs (Plugin's context parameter is invariant, so no one type fits all)
+  // biome-ignore lint/suspicious/noExplicitAny: the list mixes plugins of different context types
   const plugins: Array<Plugin<any> | false> = [
     // audit: notes each operation as the client sent it, and what the client got; a mutation gets an audited unit
     // of work writing its entry in its transaction. First, so its onExecute runs whichever later plugin stops execution
@@ -158,7 +161,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
           const { scope } = c as unknown as ServerContext;
           if (scope.cost.wouldRefuse) return; // once per request, though both charges may go over
           scope.cost.wouldRefuse = true;
-          log.info({ requestId: scope.requestId, client: who.key, role: who.role, retryAfterSeconds }, 'rate limit would have refused (measure-only)');
+          log.info(
+            { requestId: scope.requestId, client: who.key, role: who.role, retryAfterSeconds },
+            'rate limit would have refused (measure-only)',
+          );
         },
       }),
     // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
@@ -209,7 +215,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     },
     renderGraphiQL: graphiqlAssets.render,
     context: () =>
-      ({ database, services, transparency: deps.transparency, work: createAuditedWork(database.db, null) }) as Partial<GraphQLContext> as GraphQLContext,
+      ({
+        database,
+        services,
+        transparency: deps.transparency,
+        work: createAuditedWork(database.db, null),
+      }) as Partial<GraphQLContext> as GraphQLContext,
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = (error as GraphQLError).originalError ?? error;
@@ -221,6 +232,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       },
       isDev: false,
     },
+    // biome-ignore lint/suspicious/noExplicitAny: see the list above
     plugins: plugins.filter((p): p is Plugin<any> => Boolean(p)),
   });
 
@@ -366,22 +378,26 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   // edge steps, outermost first: the request's span, the request id and security headers on every response, HTTP
   // metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withRequestSpan(withRequestIdHeader(withSecurityHeaders(
-    withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
-    {
-      onError: (err, request, scope) => {
-        // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
-        if (request.signal.aborted) {
-          log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
-        } else {
-          log.error({ err }, 'unhandled error');
-        }
-      },
-      // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
-      graphiqlAssets: "'self'",
-      graphiqlFavicon: "'self'",
-    },
-  )));
+  const handle: ScopedHandler = withRequestSpan(
+    withRequestIdHeader(
+      withSecurityHeaders(
+        withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
+        {
+          onError: (err, request, scope) => {
+            // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
+            if (request.signal.aborted) {
+              log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
+            } else {
+              log.error({ err }, 'unhandled error');
+            }
+          },
+          // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
+          graphiqlAssets: "'self'",
+          graphiqlFavicon: "'self'",
+        },
+      ),
+    ),
+  );
 
   return { yoga, schema, handle, metrics, changeCounters, listeningOn };
 }

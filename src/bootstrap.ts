@@ -62,8 +62,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
   const tracing = startTracing(config.otel, process.env.npm_package_version);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =
-    opts.database ??
-    (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') }));
+    opts.database ?? (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') }));
   try {
     const signingKey = await loadSigningKey({ dataDir: config.dataDir, pem: config.jwt.signingKeyPem });
     const transparency = createTransparencyLog({
@@ -181,8 +180,19 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         : createAuditRecorder({ ...auditOptions, alerts });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
     const handle = createReplayHandler(database.db, async (tx, item, affected) => {
-      const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId, operation: { type: 'mutation', name: item.kind } };
-      await audit.appendInTx(tx, { ...base, affected, queued: true, receiptId: item.id, outcome: 'ALLOWED', replayedAt: new Date().toISOString() });
+      const base = item.payload.audit ?? {
+        kind: 'graphql',
+        clientId: item.payload.principal.clientId,
+        operation: { type: 'mutation', name: item.kind },
+      };
+      await audit.appendInTx(tx, {
+        ...base,
+        affected,
+        queued: true,
+        receiptId: item.id,
+        outcome: 'ALLOWED',
+        replayedAt: new Date().toISOString(),
+      });
     });
     const replayer = createReplayer({
       outbox,
@@ -208,7 +218,14 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         }
         if (r.state === 'REJECTED') {
           const base = item.payload.audit ?? { kind: 'graphql', clientId: item.payload.principal.clientId };
-          audit.record({ ...base, queued: true, receiptId: item.id, outcome: 'ERROR', errorCodes: ['REJECTED_ON_REPLAY'], reason: r.reason.slice(0, 500) });
+          audit.record({
+            ...base,
+            queued: true,
+            receiptId: item.id,
+            outcome: 'ERROR',
+            errorCodes: ['REJECTED_ON_REPLAY'],
+            reason: r.reason.slice(0, 500),
+          });
         }
       },
       onError: (err, item) => log.warn({ receipt: item?.id, err: (err as Error).message }, 'outbox replay error'),
@@ -228,25 +245,28 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       localKeys: keys,
       isRevoked: revocations.isRevoked,
     });
-    const app = createApp({
-      audit,
-      transparency,
-      rateLimitPrefix: `${opts.cachePrefix ?? config.redisKeyPrefix}rl:`,
-      config,
-      database,
-      log,
-      services,
-      verifier,
-      publishedKeys: keys,
-      isReady: () => connected,
-      tokenEndpoint: {
-        key: signingKey,
-        issuer: config.jwt.issuer,
-        audience: config.jwt.audience,
-        ttlSeconds: config.jwt.ttlSeconds,
-        throttle: createLoginThrottle(),
+    const app = createApp(
+      {
+        audit,
+        transparency,
+        rateLimitPrefix: `${opts.cachePrefix ?? config.redisKeyPrefix}rl:`,
+        config,
+        database,
+        log,
+        services,
+        verifier,
+        publishedKeys: keys,
+        isReady: () => connected,
+        tokenEndpoint: {
+          key: signingKey,
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          ttlSeconds: config.jwt.ttlSeconds,
+          throttle: createLoginThrottle(),
+        },
       },
-    }, opts.app);
+      opts.app,
+    );
     return {
       app,
       tracing,

@@ -92,7 +92,10 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
   /** Prefix of every Redis key (status cache, rate-limit buckets): one per deployment sharing a Redis. */
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - (up to 64)').default('permit-gateway:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - (up to 64)')
+    .default('permit-gateway:'),
   /**
    * The external base URL (OAuth metadata's issuer, token_endpoint and jwks_uri). Development and test derive it
    * from HOST/PORT; production defaults it to JWT_ISSUER (which production requires to be the public URL).
@@ -116,7 +119,12 @@ const envSchema = z.object({
   SIGNING_KEY_PEM: z.string().optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
   TRUSTED_PROXIES: addressList(''),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(2_097_152),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(2_097_152),
   CORS_ORIGINS: csv,
   METRICS_ALLOW: addressList('127.0.0.1,::1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

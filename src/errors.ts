@@ -39,23 +39,34 @@ export const unauthenticated = (message = 'Authentication required') =>
   make(message, ErrorCode.UNAUTHENTICATED, 401, {}, { 'WWW-Authenticate': 'Bearer' });
 
 export const invalidToken = () =>
-  make('Invalid access token', ErrorCode.UNAUTHENTICATED, 401, {}, {
-    'WWW-Authenticate': 'Bearer error="invalid_token"',
-  });
+  make(
+    'Invalid access token',
+    ErrorCode.UNAUTHENTICATED,
+    401,
+    {},
+    {
+      'WWW-Authenticate': 'Bearer error="invalid_token"',
+    },
+  );
 
 export const forbidden = (fields: string[], message?: string) =>
   make(message ?? `Not allowed to access: ${fields.join(', ')}`, ErrorCode.FORBIDDEN, 403, { fields });
 
 /** A value the caller may not use (another tenant's jurisdiction): FORBIDDEN naming the input field. */
-export const forbiddenInput = (field: string, message: string) =>
-  make(`${field}: ${message}`, ErrorCode.FORBIDDEN, 403, { field });
+export const forbiddenInput = (field: string, message: string) => make(`${field}: ${message}`, ErrorCode.FORBIDDEN, 403, { field });
 
 export const queryRejected = (message: string) => make(message, ErrorCode.QUERY_REJECTED, 400);
 
 export const rateLimited = (retryAfterSeconds: number) =>
-  make(`Rate limit exceeded; retry after ${retryAfterSeconds} s`, ErrorCode.RATE_LIMITED, 429, {}, {
-    'Retry-After': String(retryAfterSeconds),
-  });
+  make(
+    `Rate limit exceeded; retry after ${retryAfterSeconds} s`,
+    ErrorCode.RATE_LIMITED,
+    429,
+    {},
+    {
+      'Retry-After': String(retryAfterSeconds),
+    },
+  );
 
 /** Domain errors carry no HTTP status: they answer 200 with the code, like GraphQL validation of values. */
 export const badInput = (field: string, message: string) =>
@@ -63,8 +74,7 @@ export const badInput = (field: string, message: string) =>
 
 export const conflict = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
 
-export const notFound = (what: string) =>
-  new GraphQLError(`${what} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
+export const notFound = (what: string) => new GraphQLError(`${what} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
 
 export const serviceDegraded = (message = 'The permit database is unavailable; try again shortly') =>
   make(message, ErrorCode.SERVICE_DEGRADED, 503);

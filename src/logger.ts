@@ -18,7 +18,18 @@ export function createLogger(level: string) {
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin: traceMixin,
     redact: {
-      paths: ['authorization', 'headers.authorization', 'headers.cookie', 'client_secret', 'secret', 'token', 'access_token', '*.applicant', '*.email', '*.phone'],
+      paths: [
+        'authorization',
+        'headers.authorization',
+        'headers.cookie',
+        'client_secret',
+        'secret',
+        'token',
+        'access_token',
+        '*.applicant',
+        '*.email',
+        '*.phone',
+      ],
       censor: '[REDACTED]',
     },
   });

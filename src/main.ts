@@ -37,7 +37,9 @@ export async function runServer(appOptions: AppOptions = {}) {
   const url = `http://${config.host}:${server.port}`;
   running.log.info({ url, database: running.database.kind, ms: Math.round(performance.now() - started) }, 'permit gateway listening');
   if (config.env === 'production' && config.nodeEnv !== 'production') {
-    running.log.warn('NODE_ENV is not "production": graphql-js runs its development checks on every request (slower); set NODE_ENV=production');
+    running.log.warn(
+      'NODE_ENV is not "production": graphql-js runs its development checks on every request (slower); set NODE_ENV=production',
+    );
   }
   reportMemoryOnSignal(running.log);
 

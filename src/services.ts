@@ -31,7 +31,6 @@ export interface ServiceDeps {
   isConnected?: () => boolean;
 }
 
-
 export function createServices(deps: ServiceDeps) {
   const { database, breaker, statusCache, outbox } = deps;
   /** Known to be down: the breaker is open, or the database has not been reached since start. */
@@ -39,7 +38,12 @@ export function createServices(deps: ServiceDeps) {
 
   /** Every status the API writes or reads refreshes the cache that answers during an outage. */
   const rememberStatus = (permit: Permit) =>
-    statusCache.set({ number: permit.permitNum, jurisdiction: permit.jurisdictionId, status: permit.statusCurrent, updatedAt: permit.updatedAt });
+    statusCache.set({
+      number: permit.permitNum,
+      jurisdiction: permit.jurisdictionId,
+      status: permit.statusCurrent,
+      updatedAt: permit.updatedAt,
+    });
 
   /** Status reads are coalesced across requests: the breaker guards each batch's statement (one call per batch). */
   const guardedByBreaker = <T>(fn: () => Promise<T>) => breaker.execute(fn);
@@ -50,17 +54,32 @@ export function createServices(deps: ServiceDeps) {
       const row = await getPublicStatus(database.db, number, guardedByBreaker);
       if (!row) return null;
       const asOf = new Date();
-      await statusCache.refresh({ number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt }, asOf.getTime());
+      await statusCache.refresh(
+        { number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt },
+        asOf.getTime(),
+      );
       return { number: row.number, status: row.status, updatedAt: row.updatedAt, stale: false, asOf };
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       const cached = await statusCache.get(number);
       if (!cached) throw serviceDegraded('The permit database is unavailable and this permit is not in the status cache');
-      return { number: cached.number, status: cached.status, updatedAt: new Date(cached.updatedAt), stale: true, asOf: new Date(cached.asOf) };
+      return {
+        number: cached.number,
+        status: cached.status,
+        updatedAt: new Date(cached.updatedAt),
+        stale: true,
+        asOf: new Date(cached.asOf),
+      };
     }
   }
 
-  function queue(work: AuditedWork, kind: 'submitPermit' | 'scheduleInspection', p: Principal, key: string, input: unknown): SubmissionReceipt {
+  function queue(
+    work: AuditedWork,
+    kind: 'submitPermit' | 'scheduleInspection',
+    p: Principal,
+    key: string,
+    input: unknown,
+  ): SubmissionReceipt {
     try {
       const audit = work.deferredEntry();
       const r = outbox.enqueue({
@@ -87,11 +106,19 @@ export function createServices(deps: ServiceDeps) {
       const receipt = await breaker.execute(async () => {
         const plan = await planSubmission(database.db, p, v);
         if ('write' in plan) return work.write(plan.write);
-        return work.transaction(async () => plan.prior, (r) => (r.permitNumber ? [r.permitNumber] : []));
+        return work.transaction(
+          async () => plan.prior,
+          (r) => (r.permitNumber ? [r.permitNumber] : []),
+        );
       });
       if (receipt.submittedAt && receipt.permitNumber) {
         // a new permit: its status is known without reading it back, and the permit is read only if asked for
-        await statusCache.set({ number: receipt.permitNumber, jurisdiction: p.jurisdiction, status: 'SUBMITTED', updatedAt: receipt.submittedAt });
+        await statusCache.set({
+          number: receipt.permitNumber,
+          jurisdiction: p.jurisdiction,
+          status: 'SUBMITTED',
+          updatedAt: receipt.submittedAt,
+        });
         return { receipt, permit: () => getPermitById(database.db, p, receipt.id) };
       }
       const permit = await getPermitById(database.db, p, receipt.id);
@@ -112,7 +139,16 @@ export function createServices(deps: ServiceDeps) {
     const v = validateScheduling(rawInput, rawKey);
     const queued = () => {
       const r = queue(work, 'scheduleInspection', p, v.key, { ...v.input, permitNumber });
-      return { id: r.id, inspectionType: v.input.inspectionType, windowStart: v.input.windowStart, windowEnd: v.input.windowEnd, result: 'PENDING', notes: null, recordedAt: null, queued: true };
+      return {
+        id: r.id,
+        inspectionType: v.input.inspectionType,
+        windowStart: v.input.windowStart,
+        windowEnd: v.input.windowEnd,
+        result: 'PENDING',
+        notes: null,
+        recordedAt: null,
+        queued: true,
+      };
     };
     if (down()) return queued();
     try {
@@ -134,7 +170,12 @@ export function createServices(deps: ServiceDeps) {
   async function submissionReceipt(p: Principal, id: string): Promise<SubmissionReceipt | null> {
     const queued = /^[0-9a-f-]{36}$/i.test(id) ? outbox.get(id) : undefined;
     if (queued && queued.payload.principal.clientId === p.clientId) {
-      return { id, state: queued.state, permitNumber: queued.state === 'PERSISTED' ? (queued.resultId ?? null) : null, reason: queued.reason ?? null };
+      return {
+        id,
+        state: queued.state,
+        permitNumber: queued.state === 'PERSISTED' ? (queued.resultId ?? null) : null,
+        reason: queued.reason ?? null,
+      };
     }
     const permit = await getPermitById(database.db, p, id);
     if (!permit || permit.submittedBy !== p.clientId) return null;

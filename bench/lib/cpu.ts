@@ -39,7 +39,10 @@ export function cpuSnapshot(appPid: number): CpuSnapshot | null {
     const line = read(`/proc/${appPid}/task/${tid}/stat`);
     if (!line) continue;
     const name = line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'));
-    ticks.set(`${appPid}/${tid}`, { kind: tid === String(appPid) ? 'appMain' : name === 'Worker' ? 'appWorkers' : 'appOther', ticks: ticksOf(line) });
+    ticks.set(`${appPid}/${tid}`, {
+      kind: tid === String(appPid) ? 'appMain' : name === 'Worker' ? 'appWorkers' : 'appOther',
+      ticks: ticksOf(line),
+    });
   }
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -70,7 +73,12 @@ export function cpuPerRequest(before: CpuSnapshot | null, after: CpuSnapshot | n
   if (!before || !after || requests <= 0) return null;
   const t = ticksBetween(before, after);
   const us = (k: Kind) => Math.round(((t[k] / TICKS_PER_SECOND) * 1e6) / requests);
-  const perRequest = { app_main_us: us('appMain'), app_workers_us: us('appWorkers'), app_other_us: us('appOther'), postgres_us: us('postgres') };
+  const perRequest = {
+    app_main_us: us('appMain'),
+    app_workers_us: us('appWorkers'),
+    app_other_us: us('appOther'),
+    postgres_us: us('postgres'),
+  };
   return { ...perRequest, total_us: perRequest.app_main_us + perRequest.app_workers_us + perRequest.app_other_us + perRequest.postgres_us };
 }
 export type CpuPerRequest = NonNullable<ReturnType<typeof cpuPerRequest>>;
@@ -88,7 +96,9 @@ export function cpuPerRequestOfMany(before: (CpuSnapshot | null)[], after: (CpuS
 
 /** The log line's part: `CPU µs/req: serving … + workers … + JIT/GC … + postgres … = total`. */
 export function describeCpu(cpu: CpuPerRequest | null, label = 'CPU µs/req'): string {
-  return cpu ? `  ${label}: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}` : '';
+  return cpu
+    ? `  ${label}: serving ${cpu.app_main_us} + workers ${cpu.app_workers_us} + JIT/GC ${cpu.app_other_us} + postgres ${cpu.postgres_us} = ${cpu.total_us}`
+    : '';
 }
 
 /** The machine's CPU time so far, from /proc/stat's `cpu` line (clock ticks): busy (everything but idle and iowait) and all. */

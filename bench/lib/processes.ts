@@ -29,7 +29,10 @@ export function readRss(pid: number): Rss | null {
 export class RssSampler {
   peak = 0;
   #timer: ReturnType<typeof setInterval>;
-  constructor(readonly pid: number, everyMs = 200) {
+  constructor(
+    readonly pid: number,
+    everyMs = 200,
+  ) {
     this.#timer = setInterval(() => this.sample(), everyMs);
   }
   sample(): Rss | null {
@@ -177,7 +180,8 @@ export function startYogaFloor(port: number, logDir: string, sampleFile: string)
     logDir,
     argv: ['run', 'bench/lib/yoga-floor.ts'],
     env: { ...baseEnv(), NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
-    ready: async (url) => (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok,
+    ready: async (url) =>
+      (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok,
     timeoutMs: 20_000,
   });
 }
@@ -206,7 +210,11 @@ export async function rssAfterGc(server: ChildServer, timeoutMs = 10_000): Promi
     if (Date.now() > until) throw new Error(`${server.name}: no memory report ${timeoutMs} ms after SIGUSR2 (log: ${server.logFile})`);
     await Bun.sleep(50);
   }
-  const last = readFileSync(server.logFile, 'utf8').split('\n').filter((l) => l.includes(GC_LINE)).at(-1) ?? '';
+  const last =
+    readFileSync(server.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(GC_LINE))
+      .at(-1) ?? '';
   let heapMb: number | null = null;
   try {
     heapMb = (JSON.parse(last) as { memory?: { heap_used_mb?: number } }).memory?.heap_used_mb ?? null;

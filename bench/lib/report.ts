@@ -52,7 +52,9 @@ export function printMatrix(
     `leak check (full, permit; RSS after a full GC): after warm-up ${rss.warm.toFixed(1)} MB; after runs 1-3: ${rss.runs.map((x) => x.toFixed(1)).join(', ')} MB (after/warm ${(rss.after / (rss.warm || 1)).toFixed(2)})`,
   );
   if (rss.raw) {
-    console.log(`  RSS as found before each GC: warm ${rss.raw.warm.toFixed(1)} MB; runs 1-3: ${rss.raw.runs.map((x) => x.toFixed(1)).join(', ')} MB`);
+    console.log(
+      `  RSS as found before each GC: warm ${rss.raw.warm.toFixed(1)} MB; runs 1-3: ${rss.raw.runs.map((x) => x.toFixed(1)).join(', ')} MB`,
+    );
   }
 }
 
@@ -82,22 +84,43 @@ export function acceptance(
     const a = full('permit');
     const b = find(rows, 'permit', 'security-off', c);
     const x = a && b ? a.rps / b.rps : NaN;
-    const pairs = pairRatios.length > 1 ? ` (median of ${pairRatios.length} adjacent pairs: ${pairRatios.map((r) => r.toFixed(2)).join(', ')})` : '';
-    checks.push({ point: `1. permit@${c}: full ≥ 0.85 × security-off`, pass: x >= 0.85, measured: Boolean(a && b), detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}${pairs}` });
+    const pairs =
+      pairRatios.length > 1 ? ` (median of ${pairRatios.length} adjacent pairs: ${pairRatios.map((r) => r.toFixed(2)).join(', ')})` : '';
+    checks.push({
+      point: `1. permit@${c}: full ≥ 0.85 × security-off`,
+      pass: x >= 0.85,
+      measured: Boolean(a && b),
+      detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}${pairs}`,
+    });
   }
-  for (const [n, limit] of [['permitStatus', 15], ['permit', 15], ['submitPermit', 40]] as const) {
+  for (const [n, limit] of [
+    ['permitStatus', 15],
+    ['permit', 15],
+    ['submitPermit', 40],
+  ] as const) {
     const r = full(n);
     // the same requests on graphql-yoga alone (no plugins, no database): no app on this stack beats it on this machine
     const f = floor.find((x) => x.name === n && x.connections === c);
     const floorNote = f ? ` (the stack's floor: p95 ${f.p95_ms} ms)` : '';
-    checks.push({ point: `2. ${n}@${c} full p95 < ${limit} ms`, pass: !!r && r.p95_ms < limit, measured: Boolean(r), detail: `p95 ${r?.p95_ms} ms${floorNote}` });
+    checks.push({
+      point: `2. ${n}@${c} full p95 < ${limit} ms`,
+      pass: !!r && r.p95_ms < limit,
+      measured: Boolean(r),
+      detail: `p95 ${r?.p95_ms} ms${floorNote}`,
+    });
   }
   {
     const a = full('submitPermit');
     const b = find(rows, 'submitPermit', 'no-audit', c);
     const x = a && b ? a.rps / b.rps : NaN;
-    const rounds = submitRatios.length > 1 ? ` (median of ${submitRatios.length} rounds: ${submitRatios.map((r) => r.toFixed(2)).join(', ')})` : '';
-    checks.push({ point: `3. submitPermit@${c}: full ≥ 0.7 × no-audit`, pass: x >= 0.7, measured: Boolean(a && b), detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}${rounds}` });
+    const rounds =
+      submitRatios.length > 1 ? ` (median of ${submitRatios.length} rounds: ${submitRatios.map((r) => r.toFixed(2)).join(', ')})` : '';
+    checks.push({
+      point: `3. submitPermit@${c}: full ≥ 0.7 × no-audit`,
+      pass: x >= 0.7,
+      measured: Boolean(a && b),
+      detail: `${a?.rps.toFixed(0)} / ${b?.rps.toFixed(0)} rps = ${x.toFixed(2)}${rounds}`,
+    });
   }
   checks.push({ point: '4. three instances', pass: false, detail: 'run `bun run bench -- --instances 3`' });
   {

@@ -176,7 +176,22 @@ export interface WrkOptions {
 export async function runWrk(o: WrkOptions): Promise<LoadResult> {
   const threads = Math.min(o.threads ?? 2, o.connections);
   const proc = Bun.spawn(
-    ['wrk', '-t', String(threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '10s', '-s', o.script, o.url, '--', o.tag],
+    [
+      'wrk',
+      '-t',
+      String(threads),
+      '-c',
+      String(o.connections),
+      '-d',
+      `${o.seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      o.script,
+      o.url,
+      '--',
+      o.tag,
+    ],
     { stdout: 'pipe', stderr: 'pipe' },
   );
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
@@ -184,8 +199,18 @@ export async function runWrk(o: WrkOptions): Promise<LoadResult> {
   const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
   if (!line) throw new Error(`wrk produced no result (exit ${proc.exitCode}): ${err || out}`);
   const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as {
-    requests: number; duration_us: number; p50: number; p90: number; p95: number; p99: number; max: number;
-    non2xx: number; gql: number; unexpected: number; socket: number; sample: string;
+    requests: number;
+    duration_us: number;
+    p50: number;
+    p90: number;
+    p95: number;
+    p99: number;
+    max: number;
+    non2xx: number;
+    gql: number;
+    unexpected: number;
+    socket: number;
+    sample: string;
   };
   const durationS = r.duration_us / 1e6;
   const ms = (us: number) => Math.round(us / 10) / 100;
@@ -203,7 +228,11 @@ export async function runWrk(o: WrkOptions): Promise<LoadResult> {
     unexpected: r.unexpected,
     socketErrors: r.socket,
     errors: Math.max(r.non2xx + r.gql + r.unexpected + r.socket, r.requests === 0 ? 1 : 0),
-    ...(r.sample ? { sampleError: r.sample } : r.requests === 0 ? { sampleError: `no request completed within ${durationS.toFixed(1)} s` } : {}),
+    ...(r.sample
+      ? { sampleError: r.sample }
+      : r.requests === 0
+        ? { sampleError: `no request completed within ${durationS.toFixed(1)} s` }
+        : {}),
   };
 }
 

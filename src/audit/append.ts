@@ -121,7 +121,13 @@ export function unstorableReason(entry: unknown): string | null {
 export function unstorableRecord(reason: string, original: unknown) {
   const e = original as Record<string, unknown> | null | undefined;
   const str = (v: unknown) => (typeof v === 'string' ? storableText(v.slice(0, 128)) : null);
-  const marker = { kind: 'audit.unstorable', reason: storableText(reason.slice(0, 200)), originalKind: str(e?.kind), requestId: str(e?.requestId), outcome: 'ERROR' };
+  const marker = {
+    kind: 'audit.unstorable',
+    reason: storableText(reason.slice(0, 200)),
+    originalKind: str(e?.kind),
+    requestId: str(e?.requestId),
+    outcome: 'ERROR',
+  };
   let kept: Record<string, unknown> = {};
   try {
     const copy = e !== null && typeof e === 'object' ? storableCopy(e, { salvage: true }) : null;

@@ -21,7 +21,15 @@ export function outcomeOf(httpStatus: number, errorCodes: readonly string[]): Au
   return 'ALLOWED';
 }
 
-const STATUS_CODES: Readonly<Record<number, string>> = { 400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', [CLIENT_CLOSED_STATUS]: CLIENT_CLOSED_CODE, 503: 'SERVICE_DEGRADED' };
+const STATUS_CODES: Readonly<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+  [CLIENT_CLOSED_STATUS]: CLIENT_CLOSED_CODE,
+  503: 'SERVICE_DEGRADED',
+};
 
 /** Error code implied by a status when no GraphQL error was produced (refused before GraphQL ran). */
 export function codeForStatus(status: number): string | null {

@@ -31,7 +31,13 @@ function decode(cursor: string | null | undefined): number | null {
 const tenant = (p: Principal) =>
   or(sql`${auditEntries.entry}->>'jurisdiction' = ${p.jurisdiction}`, sql`${auditEntries.entry}->>'jurisdiction' is null`);
 
-export async function listAuditEntries(db: Executor, p: Principal, filter: AuditFilter | null | undefined, first?: number | null, after?: string | null) {
+export async function listAuditEntries(
+  db: Executor,
+  p: Principal,
+  filter: AuditFilter | null | undefined,
+  first?: number | null,
+  after?: string | null,
+) {
   const size = pageSize(first ?? PAGE.default);
   const afterSeq = decode(after);
   const f = filter ?? {};
@@ -63,7 +69,10 @@ export async function listAuditEntries(db: Executor, p: Principal, filter: Audit
 }
 
 export async function getAuditEntry(db: Executor, p: Principal, seq: number) {
-  const [row] = await db.select().from(auditEntries).where(and(eq(auditEntries.seq, seq), tenant(p)));
+  const [row] = await db
+    .select()
+    .from(auditEntries)
+    .where(and(eq(auditEntries.seq, seq), tenant(p)));
   return row ?? null;
 }
 

@@ -21,11 +21,16 @@ const send = (m: FromAuditWorker) => self.postMessage(m);
 
 /** The subset of pino the recorder uses, forwarded to the serving thread's logger. */
 function forwardingLogger(): Logger {
-  const at =
-    (level: 'info' | 'warn' | 'error') =>
-    (obj: Record<string, unknown> | string, msg?: string) =>
-      typeof obj === 'string' ? send({ type: 'log', level, obj: {}, msg: obj }) : send({ type: 'log', level, obj, msg: msg ?? '' });
-  return { info: at('info'), warn: at('warn'), error: at('error'), debug: () => {}, trace: () => {}, fatal: at('error') } as unknown as Logger;
+  const at = (level: 'info' | 'warn' | 'error') => (obj: Record<string, unknown> | string, msg?: string) =>
+    typeof obj === 'string' ? send({ type: 'log', level, obj: {}, msg: obj }) : send({ type: 'log', level, obj, msg: msg ?? '' });
+  return {
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    debug: () => {},
+    trace: () => {},
+    fatal: at('error'),
+  } as unknown as Logger;
 }
 
 let database: Database | null = null;

@@ -34,7 +34,8 @@ export function createAuditedWork(db: Db, facts: AuditFacts | null): AuditedWork
   return {
     transaction: <T>(work: (tx: Tx) => Promise<T>, affected: (result: T) => string[]) =>
       inSpan('audit.append', { 'permit_gateway.audit.in_transaction': true }, () => transaction(work, affected)) as Promise<T>,
-    write: <T>(change: StatementChange<T>) => inSpan('audit.append', { 'permit_gateway.audit.in_statement': true }, () => write(change)) as Promise<T>,
+    write: <T>(change: StatementChange<T>) =>
+      inSpan('audit.append', { 'permit_gateway.audit.in_statement': true }, () => write(change)) as Promise<T>,
     deferredEntry: () => facts?.deferred(),
   };
 }

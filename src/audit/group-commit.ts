@@ -104,7 +104,7 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
 
   const stream = (rows: AppendedAuditEntry[]) => {
     if (!o.sink || rows.length === 0) return;
-    const lines = rows.map((r) => JSON.stringify({ seq: r.seq, hash: r.hash, prevHash: r.prevHash, entry: r.entry })).join('\n') + '\n';
+    const lines = `${rows.map((r) => JSON.stringify({ seq: r.seq, hash: r.hash, prevHash: r.prevHash, entry: r.entry })).join('\n')}\n`;
     try {
       if (o.sink === 'stdout') process.stdout.write(lines);
       else appendFileSync(o.sink, lines, { mode: 0o600 });
@@ -127,9 +127,13 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
       const last = Number(row?.last ?? 0);
       if (size > last && (force || size - last >= every)) {
         // small pages, hashed in a worker thread: the serving thread only fetches them and checks the links
-        pageHasher ??= o.checkpointHashing === 'inline' ? inlinePageHasher : createWorkerPageHasher({
-          onFallback: (err) => o.log.warn({ err: String(err) }, 'audit checkpoint hashing worker failed; hashing in the serving thread'),
-        });
+        pageHasher ??=
+          o.checkpointHashing === 'inline'
+            ? inlinePageHasher
+            : createWorkerPageHasher({
+                onFallback: (err) =>
+                  o.log.warn({ err: String(err) }, 'audit checkpoint hashing worker failed; hashing in the serving thread'),
+              });
         const opts = { pageSize: 250, pageHasher, knownHashes: appendedHashes };
         const taken = o.publicKeys
           ? await takeNextCheckpoint(o.db, o.signer, { ...opts, publicKeys: await o.publicKeys() })
@@ -151,8 +155,19 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
     pendingMaybe = false;
     try {
       // background work: its own trace (when tracing is on and the sampler takes it)
-      const rows = await inSpan('audit.group_commit', { 'permit_gateway.audit.entries': batch.length }, () =>
-        o.db.transaction((tx) => appendAuditEntries(tx, batch.map((p) => p.entry), { withPending: true })), { root: true });
+      const rows = await inSpan(
+        'audit.group_commit',
+        { 'permit_gateway.audit.entries': batch.length },
+        () =>
+          o.db.transaction((tx) =>
+            appendAuditEntries(
+              tx,
+              batch.map((p) => p.entry),
+              { withPending: true },
+            ),
+          ),
+        { root: true },
+      );
       if (spooled) {
         rmSync(spooled, { force: true });
         spooled = null;
@@ -249,7 +264,11 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
           entry = storable(JSON.parse(line) as object);
         } catch (err) {
           // a torn or edited line must not stop the start (nor hide the others): recorded as such
-          entry = storable({ kind: 'audit.unstorable', reason: `spooled line is not JSON: ${(err as Error).message.slice(0, 120)}`, outcome: 'ERROR' });
+          entry = storable({
+            kind: 'audit.unstorable',
+            reason: `spooled line is not JSON: ${(err as Error).message.slice(0, 120)}`,
+            outcome: 'ERROR',
+          });
         }
         buffer.push({ entry });
       }
@@ -290,8 +309,11 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
         await flush().catch(() => Bun.sleep(200));
       }
       if (buffer.length && o.spoolFile) {
-        appendFileSync(o.spoolFile, buffer.map((p) => JSON.stringify(p.entry)).join('\n') + '\n', { mode: 0o600 });
-        o.log.warn({ spooled: buffer.length, file: o.spoolFile }, 'database unavailable at shutdown: audit entries spooled for the next start');
+        appendFileSync(o.spoolFile, `${buffer.map((p) => JSON.stringify(p.entry)).join('\n')}\n`, { mode: 0o600 });
+        o.log.warn(
+          { spooled: buffer.length, file: o.spoolFile },
+          'database unavailable at shutdown: audit entries spooled for the next start',
+        );
         o.onSettled?.(recordedIn(buffer));
         buffer = []; // on disk now: a flush still scheduled must not append them too
       } else if (buffer.length) {

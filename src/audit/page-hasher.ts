@@ -78,7 +78,7 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
       waiting.delete(event.data.id);
       pending.resolve(event.data.hashes);
     };
-    w.onerror = (event) => fallBack(event instanceof ErrorEvent ? event.error ?? event.message : event);
+    w.onerror = (event) => fallBack(event instanceof ErrorEvent ? (event.error ?? event.message) : event);
     return w;
   };
 
@@ -91,7 +91,10 @@ export function createWorkerPageHasher(opts: { onFallback?: (err: unknown) => vo
         const result = new Promise<HashedEntry[]>((resolve) => waiting.set(id, { resolve, rows }));
         worker.postMessage({ id, rows } satisfies PageRequest);
         // a worker that stops answering must not stall the checkpoint for good
-        const timer = setTimeout(() => waiting.has(id) && fallBack(new Error(`no answer from the hashing worker in ${answerMs} ms`)), answerMs);
+        const timer = setTimeout(
+          () => waiting.has(id) && fallBack(new Error(`no answer from the hashing worker in ${answerMs} ms`)),
+          answerMs,
+        );
         timer.unref?.();
         return result.finally(() => clearTimeout(timer));
       } catch (err) {

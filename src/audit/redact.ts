@@ -22,12 +22,37 @@ const normaliseKey = (key: string) => key.toLowerCase().replace(/[-_\s.]/g, '');
 /** Keys whose whole value goes. */
 const SENSITIVE_KEYS = new Set(
   [
-    'email', 'emailAddress', 'phone', 'phoneNumber', 'mobile', 'fax',
-    'password', 'passwd', 'passphrase', 'secret', 'client_secret', 'apiKey', 'privateKey',
-    'token', 'access_token', 'refresh_token', 'id_token', 'bearer',
-    'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
-    'x-client-cert', 'x-client-identity', 'x-forwarded-for', 'x-real-ip', 'forwarded',
-    'serial', 'serialNumber', 'certSerial', 'certificateSerial',
+    'email',
+    'emailAddress',
+    'phone',
+    'phoneNumber',
+    'mobile',
+    'fax',
+    'password',
+    'passwd',
+    'passphrase',
+    'secret',
+    'client_secret',
+    'apiKey',
+    'privateKey',
+    'token',
+    'access_token',
+    'refresh_token',
+    'id_token',
+    'bearer',
+    'authorization',
+    'proxy-authorization',
+    'cookie',
+    'set-cookie',
+    'x-client-cert',
+    'x-client-identity',
+    'x-forwarded-for',
+    'x-real-ip',
+    'forwarded',
+    'serial',
+    'serialNumber',
+    'certSerial',
+    'certificateSerial',
   ].map(normaliseKey),
 );
 /** Key fragments that mark a secret or contact field whatever the prefix (`newPassword`, `contactEmail`). */
@@ -47,10 +72,7 @@ export function isSensitiveKey(key: string): boolean {
 const B64 = 'A-Za-z0-9_-';
 const segment = (n: number) => `(?=([${B64}]*))\\${n}`;
 // Three base64url segments, the first a JSON header ("eyJ" = '{"'); JWE compact has five, caught too.
-const JWT_IN_TEXT = new RegExp(
-  `(?<![${B64}])eyJ${segment(1)}\\.${segment(2)}\\.${segment(3)}(?:\\.${segment(4)}\\.${segment(5)})?`,
-  'g',
-);
+const JWT_IN_TEXT = new RegExp(`(?<![${B64}])eyJ${segment(1)}\\.${segment(2)}\\.${segment(3)}(?:\\.${segment(4)}\\.${segment(5)})?`, 'g');
 // A whole string of three long base64url segments (a JWT whose header does not start with eyJ).
 const JWT_WHOLE = /^[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}$/;
 const LOCAL = "A-Za-z0-9.!#$%&'*+/=?^_`{|}~-";

@@ -7,7 +7,13 @@
  */
 import { sql } from 'drizzle-orm';
 import { jsonOf, rowsOf, type Executor } from '../db/client.ts';
-import { signCheckpoint, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointSigner, type CheckpointStatement } from './checkpoint.ts';
+import {
+  signCheckpoint,
+  verifyCheckpoint,
+  type CheckpointPublicKeys,
+  type CheckpointSigner,
+  type CheckpointStatement,
+} from './checkpoint.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
 import type { PageHasher } from './page-hasher.ts';
 import { loadAndVerify, type KnownHashes, type ResumePoint } from './verify-chain.ts';
@@ -87,7 +93,8 @@ export async function takeNextCheckpoint(
       const signed = await verifyCheckpoint(last.signature, opts.publicKeys);
       const frontier = jsonOf<FrontierNode[]>(last.frontier);
       const merkle = MerkleAccumulator.fromFrontier(frontier);
-      if (merkle.size === signed.size && merkle.root() === signed.rootHash) resumeFrom = { size: signed.size, headHash: signed.headHash, frontier };
+      if (merkle.size === signed.size && merkle.root() === signed.rootHash)
+        resumeFrom = { size: signed.size, headHash: signed.headHash, frontier };
     } catch {
       // not a usable starting point: verify everything
     }

@@ -14,12 +14,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
-import {
-  CheckpointVerificationError,
-  verifyCheckpoint,
-  type CheckpointPublicKeys,
-  type CheckpointStatement,
-} from './checkpoint.ts';
+import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointStatement } from './checkpoint.ts';
 import { GENESIS_HASH } from './hash-chain.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';
 import { hashOrReason, inlinePageHasher, type HashedEntry, type PageHasher } from './page-hasher.ts';
@@ -158,7 +153,13 @@ class ChainVerifier {
         `the log has ${size} entries but the checkpoint of ${pending.time} covers ${pending.size}: entries ${size + 1}..${pending.size} were removed`,
       );
     }
-    const base = { size, headHash: this.#prevHash, rootHash: this.#merkle.root(), checkpointsMatched: this.#matched, frontier: this.#merkle.frontier() };
+    const base = {
+      size,
+      headHash: this.#prevHash,
+      rootHash: this.#merkle.root(),
+      checkpointsMatched: this.#matched,
+      frontier: this.#merkle.frontier(),
+    };
     if (this.failure) return { ok: false, ...base, ...this.failure };
     if (extraFailure) return { ok: false, ...base, reason: extraFailure };
     return { ok: true, ...base };
@@ -236,9 +237,7 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   const pageSize = opts.pageSize ?? 5_000;
   const checkpoints = [...(opts.checkpoints ?? [])];
   if (opts.publicKeys && (opts.storedCheckpoints ?? true)) {
-    const stored = rowsOf<{ signature: string }>(
-      await executor.execute(sql`select signature from audit_checkpoints order by size`),
-    );
+    const stored = rowsOf<{ signature: string }>(await executor.execute(sql`select signature from audit_checkpoints order by size`));
     checkpoints.push(...stored.map((r) => r.signature));
   }
   const [top] = rowsOf<{ max: string | null }>(await executor.execute(sql`select max(seq)::text as max from audit_entries`));
@@ -251,19 +250,25 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   /** One page in seq order; entries with a known hash are not read. */
   async function page(after: number): Promise<PageRow[]> {
     const window = sql`from audit_entries where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`;
-    if (!known) return rowsOf<StoredRow>(await executor.execute(sql`select seq::text as seq, entry::text as entry, prev_hash, hash ${window}`));
+    if (!known)
+      return rowsOf<StoredRow>(await executor.execute(sql`select seq::text as seq, entry::text as entry, prev_hash, hash ${window}`));
     const links = rowsOf<Omit<StoredRow, 'entry'>>(await executor.execute(sql`select seq::text as seq, prev_hash, hash ${window}`));
     const withKnown = links.map((r) => ({ ...r, knownHash: known.get(Number(r.seq)) }));
     const unknown = withKnown.filter((r) => r.knownHash === undefined).map((r) => r.seq);
     const entries = new Map<string, string>();
     if (unknown.length) {
       const read = rowsOf<{ seq: string; entry: string }>(
-        await executor.execute(sql`select seq::text as seq, entry::text as entry from audit_entries where seq = any(${sql.param(unknown)}::bigint[])`),
+        await executor.execute(
+          sql`select seq::text as seq, entry::text as entry from audit_entries where seq = any(${sql.param(unknown)}::bigint[])`,
+        ),
       );
       for (const r of read) entries.set(r.seq, r.entry);
     }
-    return withKnown.map((r): PageRow =>
-      r.knownHash === undefined ? { ...r, knownHash: undefined, entry: entries.get(r.seq) ?? 'null' } : { ...r, knownHash: r.knownHash, entry: null },
+    return withKnown.map(
+      (r): PageRow =>
+        r.knownHash === undefined
+          ? { ...r, knownHash: undefined, entry: entries.get(r.seq) ?? 'null' }
+          : { ...r, knownHash: r.knownHash, entry: null },
     );
   }
 

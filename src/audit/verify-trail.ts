@@ -81,7 +81,9 @@ export async function verifyAuditTrail(executor: Executor, opts: LoadAndVerifyOp
   if (d) {
     problems.push(
       `entry seq ${d.duplicateSeq} repeats seq ${d.seq} (entryId ${d.entryId}, ${d.copies} copies)` +
-        (duplicates.length > 1 ? ` and ${duplicates.length - 1} more recorded entr${duplicates.length > 2 ? 'ies are' : 'y is'} duplicated` : '') +
+        (duplicates.length > 1
+          ? ` and ${duplicates.length - 1} more recorded entr${duplicates.length > 2 ? 'ies are' : 'y is'} duplicated`
+          : '') +
         ': an entry was appended more than once',
     );
   }

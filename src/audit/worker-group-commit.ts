@@ -70,7 +70,10 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   /** The worker is gone: the inline recorder takes every entry it had not settled. */
   function takeOver(reason: string) {
     if (inline) return;
-    o.log.error({ reason, entries: unsettled.length + outgoing.length }, 'audit worker failed: the serving thread appends audit entries from now on');
+    o.log.error(
+      { reason, entries: unsettled.length + outgoing.length },
+      'audit worker failed: the serving thread appends audit entries from now on',
+    );
     try {
       inline = o.fallback();
     } catch (err) {
@@ -245,7 +248,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   /** After close: entries go where the next start appends them from, or are logged as lost. */
   function spoolOrLose(left: Record<string, unknown>[]) {
     if (left.length && o.spoolFile) {
-      appendFileSync(o.spoolFile, left.map((e) => serialise([storable(e)]).slice(1, -1)).join('\n') + '\n', { mode: 0o600 });
+      appendFileSync(o.spoolFile, `${left.map((e) => serialise([storable(e)]).slice(1, -1)).join('\n')}\n`, { mode: 0o600 });
       o.log.warn({ spooled: left.length, file: o.spoolFile }, 'audit entries the worker had not settled were spooled for the next start');
     } else if (left.length) {
       o.log.error({ lost: left.length }, 'audit entries could not be written before shutdown');

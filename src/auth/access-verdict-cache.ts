@@ -24,7 +24,8 @@ function hasConditionalFields(doc: DocumentNode): boolean {
     found = false;
     visit(doc, {
       Directive(node) {
-        if ((node.name.value === 'skip' || node.name.value === 'include') && node.arguments?.some((a) => a.value.kind === Kind.VARIABLE)) found = true;
+        if ((node.name.value === 'skip' || node.name.value === 'include') && node.arguments?.some((a) => a.value.kind === Kind.VARIABLE))
+          found = true;
       },
     });
     conditional.set(doc, found);
@@ -53,25 +54,27 @@ type ExecuteHook = (payload: { args: ExecuteArgs; setResultAndStopExecution: (r:
  * rule for a remembered allowed verdict. `scopesOf` reads the caller's scopes from the context (null: anonymous).
  */
 export function withVerdictCache(authPlugin: Plugin, scopesOf: (context: Record<string, unknown>) => readonly string[] | null): Plugin {
-  const wrapExecute = (inner: ExecuteHook): ExecuteHook => (payload) => {
-    const doc = payload.args.document;
-    const key = verdictKey(payload.args, scopesOf);
-    if (allowed.get(doc)?.has(key)) return undefined;
-    let denied = false;
-    const out = inner({
-      ...payload,
-      setResultAndStopExecution: (r) => {
-        denied = true;
-        payload.setResultAndStopExecution(r);
-      },
-    });
-    if (!denied) {
-      let keys = allowed.get(doc);
-      if (!keys) allowed.set(doc, (keys = new Set()));
-      if (keys.size < PER_DOCUMENT) keys.add(key);
-    }
-    return out;
-  };
+  const wrapExecute =
+    (inner: ExecuteHook): ExecuteHook =>
+    (payload) => {
+      const doc = payload.args.document;
+      const key = verdictKey(payload.args, scopesOf);
+      if (allowed.get(doc)?.has(key)) return undefined;
+      let denied = false;
+      const out = inner({
+        ...payload,
+        setResultAndStopExecution: (r) => {
+          denied = true;
+          payload.setResultAndStopExecution(r);
+        },
+      });
+      if (!denied) {
+        let keys = allowed.get(doc);
+        if (!keys) allowed.set(doc, (keys = new Set()));
+        if (keys.size < PER_DOCUMENT) keys.add(key);
+      }
+      return out;
+    };
   const init = authPlugin.onPluginInit;
   return {
     ...authPlugin,

@@ -53,9 +53,11 @@ export async function registerClient(db: Executor, c: NewClient, manager?: Clien
         'clients of another jurisdiction are registered by an operator (`bun run cli clients create`)',
     );
   }
-  if (!CLIENT_ID.test(c.clientId)) throw badInput('input.clientId', 'must be 3-64 characters of a-z 0-9 . _ -, starting with a letter or digit');
+  if (!CLIENT_ID.test(c.clientId))
+    throw badInput('input.clientId', 'must be 3-64 characters of a-z 0-9 . _ -, starting with a letter or digit');
   if (!isRole(c.role)) throw badInput('input.role', `must be one of ${Object.keys(ROLE_SCOPES).join(', ')}`);
-  if (c.certThumbprint && !THUMBPRINT.test(c.certThumbprint)) throw badInput('input.certThumbprint', 'must be a base64url SHA-256 thumbprint (43 characters)');
+  if (c.certThumbprint && !THUMBPRINT.test(c.certThumbprint))
+    throw badInput('input.certThumbprint', 'must be a base64url SHA-256 thumbprint (43 characters)');
   const [j] = await db.select({ id: jurisdictions.id }).from(jurisdictions).where(eq(jurisdictions.id, c.jurisdiction));
   if (!j) throw badInput('input.jurisdiction', `no jurisdiction ${c.jurisdiction}`);
   if ((c.role as Role) === 'contractor') {
@@ -108,12 +110,19 @@ export async function revokeClient(db: Executor, clientId: string, manager?: Cli
 
 /** New secret; the old one keeps working for SECRET_OVERLAP_MS so deployments can switch without downtime. */
 export async function rotateClientSecret(db: Executor, clientId: string): Promise<string | null> {
-  const [c] = await db.select().from(apiClients).where(and(eq(apiClients.clientId, clientId), eq(apiClients.status, 'active')));
+  const [c] = await db
+    .select()
+    .from(apiClients)
+    .where(and(eq(apiClients.clientId, clientId), eq(apiClients.status, 'active')));
   if (!c) return null;
   const secret = newSecret();
   await db
     .update(apiClients)
-    .set({ secretHash: await hashSecret(secret), previousSecretHash: c.secretHash, previousSecretExpiresAt: new Date(Date.now() + SECRET_OVERLAP_MS) })
+    .set({
+      secretHash: await hashSecret(secret),
+      previousSecretHash: c.secretHash,
+      previousSecretExpiresAt: new Date(Date.now() + SECRET_OVERLAP_MS),
+    })
     .where(eq(apiClients.clientId, clientId));
   return secret;
 }
@@ -147,6 +156,6 @@ export async function authenticateClient(
     !current && c?.previousSecretHash && c.previousSecretExpiresAt && c.previousSecretExpiresAt > new Date()
       ? await Bun.password.verify(candidate, c.previousSecretHash)
       : false;
-  if (!c || c.status !== 'active' || !(current || previous)) return null;
+  if (c?.status !== 'active' || !(current || previous)) return null;
   return c;
 }

@@ -53,9 +53,15 @@ export function readSaved(file: string | null, log?: Logger): DemoClient[] {
  */
 async function workingHere(db: Db, saved: DemoClient): Promise<DemoClient | null> {
   const [c] = await db.select().from(apiClients).where(eq(apiClients.clientId, saved.client_id));
-  if (!c || c.status !== 'active' || saved.client_secret.length > 256) return null;
+  if (c?.status !== 'active' || saved.client_secret.length > 256) return null;
   if (!(await Bun.password.verify(saved.client_secret, c.secretHash))) return null;
-  return { client_id: c.clientId, client_secret: saved.client_secret, role: c.role, jurisdiction: c.jurisdictionId, contractor: c.contractorLicense };
+  return {
+    client_id: c.clientId,
+    client_secret: saved.client_secret,
+    role: c.role,
+    jurisdiction: c.jurisdictionId,
+    contractor: c.contractorLicense,
+  };
 }
 
 /**
@@ -78,7 +84,8 @@ export async function ensureDemoClients(db: Db, file: string | null, log?: Logge
       const [existing] = await db.select({ id: apiClients.clientId }).from(apiClients).where(eq(apiClients.clientId, c.client_id));
       const secret = existing
         ? await rotateClientSecret(db, c.client_id)
-        : (await registerClient(db, { clientId: c.client_id, role: c.role, jurisdiction: c.jurisdiction, contractorLicense: c.contractor })).secret;
+        : (await registerClient(db, { clientId: c.client_id, role: c.role, jurisdiction: c.jurisdiction, contractorLicense: c.contractor }))
+            .secret;
       if (!secret) continue;
       const fresh = { ...c, client_secret: secret };
       // a client that already existed keeps its attributes from the database

@@ -100,4 +100,7 @@ export function policyTable(schema: GraphQLSchema) {
 }
 
 /** Names of fields without a rule: production refuses to start while this is non-empty. */
-export const fieldsWithoutRule = (schema: GraphQLSchema) => policyTable(schema).filter((r) => r.missing).map((r) => r.field);
+export const fieldsWithoutRule = (schema: GraphQLSchema) =>
+  policyTable(schema)
+    .filter((r) => r.missing)
+    .map((r) => r.field);

@@ -50,7 +50,11 @@ export async function createDevKey(dataDir: string): Promise<SigningKey> {
 export async function loadSigningKey(opts: { dataDir: string; pem?: string }): Promise<SigningKey> {
   if (opts.pem) return fromPkcs8(opts.pem, false);
   const dir = keysDir(opts.dataDir);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pem')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.pem'))
+        .sort()
+    : [];
   const newest = files.at(-1);
   if (!newest) return createDevKey(opts.dataDir);
   return fromPkcs8(readFileSync(join(dir, newest), 'utf8'), true);
@@ -77,7 +81,6 @@ export async function publishedKeys(db: Executor, now = new Date()): Promise<JWK
     .orderBy(desc(signingKeys.createdAt));
   return rows.map((r) => JSON.parse(r.publicJwk) as JWK);
 }
-
 
 /** Every public key the issuer ever used, retired ones included: old audit checkpoints stay verifiable. */
 export async function allSigningKeys(db: Executor): Promise<JWK[]> {

@@ -43,7 +43,12 @@ async function checkpointKeys(db: Executor, cfg: AppConfig): Promise<JWK[]> {
 /** The latest checkpoint as the C2SP note the server publishes. */
 async function checkpointNote(db: Executor, cfg: AppConfig): Promise<string> {
   const keys = await checkpointKeys(db, cfg);
-  return createTransparencyLog({ db, keys: logKeysFromConfig(cfg), origin: cfg.auditLog.origin, checkpointKeys: async () => ({ keys }) }).checkpointNote();
+  return createTransparencyLog({
+    db,
+    keys: logKeysFromConfig(cfg),
+    origin: cfg.auditLog.origin,
+    checkpointKeys: async () => ({ keys }),
+  }).checkpointNote();
 }
 
 /** Compact JWSs in a checkpoint file: JSON from `audit checkpoint --json` (one, or an array), or any text holding them. */
@@ -86,7 +91,8 @@ status change without its audit entry. Exits 0 when intact, 1 naming the first b
     const cfg = config();
     const result = await withDatabase(cfg, async ({ db }) => {
       const keys = await checkpointKeys(db, cfg);
-      if (fileCheckpoints.length && keys.length === 0) throw new CliError('no signing keys are known, so the checkpoints cannot be verified');
+      if (fileCheckpoints.length && keys.length === 0)
+        throw new CliError('no signing keys are known, so the checkpoints cannot be verified');
       return verifyAuditTrail(db, {
         checkpoints: fileCheckpoints,
         ...(keys.length ? { publicKeys: { keys } } : {}),
@@ -97,7 +103,8 @@ status change without its audit entry. Exits 0 when intact, 1 naming the first b
         ? `Audit chain intact: ${result.size} entries, head ${result.headHash}, Merkle root ${result.rootHash}, ${result.checkpointsMatched} signed checkpoint(s) matched.`
         : `AUDIT CHAIN BROKEN${result.firstBadSeq !== undefined ? ` at seq ${result.firstBadSeq}` : ''}: ${result.reason}\n(${result.size} entries verified before it)`,
     );
-    if (!result.ok && out.json) out.note(`audit chain broken${result.firstBadSeq !== undefined ? ` at seq ${result.firstBadSeq}` : ''}: ${result.reason}`);
+    if (!result.ok && out.json)
+      out.note(`audit chain broken${result.firstBadSeq !== undefined ? ` at seq ${result.firstBadSeq}` : ''}: ${result.reason}`);
     return result.ok ? ExitCode.OK : ExitCode.FAILED;
   },
 };
@@ -143,7 +150,8 @@ With --note, prints the C2SP checkpoint note GET /audit/checkpoint then serves i
 function parseTime(value: string, flag: string): Date {
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(value) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (!ok || Number.isNaN(d.getTime())) throw usageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 time with an offset`);
+  if (!ok || Number.isNaN(d.getTime()))
+    throw usageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 time with an offset`);
   return d;
 }
 
@@ -166,7 +174,8 @@ Entries are redacted when they are written to the log; the export redacts them a
     const to = parseTime(required(o.to, '--to'), '--to');
     if (to <= from) throw usageError('--to must be later than --from');
     const format = o.format ?? 'jsonl';
-    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw usageError(`--format: must be one of ${EXPORT_FORMATS.join(', ')}, not "${format}"`);
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+      throw usageError(`--format: must be one of ${EXPORT_FORMATS.join(', ')}, not "${format}"`);
     // CALL-SITE: src/audit has no export function yet (it has append, verify, checkpoint, redact). Until one
     // lands, the entries are read here with the table's own columns; switch to it when it does.
     const count = await withDatabase(config(), async ({ db }) => {

@@ -1,13 +1,6 @@
 /** `clients create|list|revoke|rotate-secret`: the OAuth client registry from the operator's shell. */
 import { isRole, ROLES } from '../auth/policy.ts';
-import {
-  listClients,
-  publicClient,
-  registerClient,
-  revokeClient,
-  rotateClientSecret,
-  SECRET_OVERLAP_MS,
-} from '../auth/client-registry.ts';
+import { listClients, publicClient, registerClient, revokeClient, rotateClientSecret, SECRET_OVERLAP_MS } from '../auth/client-registry.ts';
 import type { Command } from './command.ts';
 import { withDatabase } from './database.ts';
 import { CliError, ExitCode, fromDomainError, parseOptions, required, table, usageError } from './io.ts';
@@ -87,7 +80,15 @@ Lists every registered client with role, jurisdiction, contractor binding and st
         ? 'No clients registered.'
         : table(
             ['CLIENT', 'ROLE', 'JURISDICTION', 'CONTRACTOR', 'CERT', 'STATUS', 'CREATED'],
-            clients.map((c) => [c.clientId, c.role, c.jurisdiction, c.contractor ?? '-', c.certBound ? 'bound' : '-', c.status, c.createdAt]),
+            clients.map((c) => [
+              c.clientId,
+              c.role,
+              c.jurisdiction,
+              c.contractor ?? '-',
+              c.certBound ? 'bound' : '-',
+              c.status,
+              c.createdAt,
+            ]),
           ),
     );
     return ExitCode.OK;
@@ -124,7 +125,11 @@ client's deployments can switch over without downtime.`,
     const secret = await withDatabase(config(), ({ db }) => rotateClientSecret(db, clientId));
     if (secret === null) throw new CliError(`no active client ${clientId} (unknown, or revoked)`);
     await out.result({ clientId, clientSecret: secret, previousSecretValidHours: OVERLAP_HOURS }, () =>
-      [`New secret for ${clientId}; the previous one keeps working for ${OVERLAP_HOURS} hours.`, `client_secret: ${secret}`, SECRET_WARNING].join('\n'),
+      [
+        `New secret for ${clientId}; the previous one keeps working for ${OVERLAP_HOURS} hours.`,
+        `client_secret: ${secret}`,
+        SECRET_WARNING,
+      ].join('\n'),
     );
     return ExitCode.OK;
   },

@@ -21,9 +21,11 @@ schema is current and refuses to start, naming this command, when it is not.`,
   async run(argv, { out, config }) {
     const o = parseOptions(argv, { 'app-role': { type: 'string' } });
     const role = o['app-role'];
-    if (role !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(role)) throw usageError(`--app-role: "${role}" is not a plain role name`);
+    if (role !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(role))
+      throw usageError(`--app-role: "${role}" is not a plain role name`);
     const cfg = config();
-    if (role !== undefined && !cfg.databaseUrl) throw usageError('--app-role needs PostgreSQL (DATABASE_URL): the embedded database has no roles');
+    if (role !== undefined && !cfg.databaseUrl)
+      throw usageError('--app-role needs PostgreSQL (DATABASE_URL): the embedded database has no roles');
     let database;
     if (cfg.databaseUrl) database = await openDatabase({ url: cfg.databaseUrl, poolMax: 2 });
     else {
@@ -49,7 +51,9 @@ schema is current and refuses to start, naming this command, when it is not.`,
     }
     await out.result(result, () =>
       [
-        result.applied.length ? `Applied ${result.applied.length} migration(s): ${result.applied.join(', ')}` : 'The schema was already current.',
+        result.applied.length
+          ? `Applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`
+          : 'The schema was already current.',
         ...(result.appRole ? [`Role "${result.appRole}" holds exactly what the server needs (${result.grants.length} statements).`] : []),
       ].join('\n'),
     );

@@ -76,9 +76,7 @@ export async function* publicPermitRecords(db: Executor, jurisdiction?: string):
     const conds: SQL[] = [];
     if (jurisdiction) conds.push(eq(permits.jurisdictionId, jurisdiction));
     if (after) {
-      conds.push(
-        or(gt(permits.jurisdictionId, after.j), and(eq(permits.jurisdictionId, after.j), gt(permits.permitNum, after.n))) as SQL,
-      );
+      conds.push(or(gt(permits.jurisdictionId, after.j), and(eq(permits.jurisdictionId, after.j), gt(permits.permitNum, after.n))) as SQL);
     }
     const rows = await db
       .select(publicColumns)
@@ -164,7 +162,8 @@ The export itself is the output, so --json changes nothing; a count goes to stde
   async run(argv, { out, config }) {
     const o = parseOptions(argv, { format: { type: 'string' }, jurisdiction: { type: 'string' } });
     const format = required(o.format, '--format');
-    if (!(FORMATS as readonly string[]).includes(format)) throw usageError(`--format: must be one of ${FORMATS.join(', ')}, not "${format}"`);
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw usageError(`--format: must be one of ${FORMATS.join(', ')}, not "${format}"`);
     const count = await withDatabase(config(), async ({ db }) => {
       if (o.jurisdiction) {
         const [j] = await db.select({ id: jurisdictions.id }).from(jurisdictions).where(eq(jurisdictions.id, o.jurisdiction));

@@ -102,6 +102,7 @@ export function parseArgsWithFile<O extends ParseArgsOptionsConfig>(argv: string
   } catch (err) {
     throw usageError((err as Error).message.replace(/^TypeError( \[[A-Z_]+\])?: /, ''));
   }
-  if (parsed.positionals.length !== 1) throw usageError(parsed.positionals.length === 0 ? 'FILE is required' : `one FILE expected, got ${parsed.positionals.join(' ')}`);
+  if (parsed.positionals.length !== 1)
+    throw usageError(parsed.positionals.length === 0 ? 'FILE is required' : `one FILE expected, got ${parsed.positionals.join(' ')}`);
   return { values: parsed.values, file: parsed.positionals[0]! };
 }

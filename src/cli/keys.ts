@@ -36,14 +36,16 @@ instances one by one (this command then explains and exits non-zero).`,
       return { key, published: await publishedKeys(db) };
     });
     const retiredStillPublished = published.map((k) => k.kid).filter((kid) => kid !== key.kid);
-    await out.result({ kid: key.kid, alg: key.publicJwk.alg, published: published.map((k) => k.kid), retiredGraceMinutes: GRACE_MINUTES }, () =>
-      [
-        `New signing key ${key.kid} (ES256) written to ${cfg.dataDir}/keys and published.`,
-        retiredStillPublished.length
-          ? `Retired keys still in the JWKS for up to ${GRACE_MINUTES} minutes: ${retiredStillPublished.join(', ')}`
-          : 'No earlier keys were published.',
-        'Restart the server so it signs new tokens with this key.',
-      ].join('\n'),
+    await out.result(
+      { kid: key.kid, alg: key.publicJwk.alg, published: published.map((k) => k.kid), retiredGraceMinutes: GRACE_MINUTES },
+      () =>
+        [
+          `New signing key ${key.kid} (ES256) written to ${cfg.dataDir}/keys and published.`,
+          retiredStillPublished.length
+            ? `Retired keys still in the JWKS for up to ${GRACE_MINUTES} minutes: ${retiredStillPublished.join(', ')}`
+            : 'No earlier keys were published.',
+          'Restart the server so it signs new tokens with this key.',
+        ].join('\n'),
     );
     return ExitCode.OK;
   },

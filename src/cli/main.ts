@@ -100,7 +100,11 @@ export async function runCli(argv: string[]): Promise<number> {
         await out.write(`${overview(group, `Usage: bun run cli ${argv[0]} <command> [options]`)}\n`);
         return ExitCode.OK;
       }
-      return fail(out, `${argv[0]}: unknown or missing subcommand "${argv[1] ?? ''}"; one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`, ExitCode.USAGE);
+      return fail(
+        out,
+        `${argv[0]}: unknown or missing subcommand "${argv[1] ?? ''}"; one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`,
+        ExitCode.USAGE,
+      );
     }
     return fail(out, `unknown command "${argv[0]}" (bun run cli --help lists them)`, ExitCode.USAGE);
   }
@@ -114,7 +118,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return await command.run(rest, { out, config: () => (config ??= loadConfig()) });
   } catch (err) {
     if (err instanceof CliError) return fail(out, `${command.name}: ${err.message}`, err.exitCode);
-    if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof SchemaNotCurrentError) return fail(out, `${command.name}: ${err.message}`, ExitCode.FAILED);
+    if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof SchemaNotCurrentError)
+      return fail(out, `${command.name}: ${err.message}`, ExitCode.FAILED);
     const e = err as Error & { code?: string };
     // the reader went away (`| head`): nothing left to say to it
     if (e.code === 'EPIPE') return ExitCode.OK;

@@ -62,7 +62,10 @@ POSTs grant_type=client_credentials to URL/oauth/token with HTTP Basic client au
     }
     const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
     if (!res.ok || !body || typeof body.access_token !== 'string') {
-      const reason = body && typeof body.error === 'string' ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}` : `HTTP ${res.status}`;
+      const reason =
+        body && typeof body.error === 'string'
+          ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}`
+          : `HTTP ${res.status}`;
       throw new CliError(`token request refused (${res.status}): ${reason}`);
     }
     if (!out.json) out.note(`token_type ${String(body.token_type)}, expires in ${String(body.expires_in)} s, scope: ${String(body.scope)}`);

@@ -53,7 +53,8 @@ export async function appRoleGrants(database: Database, role: string): Promise<s
  * missing, a superuser, or the tables' owner (or a member of it): such a role could rewrite the audit log.
  */
 export async function grantAppRole(database: Database, role: string): Promise<string[]> {
-  if (database.kind !== 'postgres') throw new AppRoleError('--app-role needs PostgreSQL (DATABASE_URL): the embedded database has no roles');
+  if (database.kind !== 'postgres')
+    throw new AppRoleError('--app-role needs PostgreSQL (DATABASE_URL): the embedded database has no roles');
   const [found] = rowsOf<{ superuser: boolean; owner: boolean; me: boolean }>(
     await database.db.execute(sql`
       select r.rolsuper as superuser, pg_has_role(r.oid, c.relowner, 'USAGE') as owner, r.rolname = current_user as me

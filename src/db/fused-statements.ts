@@ -88,6 +88,9 @@ function combinedShape(change: StatementChange<unknown>, extra: ExtraPart[]): Sh
 
 /** Runs the change on `db`: alone it is its own transaction; inside one, it joins it. */
 export async function runStatementChange<T>(db: Executor, change: StatementChange<T>, extra: ExtraPart[] = []): Promise<T> {
-  const statement = statementOf(change, extra.map((e) => e.part));
+  const statement = statementOf(
+    change,
+    extra.map((e) => e.part),
+  );
   return change.result(rowsOf<Record<string, unknown>>(await executeStatement(db, statement, combinedShape(change, extra))));
 }

@@ -18,7 +18,7 @@ const MIGRATION_LOCK = 7_301_000_001; // advisory lock id: several instances may
 
 export async function migrateDatabase(database: Database, url?: string): Promise<void> {
   if (database.kind === 'pglite') {
-    // biome-ignore lint: drizzle's pglite migrator wants its own db type
+    // drizzle's pglite migrator wants its own db type
     await migratePglite(database.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
     return;
   }
@@ -51,7 +51,9 @@ export async function pendingMigrations(database: Database): Promise<string[]> {
   );
   let last = -1;
   if (table?.present) {
-    const [row] = rowsOf<{ last: string | null }>(await database.db.execute(sql`select max(created_at)::text as last from drizzle.__drizzle_migrations`));
+    const [row] = rowsOf<{ last: string | null }>(
+      await database.db.execute(sql`select max(created_at)::text as last from drizzle.__drizzle_migrations`),
+    );
     last = row?.last == null ? -1 : Number(row.last);
   }
   return files.flatMap((f, i) => (f.folderMillis > last ? [tags[i] ?? String(f.folderMillis)] : []));

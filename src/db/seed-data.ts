@@ -37,14 +37,54 @@ export const ZONING = [
   { code: 'OS', description: 'Open space', category: 'open_space' },
 ] as const;
 
-export const STREETS = ['Oak', 'Maple', 'Cedar', 'Pine', 'Elm', 'Mission', 'Harbor', 'Valley', 'Market', 'Lincoln', 'Park', 'Hill', 'Lake', 'Sunset', 'Church', 'Union'];
+export const STREETS = [
+  'Oak',
+  'Maple',
+  'Cedar',
+  'Pine',
+  'Elm',
+  'Mission',
+  'Harbor',
+  'Valley',
+  'Market',
+  'Lincoln',
+  'Park',
+  'Hill',
+  'Lake',
+  'Sunset',
+  'Church',
+  'Union',
+];
 export const SUFFIXES = ['St', 'Ave', 'Blvd', 'Way', 'Rd', 'Ct'];
-export const FIRST = ['Ana', 'Ben', 'Chloe', 'Diego', 'Emma', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jamal', 'Kim', 'Luis', 'Mei', 'Noor', 'Omar', 'Priya'];
+export const FIRST = [
+  'Ana',
+  'Ben',
+  'Chloe',
+  'Diego',
+  'Emma',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jamal',
+  'Kim',
+  'Luis',
+  'Mei',
+  'Noor',
+  'Omar',
+  'Priya',
+];
 export const LAST = ['Garcia', 'Nguyen', 'Smith', 'Okafor', 'Kowalski', 'Haddad', 'Silva', 'Chen', 'Johnson', 'Rossi', 'Patel', 'Müller'];
 export const FIRMS = ['Builders', 'Construction', 'Electric', 'Plumbing', 'Mechanical', 'Renovations', 'Contracting', 'Roofing'];
 
 export const DESCRIPTIONS: Record<string, string[]> = {
-  BUILDING: ['Single-storey rear addition', 'Kitchen remodel with wall removal', 'New detached ADU', 'Foundation repair', 'Deck replacement'],
+  BUILDING: [
+    'Single-storey rear addition',
+    'Kitchen remodel with wall removal',
+    'New detached ADU',
+    'Foundation repair',
+    'Deck replacement',
+  ],
   ELECTRICAL: ['Service upgrade to 200 A', 'EV charger circuit', 'Rooftop solar PV 6 kW', 'Rewire of ground floor'],
   PLUMBING: ['Water heater replacement', 'Sewer lateral replacement', 'Bathroom fixture relocation'],
   MECHANICAL: ['Heat pump installation', 'Furnace replacement', 'Commercial kitchen hood'],

@@ -71,7 +71,15 @@ function parcelGrid(rng: Rng, jurisdictionId: string, origin: readonly [number, 
       latitude: lat,
       geometry: {
         type: 'Polygon' as const,
-        coordinates: [[[lon - h, lat - h], [lon + h, lat - h], [lon + h, lat + h], [lon - h, lat + h], [lon - h, lat - h]]],
+        coordinates: [
+          [
+            [lon - h, lat - h],
+            [lon + h, lat - h],
+            [lon + h, lat + h],
+            [lon - h, lat + h],
+            [lon - h, lat - h],
+          ],
+        ],
       },
     };
   });
@@ -101,10 +109,15 @@ export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: n
   let total = 0;
   await db.transaction(async (tx) => {
     await suppressChangeEvents(tx);
-    await tx.insert(zoningCodes).values([...ZONING]).onConflictDoNothing();
+    await tx
+      .insert(zoningCodes)
+      .values([...ZONING])
+      .onConflictDoNothing();
     for (const j of DEMO_JURISDICTIONS) {
       const n = SIZES[size][j.id];
-      await tx.insert(jurisdictions).values({ id: j.id, name: j.name, permitPrefix: j.permitPrefix, state: 'CA', timezone: 'America/Los_Angeles' });
+      await tx
+        .insert(jurisdictions)
+        .values({ id: j.id, name: j.name, permitPrefix: j.permitPrefix, state: 'CA', timezone: 'America/Los_Angeles' });
       const parcelRows = parcelGrid(rng, j.id, j.origin, n.parcels);
       await insertChunked(tx, parcels, parcelRows);
       const contractorList = contractorRows(rng, j.id, n.contractors);
@@ -132,14 +145,21 @@ export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: n
           if (k > 0) t += rng.int(1, 20) * DAY;
           if (status === 'ISSUED') issued = new Date(t);
           if (status === 'FINALED') completed = new Date(t);
-          history.push({ permitId: id, fromStatus: k === 0 ? null : path[k - 1], toStatus: status, actor: k === 0 ? 'seed:applicant' : 'seed:clerk', changedAt: new Date(t) });
+          history.push({
+            permitId: id,
+            fromStatus: k === 0 ? null : path[k - 1],
+            toStatus: status,
+            actor: k === 0 ? 'seed:applicant' : 'seed:clerk',
+            changedAt: new Date(t),
+          });
         });
         if (path.includes('INSPECTIONS' as never)) {
           const count = rng.int(1, 3);
           for (let k = 0; k < count; k++) {
             const start = new Date((issued as Date | null)!.getTime() + (k + 1) * 2 * DAY);
             const finaled = path.at(-1) === 'FINALED';
-            const result = finaled || k < count - 1 ? (k === count - 1 ? 'PASS' : rng.pick(['PASS', 'FAIL', 'PARTIAL'] as const)) : 'PENDING';
+            const result =
+              finaled || k < count - 1 ? (k === count - 1 ? 'PASS' : rng.pick(['PASS', 'FAIL', 'PARTIAL'] as const)) : 'PENDING';
             const inspId = rng.uuid();
             inspectionRows.push({
               id: inspId,

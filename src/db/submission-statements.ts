@@ -48,7 +48,14 @@ export interface SubmissionFactsQuery {
 
 /** The facts a submission is checked against, in one read. */
 export async function readSubmissionFacts(db: Executor, q: SubmissionFactsQuery): Promise<SubmissionFacts> {
-  const values = { client_id: q.clientId, key: q.key, jurisdiction: q.jurisdiction, contractor: q.contractor, parcel_id: q.parcelId, apn: q.apn };
+  const values = {
+    client_id: q.clientId,
+    key: q.key,
+    jurisdiction: q.jurisdiction,
+    contractor: q.contractor,
+    parcel_id: q.parcelId,
+    apn: q.apn,
+  };
   const [row] = rowsOf<SubmissionFacts>(await executeStatement(db, submissionFactsStatement, { key: 'submission-facts', values }));
   return row!;
 }
@@ -106,4 +113,3 @@ function buildSubmissionStatement(withId: boolean): SubmissionStatement {
     produced: sql`(select array[p.permit_num] from p)`,
   };
 }
-

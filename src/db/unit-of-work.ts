@@ -56,7 +56,10 @@ export type UnitOfWork = ReturnType<typeof createUnitOfWork>;
 export function createOneStatementUnit(db: Db, hooks: CommitHook[]) {
   return async <T>(change: StatementChange<T>): Promise<T> => {
     const parts = hooks.map((hook) => hook([], change.produced)).filter((p): p is CommitStatement => p !== null);
-    const extra = parts.map((p, i) => ({ part: sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`, ...(p.shape ? { shape: p.shape } : {}) }));
+    const extra = parts.map((p, i) => ({
+      part: sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`,
+      ...(p.shape ? { shape: p.shape } : {}),
+    }));
     const result = await runStatementChange(db, change, extra);
     for (const p of parts) p.committed?.();
     return result;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { badInput } from '../errors.ts';
-import { INSPECTION_RESULTS, } from '../db/schema/inspections.ts';
+import { INSPECTION_RESULTS } from '../db/schema/inspections.ts';
 import { PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
 
 export const LIMITS = {
@@ -36,11 +36,7 @@ export const applicantSchema = z.object({
     .regex(/^\+?[0-9 ()\-.]{5,}$/, 'must be a phone number'),
 });
 
-const valuation = z
-  .number()
-  .finite()
-  .min(0, 'must be zero or more')
-  .max(LIMITS.maxValuation, `must be at most ${LIMITS.maxValuation}`);
+const valuation = z.number().finite().min(0, 'must be zero or more').max(LIMITS.maxValuation, `must be at most ${LIMITS.maxValuation}`);
 
 export const submitPermitSchema = z
   .object({

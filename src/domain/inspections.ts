@@ -40,7 +40,10 @@ export async function scheduleInspection(
   }
   const permit = await lockVisiblePermit(tx, p, permitNumber);
   if (!SCHEDULABLE.has(permit.statusCurrent)) {
-    throw badInput('permitNumber', `inspections can be scheduled only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`);
+    throw badInput(
+      'permitNumber',
+      `inspections can be scheduled only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`,
+    );
   }
   const now = opts.now ?? new Date();
   const [row] = await tx
@@ -84,9 +87,9 @@ export async function recordInspectionResult(tx: Executor, p: Principal, inspect
     .where(eq(inspections.id, inspectionId))
     .returning();
   if (input.checklist?.length) {
-    await tx.insert(inspectionChecklistItems).values(
-      input.checklist.map((c, i) => ({ inspectionId, position: i + 1, item: c.item, passed: c.passed, notes: c.notes ?? null })),
-    );
+    await tx
+      .insert(inspectionChecklistItems)
+      .values(input.checklist.map((c, i) => ({ inspectionId, position: i + 1, item: c.item, passed: c.passed, notes: c.notes ?? null })));
   }
   return row!;
 }

@@ -64,9 +64,6 @@ export function checkTransition(from: PermitStatus, to: PermitStatus, scopes: Re
     throw badInput('to', `cannot move a permit from ${from} to ${to}`);
   }
   if (!rules.some((r) => scopes.has(r.scope))) {
-    throw forbidden(
-      ['transitionPermit'],
-      `moving a permit from ${from} to ${to} needs scope ${rules.map((r) => r.scope).join(' or ')}`,
-    );
+    throw forbidden(['transitionPermit'], `moving a permit from ${from} to ${to} needs scope ${rules.map((r) => r.scope).join(' or ')}`);
   }
 }

@@ -7,7 +7,13 @@ import type { Page } from './permit-reads.ts';
 import type { Principal } from './principal.ts';
 
 /** Parcels whose centroid lies in the box, in id order. */
-export async function parcelsInBBox(db: Executor, p: Principal, bbox: BBox, first?: number | null, after?: string | null): Promise<Page<Parcel>> {
+export async function parcelsInBBox(
+  db: Executor,
+  p: Principal,
+  bbox: BBox,
+  first?: number | null,
+  after?: string | null,
+): Promise<Page<Parcel>> {
   const b = checkBBox(bbox);
   const size = pageSize(first);
   const afterId = decodeCursor(after);

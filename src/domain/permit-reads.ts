@@ -30,7 +30,13 @@ export async function getPermit(db: Executor, p: Principal, number: string): Pro
   if (unmatchable(number)) return null;
   const scope = permitScopeOf(p);
   // the loader (one per scope) keeps its statement, prepared on first use
-  const statement = once(() => db.select().from(permits).where(and(visibleIn(scope), anyOfKeys(permits.permitNum, 'text'))).prepare('permit_by_number'));
+  const statement = once(() =>
+    db
+      .select()
+      .from(permits)
+      .where(and(visibleIn(scope), anyOfKeys(permits.permitNum, 'text')))
+      .prepare('permit_by_number'),
+  );
   return coalesced<Permit>(db, 'permit-by-number', permitScopeKey(scope), async (numbers) =>
     byKey(numbers, await statement().execute({ keys: [...numbers] }), (r) => r.permitNum),
   ).load(number);
@@ -38,7 +44,10 @@ export async function getPermit(db: Executor, p: Principal, number: string): Pro
 
 export async function getPermitById(db: Executor, p: Principal, id: string): Promise<Permit | null> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-  const [row] = await db.select().from(permits).where(and(visiblePermits(p), eq(permits.id, id)));
+  const [row] = await db
+    .select()
+    .from(permits)
+    .where(and(visiblePermits(p), eq(permits.id, id)));
   return row ?? null;
 }
 
@@ -99,14 +108,20 @@ export async function listPermits(
   // an empty page after a cursor: refuse it if it names no permit the principal may see (rather than a
   // silent end of the walk); one statement more, only then
   if (afterId && rows.length === 0) {
-    const [known] = await db.select({ n: sql<number>`1` }).from(permits).where(and(eq(permits.id, afterId), visiblePermits(p)));
+    const [known] = await db
+      .select({ n: sql<number>`1` })
+      .from(permits)
+      .where(and(eq(permits.id, afterId), visiblePermits(p)));
     if (!known) throw badInput('after', 'is not a cursor this API issued');
   }
   return toPage(rows, size);
 }
 
 export async function countPermits(db: Executor, p: Principal, filter: PermitFilter | null | undefined): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(permits).where(and(...listConditions(p, filter)));
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(permits)
+    .where(and(...listConditions(p, filter)));
   return Number(row?.n ?? 0);
 }
 
@@ -124,7 +139,12 @@ export async function getPublicStatus(db: Executor, number: string, guard: Guard
   // the shared loader closes over `guard`: one loader per guard (pass the same function every time)
   const statement = once(() =>
     db
-      .select({ number: permits.permitNum, status: permits.statusCurrent, updatedAt: permits.updatedAt, jurisdiction: permits.jurisdictionId })
+      .select({
+        number: permits.permitNum,
+        status: permits.statusCurrent,
+        updatedAt: permits.updatedAt,
+        jurisdiction: permits.jurisdictionId,
+      })
       .from(permits)
       .where(anyOfKeys(permits.permitNum, 'text'))
       .prepare('public_status'),
@@ -140,8 +160,15 @@ export async function getPublicStatus(db: Executor, number: string, guard: Guard
  */
 export const batch = {
   parcels: (db: Executor, jurisdiction: string) =>
-    db.select().from(parcels).where(and(eq(parcels.jurisdictionId, jurisdiction), anyOfKeys(parcels.id, 'uuid'))).prepare('parcels_by_id'),
+    db
+      .select()
+      .from(parcels)
+      .where(and(eq(parcels.jurisdictionId, jurisdiction), anyOfKeys(parcels.id, 'uuid')))
+      .prepare('parcels_by_id'),
   contractors: (db: Executor, jurisdiction: string) =>
-    db.select().from(contractors).where(and(eq(contractors.jurisdictionId, jurisdiction), anyOfKeys(contractors.id, 'uuid'))).prepare('contractors_by_id'),
+    db
+      .select()
+      .from(contractors)
+      .where(and(eq(contractors.jurisdictionId, jurisdiction), anyOfKeys(contractors.id, 'uuid')))
+      .prepare('contractors_by_id'),
 };
-

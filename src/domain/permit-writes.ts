@@ -11,14 +11,7 @@ import { readSubmissionFacts, submissionStatement } from '../db/submission-state
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { requestHash } from './hashing.ts';
-import {
-  amendPermitSchema,
-  idempotencyKeySchema,
-  parseInput,
-  reasonSchema,
-  submitPermitSchema,
-  type SubmitPermitInput,
-} from './inputs.ts';
+import { amendPermitSchema, idempotencyKeySchema, parseInput, reasonSchema, submitPermitSchema, type SubmitPermitInput } from './inputs.ts';
 import { AMENDABLE, checkTransition } from './lifecycle.ts';
 import { permitTypeCode } from '../db/permit-numbers.ts';
 import type { Principal } from './principal.ts';
@@ -73,8 +66,20 @@ export type SubmissionPlan = { prior: SubmissionReceipt } | { write: StatementCh
  * Checks a submission against what the database holds (an earlier submission with the key, the contractor, the
  * parcel), then plans its write: number, permit and history row (src/db/submission-statements.ts).
  */
-export async function planSubmission(db: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionPlan> {
-  const facts = await readSubmissionFacts(db, { clientId: p.clientId, key: v.key, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null, parcelId: v.input.parcelId ?? null, apn: v.input.apn ?? null });
+export async function planSubmission(
+  db: Executor,
+  p: Principal,
+  v: ValidSubmission,
+  opts: SubmissionOptions = {},
+): Promise<SubmissionPlan> {
+  const facts = await readSubmissionFacts(db, {
+    clientId: p.clientId,
+    key: v.key,
+    jurisdiction: p.jurisdiction,
+    contractor: p.contractor ?? null,
+    parcelId: v.input.parcelId ?? null,
+    apn: v.input.apn ?? null,
+  });
   if (facts.prior_id) {
     if (facts.prior_hash !== v.hash) {
       throw conflict(`idempotencyKey ${v.key} was already used for a different submission (permit ${facts.prior_num})`);
@@ -85,7 +90,10 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
   const now = opts.now ?? new Date();
   if (!facts.contractor_id) throw badInput('input', `contractor license ${p.contractor} is not registered in ${p.jurisdiction}`);
   if (facts.license_status !== 'ACTIVE' || new Date(`${facts.license_expires_on}T23:59:59Z`) < now) {
-    throw badInput('input', `contractor license ${p.contractor} is not active (${facts.license_status}, expires ${facts.license_expires_on})`);
+    throw badInput(
+      'input',
+      `contractor license ${p.contractor} is not active (${facts.license_status}, expires ${facts.license_expires_on})`,
+    );
   }
   if (!facts.parcel_id) throw badInput(v.input.apn != null ? 'input.apn' : 'input.parcelId', 'no such parcel in this jurisdiction');
 
@@ -126,7 +134,12 @@ export async function planSubmission(db: Executor, p: Principal, v: ValidSubmiss
 }
 
 /** Checks and writes a submission inside the caller's transaction (the outbox replay, which audits in it too). */
-export async function submitPermit(tx: Executor, p: Principal, v: ValidSubmission, opts: SubmissionOptions = {}): Promise<SubmissionReceipt> {
+export async function submitPermit(
+  tx: Executor,
+  p: Principal,
+  v: ValidSubmission,
+  opts: SubmissionOptions = {},
+): Promise<SubmissionReceipt> {
   const plan = await planSubmission(tx, p, v, opts);
   return 'prior' in plan ? plan.prior : runStatementChange(tx, plan.write);
 }

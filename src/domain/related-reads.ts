@@ -10,7 +10,12 @@ import { permitStatusHistory } from '../db/schema/permits.ts';
 
 // Callers pass ids of permits/inspections they already loaded through visiblePermits().
 export const inspectionsOfPermits = (db: Executor) =>
-  db.select().from(inspections).where(anyOfKeys(inspections.permitId, 'uuid')).orderBy(asc(inspections.windowStart), asc(inspections.id)).prepare('inspections_of_permits');
+  db
+    .select()
+    .from(inspections)
+    .where(anyOfKeys(inspections.permitId, 'uuid'))
+    .orderBy(asc(inspections.windowStart), asc(inspections.id))
+    .prepare('inspections_of_permits');
 
 export const checklistOfInspections = (db: Executor) =>
   db
@@ -21,4 +26,9 @@ export const checklistOfInspections = (db: Executor) =>
     .prepare('checklist_of_inspections');
 
 export const historyOfPermits = (db: Executor) =>
-  db.select().from(permitStatusHistory).where(anyOfKeys(permitStatusHistory.permitId, 'uuid')).orderBy(asc(permitStatusHistory.id)).prepare('history_of_permits');
+  db
+    .select()
+    .from(permitStatusHistory)
+    .where(anyOfKeys(permitStatusHistory.permitId, 'uuid'))
+    .orderBy(asc(permitStatusHistory.id))
+    .prepare('history_of_permits');

@@ -18,8 +18,18 @@ export async function permitStats(db: Executor, p: Principal, groupBy: StatsGrou
   const rows = await db
     .select({ key, count: sql<number>`count(*)::int`, totalValuation: sql<string>`sum(${permits.estProjectCost})` })
     .from(permits)
-    .where(and(sql`${permits.jurisdictionId} = ${p.jurisdiction}`, from ? gte(permits.appliedDate, from) : undefined, to ? lt(permits.appliedDate, to) : undefined))
+    .where(
+      and(
+        sql`${permits.jurisdictionId} = ${p.jurisdiction}`,
+        from ? gte(permits.appliedDate, from) : undefined,
+        to ? lt(permits.appliedDate, to) : undefined,
+      ),
+    )
     .groupBy(key)
     .orderBy(key);
-  return rows.map((r) => ({ key: String(r.key), count: Number(r.count), totalValuation: r.totalValuation === null ? null : Number(r.totalValuation) }));
+  return rows.map((r) => ({
+    key: String(r.key),
+    count: Number(r.count),
+    totalValuation: r.totalValuation === null ? null : Number(r.totalValuation),
+  }));
 }

@@ -18,16 +18,7 @@ const VARIABLE_ERROR = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/;
 const AT_PATH = /^Variable "\$[_A-Za-z][_0-9A-Za-z]*" got invalid value .*? at "([^"]+)"; /s;
 const MISSING_FIELD = /^Field "(?:[_A-Za-z][_0-9A-Za-z]*\.)?([_A-Za-z][_0-9A-Za-z]*)" of required type/;
 
-const VALUE_KINDS = new Set<string>([
-  Kind.INT,
-  Kind.FLOAT,
-  Kind.STRING,
-  Kind.BOOLEAN,
-  Kind.NULL,
-  Kind.ENUM,
-  Kind.LIST,
-  Kind.OBJECT,
-]);
+const VALUE_KINDS = new Set<string>([Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
 
 /** `input.checklist[0].item` → `input.checklist.0.item` (the path style of every other BAD_USER_INPUT). */
 const normalisePath = (p: string) => p.replace(/\[(\d+)\]/g, '.$1');
@@ -63,7 +54,7 @@ function rebuild(error: GraphQLError, field: string): GraphQLError {
  * document: validation only runs on documents within the token limit (2,000, src/guard/use-armor-limits.ts), so at
  * most ~1,000 levels deep (test/guard/client-text.test.ts).
  */
-function eachValue(doc: DocumentNode, found: (v: ValueNode, path: string) => boolean | void): void {
+function eachValue(doc: DocumentNode, found: (v: ValueNode, path: string) => boolean | undefined): void {
   let done = false;
   const walk = (v: ValueNode, path: string[]): void => {
     if (done) return;

@@ -40,14 +40,44 @@ export function createLoaders(db: Db, p: Principal | null) {
   const j = p?.jurisdiction ?? '';
   return {
     parcel: p
-      ? viaStatement<Parcel, Parcel>(db, 'parcel', j, () => batch.parcels(db, j), (ids, rows) => byKey(ids, rows, (r) => r.id))
+      ? viaStatement<Parcel, Parcel>(
+          db,
+          'parcel',
+          j,
+          () => batch.parcels(db, j),
+          (ids, rows) => byKey(ids, rows, (r) => r.id),
+        )
       : new DataLoader<string, Parcel | null>(none),
     contractor: p
-      ? viaStatement<Contractor, Contractor>(db, 'contractor', j, () => batch.contractors(db, j), (ids, rows) => byKey(ids, rows, (r) => r.id))
+      ? viaStatement<Contractor, Contractor>(
+          db,
+          'contractor',
+          j,
+          () => batch.contractors(db, j),
+          (ids, rows) => byKey(ids, rows, (r) => r.id),
+        )
       : new DataLoader<string, Contractor | null>(none),
-    inspections: viaStatement<Inspection, Inspection[]>(db, 'inspections', '', () => inspectionsOfPermits(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId)) as DataLoader<string, Inspection[]>,
-    checklist: viaStatement<ChecklistItem, ChecklistItem[]>(db, 'checklist', '', () => checklistOfInspections(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.inspectionId)) as DataLoader<string, ChecklistItem[]>,
-    history: viaStatement<PermitStatusChange, PermitStatusChange[]>(db, 'history', '', () => historyOfPermits(db), (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId)) as DataLoader<string, PermitStatusChange[]>,
+    inspections: viaStatement<Inspection, Inspection[]>(
+      db,
+      'inspections',
+      '',
+      () => inspectionsOfPermits(db),
+      (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId),
+    ) as DataLoader<string, Inspection[]>,
+    checklist: viaStatement<ChecklistItem, ChecklistItem[]>(
+      db,
+      'checklist',
+      '',
+      () => checklistOfInspections(db),
+      (ids, rows) => groupedByKey(ids, rows, (r) => r.inspectionId),
+    ) as DataLoader<string, ChecklistItem[]>,
+    history: viaStatement<PermitStatusChange, PermitStatusChange[]>(
+      db,
+      'history',
+      '',
+      () => historyOfPermits(db),
+      (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId),
+    ) as DataLoader<string, PermitStatusChange[]>,
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -154,7 +154,8 @@ export function storableCopy(value: unknown, options: StorableCopyOptions = {}):
   /** The copy of one value; an object or array to fill is queued. */
   const copy = (v: unknown, depth: number): unknown => {
     let x = v;
-    if (x !== null && typeof x === 'object' && typeof (x as { toJSON?: unknown }).toJSON === 'function') x = (x as { toJSON: () => unknown }).toJSON();
+    if (x !== null && typeof x === 'object' && typeof (x as { toJSON?: unknown }).toJSON === 'function')
+      x = (x as { toJSON: () => unknown }).toJSON();
     if (typeof x === 'string') return storableText(x);
     if (typeof x === 'bigint') return salvage ? x.toString() : x;
     if (typeof x === 'number') return salvage && !Number.isFinite(x) ? null : x;

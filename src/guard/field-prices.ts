@@ -44,7 +44,8 @@ function priceOf(field: GraphQLField<unknown, unknown>): FieldPrice | undefined 
       if (arg.name.value === 'assumedSize' && arg.value.kind === Kind.INT) price.assumedSize = Number(value);
       if (arg.name.value === 'slicingArguments' && Array.isArray(value)) price.slicingArguments = value.map(String);
       if (arg.name.value === 'sizedFields' && Array.isArray(value)) price.sizedFields = value.map(String);
-      if (arg.name.value === 'requireOneSlicingArgument' && arg.value.kind === Kind.BOOLEAN) price.requireOneSlicingArgument = arg.value.value;
+      if (arg.name.value === 'requireOneSlicingArgument' && arg.value.kind === Kind.BOOLEAN)
+        price.requireOneSlicingArgument = arg.value.value;
     }
     // the IBM spec's default: a field with slicing arguments requires exactly one unless it says otherwise
     if (d.name.value === 'listSize' && price.slicingArguments?.length) price.requireOneSlicingArgument ??= true;
@@ -95,7 +96,9 @@ export function fieldsWithoutPrice(schema: GraphQLSchema, jsonScalars: readonly 
     if (!many || (name === 'edges' && isConnectionType(type))) continue;
     const p = prices.get(`${type.name}.${name}`);
     // a list's price must say how many items it can hold; a JSON leaf may give a weight alone
-    const priced = p && (p.assumedSize !== undefined || (p.weight !== undefined && !isListType(getNullableType(field.type)) && !isConnectionType(named)));
+    const priced =
+      p &&
+      (p.assumedSize !== undefined || (p.weight !== undefined && !isListType(getNullableType(field.type)) && !isConnectionType(named)));
     if (!priced) missing.push(`${type.name}.${name}`);
   }
   return missing.sort();

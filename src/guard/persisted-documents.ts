@@ -25,7 +25,9 @@ export interface PersistedDocument {
 /** Every registered document in file order (`bun run cli persisted list` prints them). */
 export function listPersistedDocuments(dir = PERSISTED_DIR): PersistedDocument[] {
   const docs: PersistedDocument[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()) {
     const parts = readFileSync(join(dir, file), 'utf8').split(/^# ---\s*$/m);
     for (const part of parts) {
       const text = part
@@ -75,7 +77,8 @@ function persistedOperations(documents: Map<string, string>, allowArbitraryOpera
     },
     customErrors: {
       notFound: () => queryRejected('This operation is not a registered trusted document'),
-      persistedQueryOnly: () => queryRejected('Only registered trusted documents may run here (PERSISTED_ONLY): send documentId or persistedQuery.sha256Hash'),
+      persistedQueryOnly: () =>
+        queryRejected('Only registered trusted documents may run here (PERSISTED_ONLY): send documentId or persistedQuery.sha256Hash'),
       keyNotFound: () => queryRejected('A trusted document id is required'),
     },
   }) as Plugin;

@@ -93,7 +93,11 @@ export function computeQueryCost(
   const fragmentUnitCost = new Map<string, number>();
   const inProgress = new Set<string>();
 
-  const sizeFrom = (args: readonly { name: { value: string }; value: ValueNode }[] | undefined, names: readonly string[], otherwise: number): number => {
+  const sizeFrom = (
+    args: readonly { name: { value: string }; value: ValueNode }[] | undefined,
+    names: readonly string[],
+    otherwise: number,
+  ): number => {
     for (const arg of args ?? []) {
       if (!names.includes(arg.name.value)) continue;
       let n: unknown;
@@ -122,7 +126,9 @@ export function computeQueryCost(
     if (!fieldDef) return 1;
     if (isConnection(getNamedType(fieldDef.type))) {
       const n = listSize(args);
-      return n === options.defaultListSize && !args?.some((a) => options.listSizeArguments.includes(a.name.value)) ? (options.connectionDefaultSize ?? n) : n;
+      return n === options.defaultListSize && !args?.some((a) => options.listSizeArguments.includes(a.name.value))
+        ? (options.connectionDefaultSize ?? n)
+        : n;
     }
     if (isConnection(parent)) return 1;
     return isListType(getNullableType(fieldDef.type)) ? listSize(args) : 1;
@@ -142,8 +148,7 @@ export function computeQueryCost(
           cost += 1;
           continue; // introspection is gated separately
         }
-        const fieldDef =
-          parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+        const fieldDef = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
         const sizedHere = sized?.names.includes(name) ? sized.size : undefined;
         if (!sel.selectionSet) {
           cost += (sizedHere ?? 1) * (size === undefined ? weight : weight * size);
@@ -157,7 +162,10 @@ export function computeQueryCost(
           continue;
         }
         const multiplier = sizedHere ?? size ?? multiplierOf(fieldDef, parent, sel.arguments);
-        cost += sizedHere === undefined ? weight + multiplier * selectionCost(sel.selectionSet, child) : multiplier * (weight + selectionCost(sel.selectionSet, child));
+        cost +=
+          sizedHere === undefined
+            ? weight + multiplier * selectionCost(sel.selectionSet, child)
+            : multiplier * (weight + selectionCost(sel.selectionSet, child));
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const cond = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
         cost += selectionCost(sel.selectionSet, isCompositeType(cond) ? cond : undefined, sized);

@@ -198,7 +198,9 @@ function slicingArgumentsRule(prices: FieldPrices): ValidationRule {
       const given = (node.arguments ?? []).filter((a) => price.slicingArguments!.includes(a.name.value)).length;
       if (given !== 1) {
         const names = price.slicingArguments.join(', ');
-        context.reportError(rejection(`Field "${parent!.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`));
+        context.reportError(
+          rejection(`Field "${parent!.name}.${node.name.value}" needs exactly one of the arguments ${names}; found ${given}.`),
+        );
       }
     },
   });
@@ -214,12 +216,8 @@ function fieldRepeatsRule(max: number): ValidationRule {
         const n = (counts.get(key) ?? 0) + 1;
         counts.set(key, n);
         if (n === max + 1) {
-          const total = node.selections.filter(
-            (s) => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === key,
-          ).length;
-          context.reportError(
-            rejection(`Field "${key}" selected ${total} times in one selection set; the limit is ${max}.`),
-          );
+          const total = node.selections.filter((s) => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === key).length;
+          context.reportError(rejection(`Field "${key}" selected ${total} times in one selection set; the limit is ${max}.`));
         }
       }
     },
@@ -248,7 +246,9 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const prices = options.prices ?? fieldPricesOf(schema);
       const slicing = [...prices.values()].flatMap((x) => x.slicingArguments ?? []);
       // the rule's verdict depends on the document only, so one name serves Yoga's validation cache
-      const requireOne = [...prices.values()].some((x) => x.requireOneSlicingArgument) ? named(slicingArgumentsRule(prices), 'PGRequireOneSlicingArgument') : undefined;
+      const requireOne = [...prices.values()].some((x) => x.requireOneSlicingArgument)
+        ? named(slicingArgumentsRule(prices), 'PGRequireOneSlicingArgument')
+        : undefined;
       pricing.set(schema, (p = { prices, sizeArguments: [...new Set([...o.listSizeArguments, ...slicing])], requireOne }));
     }
     return p;
@@ -299,9 +299,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
             const text = typeof source === 'string' ? source : source.body;
             const cap = o.maxTokens * 50;
             const found = countTokens(text, cap);
-            throw rejection(
-              `Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`,
-            );
+            throw rejection(`Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`);
           }
           throw e;
         }
@@ -315,7 +313,11 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       const { prices, sizeArguments, requireOne } = pricingOf(params.schema);
       if (requireOne) addValidationRule(requireOne);
       let perDocument = costCache.get(document);
-      if (!perDocument) costCache.set(document, (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map(), depths: new Map() }));
+      if (!perDocument)
+        costCache.set(
+          document,
+          (perDocument = { sizeVars: listSizeVariables(document, sizeArguments), costs: new Map(), depths: new Map() }),
+        );
       const varKey = perDocument.sizeVars.map((v) => `${v}=${JSON.stringify(variables?.[v] ?? null)}`).join(',');
       // the cost depends on the document, the operation and those variables only: computed once per combination
       const costKey = `${ctx.params?.operationName ?? ''}\u0000${varKey}`;

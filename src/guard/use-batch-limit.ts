@@ -23,9 +23,7 @@ export function useBatchLimit(options: BatchLimitOptions = {}): Plugin {
       return {
         onRequestParseDone({ requestParserResult }) {
           if (Array.isArray(requestParserResult) && requestParserResult.length > limit) {
-            throw rejection(
-              `Batch limit of ${limit} operations exceeded, found ${requestParserResult.length}.`,
-            );
+            throw rejection(`Batch limit of ${limit} operations exceeded, found ${requestParserResult.length}.`);
           }
         },
       };

@@ -19,12 +19,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { rateLimited } from '../errors.ts';
 import type { RateBudget } from '../request-scope.ts';
-import {
-  MemoryTokenBucketStore,
-  RedisTokenBucketStore,
-  type RateLimitPolicy,
-  type TokenBucketStore,
-} from './rate-limit.ts';
+import { MemoryTokenBucketStore, RedisTokenBucketStore, type RateLimitPolicy, type TokenBucketStore } from './rate-limit.ts';
 import { getQueryCost } from './use-armor-limits.ts';
 import { inSpan } from '../ops/tracing.ts';
 
@@ -82,7 +77,9 @@ export function budgetAfter(role: string, policy: RateLimitPolicy, remaining: nu
   };
 }
 
-const defaults: Required<Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight' | 'onBudget' | 'measureOnly' | 'onWouldRefuse'>> = {
+const defaults: Required<
+  Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight' | 'onBudget' | 'measureOnly' | 'onWouldRefuse'>
+> = {
   identify: (context) => {
     const p = context.principal as { sub?: unknown; role?: unknown } | undefined;
     if (p && typeof p.sub === 'string' && p.sub) {
@@ -113,9 +110,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
       ? new RedisTokenBucketStore({ url: options.redisUrl, keyPrefix: options.keyPrefix ?? defaults.keyPrefix })
       : new MemoryTokenBucketStore());
   const fallback = new MemoryTokenBucketStore();
-  const weight =
-    options.weight ??
-    ((context: RateLimitContext) => 1 + Math.floor((getQueryCost(context) ?? 0) / costPerToken));
+  const weight = options.weight ?? ((context: RateLimitContext) => 1 + Math.floor((getQueryCost(context) ?? 0) / costPerToken));
 
   // `cost` may depend on the policy: an operation never costs more than a full burst (else it could never run).
   /** Charges the bucket; answers whether to refuse (never for a measure-only client) and after how long. */

@@ -12,10 +12,10 @@ import type { Plugin } from 'graphql-yoga';
 
 type RequestParser = (request: Request) => unknown;
 
-export const INVALID_JSON_MESSAGE = 'The request is not valid JSON: send an object (or a batch: an array of objects) with `query`, and `variables` and `extensions` as JSON objects';
+export const INVALID_JSON_MESSAGE =
+  'The request is not valid JSON: send an object (or a batch: an array of objects) with `query`, and `variables` and `extensions` as JSON objects';
 
-const badRequest = (message: string) =>
-  new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+const badRequest = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
 
 /** The error to answer for a parser's failure, or null to let it pass as it is. */
 export function plainParseError(err: unknown): GraphQLError | null {

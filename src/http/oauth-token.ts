@@ -33,7 +33,6 @@ export interface TokenEndpointDeps {
   onInternalError?: (err: unknown, meta: RequestFacts) => void;
 }
 
-
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 function oauthError(status: number, error: string, description: string, extra: Record<string, string> = {}) {
@@ -49,7 +48,10 @@ function basicCredentials(header: string | null): { id: string; secret: string }
   if (i < 0) return 'malformed';
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64
-    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+    return {
+      id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')),
+    };
   } catch {
     return 'malformed';
   }
@@ -75,7 +77,9 @@ export async function handleTokenRequest(request: Request, meta: RequestFacts, d
 /** RFC 6749 §4.1.2.1's `temporarily_unavailable`, the OAuth way of saying 503 (the client may retry). */
 function temporarilyUnavailable(deps: TokenEndpointDeps) {
   const wait = Math.max(1, Math.ceil(deps.retryAfterSeconds?.() ?? 5));
-  return oauthError(503, 'temporarily_unavailable', 'the client registry is unavailable; try again shortly', { 'Retry-After': String(wait) });
+  return oauthError(503, 'temporarily_unavailable', 'the client registry is unavailable; try again shortly', {
+    'Retry-After': String(wait),
+  });
 }
 
 async function answerTokenRequest(
@@ -85,7 +89,6 @@ async function answerTokenRequest(
   state: { clientId: string | null },
   finish: (res: Response, extra?: Partial<TokenRequestResult>) => Promise<Response>,
 ): Promise<Response> {
-
   if (request.method !== 'POST') return finish(oauthError(405, 'invalid_request', 'use POST', { Allow: 'POST' }));
   const type = request.headers.get('content-type') ?? '';
   if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
@@ -96,8 +99,10 @@ async function answerTokenRequest(
     if (form.getAll(k).length > 1) return finish(oauthError(400, 'invalid_request', `parameter ${k} is repeated`));
   }
   const basic = basicCredentials(request.headers.get('authorization'));
-  if (basic === 'malformed') return finish(oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }));
-  if (basic && form.has('client_secret')) return finish(oauthError(400, 'invalid_request', 'use one client authentication method, not two'));
+  if (basic === 'malformed')
+    return finish(oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }));
+  if (basic && form.has('client_secret'))
+    return finish(oauthError(400, 'invalid_request', 'use one client authentication method, not two'));
   const id = basic?.id ?? form.get('client_id') ?? '';
   const secret = basic?.secret ?? form.get('client_secret') ?? '';
   state.clientId = id ? id.slice(0, 64) : null;
@@ -106,7 +111,9 @@ async function answerTokenRequest(
   if (!grant) return finish(oauthError(400, 'invalid_request', 'grant_type is required'));
   if (grant !== 'client_credentials') return finish(oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported'));
   if (!id || !secret) {
-    return finish(oauthError(401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }));
+    return finish(
+      oauthError(401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }),
+    );
   }
 
   // per (client, address) and per address, never per client alone: see login-throttle.ts
@@ -120,7 +127,9 @@ async function answerTokenRequest(
   const client = await authenticateClient(deps.db, id, secret, deps.guardDb);
   if (!client || !isRole(client.role)) {
     deps.throttle.fail(keys);
-    return finish(oauthError(401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }));
+    return finish(
+      oauthError(401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="permit-gateway"' }),
+    );
   }
   if (client.certThumbprint && client.certThumbprint !== meta.certThumbprint) {
     deps.throttle.fail(keys);
@@ -135,7 +144,9 @@ async function answerTokenRequest(
     scopes = [...new Set(requested.split(' ').filter(Boolean))];
     const extra = scopes.filter((s) => !allowed.includes(s));
     if (scopes.length === 0 || extra.length) {
-      return finish(oauthError(400, 'invalid_scope', extra.length ? `scope not allowed for this client: ${extra.join(' ')}` : 'scope is empty'));
+      return finish(
+        oauthError(400, 'invalid_scope', extra.length ? `scope not allowed for this client: ${extra.join(' ')}` : 'scope is empty'),
+      );
     }
   }
   const { token, expiresIn } = await issueAccessToken(

@@ -3,7 +3,13 @@ import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { ScopedHandler } from '../request-scope.ts';
-import { createGraphQLWebSocket, GRAPHQL_TRANSPORT_WS, isGraphQLWebSocketUpgrade, socketDataOf, type SocketData } from './graphql-websocket.ts';
+import {
+  createGraphQLWebSocket,
+  GRAPHQL_TRANSPORT_WS,
+  isGraphQLWebSocketUpgrade,
+  socketDataOf,
+  type SocketData,
+} from './graphql-websocket.ts';
 import { openRequestScope } from './open-request-scope.ts';
 
 /** What serving needs of a bootstrapped app (src/bootstrap.ts `Running`). */

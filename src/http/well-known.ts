@@ -1,7 +1,6 @@
 import type { JWK } from 'jose';
 
-export const jwksResponse = (keys: JWK[]) =>
-  Response.json({ keys }, { headers: { 'Cache-Control': 'public, max-age=60' } });
+export const jwksResponse = (keys: JWK[]) => Response.json({ keys }, { headers: { 'Cache-Control': 'public, max-age=60' } });
 
 /**
  * RFC 8414 authorization server metadata for the built-in issuer: `issuer` is JWT_ISSUER when set, else

@@ -50,7 +50,8 @@ export function createGraphiQLAssets(options: GraphiQLAssetsOptions = {}) {
   const basePath = options.basePath ?? GRAPHIQL_ASSETS_PATH;
   const cacheControl = options.cacheControl ?? 'public, max-age=3600';
   const distDir = options.distDir ?? defaultGraphiQLDist();
-  if (!basePath.startsWith('/') || !basePath.endsWith('/')) throw new TypeError(`graphiql assets basePath must start and end with "/": ${basePath}`);
+  if (!basePath.startsWith('/') || !basePath.endsWith('/'))
+    throw new TypeError(`graphiql assets basePath must start and end with "/": ${basePath}`);
 
   return {
     basePath,
@@ -80,7 +81,11 @@ export type GraphiQLAssets = ReturnType<typeof createGraphiQLAssets>;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON safe inside a <script> element. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPHIQL_ASSETS_PATH): string {
   const title = escapeHtml(opts.title || 'GraphiQL');

@@ -36,14 +36,34 @@ const defaults: Required<Omit<MetricsOptions, 'breakerState' | 'outboxDepth' | '
 };
 
 /** Routes with their own label; anything else is `other` (no path-based cardinality explosion). */
-const ROUTES = ['/graphql', '/oauth/token', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/healthz', '/readyz', '/metrics'];
+const ROUTES = [
+  '/graphql',
+  '/oauth/token',
+  '/.well-known/jwks.json',
+  '/.well-known/oauth-authorization-server',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+];
 const METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 const NAME_RE = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 const KNOWN_CODES = new Set([
-  'UNAUTHENTICATED', 'FORBIDDEN', 'QUERY_REJECTED', 'RATE_LIMITED', 'BAD_USER_INPUT', 'CONFLICT', 'NOT_FOUND',
-  'SERVICE_DEGRADED', 'INTERNAL_SERVER_ERROR', 'BAD_REQUEST', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED',
-  'PERSISTED_QUERY_NOT_FOUND', 'UNAUTHORIZED_FIELD_OR_TYPE', CLIENT_CLOSED_CODE,
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'QUERY_REJECTED',
+  'RATE_LIMITED',
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'NOT_FOUND',
+  'SERVICE_DEGRADED',
+  'INTERNAL_SERVER_ERROR',
+  'BAD_REQUEST',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'UNAUTHORIZED_FIELD_OR_TYPE',
+  CLIENT_CLOSED_CODE,
 ]);
 
 /** Auth-failure classes (the `reason` label). */
@@ -98,7 +118,10 @@ export function codeLabel(code: unknown): string {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
   });
 }
 

@@ -35,7 +35,9 @@ export function productionProblems(config: ProductionCheckConfig, { signingKey, 
     );
   }
   if (config.jwt.audience === DEV_AUDIENCE) {
-    problems.push(`JWT_AUDIENCE is the development default (${DEV_AUDIENCE}). Set JWT_AUDIENCE to an identifier unique to this deployment.`);
+    problems.push(
+      `JWT_AUDIENCE is the development default (${DEV_AUDIENCE}). Set JWT_AUDIENCE to an identifier unique to this deployment.`,
+    );
   }
   if (config.logLevel === 'debug' || config.logLevel === 'trace') {
     problems.push(`LOG_LEVEL=${config.logLevel} may write request details to the log. Set LOG_LEVEL=info (or warn).`);
@@ -44,10 +46,14 @@ export function productionProblems(config: ProductionCheckConfig, { signingKey, 
     problems.push('CORS_ORIGINS contains a wildcard (*). List the exact origins allowed to call the API, comma-separated.');
   }
   if (config.openIntrospection) {
-    problems.push('OPEN_INTROSPECTION=true exposes the schema to every client. Unset it: analysts get introspection through the schema:introspect scope.');
+    problems.push(
+      'OPEN_INTROSPECTION=true exposes the schema to every client. Unset it: analysts get introspection through the schema:introspect scope.',
+    );
   }
   if (config.webhooks?.allowPrivate) {
-    problems.push('WEBHOOK_ALLOW_PRIVATE=true lets webhooks reach loopback and private addresses (SSRF). Unset it: it is for development and tests only.');
+    problems.push(
+      'WEBHOOK_ALLOW_PRIVATE=true lets webhooks reach loopback and private addresses (SSRF). Unset it: it is for development and tests only.',
+    );
   }
   const missing = fieldsWithoutRule(schema);
   if (missing.length) {

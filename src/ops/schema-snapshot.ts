@@ -4,7 +4,14 @@
  * rewritten on purpose: `UPDATE_SCHEMA_SNAPSHOT=1 bun test test/ops/schema-snapshot.test.ts`.
  * Fields are retired with `@deprecated(reason: "…")` first, which is not a breaking change.
  */
-import { buildSchema as buildSdl, findBreakingChanges, findDangerousChanges, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import {
+  buildSchema as buildSdl,
+  findBreakingChanges,
+  findDangerousChanges,
+  lexicographicSortSchema,
+  printSchema,
+  type GraphQLSchema,
+} from 'graphql';
 import { fileURLToPath } from 'node:url';
 
 export const SNAPSHOT_FILE = fileURLToPath(new URL('../../schema/__snapshot__/schema.graphql', import.meta.url));

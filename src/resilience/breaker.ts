@@ -55,7 +55,10 @@ export class BreakerOpenError extends Error {
 /** Thrown when a call through the breaker takes longer than `timeoutMs`. Counts as a connection failure. */
 export class DbTimeoutError extends Error {
   readonly code = 'DB_TIMEOUT';
-  constructor(readonly timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
     super(`Database call timed out after ${timeoutMs} ms`, options);
     this.name = 'DbTimeoutError';
   }
@@ -257,8 +260,7 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
     }
   });
 
-  const retryAfterMs = () =>
-    breakerPolicy.state === CircuitState.Open ? Math.max(0, probeAt - Date.now()) : 0;
+  const retryAfterMs = () => (breakerPolicy.state === CircuitState.Open ? Math.max(0, probeAt - Date.now()) : 0);
 
   const exclusiveProbe = opts.exclusiveProbe ?? false;
   /** Would a call be refused right now? A probe may go once the back-off is over; others only when closed (exclusiveProbe). */
@@ -273,7 +275,9 @@ export function createDbBreaker(opts: DbBreakerOptions = {}): DbBreaker {
 
   // a span per guarded call (tracing on, inside a traced request): its state, and the statements as children
   const run = <T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
-    inSpan('db.breaker', { 'permit_gateway.breaker.state': toState(breakerPolicy.state) }, () => guarded(asProbe, fn, signal)) as Promise<T>;
+    inSpan('db.breaker', { 'permit_gateway.breaker.state': toState(breakerPolicy.state) }, () =>
+      guarded(asProbe, fn, signal),
+    ) as Promise<T>;
 
   async function guarded<T>(asProbe: boolean, fn: (signal: AbortSignal) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     // Cockatiel makes extra half-open callers wait for the probe's verdict; we fail them fast instead.

@@ -76,10 +76,11 @@ export interface OutboxItem<I = unknown> {
 /** The same idempotency key was already queued with a different payload. */
 export class OutboxConflictError extends Error {
   readonly code = 'OUTBOX_CONFLICT';
-  constructor(readonly idempotencyKey: string, readonly existingId: string) {
-    super(
-      `Idempotency key "${idempotencyKey}" was already queued (receipt ${existingId}) with a different input`,
-    );
+  constructor(
+    readonly idempotencyKey: string,
+    readonly existingId: string,
+  ) {
+    super(`Idempotency key "${idempotencyKey}" was already queued (receipt ${existingId}) with a different input`);
     this.name = 'OutboxConflictError';
   }
 }
@@ -205,9 +206,7 @@ export function openOutbox(opts: OutboxOptions): Outbox {
      ON CONFLICT (kind, client_id, idempotency_key) DO NOTHING
      RETURNING *`,
   );
-  const byKey = db.query<Row, [string, string, string]>(
-    'SELECT * FROM outbox WHERE kind = ? AND client_id = ? AND idempotency_key = ?',
-  );
+  const byKey = db.query<Row, [string, string, string]>('SELECT * FROM outbox WHERE kind = ? AND client_id = ? AND idempotency_key = ?');
   const byId = db.query<Row, [string]>('SELECT * FROM outbox WHERE id = ?');
   const queued = db.query<Row, [number]>("SELECT * FROM outbox WHERE state = 'QUEUED' ORDER BY seq LIMIT ?");
   const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox WHERE state = 'QUEUED'");
@@ -234,9 +233,7 @@ export function openOutbox(opts: OutboxOptions): Outbox {
     if (updated) return toItem(updated);
     const existing = byId.get(id);
     if (!existing) throw new OutboxStateError(`outbox: no item with receipt id ${id}`);
-    const same =
-      existing.state === state &&
-      (state === 'PERSISTED' ? existing.result_id === resultId : true);
+    const same = existing.state === state && (state === 'PERSISTED' ? existing.result_id === resultId : true);
     if (same) return toItem(existing);
     throw new OutboxStateError(
       `outbox: item ${id} is already ${existing.state}` +
@@ -257,7 +254,11 @@ export function openOutbox(opts: OutboxOptions): Outbox {
       required(request.principal?.jurisdiction, 'principal.jurisdiction');
       if (request.input === undefined) throw new TypeError('outbox: input is missing');
       const identity = JSON.stringify({ input: request.input, principal: request.principal });
-      const payload = JSON.stringify({ input: request.input, principal: request.principal, ...(request.audit ? { audit: request.audit } : {}) });
+      const payload = JSON.stringify({
+        input: request.input,
+        principal: request.principal,
+        ...(request.audit ? { audit: request.audit } : {}),
+      });
       const inserted = insert.get({
         id: crypto.randomUUID(),
         kind: request.kind,
@@ -270,7 +271,8 @@ export function openOutbox(opts: OutboxOptions): Outbox {
       const existing = byKey.get(request.kind, clientId, key);
       if (!existing) throw new Error(`outbox: enqueue of ${key} neither inserted nor found`);
       const stored = JSON.parse(existing.payload) as OutboxPayload;
-      if (JSON.stringify({ input: stored.input, principal: stored.principal }) !== identity) throw new OutboxConflictError(key, existing.id);
+      if (JSON.stringify({ input: stored.input, principal: stored.principal }) !== identity)
+        throw new OutboxConflictError(key, existing.id);
       return receipt(existing, true);
     },
     pending(limit = 100) {

@@ -81,8 +81,7 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`createReplayer: ${name} must be a positive integer, got ${v}`);
   }
-  const isUnavailable =
-    opts.isUnavailableError ?? ((err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err));
+  const isUnavailable = opts.isUnavailableError ?? ((err: unknown) => err instanceof BreakerOpenError || isConnectionFailure(err));
   const onError = opts.onError ?? (() => {});
   const unexpectedFailures = new Map<string, number>();
 
@@ -135,7 +134,9 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
         }
         let result: ReplayResult;
         try {
-          result = checkResult(await inSpan('outbox.replay', { 'permit_gateway.outbox.item': item.id }, () => handle(item), { root: true }));
+          result = checkResult(
+            await inSpan('outbox.replay', { 'permit_gateway.outbox.item': item.id }, () => handle(item), { root: true }),
+          );
         } catch (err) {
           outbox.noteAttempt(item.id, messageOf(err));
           onError(err, item);

@@ -7,7 +7,14 @@ import { getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { serviceDegraded } from '../errors.ts';
 
-export const FALLBACK_FIELDS: ReadonlySet<string> = new Set(['permitStatus', 'submitPermit', 'scheduleInspection', 'submissionReceipt', 'me', '__typename']);
+export const FALLBACK_FIELDS: ReadonlySet<string> = new Set([
+  'permitStatus',
+  'submitPermit',
+  'scheduleInspection',
+  'submissionReceipt',
+  'me',
+  '__typename',
+]);
 
 /** `isDown`: the breaker is open or the database was not reached since start. */
 export function useDegradedMode({ isDown }: { isDown: () => boolean }): Plugin {
@@ -15,7 +22,8 @@ export function useDegradedMode({ isDown }: { isDown: () => boolean }): Plugin {
     onExecute({ args, setResultAndStopExecution }) {
       if (!isDown()) return;
       const op = getOperationAST(args.document, args.operationName);
-      const roots = op?.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).map((s) => (s.kind === Kind.FIELD ? s.name.value : '')) ?? [];
+      const roots =
+        op?.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).map((s) => (s.kind === Kind.FIELD ? s.name.value : '')) ?? [];
       if (roots.every((f) => FALLBACK_FIELDS.has(f))) return;
       setResultAndStopExecution({ errors: [serviceDegraded()] });
     },

@@ -10,7 +10,13 @@ export async function warmStatusCache(database: Database, cache: StatusCache, pa
   const asOf = new Date();
   for (;;) {
     const rows = await database.db
-      .select({ id: permits.id, number: permits.permitNum, jurisdiction: permits.jurisdictionId, status: permits.statusCurrent, updatedAt: permits.updatedAt })
+      .select({
+        id: permits.id,
+        number: permits.permitNum,
+        jurisdiction: permits.jurisdictionId,
+        status: permits.statusCurrent,
+        updatedAt: permits.updatedAt,
+      })
       .from(permits)
       .where(after ? gt(permits.id, after) : undefined)
       .orderBy(asc(permits.id))

@@ -20,7 +20,9 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(SRC)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => resolve(dirname(file), m[1]!));
+    const targets = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) =>
+      resolve(dirname(file), m[1]!),
+    );
     graph.set(file, targets);
   }
   return graph;
@@ -82,7 +84,14 @@ test('the import graph has no cycle', () => {
     state.set(file, 'open');
     path.push(file);
     for (const t of graph.get(file) ?? []) {
-      if (state.get(t) === 'open') cycles.push(path.slice(path.indexOf(t)).concat(t).map((f) => relative(SRC, f)).join(' → '));
+      if (state.get(t) === 'open')
+        cycles.push(
+          path
+            .slice(path.indexOf(t))
+            .concat(t)
+            .map((f) => relative(SRC, f))
+            .join(' → '),
+        );
       else if (!state.has(t)) visit(t);
     }
     path.pop();

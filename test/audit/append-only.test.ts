@@ -37,34 +37,54 @@ const count = async (table: 'audit_entries' | 'audit_checkpoints') =>
 describe('append-only audit tables', () => {
   for (const table of ['audit_entries', 'audit_checkpoints'] as const) {
     const t_ = sql.identifier(table);
-    test(`UPDATE on ${table} is rejected by a trigger`, async () => {
-      expect(await refusal(sql`update ${t_} set created_at = now()`)).toContain('append-only: UPDATE is not allowed');
-    }, DB_TIMEOUT);
+    test(
+      `UPDATE on ${table} is rejected by a trigger`,
+      async () => {
+        expect(await refusal(sql`update ${t_} set created_at = now()`)).toContain('append-only: UPDATE is not allowed');
+      },
+      DB_TIMEOUT,
+    );
 
-    test(`DELETE on ${table} is rejected by a trigger`, async () => {
-      expect(await refusal(sql`delete from ${t_} where true`)).toContain('append-only: DELETE is not allowed');
-    }, DB_TIMEOUT);
+    test(
+      `DELETE on ${table} is rejected by a trigger`,
+      async () => {
+        expect(await refusal(sql`delete from ${t_} where true`)).toContain('append-only: DELETE is not allowed');
+      },
+      DB_TIMEOUT,
+    );
 
-    test(`TRUNCATE on ${table} is rejected by a trigger`, async () => {
-      expect(await refusal(sql`truncate ${t_}`)).toContain('append-only: TRUNCATE is not allowed');
-    }, DB_TIMEOUT);
+    test(
+      `TRUNCATE on ${table} is rejected by a trigger`,
+      async () => {
+        expect(await refusal(sql`truncate ${t_}`)).toContain('append-only: TRUNCATE is not allowed');
+      },
+      DB_TIMEOUT,
+    );
   }
 
-  test('staged mutation entries (audit_pending) cannot be rewritten or truncated; the chainer still takes them', async () => {
-    await db.execute(sql`insert into audit_pending (entry) values ('{"op":"staged"}'::jsonb)`);
-    expect(await refusal(sql`update audit_pending set entry = '{"op":"forged"}'::jsonb`)).toContain('append-only: UPDATE is not allowed');
-    expect(await refusal(sql`truncate audit_pending`)).toContain('append-only: TRUNCATE is not allowed');
-    const [chained] = await appendAuditEntries(db, [], { withPending: true });
-    expect(chained?.entry).toMatchObject({ op: 'staged' });
-    expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from audit_pending`))[0]?.n).toBe(0);
-  }, DB_TIMEOUT);
+  test(
+    'staged mutation entries (audit_pending) cannot be rewritten or truncated; the chainer still takes them',
+    async () => {
+      await db.execute(sql`insert into audit_pending (entry) values ('{"op":"staged"}'::jsonb)`);
+      expect(await refusal(sql`update audit_pending set entry = '{"op":"forged"}'::jsonb`)).toContain('append-only: UPDATE is not allowed');
+      expect(await refusal(sql`truncate audit_pending`)).toContain('append-only: TRUNCATE is not allowed');
+      const [chained] = await appendAuditEntries(db, [], { withPending: true });
+      expect(chained?.entry).toMatchObject({ op: 'staged' });
+      expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from audit_pending`))[0]?.n).toBe(0);
+    },
+    DB_TIMEOUT,
+  );
 
-  test('inserts still work and nothing was removed by the refused statements', async () => {
-    expect(await count('audit_entries')).toBe(4); // three, and the staged one chained above
-    expect(await count('audit_checkpoints')).toBe(1);
-    await appendAuditEntries(db, [{ op: 'd' }]);
-    expect(await count('audit_entries')).toBe(5);
-  }, DB_TIMEOUT);
+  test(
+    'inserts still work and nothing was removed by the refused statements',
+    async () => {
+      expect(await count('audit_entries')).toBe(4); // three, and the staged one chained above
+      expect(await count('audit_checkpoints')).toBe(1);
+      await appendAuditEntries(db, [{ op: 'd' }]);
+      expect(await count('audit_entries')).toBe(5);
+    },
+    DB_TIMEOUT,
+  );
 
   test.skipIf(!usingPostgres())(
     'an application role with full table grants can neither change entries nor switch the triggers off',
@@ -91,4 +111,3 @@ describe('append-only audit tables', () => {
     DB_TIMEOUT,
   );
 });
-

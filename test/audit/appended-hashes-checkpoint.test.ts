@@ -42,11 +42,16 @@ function recorder() {
 const entry = (n: number) => ({ kind: 'graphql', operation: { type: 'query', name: 'PermitStatus' }, n, outcome: 'ALLOWED' });
 
 const checkpoints = async () =>
-  rowsOf<{ size: string; root_hash: string }>(await db.execute(sql`select size::text as size, root_hash from audit_checkpoints order by size`));
+  rowsOf<{ size: string; root_hash: string }>(
+    await db.execute(sql`select size::text as size, root_hash from audit_checkpoints order by size`),
+  );
 
 test('entries the recorder appended are not read back; entries appended elsewhere are, and the checkpoint signs what a full verification does', async () => {
   // 10 entries appended by "another instance", then 30 by this recorder
-  await appendAuditEntries(db, Array.from({ length: 10 }, (_, i) => entry(i)));
+  await appendAuditEntries(
+    db,
+    Array.from({ length: 10 }, (_, i) => entry(i)),
+  );
   const { audit } = recorder();
   try {
     for (let i = 0; i < 30; i++) audit.record(entry(100 + i));
@@ -87,13 +92,15 @@ test('a chain rewritten after it was appended (entry edited, every later hash re
         const e = jsonOf<Record<string, unknown>>(r.entry);
         if (r.seq === '7') e.outcome = 'DENIED';
         const hash = entryHash(prev, e);
-        await tx.execute(sql`update audit_entries set entry = ${JSON.stringify(e)}::jsonb, prev_hash = ${prev}, hash = ${hash} where seq = ${Number(r.seq)}::bigint`);
+        await tx.execute(
+          sql`update audit_entries set entry = ${JSON.stringify(e)}::jsonb, prev_hash = ${prev}, hash = ${hash} where seq = ${Number(r.seq)}::bigint`,
+        );
         prev = hash;
       }
     });
     // re-hashing the stored rows finds nothing wrong: the rewrite is consistent
     const rehashed = await loadAndVerify(db);
-    expect(rehashed.reason ?? "").toBe("");
+    expect(rehashed.reason ?? '').toBe('');
     expect(rehashed.ok).toBe(true);
     await audit.checkpoint();
     expect(await checkpoints()).toEqual([]);

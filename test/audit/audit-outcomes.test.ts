@@ -23,7 +23,9 @@ async function head(t: TestServer) {
 /** The GraphQL entries appended after `seq` (token requests left out). */
 async function entriesSince(t: TestServer, seq: number): Promise<Entry[]> {
   await t.running.audit.flush();
-  return rowsOf<{ entry: Entry | string }>(await t.tdb.database.db.execute(sql`select entry from audit_entries where seq > ${seq} order by seq`))
+  return rowsOf<{ entry: Entry | string }>(
+    await t.tdb.database.db.execute(sql`select entry from audit_entries where seq > ${seq} order by seq`),
+  )
     .map((r) => (typeof r.entry === 'string' ? (JSON.parse(r.entry) as Entry) : r.entry))
     .filter((e) => e.kind === 'graphql');
 }
@@ -44,7 +46,9 @@ const post = (t: TestServer, body: unknown, token?: string) => () =>
   });
 
 const get = (t: TestServer, params: Record<string, string>, token?: string) => () =>
-  fetch(`${t.url}/graphql?${new URLSearchParams(params)}`, { headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  fetch(`${t.url}/graphql?${new URLSearchParams(params)}`, {
+    headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
 
 describe('outcomes and codes', () => {
   let t: TestServer;
@@ -68,11 +72,18 @@ describe('outcomes and codes', () => {
     const r = await audited(t, post(t, { query: 'query Nope { nope }' }, clerk));
     expect(r.body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(r.entries).toHaveLength(1);
-    expect(r.entries[0]).toMatchObject({ outcome: 'ERROR', errorCodes: ['GRAPHQL_VALIDATION_FAILED'], operation: { type: 'query', name: 'Nope' } });
+    expect(r.entries[0]).toMatchObject({
+      outcome: 'ERROR',
+      errorCodes: ['GRAPHQL_VALIDATION_FAILED'],
+      operation: { type: 'query', name: 'Nope' },
+    });
   });
 
   test('in a batch each operation is recorded with its own outcome', async () => {
-    const r = await audited(t, post(t, [{ query: 'query Fine { __typename }' }, { query: '{ broken( ' }, { query: 'query Invalid { nope }' }], clerk));
+    const r = await audited(
+      t,
+      post(t, [{ query: 'query Fine { __typename }' }, { query: '{ broken( ' }, { query: 'query Invalid { nope }' }], clerk),
+    );
     expect(r.status).toBe(200);
     expect(r.entries).toHaveLength(3);
     const byName = (n: string | null) => r.entries.find((e) => e.operation.name === n)!;
@@ -82,7 +93,14 @@ describe('outcomes and codes', () => {
   });
 
   test('a batch over the limit leaves one DENIED entry with QUERY_REJECTED', async () => {
-    const r = await audited(t, post(t, Array.from({ length: 11 }, () => ({ query: '{ __typename }' })), clerk));
+    const r = await audited(
+      t,
+      post(
+        t,
+        Array.from({ length: 11 }, () => ({ query: '{ __typename }' })),
+        clerk,
+      ),
+    );
     expect(r.status).toBe(400);
     expect(r.entries).toHaveLength(1);
     expect(r.entries[0]).toMatchObject({ clientId: 'demo-clerk', outcome: 'DENIED', errorCodes: ['QUERY_REJECTED'] });
@@ -91,7 +109,12 @@ describe('outcomes and codes', () => {
   test('a field the token may not read is recorded DENIED with FORBIDDEN', async () => {
     const r = await audited(t, post(t, { query: 'query Verify { auditVerification { ok } }' }, await t.token('demo-gis')));
     expect(r.status).toBe(403);
-    expect(r.entries[0]).toMatchObject({ clientId: 'demo-gis', outcome: 'DENIED', errorCodes: ['FORBIDDEN'], operation: { type: 'query', name: 'Verify' } });
+    expect(r.entries[0]).toMatchObject({
+      clientId: 'demo-gis',
+      outcome: 'DENIED',
+      errorCodes: ['FORBIDDEN'],
+      operation: { type: 'query', name: 'Verify' },
+    });
   });
 
   test('a mutation by GET is recorded with its refusal, not ALLOWED', async () => {
@@ -115,12 +138,22 @@ describe('affected lists what was returned or changed', () => {
 
   test("another contractor's permit, answered null, is not in affected", async () => {
     const a = await t.token('demo-contractor-a');
-    const r = await audited(t, post(t, { query: 'query Peek($n: String!) { permit(number: $n) { number } }', variables: { n: ownedByB } }, a));
+    const r = await audited(
+      t,
+      post(t, { query: 'query Peek($n: String!) { permit(number: $n) { number } }', variables: { n: ownedByB } }, a),
+    );
     expect(r.body.data.permit).toBeNull();
     expect(r.entries).toHaveLength(1);
     expect(r.entries[0]).toMatchObject({ clientId: 'demo-contractor-a', affected: [] });
     // the owner's read of it names it
-    const own = await audited(t, post(t, { query: 'query Own($n: String!) { permit(number: $n) { number } }', variables: { n: ownedByB } }, await t.token('demo-contractor-b')));
+    const own = await audited(
+      t,
+      post(
+        t,
+        { query: 'query Own($n: String!) { permit(number: $n) { number } }', variables: { n: ownedByB } },
+        await t.token('demo-contractor-b'),
+      ),
+    );
     expect(own.body.data.permit.number).toBe(ownedByB);
     expect(own.entries[0]).toMatchObject({ clientId: 'demo-contractor-b', outcome: 'ALLOWED', affected: [ownedByB] });
   });
@@ -129,7 +162,13 @@ describe('affected lists what was returned or changed', () => {
     const clerk = await t.token('demo-clerk');
     const r = await audited(
       t,
-      post(t, { query: `query Pair { b: permit(number: "DC-NOPE-2024-999999") { status } ...More } fragment More on Query { a: permit(number: "${ownedByB}") { status } s: permitStatus(number: "${ownedByB}") { status } }` }, clerk),
+      post(
+        t,
+        {
+          query: `query Pair { b: permit(number: "DC-NOPE-2024-999999") { status } ...More } fragment More on Query { a: permit(number: "${ownedByB}") { status } s: permitStatus(number: "${ownedByB}") { status } }`,
+        },
+        clerk,
+      ),
     );
     expect(r.body.data.a).not.toBeNull();
     expect(r.body.data.b).toBeNull();
@@ -139,14 +178,20 @@ describe('affected lists what was returned or changed', () => {
 
   test('a refused mutation names nothing; a mutation that changed a permit names it', async () => {
     const clerk = await t.token('demo-clerk');
-    const missing = await audited(t, post(t, { query: 'mutation Gone { transitionPermit(number: "DC-NOPE-2024-999999", to: UNDER_REVIEW) { status } }' }, clerk));
+    const missing = await audited(
+      t,
+      post(t, { query: 'mutation Gone { transitionPermit(number: "DC-NOPE-2024-999999", to: UNDER_REVIEW) { status } }' }, clerk),
+    );
     expect(missing.body.errors[0].extensions.code).toBe('NOT_FOUND');
     expect(missing.entries).toHaveLength(1);
     expect(missing.entries[0]).toMatchObject({ outcome: 'ERROR', errorCodes: ['NOT_FOUND'], affected: [] });
     // a permit that can move to UNDER_REVIEW
     const submitted = await t.gql('{ permits(first: 1, filter: { status: [SUBMITTED] }) { edges { node { number } } } }', {}, clerk);
     const n: string = submitted.body.data.permits.edges[0].node.number;
-    const moved = await audited(t, post(t, { query: `mutation Move { transitionPermit(number: "${n}", to: UNDER_REVIEW) { status } }` }, clerk));
+    const moved = await audited(
+      t,
+      post(t, { query: `mutation Move { transitionPermit(number: "${n}", to: UNDER_REVIEW) { status } }` }, clerk),
+    );
     expect(moved.body.errors).toBeUndefined();
     expect(moved.entries).toHaveLength(1);
     expect(moved.entries[0]).toMatchObject({ outcome: 'ALLOWED', affected: [n] });
@@ -172,6 +217,11 @@ describe('trusted documents (PERSISTED_ONLY=true)', () => {
     expect(unknown.entries[0]).toMatchObject({ outcome: 'DENIED', errorCodes: ['QUERY_REJECTED'] });
     const ran = await audited(t, post(t, { documentId: hashOf('PermitStatus'), variables: { number: 'DC-NOPE-2024-999999' } }, tok));
     expect(ran.status).toBe(200);
-    expect(ran.entries[0]).toMatchObject({ outcome: 'ALLOWED', errorCodes: [], affected: [], operation: { type: 'query', name: 'PermitStatus' } });
+    expect(ran.entries[0]).toMatchObject({
+      outcome: 'ALLOWED',
+      errorCodes: [],
+      affected: [],
+      operation: { type: 'query', name: 'PermitStatus' },
+    });
   });
 });

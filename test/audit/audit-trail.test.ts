@@ -37,18 +37,36 @@ describe('one audit entry per operation', () => {
     expect(r.status).toBe(200);
     const es = await entriesSince(h);
     expect(es).toHaveLength(1);
-    expect(es[0]!.entry).toMatchObject({ kind: 'graphql', clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', outcome: 'ALLOWED', httpStatus: 200, operation: { type: 'query', name: 'One' } });
+    expect(es[0]!.entry).toMatchObject({
+      kind: 'graphql',
+      clientId: 'demo-clerk',
+      role: 'clerk',
+      jurisdiction: 'demo-city',
+      outcome: 'ALLOWED',
+      httpStatus: 200,
+      operation: { type: 'query', name: 'One' },
+    });
     expect(es[0]!.entry.affected).toEqual([number]);
     expect(es[0]!.entry.operation.documentSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   test('a mutation commits its entry in its own transaction, with the permit number and redacted variables', async () => {
     const tok = await t.token('demo-contractor-a');
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data.permits.edges[0].node.parcel.id;
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data
+      .permits.edges[0].node.parcel.id;
     const h = await head();
     const r = await t.gql(
       `mutation Sub($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-trail-0001") { receipt { permitNumber } } }`,
-      { i: { parcelId: parcel, permitType: 'PLUMBING', workClass: 'REPAIR', description: 'Leak', valuation: 900, applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 123 4567' } } },
+      {
+        i: {
+          parcelId: parcel,
+          permitType: 'PLUMBING',
+          workClass: 'REPAIR',
+          description: 'Leak',
+          valuation: 900,
+          applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 123 4567' },
+        },
+      },
       tok,
     );
     expect(r.body.errors).toBeUndefined();
@@ -69,9 +87,16 @@ describe('one audit entry per operation', () => {
     expect(bad.status).toBe(401);
     const forbidden = await t.gql(`{ auditVerification { ok } }`, {}, await t.token('demo-gis'));
     expect(forbidden.status).toBe(403);
-    const deep = await t.gql(`{ permits { edges { node { parcel { id } inspections { checklist { item } } statusHistory { to } } } } ${'a: __typename '.repeat(20)} }`, {}, await t.token('demo-clerk'));
+    const deep = await t.gql(
+      `{ permits { edges { node { parcel { id } inspections { checklist { item } } statusHistory { to } } } } ${'a: __typename '.repeat(20)} }`,
+      {},
+      await t.token('demo-clerk'),
+    );
     expect(deep.status).toBe(400);
-    const tokenFail = await fetch(`${t.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: 'wrong' }) });
+    const tokenFail = await fetch(`${t.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: 'wrong' }),
+    });
     expect(tokenFail.status).toBe(401);
     const es = await entriesSince(h);
     // the demo-gis token above was cached earlier? count token entries separately
@@ -105,15 +130,30 @@ describe('one audit entry per operation', () => {
   test('a mutation whose audit append fails leaves no change behind', async () => {
     const db = t.tdb.database.db;
     // the mutation's transaction writes its entry to audit_pending (chained by the next group commit)
-    await db.execute(sql.raw(`create or replace function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'injected audit failure'; end $$`));
+    await db.execute(
+      sql.raw(
+        `create or replace function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'injected audit failure'; end $$`,
+      ),
+    );
     await db.execute(sql.raw(`create trigger audit_fail before insert on audit_pending for each row execute function audit_fail()`));
     try {
       const before = await countRows(t, 'permits');
       const tok = await t.token('demo-contractor-b');
-      const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data?.permits?.edges?.[0]?.node?.parcel?.id ?? '00000000-0000-4000-8000-000000000000';
+      const parcel =
+        (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data?.permits
+          ?.edges?.[0]?.node?.parcel?.id ?? '00000000-0000-4000-8000-000000000000';
       const r = await t.gql(
         `mutation($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-fail-0001") { receipt { id } } }`,
-        { i: { parcelId: parcel, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 10, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' } } },
+        {
+          i: {
+            parcelId: parcel,
+            permitType: 'SIGN',
+            workClass: 'NEW',
+            description: 'Sign',
+            valuation: 10,
+            applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' },
+          },
+        },
         tok,
       );
       expect(r.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
@@ -127,10 +167,20 @@ describe('one audit entry per operation', () => {
   test('a mutation entry staged in its transaction is chained by the next group commit, none left pending', async () => {
     const h = await head();
     const tok = await t.token('demo-contractor-a');
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data.permits.edges[0].node.parcel.id;
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data
+      .permits.edges[0].node.parcel.id;
     const r = await t.gql(
       `mutation Stage($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-staged-0001") { receipt { id permitNumber } } }`,
-      { i: { parcelId: parcel, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 10, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' } } },
+      {
+        i: {
+          parcelId: parcel,
+          permitType: 'SIGN',
+          workClass: 'NEW',
+          description: 'Sign',
+          valuation: 10,
+          applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 0000' },
+        },
+      },
       tok,
     );
     expect(r.body.errors).toBeUndefined();
@@ -146,7 +196,9 @@ describe('one audit entry per operation', () => {
     const h = await head();
     const db = t.tdb.database.db;
     // as an instance that committed a mutation and died before its group commit
-    await db.execute(sql`insert into audit_pending (entry) values (${JSON.stringify({ kind: 'graphql', outcome: 'ALLOWED', note: 'left-by-crashed-instance' })}::jsonb)`);
+    await db.execute(
+      sql`insert into audit_pending (entry) values (${JSON.stringify({ kind: 'graphql', outcome: 'ALLOWED', note: 'left-by-crashed-instance' })}::jsonb)`,
+    );
     const es = await entriesSince(h);
     expect(es.filter((e) => e.entry.note === 'left-by-crashed-instance')).toHaveLength(1);
     expect(await countRows(t, 'audit_pending')).toBe(0);
@@ -174,7 +226,10 @@ describe('one audit entry per operation', () => {
     const log = await gql(`{ auditLog(first: 1, filter: { outcome: ALLOWED }) { edges { node { seq hash } } } }`, {});
     const { seq, hash } = log.body.data.auditLog.edges[0].node;
     await t.running.audit.checkpoint();
-    const r = await gql(`query($s: Int!) { auditEntry(seq: $s) { seq hash proof { leafIndex treeSize leafHash rootHash path checkpoint } } }`, { s: seq });
+    const r = await gql(
+      `query($s: Int!) { auditEntry(seq: $s) { seq hash proof { leafIndex treeSize leafHash rootHash path checkpoint } } }`,
+      { s: seq },
+    );
     expect(r.body.errors).toBeUndefined();
     const { proof } = r.body.data.auditEntry;
     expect(proof.leafIndex).toBe(seq - 1);
@@ -182,8 +237,24 @@ describe('one audit entry per operation', () => {
     const statement = await verifyCheckpoint(proof.checkpoint, jwks as never);
     expect(statement.rootHash).toBe(proof.rootHash);
     expect(statement.size).toBe(proof.treeSize);
-    expect(verifyInclusion({ entryHash: hash, index: proof.leafIndex, treeSize: proof.treeSize, proof: proof.path, rootHash: statement.rootHash })).toBe(true);
+    expect(
+      verifyInclusion({
+        entryHash: hash,
+        index: proof.leafIndex,
+        treeSize: proof.treeSize,
+        proof: proof.path,
+        rootHash: statement.rootHash,
+      }),
+    ).toBe(true);
     const forged = (hash[0] === 'a' ? 'b' : 'a') + hash.slice(1);
-    expect(verifyInclusion({ entryHash: forged, index: proof.leafIndex, treeSize: proof.treeSize, proof: proof.path, rootHash: statement.rootHash })).toBe(false);
+    expect(
+      verifyInclusion({
+        entryHash: forged,
+        index: proof.leafIndex,
+        treeSize: proof.treeSize,
+        proof: proof.path,
+        rootHash: statement.rootHash,
+      }),
+    ).toBe(false);
   });
 });

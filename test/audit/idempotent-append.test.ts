@@ -35,8 +35,8 @@ beforeEach(() => resetAuditTables(db), DB_TIMEOUT);
 
 const log = pino({ level: 'silent' });
 const stored = async (tag: string) =>
-  rowsOf<{ entry: unknown }>(await db.execute(sql`select entry from audit_entries where entry->>'tag' = ${tag} order by seq`)).map(
-    (r) => jsonOf(r.entry as Record<string, unknown>),
+  rowsOf<{ entry: unknown }>(await db.execute(sql`select entry from audit_entries where entry->>'tag' = ${tag} order by seq`)).map((r) =>
+    jsonOf(r.entry as Record<string, unknown>),
   );
 
 describe('idempotent appends', () => {
@@ -45,10 +45,16 @@ describe('idempotent appends', () => {
     await appendAuditEntries(db, [entry]);
     const second = await appendAuditEntries(db, [entry, { kind: 'graphql', tag: 'other' }]);
     expect(second.map((r) => r.entry.tag)).toEqual(['other']);
-    await appendAuditEntries(db, [{ ...entry, entryId: 'e2e3c1d0-0000-4000-8000-000000000002' }, { ...entry, entryId: 'e2e3c1d0-0000-4000-8000-000000000002' }]);
+    await appendAuditEntries(db, [
+      { ...entry, entryId: 'e2e3c1d0-0000-4000-8000-000000000002' },
+      { ...entry, entryId: 'e2e3c1d0-0000-4000-8000-000000000002' },
+    ]);
     expect(await stored('again')).toHaveLength(2);
     // entries without an id (staged mutation entries, older callers) are not merged
-    await appendAuditEntries(db, [{ kind: 'graphql', tag: 'no-id' }, { kind: 'graphql', tag: 'no-id' }]);
+    await appendAuditEntries(db, [
+      { kind: 'graphql', tag: 'no-id' },
+      { kind: 'graphql', tag: 'no-id' },
+    ]);
     expect(await stored('no-id')).toHaveLength(2);
     expect((await loadAndVerify(db)).ok).toBe(true);
   });

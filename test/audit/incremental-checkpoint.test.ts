@@ -24,7 +24,10 @@ let db: Db;
 useAuditDatabase((f) => ({ signer, publicJwk, t, db } = f));
 
 const append = (from: number, n: number) =>
-  appendAuditEntries(db, Array.from({ length: n }, (_, i) => ({ op: 'permit', n: from + i, outcome: 'ALLOWED' })));
+  appendAuditEntries(
+    db,
+    Array.from({ length: n }, (_, i) => ({ op: 'permit', n: from + i, outcome: 'ALLOWED' })),
+  );
 
 test('a Merkle accumulator resumed from a frontier gives the roots of one fed every leaf', () => {
   const hashes = Array.from({ length: 77 }, (_, i) => new Bun.CryptoHasher('sha256').update(String(i)).digest('hex'));
@@ -85,7 +88,9 @@ test('an unusable starting point (frontier altered, or a forged checkpoint row) 
   await append(1, 12);
   await takeCheckpoint(db, signer);
   await asSuperuserWithoutTriggers(db, async (tx) => {
-    await tx.execute(sql`update audit_checkpoints set frontier = '[{"size": 8, "hash": "${sql.raw('0'.repeat(64))}"}, {"size": 4, "hash": "${sql.raw('1'.repeat(64))}"}]'::jsonb`);
+    await tx.execute(
+      sql`update audit_checkpoints set frontier = '[{"size": 8, "hash": "${sql.raw('0'.repeat(64))}"}, {"size": 4, "hash": "${sql.raw('1'.repeat(64))}"}]'::jsonb`,
+    );
   });
   await append(13, 3);
   const reads = await entryReads(t.database, () => takeNextCheckpoint(db, signer, { publicKeys: publicJwk }));

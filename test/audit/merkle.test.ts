@@ -46,8 +46,7 @@ const CT_INCLUSION = [
   },
 ];
 
-const entryHashes = (n: number) =>
-  Array.from({ length: n }, (_, i) => createHash('sha256').update(`entry ${i}`).digest('hex'));
+const entryHashes = (n: number) => Array.from({ length: n }, (_, i) => createHash('sha256').update(`entry ${i}`).digest('hex'));
 
 describe('RFC 9162 Merkle tree', () => {
   test('the tree hash matches the published reference root for every size 0..8', () => {
@@ -60,7 +59,13 @@ describe('RFC 9162 Merkle tree', () => {
     for (const v of CT_INCLUSION) {
       expect(inclusionPath(v.index, leaves).map(hex)).toEqual(v.proof);
       expect(
-        verifyInclusion({ leafHash: hex(leaves[v.index] as Uint8Array), index: v.index, treeSize: 8, proof: v.proof, rootHash: CT_ROOTS[8] as string }),
+        verifyInclusion({
+          leafHash: hex(leaves[v.index] as Uint8Array),
+          index: v.index,
+          treeSize: 8,
+          proof: v.proof,
+          rootHash: CT_ROOTS[8] as string,
+        }),
       ).toBe(true);
     }
   });

@@ -38,55 +38,73 @@ afterAll(async () => {
   await pg.drop();
 }, 60_000);
 
-test.skipIf(!onPostgres)('three instances under concurrent load build one gap-free chain that verifies', async () => {
-  const [{ n: before }] = rowsOf<{ n: string }>(await db.db.execute(sql`select count(*)::text as n from audit_entries`)) as [{ n: string }];
-  // every instance shares the database's clients, keys and data: tokens from one work on all
-  const contractor = await apps[0]!.token('demo-contractor-a');
-  const gis = await apps[0]!.token('demo-gis');
-  const parcel = (
-    (await (
-      await fetch(`${apps[2]!.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${gis}` },
-        body: JSON.stringify({ query: '{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }' }),
-      })
-    ).json()) as any
-  ).data.parcels.edges[0].node.id;
-  const TOTAL = 3000;
-  let sent = 0;
-  let ok = 0;
-  const worker = async (w: number) => {
-    while (sent < TOTAL) {
-      const i = sent++;
-      const app = apps[i % 3]!;
-      const mutation = i % 5 === 0;
-      const body = mutation
-        ? {
-            query: 'mutation($i: SubmitPermitInput!, $k: String!) { submitPermit(input: $i, idempotencyKey: $k) { receipt { state } } }',
-            variables: { k: `chain-${w}-${i}`, i: { parcelId: parcel, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 100, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' } } },
-          }
-        : { query: '{ permitStatus(number: "DC-BLD-2024-000001") { status } }' };
-      const r = await fetch(`${app.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(mutation ? { authorization: `Bearer ${contractor}` } : {}) },
-        body: JSON.stringify(body),
-      });
-      if (r.status === 200) ok++;
-      await r.arrayBuffer();
-    }
-  };
-  await Promise.all(Array.from({ length: 24 }, (_, w) => worker(w)));
-  expect(ok).toBe(TOTAL);
-  // reads are group-committed: stop the instances cleanly so every buffered entry is flushed
-  await Promise.all(apps.map((a) => a.stop()));
-  apps = [];
-  const [{ n, max, min }] = rowsOf<{ n: string; max: string; min: string }>(
-    await db.db.execute(sql`select count(*)::text as n, max(seq)::text as max, min(seq)::text as min from audit_entries`),
-  ) as [{ n: string; max: string; min: string }];
-  expect(Number(n) - Number(before)).toBeGreaterThanOrEqual(TOTAL);
-  expect(Number(min)).toBe(1);
-  expect(Number(max)).toBe(Number(n)); // gap-free
-  const v = await loadAndVerify(db.db);
-  expect(v.ok).toBe(true);
-  expect(v.size).toBe(Number(n));
-}, 300_000);
+test.skipIf(!onPostgres)(
+  'three instances under concurrent load build one gap-free chain that verifies',
+  async () => {
+    const [{ n: before }] = rowsOf<{ n: string }>(await db.db.execute(sql`select count(*)::text as n from audit_entries`)) as [
+      { n: string },
+    ];
+    // every instance shares the database's clients, keys and data: tokens from one work on all
+    const contractor = await apps[0]!.token('demo-contractor-a');
+    const gis = await apps[0]!.token('demo-gis');
+    const parcel = (
+      (await (
+        await fetch(`${apps[2]!.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${gis}` },
+          body: JSON.stringify({
+            query: '{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }',
+          }),
+        })
+      ).json()) as any
+    ).data.parcels.edges[0].node.id;
+    const TOTAL = 3000;
+    let sent = 0;
+    let ok = 0;
+    const worker = async (w: number) => {
+      while (sent < TOTAL) {
+        const i = sent++;
+        const app = apps[i % 3]!;
+        const mutation = i % 5 === 0;
+        const body = mutation
+          ? {
+              query: 'mutation($i: SubmitPermitInput!, $k: String!) { submitPermit(input: $i, idempotencyKey: $k) { receipt { state } } }',
+              variables: {
+                k: `chain-${w}-${i}`,
+                i: {
+                  parcelId: parcel,
+                  permitType: 'SIGN',
+                  workClass: 'NEW',
+                  description: 'Sign',
+                  valuation: 100,
+                  applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' },
+                },
+              },
+            }
+          : { query: '{ permitStatus(number: "DC-BLD-2024-000001") { status } }' };
+        const r = await fetch(`${app.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(mutation ? { authorization: `Bearer ${contractor}` } : {}) },
+          body: JSON.stringify(body),
+        });
+        if (r.status === 200) ok++;
+        await r.arrayBuffer();
+      }
+    };
+    await Promise.all(Array.from({ length: 24 }, (_, w) => worker(w)));
+    expect(ok).toBe(TOTAL);
+    // reads are group-committed: stop the instances cleanly so every buffered entry is flushed
+    await Promise.all(apps.map((a) => a.stop()));
+    apps = [];
+    const [{ n, max, min }] = rowsOf<{ n: string; max: string; min: string }>(
+      await db.db.execute(sql`select count(*)::text as n, max(seq)::text as max, min(seq)::text as min from audit_entries`),
+    ) as [{ n: string; max: string; min: string }];
+    expect(Number(n) - Number(before)).toBeGreaterThanOrEqual(TOTAL);
+    expect(Number(min)).toBe(1);
+    expect(Number(max)).toBe(Number(n)); // gap-free
+    const v = await loadAndVerify(db.db);
+    expect(v.ok).toBe(true);
+    expect(v.size).toBe(Number(n));
+  },
+  300_000,
+);

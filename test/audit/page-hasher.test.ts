@@ -88,7 +88,9 @@ test('an edited entry, a rewritten link and a wrong stored hash are reported ali
 
   await resetAuditTables(db);
   await asSuperuserWithoutTriggers(db, async (tx) => {
-    await tx.execute(sql`insert into audit_entries (seq, entry, prev_hash, hash) values (1, '{"n": 1}'::jsonb, ${GENESIS_HASH}, ${'0'.repeat(64)})`);
+    await tx.execute(
+      sql`insert into audit_entries (seq, entry, prev_hash, hash) values (1, '{"n": 1}'::jsonb, ${GENESIS_HASH}, ${'0'.repeat(64)})`,
+    );
   });
   const wrongHash = await loadAndVerify(db, { pageHasher: worker });
   expect(wrongHash).toEqual(await loadAndVerify(db));

@@ -120,7 +120,8 @@ describe('redaction of audit variables', () => {
   });
 
   test('the sensitive key check is case- and separator-insensitive', () => {
-    for (const k of ['EMAIL', 'Phone', 'contactEmail', 'new_password', 'X-CLIENT-CERT', 'Access-Token']) expect(isSensitiveKey(k)).toBe(true);
+    for (const k of ['EMAIL', 'Phone', 'contactEmail', 'new_password', 'X-CLIENT-CERT', 'Access-Token'])
+      expect(isSensitiveKey(k)).toBe(true);
     for (const k of ['name', 'permitNumber', 'status', 'thumbprint']) expect(isSensitiveKey(k)).toBe(false);
   });
 });

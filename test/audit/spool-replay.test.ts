@@ -31,15 +31,22 @@ afterAll(async () => {
 test('a left-over .replaying file and the newer spool are both appended, a torn line as audit.unstorable', async () => {
   await resetAuditTables(tdb.database.db);
   const spoolFile = join(dir, 'audit-spool.jsonl');
-  writeFileSync(`${spoolFile}.replaying`, `${JSON.stringify({ kind: 'earlier', n: 1 })}\n{"kind":"torn", "n"\n${JSON.stringify({ kind: 'earlier', n: 2 })}\n`);
+  writeFileSync(
+    `${spoolFile}.replaying`,
+    `${JSON.stringify({ kind: 'earlier', n: 1 })}\n{"kind":"torn", "n"\n${JSON.stringify({ kind: 'earlier', n: 2 })}\n`,
+  );
   writeFileSync(spoolFile, `${JSON.stringify({ kind: 'newer', n: 3 })}\n`);
   const lines: string[] = [];
-  const audit = createAuditRecorder({ db: tdb.database.db, log: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }), spoolFile });
+  const audit = createAuditRecorder({
+    db: tdb.database.db,
+    log: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+    spoolFile,
+  });
   await audit.flush();
   await audit.close();
-  const rows = rowsOf<{ entry: Record<string, unknown> | string }>(await tdb.database.db.execute(sql`select entry from audit_entries order by audit_entries.seq`)).map(
-    (r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry) as Record<string, unknown>,
-  );
+  const rows = rowsOf<{ entry: Record<string, unknown> | string }>(
+    await tdb.database.db.execute(sql`select entry from audit_entries order by audit_entries.seq`),
+  ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry) as Record<string, unknown>);
   expect(rows.map((r) => r.kind)).toEqual(['earlier', 'audit.unstorable', 'earlier', 'newer']);
   expect(String(rows[1]!.reason)).toContain('spooled line is not JSON');
   expect(existsSync(spoolFile)).toBe(false);

@@ -134,7 +134,12 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
     audit.record({ kind: 'after-close' }); // straight to the spool
     await audit.close(); // a second close is harmless
     expect((await entries()).map((r) => r.kind)).toEqual(['before-close']);
-    expect(readFileSync(spoolFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).kind)).toEqual(['during-close', 'after-close']);
+    expect(
+      readFileSync(spoolFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).kind),
+    ).toEqual(['during-close', 'after-close']);
     const next = make();
     await next.flush();
     await next.close();
@@ -223,10 +228,15 @@ describe.skipIf(!pg)('threaded audit recorder (PostgreSQL)', () => {
       console.log(JSON.stringify({ before, niced: after.filter((t) => t.nice === 10).length, main: after.find((t) => t.tid === process.pid)?.nice }));
       await audit.close();
       process.exit(0);`;
-    const p = Bun.spawn([process.execPath, '-e', script], { cwd: join(import.meta.dir, '..', '..'), env: { ...process.env, DB_URL: tdb.url!, PEM: pem }, stdout: 'pipe', stderr: 'pipe' });
+    const p = Bun.spawn([process.execPath, '-e', script], {
+      cwd: join(import.meta.dir, '..', '..'),
+      env: { ...process.env, DB_URL: tdb.url!, PEM: pem },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect(await p.exited).toBe(0);
-    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}', (k, v) => v) as { before: number; niced: number; main: number };
+    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}', (_k, v) => v) as { before: number; niced: number; main: number };
     expect({ ...r, err: err.trim() }).toEqual({ before: 0, niced: r.niced, main: 0, err: '' });
     expect(r.niced).toBeGreaterThanOrEqual(1);
   });

@@ -39,9 +39,14 @@ test('storable: text that only looks like the escape (a backslash, then u0000) i
 });
 
 test('storable: a lone UTF-16 surrogate (no canonical JSON) becomes U+FFFD in keys and values; a pair is kept', () => {
-  const entry = { kind: 'graphql', clientId: 'c', operation: { name: 'Op\ud800' }, variables: { ['k\udc00']: ['a\ud800b', '😀'] } };
+  const entry = { kind: 'graphql', clientId: 'c', operation: { name: 'Op\ud800' }, variables: { 'k\udc00': ['a\ud800b', '😀'] } };
   const safe = storable(entry) as typeof entry;
-  expect(safe).toEqual({ kind: 'graphql', clientId: 'c', operation: { name: 'Op\uFFFD' }, variables: { 'k\uFFFD': ['a\uFFFDb', '😀'] } } as never);
+  expect(safe).toEqual({
+    kind: 'graphql',
+    clientId: 'c',
+    operation: { name: 'Op\uFFFD' },
+    variables: { 'k\uFFFD': ['a\uFFFDb', '😀'] },
+  } as never);
   expect(() => canonicalJson(safe)).not.toThrow();
   const clean = { kind: 'graphql', text: '😀 and \\ud800 as text' };
   expect(storable(clean)).toBe(clean);
@@ -49,18 +54,41 @@ test('storable: a lone UTF-16 surrogate (no canonical JSON) becomes U+FFFD in ke
 
 test('unstorableRecord keeps every field that can be stored: who, what, which records, the original outcome', () => {
   const original = {
-    kind: 'graphql', requestId: 'r-9', clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', scopes: ['permits:read'],
-    operation: { type: 'query', name: 'Read\ud800', documentSha256: 'ab'.repeat(32) }, affected: ['DC-1'], outcome: 'ALLOWED',
-    errorCodes: [], httpStatus: 200, durationMs: Number.NaN, size: 10n, when: new Date('2026-01-02T03:04:05Z'),
+    kind: 'graphql',
+    requestId: 'r-9',
+    clientId: 'demo-clerk',
+    role: 'clerk',
+    jurisdiction: 'demo-city',
+    scopes: ['permits:read'],
+    operation: { type: 'query', name: 'Read\ud800', documentSha256: 'ab'.repeat(32) },
+    affected: ['DC-1'],
+    outcome: 'ALLOWED',
+    errorCodes: [],
+    httpStatus: 200,
+    durationMs: Number.NaN,
+    size: 10n,
+    when: new Date('2026-01-02T03:04:05Z'),
   };
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = cyclic;
   const record = unstorableRecord('Lone surrogate is not allowed', { ...original, cyclic }) as Record<string, unknown>;
   expect(record).toMatchObject({
-    kind: 'audit.unstorable', originalKind: 'graphql', requestId: 'r-9', outcome: 'ERROR', originalOutcome: 'ALLOWED',
-    clientId: 'demo-clerk', role: 'clerk', jurisdiction: 'demo-city', scopes: ['permits:read'],
-    operation: { type: 'query', name: 'Read\uFFFD' }, affected: ['DC-1'], httpStatus: 200, durationMs: null, size: '10',
-    when: '2026-01-02T03:04:05.000Z', cyclic: { a: 1, self: '[CIRCULAR]' },
+    kind: 'audit.unstorable',
+    originalKind: 'graphql',
+    requestId: 'r-9',
+    outcome: 'ERROR',
+    originalOutcome: 'ALLOWED',
+    clientId: 'demo-clerk',
+    role: 'clerk',
+    jurisdiction: 'demo-city',
+    scopes: ['permits:read'],
+    operation: { type: 'query', name: 'Read\uFFFD' },
+    affected: ['DC-1'],
+    httpStatus: 200,
+    durationMs: null,
+    size: '10',
+    when: '2026-01-02T03:04:05.000Z',
+    cyclic: { a: 1, self: '[CIRCULAR]' },
   });
   expect(() => canonicalJson(record)).not.toThrow();
 });

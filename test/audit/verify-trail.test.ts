@@ -30,18 +30,33 @@ describe('audit verification beyond the chain (GraphQL)', () => {
   });
 
   const verification = async () =>
-    (await t.gql(`{ auditVerification { ok size firstBadSeq reason } }`, {}, await t.token('demo-compliance'))).body.data.auditVerification as {
+    (await t.gql(`{ auditVerification { ok size firstBadSeq reason } }`, {}, await t.token('demo-compliance'))).body.data
+      .auditVerification as {
       ok: boolean;
       firstBadSeq: number | null;
       reason: string | null;
     };
 
   async function submit(key: string): Promise<string> {
-    const parcels = await t.gql(`{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }`, {}, await t.token('demo-gis'));
+    const parcels = await t.gql(
+      `{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }`,
+      {},
+      await t.token('demo-gis'),
+    );
     const parcelId = parcels.body.data.parcels.edges[0].node.id;
     const r = await t.gql(
       SUBMIT,
-      { k: key, i: { parcelId, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 100, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' } } },
+      {
+        k: key,
+        i: {
+          parcelId,
+          permitType: 'SIGN',
+          workClass: 'NEW',
+          description: 'Sign',
+          valuation: 100,
+          applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' },
+        },
+      },
       await t.token('demo-contractor-a'),
     );
     expect(r.body.errors).toBeUndefined();
@@ -76,7 +91,9 @@ describe('audit verification beyond the chain (GraphQL)', () => {
     // the duplicate stays (append-only), so the index cannot come back: this test comes last in its describe
     await db.execute(sql`drop index audit_entries_entry_id_uq`);
     const [head] = rowsOf<{ seq: string; hash: string; created_at: string }>(
-      await db.execute(sql`select seq::text as seq, hash, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at from audit_entries order by seq desc limit 1`),
+      await db.execute(
+        sql`select seq::text as seq, hash, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at from audit_entries order by seq desc limit 1`,
+      ),
     );
     const copy = { ...appended!.entry };
     const text = canonicalJson(copy);
@@ -119,7 +136,11 @@ describe('cli audit verify reports an entry appended twice', () => {
     }
     const r = await runCli(['audit', 'verify', '--json'], cdb.env);
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { ok: boolean; firstBadSeq: number; duplicates: { entryId: string; seq: number; duplicateSeq: number; copies: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      firstBadSeq: number;
+      duplicates: { entryId: string; seq: number; duplicateSeq: number; copies: number }[];
+    };
     expect(out.ok).toBe(false);
     expect(out.firstBadSeq).toBe(2);
     expect(out.duplicates).toEqual([{ entryId: 'cli-dup-1', seq: 1, duplicateSeq: 2, copies: 2 }]);

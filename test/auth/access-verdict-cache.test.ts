@@ -59,7 +59,8 @@ describe('a remembered allowed verdict does not leak', () => {
   test('to the same role asking through another operation of the document', async () => {
     // generic-auth walks every operation of a document: a document holding a protected operation is refused
     // whichever operation is named, before and after the same text was allowed for a clerk
-    const doc = 'query Public($n: String!) { permit(number: $n) { number } } query Pii($n: String!) { permit(number: $n) { applicant { email } } }';
+    const doc =
+      'query Public($n: String!) { permit(number: $n) { number } } query Pii($n: String!) { permit(number: $n) { applicant { email } } }';
     const res = (op: string, token: string) =>
       fetch(`${t.url}/graphql`, {
         method: 'POST',
@@ -89,7 +90,10 @@ function countingYoga() {
     },
   }) as unknown as Plugin;
   const yoga = createYoga({
-    schema: createSchema({ typeDefs: 'type Query { a: Int b: Int secret: Int }', resolvers: { Query: { a: () => 1, b: () => 2, secret: () => 42 } } }),
+    schema: createSchema({
+      typeDefs: 'type Query { a: Int b: Int secret: Int }',
+      resolvers: { Query: { a: () => 1, b: () => 2, secret: () => 42 } },
+    }),
     plugins: [withVerdictCache(auth, (c) => (c as { user?: { scopes: string[] } | null }).user?.scopes ?? null)],
     logging: false,
   });

@@ -95,20 +95,12 @@ describe('certThumbprint and readForwardedClientCert', () => {
   });
 
   test('header from a trusted proxy → thumbprint', () => {
-    const result = readForwardedClientCert(
-      forwarded({ 'X-Client-Cert': escape(pki.clientA.cert) }),
-      '127.0.0.1',
-      trustLoopback,
-    );
+    const result = readForwardedClientCert(forwarded({ 'X-Client-Cert': escape(pki.clientA.cert) }), '127.0.0.1', trustLoopback);
     expect(result).toEqual({ thumbprint: opensslThumbprint(pki.clientA.certPath) });
   });
 
   test('IPv4-mapped trusted peer is trusted', () => {
-    const result = readForwardedClientCert(
-      forwarded({ 'X-Client-Cert': escape(pki.clientB.cert) }),
-      '::ffff:127.0.0.1',
-      trustLoopback,
-    );
+    const result = readForwardedClientCert(forwarded({ 'X-Client-Cert': escape(pki.clientB.cert) }), '::ffff:127.0.0.1', trustLoopback);
     expect(result).toEqual({ thumbprint: certThumbprint(pki.clientB.cert) });
   });
 

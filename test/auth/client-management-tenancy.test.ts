@@ -86,7 +86,10 @@ describe('registerClient', () => {
   });
 
   test('control: each admin registers clients of its own jurisdiction, and they get tokens of that jurisdiction', async () => {
-    for (const [admin, jurisdiction, id] of [[cityAdmin, 'demo-city', 'own-city-clerk'], [townAdmin, 'other-town', 'own-town-clerk']] as const) {
+    for (const [admin, jurisdiction, id] of [
+      [cityAdmin, 'demo-city', 'own-city-clerk'],
+      [townAdmin, 'other-town', 'own-town-clerk'],
+    ] as const) {
       const r = await t.gql(REGISTER, { input: { clientId: id, role: 'clerk', jurisdiction } }, admin);
       expect(r.body.errors).toBeUndefined();
       expect(r.body.data.registerClient.jurisdiction).toBe(jurisdiction);

@@ -40,7 +40,9 @@ afterAll(() => t?.stop());
 test('concurrent lookups across jurisdictions and contractors answer exactly as they do one at a time', async () => {
   const numbers = [...new Set(Object.values(own).flat())];
   const asks: { who: Who; n: string; query: string }[] = [];
-  for (const who of WHO) for (const n of numbers) for (const query of who === 'demo-clerk' || who === 'demo-clerk-other' ? [PERMIT, HISTORY] : [PERMIT]) asks.push({ who, n, query });
+  for (const who of WHO)
+    for (const n of numbers)
+      for (const query of who === 'demo-clerk' || who === 'demo-clerk-other' ? [PERMIT, HISTORY] : [PERMIT]) asks.push({ who, n, query });
 
   // alone: one request at a time
   const alone = new Map<string, string>();
@@ -55,13 +57,17 @@ test('concurrent lookups across jurisdictions and contractors answer exactly as 
     const results = await Promise.all(shuffled.map((a) => t.gql(a.query, { n: a.n }, tokens[a.who])));
     results.forEach((r, i) => {
       const a = shuffled[i]!;
-      expect({ ask: `${a.who} ${a.n}`, body: JSON.stringify(r.body) }).toEqual({ ask: `${a.who} ${a.n}`, body: alone.get(`${a.who} ${a.n} ${a.query}`)! });
+      expect({ ask: `${a.who} ${a.n}`, body: JSON.stringify(r.body) }).toEqual({
+        ask: `${a.who} ${a.n}`,
+        body: alone.get(`${a.who} ${a.n} ${a.query}`)!,
+      });
     });
   }
 
   // and what "alone" says is the policy: other jurisdictions' and other contractors' permits do not exist
   const sees = (who: Who, n: string) => JSON.parse(alone.get(`${who} ${n} ${PERMIT}`)!).data.permit !== null;
-  for (const n of own['demo-clerk-other']) for (const who of WHO.filter((w) => w !== 'demo-clerk-other')) expect({ who, n, seen: sees(who, n) }).toEqual({ who, n, seen: false });
+  for (const n of own['demo-clerk-other'])
+    for (const who of WHO.filter((w) => w !== 'demo-clerk-other')) expect({ who, n, seen: sees(who, n) }).toEqual({ who, n, seen: false });
   for (const n of own['demo-contractor-b']) expect(sees('demo-contractor-a', n)).toBe(false);
   for (const n of own['demo-contractor-a']) expect(sees('demo-contractor-b', n)).toBe(false);
   for (const n of own['demo-clerk']) expect(sees('demo-gis', n)).toBe(true);

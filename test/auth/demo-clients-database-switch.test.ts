@@ -34,7 +34,15 @@ const readFile = () => JSON.parse(readFileSync(file, 'utf8')) as DemoClient[];
 async function withServer(env: Record<string, string>, use: (url: string, output: string[]) => Promise<void>) {
   const port = await freePort();
   const output: string[] = [];
-  const childEnv: Record<string, string | undefined> = { ...process.env, APP_ENV: 'development', LOG_LEVEL: 'info', SEED: 'small', DATA_DIR: dataDir, PORT: String(port), ...env };
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    APP_ENV: 'development',
+    LOG_LEVEL: 'info',
+    SEED: 'small',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    ...env,
+  };
   if (!env.DATABASE_URL) delete childEnv.DATABASE_URL; // the embedded database
   const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
     cwd: join(import.meta.dir, '../..'),

@@ -39,12 +39,17 @@ beforeAll(async () => {
   [a, b, clerk, clerkOther, gis] = (await Promise.all(
     ['demo-contractor-a', 'demo-contractor-b', 'demo-clerk', 'demo-clerk-other', 'demo-gis'].map((id) => t.token(id)),
   )) as [string, string, string, string, string];
-  const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
+  const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node
+    .parcel.id;
   const sub = await t.gql(
     `mutation($input: SubmitPermitInput!) { submitPermit(input: $input, idempotencyKey: "isolation-b-0001") { receipt { id permitNumber } } }`,
     {
       input: {
-        parcelId: parcel, permitType: 'ELECTRICAL', workClass: 'ALTERATION', description: 'B’s panel upgrade', valuation: 9000,
+        parcelId: parcel,
+        permitType: 'ELECTRICAL',
+        workClass: 'ALTERATION',
+        description: 'B’s panel upgrade',
+        valuation: 9000,
         applicant: { name: 'Bea Bee', email: 'bea@example.org', phone: '+1 555 222 3333' },
       },
     },
@@ -141,12 +146,17 @@ describe('contractor A vs contractor B (BOLA)', () => {
   });
 
   test('A resubmitting with B’s idempotency key does not get B’s receipt', async () => {
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
+    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node
+      .parcel.id;
     const r = await t.gql(
       `mutation($input: SubmitPermitInput!) { submitPermit(input: $input, idempotencyKey: "isolation-b-0001") { receipt { id permitNumber } } }`,
       {
         input: {
-          parcelId: parcel, permitType: 'ELECTRICAL', workClass: 'ALTERATION', description: 'B’s panel upgrade', valuation: 9000,
+          parcelId: parcel,
+          permitType: 'ELECTRICAL',
+          workClass: 'ALTERATION',
+          description: 'B’s panel upgrade',
+          valuation: 9000,
           applicant: { name: 'Bea Bee', email: 'bea@example.org', phone: '+1 555 222 3333' },
         },
       },
@@ -177,7 +187,8 @@ describe('jurisdiction isolation (other-town clerk vs demo-city)', () => {
   });
 
   test('permitStats of other-town counts only its own permits', async () => {
-    const stats = async (tok: string) => (await t.gql(`{ permitStats(groupBy: STATUS) { key count } }`, {}, tok)).body.data.permitStats as { count: number }[];
+    const stats = async (tok: string) =>
+      (await t.gql(`{ permitStats(groupBy: STATUS) { key count } }`, {}, tok)).body.data.permitStats as { count: number }[];
     const sum = (s: { count: number }[]) => s.reduce((n, x) => n + x.count, 0);
     const other = await stats(clerkOther);
     const city = await stats(clerk);
@@ -198,9 +209,15 @@ describe('jurisdiction isolation (other-town clerk vs demo-city)', () => {
   test('other-town cannot transition, amend or schedule on a demo-city permit (NOT_FOUND), and nothing changes', async () => {
     const tr = await t.gql(TRANSITION, { n: bNumber }, clerkOther);
     expect(tr.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const review = await t.gql(`mutation($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }`, { n: bNumber }, clerkOther);
+    const review = await t.gql(
+      `mutation($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }`,
+      { n: bNumber },
+      clerkOther,
+    );
     expect(review.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    expect((await t.gql(`query($n: String!) { permit(number: $n) { status } }`, { n: bNumber }, clerk)).body.data.permit.status).toBe('SUBMITTED');
+    expect((await t.gql(`query($n: String!) { permit(number: $n) { status } }`, { n: bNumber }, clerk)).body.data.permit.status).toBe(
+      'SUBMITTED',
+    );
   });
 });
 

@@ -146,7 +146,10 @@ describe('JWT attacks', () => {
     delete c.iat;
     await expectInvalidToken(`Bearer ${await sign(c)}`, 'no iat, exp ten years ahead');
     // controls: within the skew, and the longest lifetime allowed from now
-    for (const over of [{ iat: n + 20, nbf: n, exp: n + 900 }, { iat: n - 100, nbf: n - 100, exp: n + 800 }]) {
+    for (const over of [
+      { iat: n + 20, nbf: n, exp: n + 900 },
+      { iat: n - 100, nbf: n - 100, exp: n + 800 },
+    ]) {
       const ok = await t.gql(ME, undefined, await sign(claims(over)));
       expect({ over, status: ok.status }).toEqual({ over, status: 200 });
     }
@@ -247,8 +250,17 @@ describe('JWT attacks', () => {
   });
 
   test('garbage, empty and non-Bearer Authorization headers', async () => {
-    for (const value of ['Bearer abc', 'Bearer a.b.c', 'Bearer ', 'Bearer', 'bearer', '', 'Basic ZGVtbzpkZW1v', 'Token x.y.z',
-      `Bearer ${b64url('{"alg":"ES256"')}.${b64url('{}')}.${b64url('x')}`]) {
+    for (const value of [
+      'Bearer abc',
+      'Bearer a.b.c',
+      'Bearer ',
+      'Bearer',
+      'bearer',
+      '',
+      'Basic ZGVtbzpkZW1v',
+      'Token x.y.z',
+      `Bearer ${b64url('{"alg":"ES256"')}.${b64url('{}')}.${b64url('x')}`,
+    ]) {
       await expectInvalidToken(value, JSON.stringify(value));
     }
   });
@@ -296,7 +308,7 @@ describe('issue 18 item 7 with JWKS_URL (an external identity provider)', () => 
       .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'at+jwt' })
       .sign(idpKey);
 
-  test('the same lifetime rules apply to the provider\'s tokens', async () => {
+  test("the same lifetime rules apply to the provider's tokens", async () => {
     const n = now();
     const control = await ext.gql(ME, undefined, await external({}));
     expect(control.status).toBe(200);

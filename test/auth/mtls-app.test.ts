@@ -48,7 +48,10 @@ describe.skipIf(missing)('certificate-bound tokens through real nginx (RFC 8705)
       tlsKeyPath: pki.server.keyPath,
       clientCaPath: pki.cityCa.certPath,
     });
-    untrusted = serve({ ...t.running, config: { ...t.running.config, trustedProxies: ['10.0.0.0/8'] } }, { hostname: '127.0.0.1', port: 0 });
+    untrusted = serve(
+      { ...t.running, config: { ...t.running.config, trustedProxies: ['10.0.0.0/8'] } },
+      { hostname: '127.0.0.1', port: 0 },
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -151,8 +154,15 @@ describe.skipIf(missing)('certificate-bound tokens through real nginx (RFC 8705)
       const post = (path: string, body: string, headers: Record<string, string>) =>
         new Promise<{ status: number; text: string }>((resolve, reject) => {
           const req = http.request(
-            { host: url.hostname, port: Number(url.port), method: 'POST', path, localAddress: '127.0.0.2', agent: false,
-              headers: { ...headers, 'content-length': Buffer.byteLength(body), 'x-client-cert': forged() } },
+            {
+              host: url.hostname,
+              port: Number(url.port),
+              method: 'POST',
+              path,
+              localAddress: '127.0.0.2',
+              agent: false,
+              headers: { ...headers, 'content-length': Buffer.byteLength(body), 'x-client-cert': forged() },
+            },
             (res) => {
               let text = '';
               res.on('data', (c) => (text += c));
@@ -165,7 +175,10 @@ describe.skipIf(missing)('certificate-bound tokens through real nginx (RFC 8705)
       const tok = await post('/oauth/token', tokenForm().toString(), { 'content-type': 'application/x-www-form-urlencoded' });
       expect(tok.status).toBe(401);
       expect(JSON.parse(tok.text).error).toBe('invalid_client');
-      const me = await post('/graphql', JSON.stringify({ query: ME }), { 'content-type': 'application/json', authorization: `Bearer ${boundToken}` });
+      const me = await post('/graphql', JSON.stringify({ query: ME }), {
+        'content-type': 'application/json',
+        authorization: `Bearer ${boundToken}`,
+      });
       expect(me.status).toBe(401);
     });
 

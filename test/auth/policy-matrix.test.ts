@@ -156,7 +156,8 @@ describe('policy matrix (generated from ROLE_SCOPES and the SDL rules)', () => {
       if (anonymous.allowed) continue; // @public
       const verdicts = ROLES.map((role) => policyVerdict(schema, c.document, new Set(ROLE_SCOPES[role])).allowed);
       expect({ field: c.field, someAllowed: verdicts.some(Boolean) }).toEqual({ field: c.field, someAllowed: true });
-      if (c.field !== 'me') expect({ field: c.field, someRefused: verdicts.some((v) => !v) }).toEqual({ field: c.field, someRefused: true });
+      if (c.field !== 'me')
+        expect({ field: c.field, someRefused: verdicts.some((v) => !v) }).toEqual({ field: c.field, someRefused: true });
     }
   });
 

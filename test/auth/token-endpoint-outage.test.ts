@@ -91,11 +91,23 @@ describe('circuit breaker open', () => {
 
   test('a valid client and a wrong secret both get 503 temporarily_unavailable + Retry-After, audited as such', async () => {
     const gis = t.clients.find((c) => c.client_id === 'demo-gis')!;
-    const ids = { right: `outage-right-${crypto.randomUUID()}`, wrong: `outage-wrong-${crypto.randomUUID()}`, basic: `outage-basic-${crypto.randomUUID()}` };
+    const ids = {
+      right: `outage-right-${crypto.randomUUID()}`,
+      wrong: `outage-wrong-${crypto.randomUUID()}`,
+      basic: `outage-basic-${crypto.randomUUID()}`,
+    };
     await tripBreaker();
-    const right = await tokenRequest(t.url, { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret }, ids.right);
+    const right = await tokenRequest(
+      t.url,
+      { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret },
+      ids.right,
+    );
     await tripBreaker();
-    const wrong = await tokenRequest(t.url, { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: 'wrong' }, ids.wrong);
+    const wrong = await tokenRequest(
+      t.url,
+      { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: 'wrong' },
+      ids.wrong,
+    );
     await tripBreaker();
     const viaBasic = await fetch(`${t.url}/oauth/token`, {
       method: 'POST',
@@ -117,10 +129,18 @@ describe('circuit breaker open', () => {
 
     // once the breaker has closed again, the same client gets its token (the outage counted no failures)
     const deadline = Date.now() + 30_000;
-    let after = await tokenRequest(t.url, { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret }, crypto.randomUUID());
+    let after = await tokenRequest(
+      t.url,
+      { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret },
+      crypto.randomUUID(),
+    );
     while (after.status === 503 && Date.now() < deadline) {
       await Bun.sleep(250);
-      after = await tokenRequest(t.url, { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret }, crypto.randomUUID());
+      after = await tokenRequest(
+        t.url,
+        { grant_type: 'client_credentials', client_id: gis.client_id, client_secret: gis.client_secret },
+        crypto.randomUUID(),
+      );
     }
     expect(after.status).toBe(200);
 
@@ -146,7 +166,8 @@ async function tcpRelay(target: { host: string; port: number }) {
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  const listen = (port: number) => new Promise<number>((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  const listen = (port: number) =>
+    new Promise<number>((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
   const port = await listen(0);
   return {
     port,

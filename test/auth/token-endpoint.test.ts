@@ -30,7 +30,10 @@ interface TokenResponse {
 }
 
 /** POST /oauth/token from a chosen loopback source address. */
-function tokenRequest(form: Record<string, string>, opts: { from?: string; headers?: Record<string, string>; server?: TestServer } = {}): Promise<TokenResponse> {
+function tokenRequest(
+  form: Record<string, string>,
+  opts: { from?: string; headers?: Record<string, string>; server?: TestServer } = {},
+): Promise<TokenResponse> {
   const url = new URL((opts.server ?? t).url);
   const body = new URLSearchParams(form).toString();
   const started = performance.now();
@@ -92,7 +95,10 @@ const median = (xs: number[]) => {
 
 describe('client authentication', () => {
   test('client_secret_basic works', async () => {
-    const r = await tokenRequest({ grant_type: 'client_credentials' }, { headers: { authorization: basic('demo-gis', secretOf('demo-gis')) } });
+    const r = await tokenRequest(
+      { grant_type: 'client_credentials' },
+      { headers: { authorization: basic('demo-gis', secretOf('demo-gis')) } },
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'permits:read:public parcels:read' });
     expect(r.headers['cache-control']).toBe('no-store');
@@ -115,14 +121,23 @@ describe('client authentication', () => {
   }, 120_000);
 
   test('wrong secret and unknown client → 401 invalid_client, indistinguishable bodies', async () => {
-    const wrong = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: 'nope' }, { from: freshAddress() });
-    const unknown = await tokenRequest({ grant_type: 'client_credentials', client_id: 'no-such-client', client_secret: 'nope' }, { from: freshAddress() });
+    const wrong = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: 'nope' },
+      { from: freshAddress() },
+    );
+    const unknown = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: 'no-such-client', client_secret: 'nope' },
+      { from: freshAddress() },
+    );
     for (const r of [wrong, unknown]) {
       expect(r.status).toBe(401);
       expect(r.body.error).toBe('invalid_client');
     }
     expect(wrong.body).toEqual(unknown.body);
-    const wrongBasic = await tokenRequest({ grant_type: 'client_credentials' }, { from: freshAddress(), headers: { authorization: basic('demo-gis', 'nope') } });
+    const wrongBasic = await tokenRequest(
+      { grant_type: 'client_credentials' },
+      { from: freshAddress(), headers: { authorization: basic('demo-gis', 'nope') } },
+    );
     expect(wrongBasic.status).toBe(401);
     expect(wrongBasic.body.error).toBe('invalid_client');
     expect(wrongBasic.headers['www-authenticate']).toStartWith('Basic');
@@ -141,8 +156,13 @@ describe('client authentication', () => {
       const wrong: number[] = [];
       const unknown: number[] = [];
       for (let i = 0; i < 20; i++) {
-        const w = () => tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `wrong-${i}` }, { from: freshAddress() });
-        const u = () => tokenRequest({ grant_type: 'client_credentials', client_id: `${id}-x${i}`, client_secret: `wrong-${i}` }, { from: freshAddress() });
+        const w = () =>
+          tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `wrong-${i}` }, { from: freshAddress() });
+        const u = () =>
+          tokenRequest(
+            { grant_type: 'client_credentials', client_id: `${id}-x${i}`, client_secret: `wrong-${i}` },
+            { from: freshAddress() },
+          );
         const [rw, ru] = i % 2 ? ([await w(), await u()] as const) : ((r) => [r[1], r[0]] as const)([await u(), await w()] as const);
         expect([rw.status, ru.status]).toEqual([401, 401]);
         expect(rw.body).toEqual(ru.body);
@@ -173,7 +193,12 @@ describe('grant and scope', () => {
   }, 120_000);
 
   test('scope narrowing: a clerk token with only permits:read reads permits, is refused applicant data and transitions', async () => {
-    const r = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-clerk', client_secret: secretOf('demo-clerk'), scope: 'permits:read' });
+    const r = await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: 'demo-clerk',
+      client_secret: secretOf('demo-clerk'),
+      scope: 'permits:read',
+    });
     expect(r.status).toBe(200);
     expect(r.body.scope).toBe('permits:read');
     const token = r.body.access_token as string;
@@ -195,7 +220,12 @@ describe('grant and scope', () => {
 
   test('a scope outside the role → 400 invalid_scope (also mixed with allowed ones, and an empty scope)', async () => {
     for (const scope of ['clients:manage', 'permits:submit clients:manage', 'permits:read:pii', 'nonsense', ' ']) {
-      const r = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-contractor-a', client_secret: secretOf('demo-contractor-a'), scope });
+      const r = await tokenRequest({
+        grant_type: 'client_credentials',
+        client_id: 'demo-contractor-a',
+        client_secret: secretOf('demo-contractor-a'),
+        scope,
+      });
       expect({ scope, status: r.status, error: r.body.error }).toEqual({ scope, status: 400, error: 'invalid_scope' });
     }
   }, 120_000);
@@ -218,16 +248,25 @@ describe('lock-out', () => {
     const retryAfter = Number(locked.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    const rightFromAttacker = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: attacker });
+    const rightFromAttacker = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: id, client_secret: secret },
+      { from: attacker },
+    );
     expect(rightFromAttacker.status).toBe(429);
     // the owner at its own address, by either authentication method
     const owner = strangerAddress();
     const post = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: owner });
     expect(post.status).toBe(200);
-    const viaBasic = await tokenRequest({ grant_type: 'client_credentials' }, { from: owner, headers: { authorization: basic(id, secret) } });
+    const viaBasic = await tokenRequest(
+      { grant_type: 'client_credentials' },
+      { from: owner, headers: { authorization: basic(id, secret) } },
+    );
     expect(viaBasic.status).toBe(200);
     // other clients are not affected
-    const other = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from: strangerAddress() });
+    const other = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') },
+      { from: strangerAddress() },
+    );
     expect(other.status).toBe(200);
   }, 120_000);
 
@@ -244,7 +283,10 @@ describe('lock-out', () => {
       }
     }
     for (let a = 0; a < 30; a++) {
-      const r = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: `bad-${a}` }, { from: strangerAddress() });
+      const r = await tokenRequest(
+        { grant_type: 'client_credentials', client_id: id, client_secret: `bad-${a}` },
+        { from: strangerAddress() },
+      );
       expect(r.status).toBe(401);
     }
     const ok = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secret }, { from: owner });
@@ -259,10 +301,16 @@ describe('lock-out', () => {
       const r = await tokenRequest({ grant_type: 'client_credentials', client_id: `spray-${i}`, client_secret: 'x' }, { from });
       expect(r.status).toBe(401);
     }
-    const locked = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from });
+    const locked = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') },
+      { from },
+    );
     expect(locked.status).toBe(429);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-    const elsewhere = await tokenRequest({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') }, { from: freshAddress() });
+    const elsewhere = await tokenRequest(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: secretOf('demo-gis') },
+      { from: freshAddress() },
+    );
     expect(elsewhere.status).toBe(200);
   }, 120_000);
 });
@@ -281,12 +329,24 @@ describe('issue 18 item 6: lock-out behind a trusted proxy keys on the forwarded
   test('an attacking client address is slowed down, the owner behind the same proxy is not', async () => {
     const gis = p.clients.find((c) => c.client_id === 'demo-gis')!;
     for (let i = 0; i < 20; i++) {
-      const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` }, PROXY, '203.0.113.9');
+      const r = await viaProxy(
+        { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` },
+        PROXY,
+        '203.0.113.9',
+      );
       expect(r.status).toBe(401);
     }
-    const attacker = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, PROXY, '203.0.113.9');
+    const attacker = await viaProxy(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret },
+      PROXY,
+      '203.0.113.9',
+    );
     expect(attacker.status).toBe(429);
-    const owner = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, PROXY, '198.51.100.7');
+    const owner = await viaProxy(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret },
+      PROXY,
+      '198.51.100.7',
+    );
     expect(owner.status).toBe(200);
   }, 120_000);
 
@@ -294,10 +354,18 @@ describe('issue 18 item 6: lock-out behind a trusted proxy keys on the forwarded
     const gis = p.clients.find((c) => c.client_id === 'demo-gis')!;
     const peer = '127.2.0.2';
     for (let i = 0; i < 20; i++) {
-      const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` }, peer, `198.51.100.${i + 20}`);
+      const r = await viaProxy(
+        { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: `bad-${i}` },
+        peer,
+        `198.51.100.${i + 20}`,
+      );
       expect(r.status).toBe(401);
     }
-    const r = await viaProxy({ grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret }, peer, '198.51.100.99');
+    const r = await viaProxy(
+      { grant_type: 'client_credentials', client_id: 'demo-gis', client_secret: gis.client_secret },
+      peer,
+      '198.51.100.99',
+    );
     expect(r.status).toBe(429);
   }, 120_000);
 });
@@ -306,7 +374,11 @@ describe('issued tokens', () => {
   test('ES256 with a published kid; iss aud sub jti iat nbf exp scope jurisdiction (+ contractor); lifetime ≤ 900 s', async () => {
     const jwks = (await (await fetch(`${t.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
     const keySet = createLocalJWKSet(jwks);
-    for (const [id, contractor] of [['demo-contractor-a', true], ['demo-clerk', false], ['demo-admin', false]] as const) {
+    for (const [id, contractor] of [
+      ['demo-contractor-a', true],
+      ['demo-clerk', false],
+      ['demo-admin', false],
+    ] as const) {
       const issued = await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: secretOf(id) });
       expect(issued.status).toBe(200);
       const token = issued.body.access_token as string;

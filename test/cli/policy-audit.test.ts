@@ -24,32 +24,44 @@ function schemaWithoutOneRule(): string {
 }
 
 describe('cli policy audit', () => {
-  test('every field of the shipped schema has a rule, so the audit passes and lists them all', async () => {
-    const res = await runCli(['policy', 'audit', '--json']);
-    expect(res.code).toBe(0);
-    const report = JSON.parse(res.stdout);
-    expect(report.missing).toEqual([]);
-    expect(report.fields).toBeGreaterThan(50);
-    const rules = new Map((report.rules as { field: string; rule: string }[]).map((r) => [r.field, r.rule]));
-    expect(rules.get('Query.permitStatus')).toBe('public');
-    expect(rules.get('Query.submissionReceipt')).toBe('permits:submit');
-  }, CLI_TEST_TIMEOUT);
+  test(
+    'every field of the shipped schema has a rule, so the audit passes and lists them all',
+    async () => {
+      const res = await runCli(['policy', 'audit', '--json']);
+      expect(res.code).toBe(0);
+      const report = JSON.parse(res.stdout);
+      expect(report.missing).toEqual([]);
+      expect(report.fields).toBeGreaterThan(50);
+      const rules = new Map((report.rules as { field: string; rule: string }[]).map((r) => [r.field, r.rule]));
+      expect(rules.get('Query.permitStatus')).toBe('public');
+      expect(rules.get('Query.submissionReceipt')).toBe('permits:submit');
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  test('a schema with one @requiresScopes removed fails the audit naming that field', async () => {
-    const dir = schemaWithoutOneRule();
-    const text = await runCli(['policy', 'audit', '--schema-dir', dir]);
-    expect(text.code).toBe(1);
-    expect(text.stdout).toContain('1 of');
-    expect(text.stdout).toMatch(/fields have no access rule[\s\S]*Query\.submissionReceipt/);
+  test(
+    'a schema with one @requiresScopes removed fails the audit naming that field',
+    async () => {
+      const dir = schemaWithoutOneRule();
+      const text = await runCli(['policy', 'audit', '--schema-dir', dir]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain('1 of');
+      expect(text.stdout).toMatch(/fields have no access rule[\s\S]*Query\.submissionReceipt/);
 
-    const json = await runCli(['policy', 'audit', '--schema-dir', dir, '--json']);
-    expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).missing).toEqual(['Query.submissionReceipt']);
-  }, CLI_TEST_TIMEOUT);
+      const json = await runCli(['policy', 'audit', '--schema-dir', dir, '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout).missing).toEqual(['Query.submissionReceipt']);
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  test('a --schema-dir that does not exist is a failure with a message', async () => {
-    const res = await runCli(['policy', 'audit', '--schema-dir', join(tmpdir(), 'no-such-schema-dir-4711')]);
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain('no such directory');
-  }, CLI_TEST_TIMEOUT);
+  test(
+    'a --schema-dir that does not exist is a failure with a message',
+    async () => {
+      const res = await runCli(['policy', 'audit', '--schema-dir', join(tmpdir(), 'no-such-schema-dir-4711')]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('no such directory');
+    },
+    CLI_TEST_TIMEOUT,
+  );
 });

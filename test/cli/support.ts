@@ -81,7 +81,10 @@ export async function plantEmailInDescription(cdb: CliDatabase): Promise<string>
   try {
     const [p] = await database.db.select({ num: permits.permitNum }).from(permits).limit(1);
     if (!p) throw new Error('no permit to change');
-    await database.db.update(permits).set({ description: 'Call the owner at owner@example.com before digging' }).where(eq(permits.permitNum, p.num));
+    await database.db
+      .update(permits)
+      .set({ description: 'Call the owner at owner@example.com before digging' })
+      .where(eq(permits.permitNum, p.num));
     return p.num;
   } finally {
     await database.close();

@@ -22,28 +22,51 @@ const analyst = () => {
 };
 
 describe('cli token', () => {
-  test('a client gets a token from the running server, narrowed to the scope it asked for', async () => {
-    const c = analyst();
-    const res = await runCli(['token', '--client', c.client_id, '--secret', c.client_secret, '--scope', 'analytics:read', '--url', server.url, '--json']);
-    expect(res.code).toBe(0);
-    const body = JSON.parse(res.stdout);
-    expect(body).toMatchObject({ token_type: 'Bearer', scope: 'analytics:read' });
-    expect(decodeJwt(body.access_token)).toMatchObject({ sub: c.client_id, scope: 'analytics:read' });
-  }, CLI_TEST_TIMEOUT);
+  test(
+    'a client gets a token from the running server, narrowed to the scope it asked for',
+    async () => {
+      const c = analyst();
+      const res = await runCli([
+        'token',
+        '--client',
+        c.client_id,
+        '--secret',
+        c.client_secret,
+        '--scope',
+        'analytics:read',
+        '--url',
+        server.url,
+        '--json',
+      ]);
+      expect(res.code).toBe(0);
+      const body = JSON.parse(res.stdout);
+      expect(body).toMatchObject({ token_type: 'Bearer', scope: 'analytics:read' });
+      expect(decodeJwt(body.access_token)).toMatchObject({ sub: c.client_id, scope: 'analytics:read' });
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  test('without --json only the token is printed; the secret may come from stdin', async () => {
-    const c = analyst();
-    const res = await runCli(['token', '--client', c.client_id, '--secret', '-', '--url', server.url], {}, `${c.client_secret}\n`);
-    expect(res.code).toBe(0);
-    expect(res.stdout.trim()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
-  }, CLI_TEST_TIMEOUT);
+  test(
+    'without --json only the token is printed; the secret may come from stdin',
+    async () => {
+      const c = analyst();
+      const res = await runCli(['token', '--client', c.client_id, '--secret', '-', '--url', server.url], {}, `${c.client_secret}\n`);
+      expect(res.code).toBe(0);
+      expect(res.stdout.trim()).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    },
+    CLI_TEST_TIMEOUT,
+  );
 
-  test('a wrong secret and an unreachable server each exit non-zero with the reason', async () => {
-    const refused = await runCli(['token', '--client', analyst().client_id, '--secret', 'wrong-secret', '--url', server.url]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('invalid_client');
-    const down = await runCli(['token', '--client', 'x', '--secret', 'y', '--url', 'http://127.0.0.1:9']);
-    expect(down.code).toBe(1);
-    expect(down.stderr).toContain('no answer from http://127.0.0.1:9');
-  }, CLI_TEST_TIMEOUT);
+  test(
+    'a wrong secret and an unreachable server each exit non-zero with the reason',
+    async () => {
+      const refused = await runCli(['token', '--client', analyst().client_id, '--secret', 'wrong-secret', '--url', server.url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('invalid_client');
+      const down = await runCli(['token', '--client', 'x', '--secret', 'y', '--url', 'http://127.0.0.1:9']);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toContain('no answer from http://127.0.0.1:9');
+    },
+    CLI_TEST_TIMEOUT,
+  );
 });

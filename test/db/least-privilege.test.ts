@@ -92,11 +92,24 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify(body),
       }).then((r) => r.json() as Promise<any>);
-    const parcels = await post(gis, { query: '{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }' });
+    const parcels = await post(gis, {
+      query: '{ parcels(bbox: {minLon: -180, minLat: -90, maxLon: 180, maxLat: 90}, first: 1) { edges { node { id } } } }',
+    });
     const parcelId = parcels.data.parcels.edges[0].node.id;
     const submitted = await post(contractor, {
-      query: 'mutation($i: SubmitPermitInput!, $k: String!) { submitPermit(input: $i, idempotencyKey: $k) { receipt { state permitNumber } } }',
-      variables: { k: 'least-privilege-1', i: { parcelId, permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 100, applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' } } },
+      query:
+        'mutation($i: SubmitPermitInput!, $k: String!) { submitPermit(input: $i, idempotencyKey: $k) { receipt { state permitNumber } } }',
+      variables: {
+        k: 'least-privilege-1',
+        i: {
+          parcelId,
+          permitType: 'SIGN',
+          workClass: 'NEW',
+          description: 'Sign',
+          valuation: 100,
+          applicant: { name: 'A B', email: 'a@example.org', phone: '+1 555 000 1111' },
+        },
+      },
     });
     expect(submitted.errors).toBeUndefined();
     expect(submitted.data.submitPermit.receipt.state).toBe('PERSISTED');
@@ -112,11 +125,22 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
     // nothing the app role can do removes or rewrites audit data, or creates or alters objects
     expect(await refusal(appSql, `insert into audit_pending (entry) values ('{"kind":"probe"}')`)).toBeNull();
     expect(await refusal(appSql, 'delete from audit_pending')).toMatch(/permission denied/);
-    for (const s of ['update audit_entries set entry = entry', 'delete from audit_entries', 'truncate audit_entries', 'truncate audit_pending']) {
+    for (const s of [
+      'update audit_entries set entry = entry',
+      'delete from audit_entries',
+      'truncate audit_entries',
+      'truncate audit_pending',
+    ]) {
       expect(await refusal(appSql, s)).toMatch(/permission denied/);
     }
-    expect(await refusal(appSql, `insert into audit_entries (seq, entry, prev_hash, hash) values (999999, '{}', 'x', 'y')`)).toMatch(/permission denied/);
-    for (const s of ['alter table audit_entries disable trigger all', 'alter table audit_pending disable trigger all', 'drop table audit_entries']) {
+    expect(await refusal(appSql, `insert into audit_entries (seq, entry, prev_hash, hash) values (999999, '{}', 'x', 'y')`)).toMatch(
+      /permission denied/,
+    );
+    for (const s of [
+      'alter table audit_entries disable trigger all',
+      'alter table audit_pending disable trigger all',
+      'drop table audit_entries',
+    ]) {
       expect(await refusal(appSql, s)).toMatch(/must be owner/);
     }
     expect(await refusal(appSql, 'create table lp_probe (i int)')).toMatch(/permission denied/);
@@ -150,7 +174,9 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
   test('production refuses to start as the app role on a stale schema, naming cli db migrate', async () => {
     // the last migration forgotten, as after deploying new code without running the migration
     const owner = postgres(as(db.url, OWNER), { max: 1, onnotice: () => {} });
-    await owner.unsafe('delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)');
+    await owner.unsafe(
+      'delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)',
+    );
     await owner.end();
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const dataDir = mkdtempSync(join(tmpdir(), 'pg-least-priv-prod-'));
@@ -181,7 +207,9 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
     expect(code).not.toBe(0);
     expect(stderr).toContain(`bun run cli db migrate --app-role ${APP}`);
     // the forgotten migration is named: the journal's last one
-    const journal = JSON.parse(readFileSync(join(import.meta.dir, '../../drizzle/meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+    const journal = JSON.parse(readFileSync(join(import.meta.dir, '../../drizzle/meta/_journal.json'), 'utf8')) as {
+      entries: { tag: string }[];
+    };
     expect(stderr).toContain(journal.entries.at(-1)!.tag);
     expect(stdout).not.toContain('permit gateway listening');
   });
@@ -194,7 +222,15 @@ describe.skipIf(!pg)('first start on a fresh PostgreSQL database', () => {
     try {
       const proc = Bun.spawn(['bun', 'run', 'src/main.ts'], {
         cwd: join(import.meta.dir, '../..'),
-        env: { ...process.env, APP_ENV: 'development', LOG_LEVEL: 'info', SEED: 'small', DATA_DIR: dataDir, PORT: '0', DATABASE_URL: fresh.url },
+        env: {
+          ...process.env,
+          APP_ENV: 'development',
+          LOG_LEVEL: 'info',
+          SEED: 'small',
+          DATA_DIR: dataDir,
+          PORT: '0',
+          DATABASE_URL: fresh.url,
+        },
         stdout: 'pipe',
         stderr: 'pipe',
       });

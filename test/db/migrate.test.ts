@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from "../../src/db/client.ts";
+import { rowsOf } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { setDefaultTimeout } from 'bun:test';
 
@@ -18,7 +18,18 @@ test('migrations create every table of the permit model', async () => {
     sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
   );
   const names = rowsOf<{ table_name: string }>(rows).map((r) => r.table_name);
-  for (const table of ['jurisdictions', 'parcels', 'contractors', 'permits', 'permit_status_history', 'inspections', 'inspection_checklist_items', 'zoning_codes', 'api_clients', 'audit_entries']) {
+  for (const table of [
+    'jurisdictions',
+    'parcels',
+    'contractors',
+    'permits',
+    'permit_status_history',
+    'inspections',
+    'inspection_checklist_items',
+    'zoning_codes',
+    'api_clients',
+    'audit_entries',
+  ]) {
     expect(names).toContain(table);
   }
 });

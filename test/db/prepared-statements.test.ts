@@ -46,11 +46,17 @@ describe.skipIf(!usingPostgres())('prepared statements on PostgreSQL', () => {
   test('prepared statements keep a generic plan: a coalesced key lookup is not re-planned per execution', async () => {
     const { db } = database;
     const { anyOf } = await import('../../src/db/batched-reads.ts');
-    const lookup = (ids: string[]) => db.select({ id: jurisdictions.id }).from(jurisdictions).where(anyOf(jurisdictions.id, ids, 'text'));
+    const lookup = (ids: string[]) =>
+      db
+        .select({ id: jurisdictions.id })
+        .from(jurisdictions)
+        .where(anyOf(jurisdictions.id, ids, 'text'));
     const text = lookup(['x']).toSQL().sql;
     for (let i = 0; i < 12; i++) expect(await lookup([`nowhere-${i}`, `also-nowhere-${i}`])).toEqual([]);
     const [plans] = rowsOf<{ generic: string; custom: string }>(
-      await db.execute(sql`select generic_plans::text as generic, custom_plans::text as custom from pg_prepared_statements where statement = ${text}`),
+      await db.execute(
+        sql`select generic_plans::text as generic, custom_plans::text as custom from pg_prepared_statements where statement = ${text}`,
+      ),
     );
     // PostgreSQL's default (auto) would make a custom plan for every one of these executions
     expect(Number(plans!.generic)).toBeGreaterThan(0);
@@ -110,7 +116,12 @@ test('list filters keep one statement text whatever the list (no cap slots burnt
   const { permits } = await import('../../src/db/schema/permits.ts');
   const db = drizzle.mock({ schema });
   const p = { clientId: 'c', role: 'analyst', scopes: new Set(['permits:read']), jurisdiction: 'demo-city' };
-  const text = (f: Record<string, unknown>) => db.select().from(permits).where(and(...listConditions(p, f as never))).toSQL();
+  const text = (f: Record<string, unknown>) =>
+    db
+      .select()
+      .from(permits)
+      .where(and(...listConditions(p, f as never)))
+      .toSQL();
   const one = text({ status: ['ISSUED'], type: ['SIGN'] });
   const many = text({ status: ['ISSUED', 'APPROVED', 'EXPIRED'], type: ['SIGN', 'FIRE'] });
   expect(many.sql).toBe(one.sql);

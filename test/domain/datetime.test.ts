@@ -62,7 +62,8 @@ describe('DateTime input', () => {
   });
 
   test('non-strings and overlong strings are refused', () => {
-    for (const v of [1767261600000, null, undefined, true, {}, ['2026-01-01T10:00:00Z'], `2026-01-01T10:00:00Z${' '.repeat(40)}`]) refused(() => parse(v));
+    for (const v of [1767261600000, null, undefined, true, {}, ['2026-01-01T10:00:00Z'], `2026-01-01T10:00:00Z${' '.repeat(40)}`])
+      refused(() => parse(v));
     refused(() => literal('1767261600000'));
     refused(() => literal('ENUM_LIKE'));
   });

@@ -37,9 +37,25 @@ describe('TRANSITIONS', () => {
   test('covers exactly the contract statuses, which are also the GraphQL enum', () => {
     expect(Object.keys(TRANSITIONS).sort()).toEqual([...PERMIT_STATUSES].sort());
     const gqlEnum = buildSchema().getType('PermitStatus') as GraphQLEnumType;
-    expect(gqlEnum.getValues().map((v) => v.name).sort()).toEqual([...PERMIT_STATUSES].sort());
+    expect(
+      gqlEnum
+        .getValues()
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual([...PERMIT_STATUSES].sort());
     expect<string[]>([...PERMIT_STATUSES].sort()).toEqual(
-      ['SUBMITTED', 'UNDER_REVIEW', 'CORRECTIONS_REQUIRED', 'APPROVED', 'ISSUED', 'INSPECTIONS', 'FINALED', 'EXPIRED', 'REJECTED', 'WITHDRAWN'].sort(),
+      [
+        'SUBMITTED',
+        'UNDER_REVIEW',
+        'CORRECTIONS_REQUIRED',
+        'APPROVED',
+        'ISSUED',
+        'INSPECTIONS',
+        'FINALED',
+        'EXPIRED',
+        'REJECTED',
+        'WITHDRAWN',
+      ].sort(),
     );
   });
 
@@ -63,7 +79,7 @@ describe('TRANSITIONS', () => {
     expect(PERMIT_STATUSES.filter(isTerminal).sort()).toEqual(['EXPIRED', 'FINALED', 'REJECTED', 'WITHDRAWN']);
     const seen = new Set<PermitStatus>(['SUBMITTED']);
     const queue: PermitStatus[] = ['SUBMITTED'];
-    while (queue.length) for (const r of TRANSITIONS[queue.shift()!]) if (!seen.has(r.to)) (seen.add(r.to), queue.push(r.to));
+    while (queue.length) for (const r of TRANSITIONS[queue.shift()!]) if (!seen.has(r.to)) seen.add(r.to), queue.push(r.to);
     expect([...seen].sort()).toEqual([...PERMIT_STATUSES].sort());
   });
 

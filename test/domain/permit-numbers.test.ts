@@ -19,7 +19,9 @@ afterAll(() => t.drop());
 test.each([1, 42, 999_999, 1_000_000, 12_345_678])('counter value %d', async (n) => {
   const db = t.database.db;
   const year = 2099;
-  const [{ prefix }] = rowsOf<{ prefix: string }>(await db.execute(sql`select permit_prefix as prefix from jurisdictions where id = 'demo-city'`)) as [{ prefix: string }];
+  const [{ prefix }] = rowsOf<{ prefix: string }>(
+    await db.execute(sql`select permit_prefix as prefix from jurisdictions where id = 'demo-city'`),
+  ) as [{ prefix: string }];
   await db.execute(sql`insert into permit_number_counters (jurisdiction_id, year, next) values ('demo-city', ${year}, ${n - 1})
     on conflict (jurisdiction_id, year) do update set next = ${n - 1}`);
   const [row] = rowsOf<{ number: string }>(

@@ -45,8 +45,7 @@ const input = (parcelId: string, description = 'Deck') => ({
 const submit = (p: Principal, key: string, raw: unknown) =>
   t.database.db.transaction((tx) => submitPermit(tx, p, validateSubmission(raw, key)));
 
-const count = async () =>
-  Number(rowsOf<{ n: string }>(await t.database.db.execute(sql`select count(*)::text as n from permits`))[0]!.n);
+const count = async () => Number(rowsOf<{ n: string }>(await t.database.db.execute(sql`select count(*)::text as n from permits`))[0]!.n);
 
 async function refused(p: Principal, key: string, raw: unknown): Promise<GraphQLError> {
   const before = await count();
@@ -63,9 +62,27 @@ beforeAll(async () => {
   t = await createTestDatabase({ seed: 'small' });
   const db = t.database.db;
   await db.insert(contractors).values([
-    { jurisdictionId: 'demo-city', licenseNumber: `ACT-${RUN}`, name: 'Active Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2999-12-31' },
-    { jurisdictionId: 'demo-city', licenseNumber: `SUS-${RUN}`, name: 'Suspended Co', licenseStatus: 'SUSPENDED', licenseExpiresOn: '2999-12-31' },
-    { jurisdictionId: 'demo-city', licenseNumber: `OLD-${RUN}`, name: 'Lapsed Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2001-01-31' },
+    {
+      jurisdictionId: 'demo-city',
+      licenseNumber: `ACT-${RUN}`,
+      name: 'Active Co',
+      licenseStatus: 'ACTIVE',
+      licenseExpiresOn: '2999-12-31',
+    },
+    {
+      jurisdictionId: 'demo-city',
+      licenseNumber: `SUS-${RUN}`,
+      name: 'Suspended Co',
+      licenseStatus: 'SUSPENDED',
+      licenseExpiresOn: '2999-12-31',
+    },
+    {
+      jurisdictionId: 'demo-city',
+      licenseNumber: `OLD-${RUN}`,
+      name: 'Lapsed Co',
+      licenseStatus: 'ACTIVE',
+      licenseExpiresOn: '2001-01-31',
+    },
     { jurisdictionId: 'other-town', licenseNumber: `TWN-${RUN}`, name: 'Town Co', licenseStatus: 'ACTIVE', licenseExpiresOn: '2999-12-31' },
   ]);
   cityParcel = (await db.select({ id: parcels.id }).from(parcels).where(eq(parcels.jurisdictionId, 'demo-city')).limit(1))[0]!.id;
@@ -173,7 +190,13 @@ test('a submission statement is rendered once and then only its values change: e
   const staging: CommitHook = (affected, produced) => stagingStatement({ kind: 'test.submission', tag, affected }, produced);
   const inputs = [
     { ...input(cityParcel, 'Panel replacement'), permitType: 'ELECTRICAL', workClass: 'ALTERATION', valuation: 12500 },
-    { ...input(cityParcel, 'New garage'), permitType: 'BUILDING', workClass: 'NEW', valuation: 80000, applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 000 0002' } },
+    {
+      ...input(cityParcel, 'New garage'),
+      permitType: 'BUILDING',
+      workClass: 'NEW',
+      valuation: 80000,
+      applicant: { name: 'Grace Hopper', email: 'grace@example.org', phone: '+1 555 000 0002' },
+    },
     { ...input(cityParcel, 'Water heater'), permitType: 'PLUMBING', workClass: 'REPAIR', valuation: 900 },
   ];
   const renders = spyOn(PgDialect.prototype, 'sqlToQuery');
@@ -196,7 +219,9 @@ test('a submission statement is rendered once and then only its values change: e
   const seq = (n: string) => Number(n.split('-').at(-1));
   for (const [i, raw] of inputs.entries()) {
     const r = receipts[i]!;
-    expect(r.permitNumber).toMatch(new RegExp(`-${{ ELECTRICAL: 'ELE', BUILDING: 'BLD', PLUMBING: 'PLM' }[raw.permitType]}-\\d{4}-\\d{6}$`));
+    expect(r.permitNumber).toMatch(
+      new RegExp(`-${{ ELECTRICAL: 'ELE', BUILDING: 'BLD', PLUMBING: 'PLM' }[raw.permitType]}-\\d{4}-\\d{6}$`),
+    );
     if (i > 0) expect(seq(r.permitNumber!)).toBe(seq(receipts[i - 1]!.permitNumber!) + 1);
     const [row] = await t.database.db.select().from(permits).where(eq(permits.id, r.id));
     expect(row).toMatchObject({

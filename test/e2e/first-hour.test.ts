@@ -87,7 +87,8 @@ describe('GraphiQL', () => {
     const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     const html = await page.text();
-    for (const operation of ['PermitsByStatus', 'FindParcel', 'ReviewQueue', 'VerifyChain', 'RegisterGisVendor']) expect(html).toContain(operation);
+    for (const operation of ['PermitsByStatus', 'FindParcel', 'ReviewQueue', 'VerifyChain', 'RegisterGisVendor'])
+      expect(html).toContain(operation);
     expect(html.indexOf('PermitsByStatus')).toBeLessThan(html.indexOf('FindParcel'));
   });
 });

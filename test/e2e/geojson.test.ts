@@ -112,7 +112,12 @@ describe('permitsGeoJSON', () => {
     const w = extent.maxLon - extent.minLon;
     const h = extent.maxLat - extent.minLat;
     const boxes: Box[] = [
-      { minLon: extent.minLon + w * 0.25, minLat: extent.minLat + h * 0.25, maxLon: extent.minLon + w * 0.75, maxLat: extent.minLat + h * 0.75 },
+      {
+        minLon: extent.minLon + w * 0.25,
+        minLat: extent.minLat + h * 0.25,
+        maxLon: extent.minLon + w * 0.75,
+        maxLat: extent.minLat + h * 0.75,
+      },
       { minLon: extent.minLon, minLat: extent.minLat, maxLon: extent.minLon + w / 2, maxLat: extent.minLat + h / 2 },
       { minLon: extent.minLon + w / 2, minLat: extent.minLat + h / 2, maxLon: extent.maxLon, maxLat: extent.maxLat },
       { minLon: extent.minLon + w * 0.1, minLat: extent.minLat, maxLon: extent.minLon + w * 0.2, maxLat: extent.maxLat },
@@ -126,7 +131,12 @@ describe('permitsGeoJSON', () => {
       expect(fc.features.length).toBeLessThan(all.features.length);
       for (const f of fc.features) expect({ id: f.id, inside: inside(f, b) }).toEqual({ id: f.id, inside: true });
       // exactly the permits of the world collection that fall inside the box
-      expect(fc.features.map((f) => f.id).sort()).toEqual(all.features.filter((f) => inside(f, b)).map((f) => f.id).sort());
+      expect(fc.features.map((f) => f.id).sort()).toEqual(
+        all.features
+          .filter((f) => inside(f, b))
+          .map((f) => f.id)
+          .sort(),
+      );
       expect(fc.features.length).toBe(await total(b));
       sum += fc.features.length;
     }
@@ -250,7 +260,13 @@ describe('permitsGeoJSON pages (first/after) and parcelsGeoJSON', () => {
     expect(fc.features[0].geometry.type).toBe('Polygon');
     expect(fc.next).toBeString();
     const { ids } = await walkGeo(q, 'parcelsGeoJSON', 50);
-    const count = (await t.gql(`query($b: BBoxInput!) { parcels(bbox: $b, first: 200) { edges { cursor } pageInfo { hasNextPage } } }`, { b: WORLD }, gis)).body.data.parcels;
+    const count = (
+      await t.gql(
+        `query($b: BBoxInput!) { parcels(bbox: $b, first: 200) { edges { cursor } pageInfo { hasNextPage } } }`,
+        { b: WORLD },
+        gis,
+      )
+    ).body.data.parcels;
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBeGreaterThanOrEqual(count.edges.length);
   });

@@ -80,7 +80,11 @@ describe('domain refusals', () => {
     const e = expectBadInput(r, 'to');
     expect(e.message).toContain('SUBMITTED');
     expect(e.message).toContain('ISSUED');
-    const after = await t.gql(`query($n: String!) { permit(number: $n) { status version statusHistory { to } } }`, { n: own.number }, clerk);
+    const after = await t.gql(
+      `query($n: String!) { permit(number: $n) { status version statusHistory { to } } }`,
+      { n: own.number },
+      clerk,
+    );
     expect(after.body.data.permit).toEqual({ status: 'SUBMITTED', version: own.version, statusHistory: [{ to: 'SUBMITTED' }] });
   });
 
@@ -94,7 +98,9 @@ describe('domain refusals', () => {
   });
 
   test('a stale expectedVersion on amendPermit is CONFLICT and changes nothing', async () => {
-    const r = await writesNothing(() => t.gql(AMEND, { n: own.number, v: own.version + 7, input: { description: 'Changed behind your back' } }, contractor));
+    const r = await writesNothing(() =>
+      t.gql(AMEND, { n: own.number, v: own.version + 7, input: { description: 'Changed behind your back' } }, contractor),
+    );
     const e = onlyError(r);
     expect(r.status).toBe(200);
     expect(e.extensions?.code).toBe('CONFLICT');
@@ -115,7 +121,11 @@ describe('invalid values', () => {
     const r = await writesNothing(() =>
       t.gql(
         SCHEDULE,
-        { n: own.number, i: { inspectionType: 'Framing', windowStart: '2026-01-01T10:00:00', windowEnd: '2026-01-01T12:00:00-08:00' }, key: 'naive-ts-0001' },
+        {
+          n: own.number,
+          i: { inspectionType: 'Framing', windowStart: '2026-01-01T10:00:00', windowEnd: '2026-01-01T12:00:00-08:00' },
+          key: 'naive-ts-0001',
+        },
         contractor,
       ),
     );
@@ -154,7 +164,9 @@ describe('invalid values', () => {
   });
 
   test('an oversize description (5,000 characters) is BAD_USER_INPUT naming input.description', async () => {
-    const r = await writesNothing(() => t.gql(SUBMIT, { input: input({ description: 'x'.repeat(5000) }), key: 'oversize-0001' }, contractor));
+    const r = await writesNothing(() =>
+      t.gql(SUBMIT, { input: input({ description: 'x'.repeat(5000) }), key: 'oversize-0001' }, contractor),
+    );
     expect(expectBadInput(r, 'input.description').message).toMatch(/at most 4000/);
   });
 
@@ -168,7 +180,9 @@ describe('invalid values', () => {
   });
 
   test('an oversize amendment is refused before the version check', async () => {
-    const r = await writesNothing(() => t.gql(AMEND, { n: own.number, v: own.version, input: { description: 'y'.repeat(5000) } }, contractor));
+    const r = await writesNothing(() =>
+      t.gql(AMEND, { n: own.number, v: own.version, input: { description: 'y'.repeat(5000) } }, contractor),
+    );
     expectBadInput(r, 'input.description');
   });
 

@@ -85,7 +85,12 @@ describe('walking permits(first: 50, after)', () => {
       after = p.pageInfo.endCursor;
     }
     expect(statuses.size).toBe(all.totalCount);
-    expect(numbers.sort()).toEqual([...statuses].filter(([, s]) => filter.status.includes(s)).map(([n]) => n).sort());
+    expect(numbers.sort()).toEqual(
+      [...statuses]
+        .filter(([, s]) => filter.status.includes(s))
+        .map(([n]) => n)
+        .sort(),
+    );
   });
 
   test('the other jurisdiction walks its own permits only', async () => {
@@ -106,7 +111,11 @@ describe('walking permits(first: 50, after)', () => {
   });
 
   test('an empty result has no cursors and no next page', async () => {
-    const r = await t.gql(PAGE, { first: 50, f: { bbox: { minLon: 10, minLat: -10, maxLon: 11, maxLat: -9 } } }, await t.token('demo-clerk'));
+    const r = await t.gql(
+      PAGE,
+      { first: 50, f: { bbox: { minLon: 10, minLat: -10, maxLon: 11, maxLat: -9 } } },
+      await t.token('demo-clerk'),
+    );
     expect(r.body.data.permits).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null, startCursor: null } });
   });
 });

@@ -88,9 +88,29 @@ describe('permit lifecycle over HTTP', () => {
     expect(p.status).toBe('FINALED');
     // SUBMITTED(1) → UNDER_REVIEW → APPROVED → ISSUED → INSPECTIONS (scheduling) → FINALED
     expect(p.version).toBe(6);
-    expect(p.statusHistory.map((h: { to: string }) => h.to)).toEqual(['SUBMITTED', 'UNDER_REVIEW', 'APPROVED', 'ISSUED', 'INSPECTIONS', 'FINALED']);
-    expect(p.statusHistory.map((h: { from: string | null }) => h.from)).toEqual([null, 'SUBMITTED', 'UNDER_REVIEW', 'APPROVED', 'ISSUED', 'INSPECTIONS']);
-    for (const ts of [p.submittedAt, p.issuedAt, p.completedAt, p.updatedAt, ...p.statusHistory.map((h: { changedAt: string }) => h.changedAt)]) {
+    expect(p.statusHistory.map((h: { to: string }) => h.to)).toEqual([
+      'SUBMITTED',
+      'UNDER_REVIEW',
+      'APPROVED',
+      'ISSUED',
+      'INSPECTIONS',
+      'FINALED',
+    ]);
+    expect(p.statusHistory.map((h: { from: string | null }) => h.from)).toEqual([
+      null,
+      'SUBMITTED',
+      'UNDER_REVIEW',
+      'APPROVED',
+      'ISSUED',
+      'INSPECTIONS',
+    ]);
+    for (const ts of [
+      p.submittedAt,
+      p.issuedAt,
+      p.completedAt,
+      p.updatedAt,
+      ...p.statusHistory.map((h: { changedAt: string }) => h.changedAt),
+    ]) {
       expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     }
     expect(await countRows(t, 'permit_status_history')).toBe(historyBefore + 6);
@@ -111,7 +131,9 @@ describe('permit lifecycle over HTTP', () => {
     const contractor = await t.token('demo-contractor-b');
     const parcel = await parcelId(await t.token('demo-clerk'));
     const before = await countRows(t, 'permits');
-    const rs = await Promise.all(Array.from({ length: 8 }, () => t.gql(SUBMIT, { input: sampleInput(parcel), key: 'idem-race-0001' }, contractor)));
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, () => t.gql(SUBMIT, { input: sampleInput(parcel), key: 'idem-race-0001' }, contractor)),
+    );
     const ids = new Set(rs.map((r) => r.body.data?.submitPermit?.receipt?.id));
     expect(rs.every((r) => r.body.errors === undefined)).toBe(true);
     expect(ids.size).toBe(1);

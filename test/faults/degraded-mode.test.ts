@@ -104,7 +104,12 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
     );
     gisToken = await fetchToken(app.url, byId('demo-gis'));
     const WORLD = { minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 };
-    const p = await gql(app.url, `query($b: BBoxInput!) { parcels(bbox: $b, first: 40) { edges { node { id geometry } } } }`, { b: WORLD }, gisToken);
+    const p = await gql(
+      app.url,
+      `query($b: BBoxInput!) { parcels(bbox: $b, first: 40) { edges { node { id geometry } } } }`,
+      { b: WORLD },
+      gisToken,
+    );
     parcels = (p.body?.data?.parcels?.edges ?? []).map((e: { node: { id: string; geometry: { coordinates: number[][][] } } }) => {
       const ring = e.node.geometry.coordinates[0]!;
       const lon = ring.reduce((s, c) => s + c[0]!, 0) / ring.length;
@@ -293,7 +298,8 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
       expect(r.status).toBe(503);
       // the restarted server queues too
       const t1 = Date.now();
-      while (![...load.receipts.values()].some((x) => x.state === 'QUEUED' && x.at > t1) && Date.now() < outageEnd - 2000) await Bun.sleep(100);
+      while (![...load.receipts.values()].some((x) => x.state === 'QUEUED' && x.at > t1) && Date.now() < outageEnd - 2000)
+        await Bun.sleep(100);
       expect([...load.receipts.values()].some((x) => x.state === 'QUEUED' && x.at > t1)).toBe(true);
     }
 
@@ -319,7 +325,9 @@ describe.skipIf(!enabled)('degraded mode under faults (real PostgreSQL, real ser
     const slowRestarting = restarting.filter((s) => s.ms >= RESTART_LIMIT_MS);
     // after a kill -9 only a shared (Redis) cache still knows statuses; an in-memory one starts empty
     const cacheSurvives = restartWindow[0] === restartWindow[1] || Boolean(process.env.TEST_REDIS_URL);
-    const knownStatus = afterGrace.filter((s) => s.op === 'status' && s.knownPermit && s.status !== 0 && (cacheSurvives || s.start < restartWindow[0]));
+    const knownStatus = afterGrace.filter(
+      (s) => s.op === 'status' && s.knownPermit && s.status !== 0 && (cacheSurvives || s.start < restartWindow[0]),
+    );
 
     log(`readyz after restart of PostgreSQL: ${readyAfterMs} ms; ${receipts.filter((r) => r.state === 'QUEUED').length} queued receipts`);
     expect(readyAfterMs).toBeLessThanOrEqual(READY_WITHIN_MS);

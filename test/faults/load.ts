@@ -77,7 +77,13 @@ export interface GqlAnswer {
 }
 
 /** POST /graphql with a timeout; never throws. */
-export async function gql(url: string, query: string, variables: Record<string, unknown>, token?: string, timeoutMs = FETCH_TIMEOUT_MS): Promise<GqlAnswer> {
+export async function gql(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+  timeoutMs = FETCH_TIMEOUT_MS,
+): Promise<GqlAnswer> {
   const t0 = performance.now();
   try {
     const res = await fetch(`${url}/graphql`, {
@@ -179,7 +185,12 @@ export class Load {
       } else if (k % 3 === 1) {
         const p = parcels[(k * 5 + i) % parcels.length]!;
         const d = 0.003;
-        a = await gql(this.opts.target.url, GEO, { b: { minLon: p.lon - d, minLat: p.lat - d, maxLon: p.lon + d, maxLat: p.lat + d } }, gisToken);
+        a = await gql(
+          this.opts.target.url,
+          GEO,
+          { b: { minLon: p.lon - d, minLat: p.lat - d, maxLon: p.lon + d, maxLat: p.lat + d } },
+          gisToken,
+        );
         this.record('geojson', start, a);
       } else {
         const n = permitNumbers[(k * 11 + i) % permitNumbers.length]!;

@@ -82,7 +82,10 @@ export async function createPgCluster(): Promise<PgCluster> {
     port,
     url: (name = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${name}`,
     async start() {
-      await ctl(['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'], 'pg_ctl start');
+      await ctl(
+        ['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'],
+        'pg_ctl start',
+      );
       running = true;
     },
     async stop(mode = 'fast') {

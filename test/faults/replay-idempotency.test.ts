@@ -88,7 +88,12 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('outbox replay idempotency (real
     await persistLive('replay-diff-0001', submissionInput(parcelId, 2));
     const [before] = rowsOf<{ n: number }>(await tdb.database.db.execute(sql`select count(*)::int as n from permits`));
 
-    const receipt = outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-diff-0001', input: submissionInput(parcelId, 3), principal: who });
+    const receipt = outbox.enqueue({
+      kind: 'submitPermit',
+      idempotencyKey: 'replay-diff-0001',
+      input: submissionInput(parcelId, 3),
+      principal: who,
+    });
     const report = await drain();
     expect(report).toMatchObject({ persisted: 0, rejected: 1, remaining: 0 });
     const item = outbox.get(receipt.id)!;
@@ -104,7 +109,12 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('outbox replay idempotency (real
   });
 
   test('a new key replays as PERSISTED once, with the receipt id as the permit id', async () => {
-    const receipt = outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-new-0001', input: submissionInput(parcelId, 4), principal: who });
+    const receipt = outbox.enqueue({
+      kind: 'submitPermit',
+      idempotencyKey: 'replay-new-0001',
+      input: submissionInput(parcelId, 4),
+      principal: who,
+    });
     expect(await drain()).toMatchObject({ persisted: 1, remaining: 0 });
     const rows = await permitsWithKey('replay-new-0001');
     expect(rows).toHaveLength(1);

@@ -24,9 +24,7 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 const rows = async (run: string) =>
-  rowsOf<{ what: string; xact: string }>(
-    await t.database.db.execute(sql`select what, xact from uow_probe where run = ${run} order by id`),
-  );
+  rowsOf<{ what: string; xact: string }>(await t.database.db.execute(sql`select what, xact from uow_probe where run = ${run} order by id`));
 
 /** Runs `fn` on a pool of one connection (postgres-js prepares statements per connection), closed afterwards. */
 async function onOneConnection(fn: (db: Database['db']) => Promise<void>) {
@@ -45,10 +43,12 @@ async function deallocate(db: Executor, statementText: SQL) {
   await db.execute(sql.raw(`deallocate "${prepared!.name.replace(/"/g, '')}"`));
 }
 
-const hookWriting = (run: string, what: string, log: string[]): CommitHook => () => ({
-  statement: sql`insert into uow_probe (run, what) values (${run}, ${what})`,
-  committed: () => log.push(what),
-});
+const hookWriting =
+  (run: string, what: string, log: string[]): CommitHook =>
+  () => ({
+    statement: sql`insert into uow_probe (run, what) values (${run}, ${what})`,
+    committed: () => log.push(what),
+  });
 
 test("the hooks' statements commit in the work's own transaction", async () => {
   const log: string[] = [];
@@ -128,7 +128,9 @@ test('work that fails: no hook statement is sent, nothing committed', async () =
 });
 
 test('COMMIT itself fails (a deferred constraint): the hooks are not told they committed, nothing is written', async () => {
-  await t.database.db.execute(sql`create table if not exists uow_deferred (k int, constraint uow_deferred_k_uq unique (k) deferrable initially deferred)`);
+  await t.database.db.execute(
+    sql`create table if not exists uow_deferred (k int, constraint uow_deferred_k_uq unique (k) deferrable initially deferred)`,
+  );
   const log: string[] = [];
   const uow = createUnitOfWork(t.database.db, [hookWriting('commit-fails', 'entry', log)]);
   const err = await uow(
@@ -187,10 +189,12 @@ const probeChange = (run: string, what: string): StatementChange<string> => ({
 });
 
 /** A hook whose part records, for each record the statement produced, `<prefix>:<name>`. */
-const hookNaming = (run: string, prefix: string, log: string[]): CommitHook => (_affected, produced) => ({
-  statement: sql`insert into uow_probe (run, what) select ${run}, ${prefix} || ':' || x from unnest(${produced!}::text[]) as x`,
-  committed: () => log.push(prefix),
-});
+const hookNaming =
+  (run: string, prefix: string, log: string[]): CommitHook =>
+  (_affected, produced) => ({
+    statement: sql`insert into uow_probe (run, what) select ${run}, ${prefix} || ':' || x from unnest(${produced!}::text[]) as x`,
+    committed: () => log.push(prefix),
+  });
 
 test('one statement: the hooks join the change as parts of it, read what it produced, and commit with it, no BEGIN/COMMIT', async () => {
   const log: string[] = [];
@@ -238,7 +242,7 @@ test('one statement: a hook that throws while building its part sends nothing', 
   expect(await rows('one-throws')).toEqual([]);
 });
 
-test("one statement: its prepared statement vanishes (DEALLOCATE) before it runs again: postgres-js re-sends it whole, written once", async () => {
+test('one statement: its prepared statement vanishes (DEALLOCATE) before it runs again: postgres-js re-sends it whole, written once', async () => {
   // PostgreSQL only: postgres-js prepares statements per connection (PGlite has no such cache)
   if (!process.env.TEST_DATABASE_URL) return;
   await onOneConnection(async (db) => {
@@ -273,7 +277,8 @@ test('placeholders: each run of a shaped change and its shaped parts writes its 
   for (const what of ['first', 'second']) await createOneStatementUnit(t.database.db, [shapedHook])(shapedProbe('shaped', what));
   expect((await rows('shaped')).map((w) => w.what).sort()).toEqual(['entry-0:first', 'entry-1:second', 'first', 'second']);
   // a hook whose values are bound (no shape): the whole statement is rendered for each run, so each run's value is sent
-  for (const what of ['third', 'fourth']) await createOneStatementUnit(t.database.db, [hookNaming('bound', `bound-${what}`, log)])(shapedProbe('bound', what));
+  for (const what of ['third', 'fourth'])
+    await createOneStatementUnit(t.database.db, [hookNaming('bound', `bound-${what}`, log)])(shapedProbe('bound', what));
   expect((await rows('bound')).map((w) => w.what).sort()).toEqual(['bound-fourth:fourth', 'bound-third:third', 'fourth', 'third']);
   // and the unit of work of several statements runs a shaped hook's statement with its values
   const txHook: CommitHook = (affected) => ({
@@ -282,10 +287,13 @@ test('placeholders: each run of a shaped change and its shaped parts writes its 
     committed: () => log.push('tx'),
   });
   for (const what of ['a', 'b']) {
-    await createUnitOfWork(t.database.db, [txHook])(async (tx) => {
-      await tx.execute(sql`insert into uow_probe (run, what) values ('shaped-tx', ${what})`);
-      return what;
-    }, (w) => [w]);
+    await createUnitOfWork(t.database.db, [txHook])(
+      async (tx) => {
+        await tx.execute(sql`insert into uow_probe (run, what) values ('shaped-tx', ${what})`);
+        return what;
+      },
+      (w) => [w],
+    );
   }
   expect((await rows('shaped-tx')).map((w) => w.what)).toEqual(['a', 'entry:a', 'b', 'entry:b']);
   expect(new Set((await rows('shaped-tx')).map((w) => w.xact)).size).toBe(2);
@@ -294,7 +302,10 @@ test('placeholders: each run of a shaped change and its shaped parts writes its 
 
 test('placeholders: two parts naming the same placeholder are refused before anything is sent', async () => {
   const sent: string[] = [];
-  const clash: CommitHook = () => ({ statement: sql`select ${sql.placeholder('run')}`, shape: { key: 'uow-clash', values: { run: 'other' } } });
+  const clash: CommitHook = () => ({
+    statement: sql`select ${sql.placeholder('run')}`,
+    shape: { key: 'uow-clash', values: { run: 'other' } },
+  });
   const off = t.database.onQuery((q) => sent.push(q));
   const err = await createOneStatementUnit(t.database.db, [clash])(shapedProbe('clash', 'change')).then(
     () => null,

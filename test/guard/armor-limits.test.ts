@@ -27,12 +27,7 @@ beforeEach(() => {
 const analyst = { 'x-test-principal': 'a1:analyst:permits:read:public,analytics:read,schema:introspect' };
 const contractor = { 'x-test-principal': 'c1:contractor:permits:read:own' };
 
-async function expectRejected(
-  query: string,
-  pattern: RegExp,
-  variables?: Record<string, unknown>,
-  target: typeof app = app,
-) {
+async function expectRejected(query: string, pattern: RegExp, variables?: Record<string, unknown>, target: typeof app = app) {
   target.calls.count = 0;
   const r = await gql(target.url, query, { variables });
   expect(r.status).toBe(400);
@@ -83,17 +78,13 @@ describe('acceptance: hostile queries are refused with 400 QUERY_REJECTED, no re
     );
   });
   test('permits(first: 200){ inspections(first: 200){ id } } is over the cost limit', async () => {
-    await expectRejected(
-      `{ permits(first: 200) { inspections(first: 200) { id } } }`,
-      /Query cost limit of 5000 exceeded, found 40201/,
-    );
+    await expectRejected(`{ permits(first: 200) { inspections(first: 200) { id } } }`, /Query cost limit of 5000 exceeded, found 40201/);
   });
   test('the same through variables', async () => {
-    await expectRejected(
-      `query Q($a: Int, $b: Int) { permits(first: $a) { inspections(first: $b) { id } } }`,
-      /found 40201/,
-      { a: 200, b: 200 },
-    );
+    await expectRejected(`query Q($a: Int, $b: Int) { permits(first: $a) { inspections(first: $b) { id } } }`, /found 40201/, {
+      a: 200,
+      b: 200,
+    });
   });
   test('field duplication', async () => {
     await expectRejected(`{ hello hello hello }`, /Field "hello" selected 3 times/);
@@ -127,9 +118,14 @@ describe('acceptable queries run', () => {
     // one document, a cheap and a costly operation: the cheap one validated first must not let the costly one through
     const query = `query Cheap { hello } query Costly { permits(first: 200) { inspections(first: 200) { id } } }`;
     const run = (operationName: string) =>
-      fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, operationName }) }).then(
-        async (r) => ({ status: r.status, body: (await r.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } }),
-      );
+      fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, operationName }),
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { errors?: { message: string; extensions?: { code?: string } }[] },
+      }));
     const cheap = await run('Cheap');
     expect(cheap.status).toBe(200);
     expect(cheap.body.errors).toBeUndefined();

@@ -22,10 +22,13 @@ describe('in process', () => {
   });
 
   test('a replaced (chunked) request still reaches the next step with the client IP of its scope', async () => {
-    const limited = withBodyLimit(async (req: Request, ip: string | undefined) => {
-      const text = await req.text();
-      return new Response(`${ip} ${text.length}`);
-    }, { maxBytes: MAX });
+    const limited = withBodyLimit(
+      async (req: Request, ip: string | undefined) => {
+        const text = await req.text();
+        return new Response(`${ip} ${text.length}`);
+      },
+      { maxBytes: MAX },
+    );
     const srv = Bun.serve({ port: 0, fetch: (req, server) => limited(req, server.requestIP(req)?.address) });
     try {
       const { status, body } = await rawChunkedPost(srv.port!, 0, 'abc');
@@ -41,11 +44,14 @@ describe('in process', () => {
     const seen: number[] = [];
     const srv = Bun.serve({
       port: 0,
-      fetch: withBodyLimit(async (req) => {
-        const text = await req.text();
-        seen.push(text.length);
-        return new Response(`len=${text.length}`);
-      }, { maxBytes: MAX }),
+      fetch: withBodyLimit(
+        async (req) => {
+          const text = await req.text();
+          seen.push(text.length);
+          return new Response(`len=${text.length}`);
+        },
+        { maxBytes: MAX },
+      ),
     });
     return { port: srv.port!, seen, stop: () => srv.stop(true) };
   }
@@ -73,7 +79,7 @@ describe('in process', () => {
       const big = Buffer.alloc(3 * 1024 * 1024, 'x');
       const reply = await rawExchange(srv.port, [
         'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
-        Buffer.concat([Buffer.from(big.length.toString(16) + '\r\n'), big, Buffer.from('\r\n0\r\n\r\n')]),
+        Buffer.concat([Buffer.from(`${big.length.toString(16)}\r\n`), big, Buffer.from('\r\n0\r\n\r\n')]),
       ]);
       expect(reply).not.toMatch(/^HTTP\/1\.1 200/);
       expect(srv.seen.every((n) => n <= MAX)).toBe(true);
@@ -161,11 +167,9 @@ function rawChunkedPost(port: number, padBytes: number, whole?: string, keepSend
     sock.on('connect', async () => {
       const chunk = (s: string | Buffer) => {
         const b = typeof s === 'string' ? Buffer.from(s) : s;
-        return Buffer.concat([Buffer.from(b.length.toString(16) + '\r\n'), b, Buffer.from('\r\n')]);
+        return Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
       };
-      sock.write(
-        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
-      );
+      sock.write('POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
       if (whole !== undefined) {
         sock.write(chunk(whole));
         sock.write('0\r\n\r\n');
@@ -189,7 +193,7 @@ function rawChunkedPost(port: number, padBytes: number, whole?: string, keepSend
         sock.write('0\r\n\r\n');
       }
     });
-    setTimeout(() => (finished ? undefined : (response ? done() : reject(new Error('timeout')))), 30_000);
+    setTimeout(() => (finished ? undefined : response ? done() : reject(new Error('timeout'))), 30_000);
   });
 }
 

@@ -27,9 +27,26 @@ const LEAKS = /at \w+ \(|\.ts:\d+|postgres|pglite|syntax error at|relation "|vio
 const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ minLength: 4000, maxLength: 6000 }),
-  fc.constantFrom("'; drop table permits; --", '\u0000', '{"$gt":""}', '../../etc/passwd', '<script>alert(1)</script>', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '   ', '2026-01-01T10:00:00'),
+  fc.constantFrom(
+    "'; drop table permits; --",
+    '\u0000',
+    '{"$gt":""}',
+    '../../etc/passwd',
+    '<script>alert(1)</script>',
+    '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+    '   ',
+    '2026-01-01T10:00:00',
+  ),
 );
-const anyValue = fc.oneof(hostileString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 2 }));
+const anyValue = fc.oneof(
+  hostileString,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 2 }),
+);
 
 const submitInput = fc.record(
   {
@@ -39,7 +56,14 @@ const submitInput = fc.record(
     description: fc.oneof(hostileString, anyValue),
     valuation: fc.oneof(fc.double({ noNaN: false }), fc.constantFrom(-1, 0, 1e20, 1e10, 5000), anyValue),
     applicant: fc.oneof(
-      fc.record({ name: fc.oneof(hostileString, anyValue), email: fc.oneof(fc.emailAddress(), hostileString), phone: fc.oneof(fc.constantFrom('+1 555 123 4567', 'abc'), hostileString) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          name: fc.oneof(hostileString, anyValue),
+          email: fc.oneof(fc.emailAddress(), hostileString),
+          phone: fc.oneof(fc.constantFrom('+1 555 123 4567', 'abc'), hostileString),
+        },
+        { requiredKeys: [] },
+      ),
       anyValue,
     ),
   },
@@ -65,7 +89,11 @@ test('5,000 random submissions and filters: no 500, nothing unmasked, no row fro
     fc.asyncProperty(submitInput, fc.string({ maxLength: 200 }), fc.boolean(), async (input, key, useRealParcel) => {
       runs++;
       const vars = { input: useRealParcel && input.parcelId === 'PARCEL' ? { ...input, parcelId: parcel } : input, key };
-      const r = await t.gql(`mutation($input: SubmitPermitInput!, $key: String!) { submitPermit(input: $input, idempotencyKey: $key) { receipt { id state } } }`, vars, contractor);
+      const r = await t.gql(
+        `mutation($input: SubmitPermitInput!, $key: String!) { submitPermit(input: $input, idempotencyKey: $key) { receipt { id state } } }`,
+        vars,
+        contractor,
+      );
       check(r);
       if (r.body.data?.submitPermit?.receipt?.state === 'PERSISTED') accepted++;
     }),
@@ -76,17 +104,30 @@ test('5,000 random submissions and filters: no 500, nothing unmasked, no row fro
       bbox: fc.oneof(fc.record({ minLon: fc.double(), minLat: fc.double(), maxLon: fc.double(), maxLat: fc.double() }), anyValue),
       status: fc.oneof(fc.array(fc.constantFrom('ISSUED', 'FINALED', 'NOPE')), anyValue),
       type: fc.oneof(fc.array(fc.constantFrom('BUILDING', 'SIGN', 'x')), anyValue),
-      updatedSince: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), hostileString, anyValue),
+      updatedSince: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        hostileString,
+        anyValue,
+      ),
       contractorLicense: fc.oneof(hostileString, anyValue),
     },
     { requiredKeys: [] },
   );
   await fc.assert(
-    fc.asyncProperty(filter, fc.oneof(fc.integer({ min: -5, max: 500 }), anyValue), fc.oneof(fc.constant(null), hostileString), async (f, first, after) => {
-      runs++;
-      const r = await t.gql(`query($f: PermitFilter, $first: Int, $after: String) { permits(filter: $f, first: $first, after: $after) { edges { node { number } } } }`, { f, first, after }, clerk);
-      check(r);
-    }),
+    fc.asyncProperty(
+      filter,
+      fc.oneof(fc.integer({ min: -5, max: 500 }), anyValue),
+      fc.oneof(fc.constant(null), hostileString),
+      async (f, first, after) => {
+        runs++;
+        const r = await t.gql(
+          `query($f: PermitFilter, $first: Int, $after: String) { permits(filter: $f, first: $first, after: $after) { edges { node { number } } } }`,
+          { f, first, after },
+          clerk,
+        );
+        check(r);
+      },
+    ),
     { numRuns: 2000, seed: 20261126 },
   );
   expect(runs).toBeGreaterThanOrEqual(5000);

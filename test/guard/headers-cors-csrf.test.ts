@@ -54,7 +54,7 @@ describe('security headers on every response', () => {
     const rejected = await post(JSON.stringify({ query: '{ hello hello hello }' }));
     expect(rejected.status).toBe(400);
     expectSecurityHeaders(rejected);
-    const notFound = await fetch(base + '/nope', { headers: { accept: 'application/json' } });
+    const notFound = await fetch(`${base}/nope`, { headers: { accept: 'application/json' } });
     expect(notFound.status).toBe(404);
     expectSecurityHeaders(notFound);
     const tooLarge = await post(JSON.stringify({ query: '{ hello }', pad: 'x'.repeat(2000) }));
@@ -85,7 +85,12 @@ describe('security headers on every response', () => {
     const html = await res.text();
     expect(html).toContain('renderYogaGraphiQL');
     const directive = (name: string) =>
-      csp.split(';').map((d) => d.trim()).find((d) => d.startsWith(name + ' '))?.split(/\s+/).slice(1) ?? [];
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith(`${name} `))
+        ?.split(/\s+/)
+        .slice(1) ?? [];
     // every inline script's hash is allowed, and nothing like 'unsafe-inline' / 'unsafe-eval' for scripts
     const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
     expect(inline.length).toBe(2);
@@ -108,7 +113,10 @@ describe('security headers on every response', () => {
 });
 
 test('a response with immutable headers (obtained from fetch) still gets the security and CORS headers', async () => {
-  const upstream = Bun.serve({ port: 0, fetch: () => new Response('upstream', { headers: { 'x-powered-by': 'upstream', 'access-control-allow-origin': '*' } }) });
+  const upstream = Bun.serve({
+    port: 0,
+    fetch: () => new Response('upstream', { headers: { 'x-powered-by': 'upstream', 'access-control-allow-origin': '*' } }),
+  });
   try {
     const handler = withSecurityHeaders(withCors(() => fetch(`http://127.0.0.1:${upstream.port}/`), { origins: [ALLOWED] }));
     const res = await handler(new Request('http://x/', { headers: { origin: EVIL } }));
@@ -144,7 +152,7 @@ describe('CORS allowlist', () => {
     const pre = await fetch(app.url, { method: 'OPTIONS', headers: { origin: EVIL, 'access-control-request-method': 'POST' } });
     expect(pre.status).toBe(403);
     expect(pre.headers.has('access-control-allow-origin')).toBe(false);
-    const get = await fetch(app.url + '?query=%7Bhello%7D', { headers: { origin: EVIL, accept: 'application/json' } });
+    const get = await fetch(`${app.url}?query=%7Bhello%7D`, { headers: { origin: EVIL, accept: 'application/json' } });
     expect(get.headers.has('access-control-allow-origin')).toBe(false);
     expect(get.headers.has('access-control-allow-credentials')).toBe(false);
   });

@@ -60,7 +60,9 @@ export function principalFrom(request: Request): Principal | undefined {
 export function startYoga(
   plugins: Plugin[],
   extra: Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>> = {},
-  wrap: (h: (req: Request) => Response | Promise<Response>) => (req: Request, server: Bun.Server<undefined>) => Response | Promise<Response> = (h) => h,
+  wrap: (
+    h: (req: Request) => Response | Promise<Response>,
+  ) => (req: Request, server: Bun.Server<undefined>) => Response | Promise<Response> = (h) => h,
 ) {
   const calls = { count: 0 };
   const yoga = createYoga<Record<string, unknown>>({

@@ -21,13 +21,25 @@ test('nulPath names the first string or key holding U+0000', () => {
   expect(nulPath({ a: 'x', b: [1, 'y'] })).toBeNull();
   expect(nulPath({ input: { applicant: { name: 'A\u0000' } } })).toBe('input.applicant.name');
   expect(nulPath({ list: ['ok', 'n\u0000'] })).toBe('list[1]');
-  expect(nulPath({ input: { ['k\u0000']: 1 } })).toBe('input');
+  expect(nulPath({ input: { 'k\u0000': 1 } })).toBe('input');
 });
 
 test.each([
   ['transitionPermit', 'demo-clerk', 'mutation($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }', { n: N }, 'n'],
-  ['amendPermit', 'demo-contractor-a', 'mutation($n: String!) { amendPermit(number: $n, expectedVersion: 1, input: { description: "d" }) { version } }', { n: N }, 'n'],
-  ['auditLog', 'demo-compliance', 'query($n: String) { auditLog(first: 1, filter: { permitNumber: $n }) { edges { node { seq } } } }', { n: N }, 'n'],
+  [
+    'amendPermit',
+    'demo-contractor-a',
+    'mutation($n: String!) { amendPermit(number: $n, expectedVersion: 1, input: { description: "d" }) { version } }',
+    { n: N },
+    'n',
+  ],
+  [
+    'auditLog',
+    'demo-compliance',
+    'query($n: String) { auditLog(first: 1, filter: { permitNumber: $n }) { edges { node { seq } } } }',
+    { n: N },
+    'n',
+  ],
   ['revokeClient', 'demo-admin', 'mutation($c: ID!) { revokeClient(clientId: $c) }', { c: 'x\u0000y' }, 'c'],
   ['permit', 'demo-clerk', 'query($n: String!) { permit(number: $n) { number } }', { n: N }, 'n'],
 ])('%s: a variable with U+0000 is BAD_USER_INPUT naming it', async (_name, client, query, variables, field) => {
@@ -43,12 +55,25 @@ test('nested in an input object, and as a string literal in the document; nothin
   const contractor = await t.token('demo-contractor-a');
   const nested = await t.gql(
     'mutation($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "nul-test-0001") { receipt { id } } }',
-    { i: { parcelId: '00000000-0000-4000-8000-000000000000', permitType: 'SIGN', workClass: 'NEW', description: 'Sign', valuation: 10, applicant: { name: 'A\u0000B', email: 'a@example.org', phone: '+1 555 000 0000' } } },
+    {
+      i: {
+        parcelId: '00000000-0000-4000-8000-000000000000',
+        permitType: 'SIGN',
+        workClass: 'NEW',
+        description: 'Sign',
+        valuation: 10,
+        applicant: { name: 'A\u0000B', email: 'a@example.org', phone: '+1 555 000 0000' },
+      },
+    },
     contractor,
   );
   expect(codes(nested)).toEqual(['BAD_USER_INPUT']);
   expect(nested.body.errors![0]!.extensions).toMatchObject({ field: 'i.applicant.name' });
-  const literal = await t.gql('mutation { transitionPermit(number: "DC-\\u0000", to: UNDER_REVIEW) { status } }', {}, await t.token('demo-clerk'));
+  const literal = await t.gql(
+    'mutation { transitionPermit(number: "DC-\\u0000", to: UNDER_REVIEW) { status } }',
+    {},
+    await t.token('demo-clerk'),
+  );
   expect(codes(literal)).toEqual(['BAD_USER_INPUT']);
   expect(await countRows(t, 'permits')).toBe(before);
 });
@@ -56,13 +81,23 @@ test('nested in an input object, and as a string literal in the document; nothin
 test('the refusal is audited with its code', async () => {
   const { sql } = await import('drizzle-orm');
   const { rowsOf } = await import('../../src/db/client.ts');
-  const r = await t.gql('mutation Nul($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }', { n: N }, await t.token('demo-clerk'));
+  const r = await t.gql(
+    'mutation Nul($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }',
+    { n: N },
+    await t.token('demo-clerk'),
+  );
   expect(codes(r)).toEqual(['BAD_USER_INPUT']);
   await t.running.audit.flush();
   const [last] = rowsOf<{ entry: string }>(
-    await t.tdb.database.db.execute(sql`select entry::text as entry from audit_entries where entry->'operation'->>'name' = 'Nul' order by seq desc limit 1`),
+    await t.tdb.database.db.execute(
+      sql`select entry::text as entry from audit_entries where entry->'operation'->>'name' = 'Nul' order by seq desc limit 1`,
+    ),
   );
-  expect(JSON.parse(last!.entry)).toMatchObject({ outcome: 'ERROR', errorCodes: ['BAD_USER_INPUT'], operation: { type: 'mutation', name: 'Nul' } });
+  expect(JSON.parse(last!.entry)).toMatchObject({
+    outcome: 'ERROR',
+    errorCodes: ['BAD_USER_INPUT'],
+    operation: { type: 'mutation', name: 'Nul' },
+  });
 });
 
 test('a caller without access to the field is refused as FORBIDDEN whatever it sent', async () => {

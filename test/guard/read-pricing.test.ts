@@ -18,7 +18,12 @@ setDefaultTimeout(120_000);
 
 const schema = buildSchema();
 const prices = fieldPricesOf(schema);
-const options = { listSizeArguments: ['first', 'last', 'limit'], defaultListSize: QUERY_PRICING.defaultListSize, connectionDefaultSize: PAGE.default, prices };
+const options = {
+  listSizeArguments: ['first', 'last', 'limit'],
+  defaultListSize: QUERY_PRICING.defaultListSize,
+  connectionDefaultSize: PAGE.default,
+  prices,
+};
 const cost = (query: string, variables?: Record<string, unknown>) => computeQueryCost(schema, parse(query), options, variables);
 /** Rate-limit tokens the app charges for an operation (use-rate-limit.ts default weight with the app's costPerToken). */
 const tokens = (query: string, variables?: Record<string, unknown>) => 1 + Math.floor(cost(query, variables) / QUERY_PRICING.costPerToken);
@@ -56,7 +61,12 @@ describe('every field that can return many items has a price', () => {
     // the largest page the server serves is exactly the cost limit
     expect(GEOJSON_MAX_FEATURES * 3).toBe(QUERY_PRICING.maxCost);
     for (const f of ['Query.permits', 'Query.parcels', 'Query.auditLog']) {
-      expect(prices.get(f)).toEqual({ assumedSize: PAGE.default, slicingArguments: ['first'], sizedFields: ['edges'], requireOneSlicingArgument: false });
+      expect(prices.get(f)).toEqual({
+        assumedSize: PAGE.default,
+        slicingArguments: ['first'],
+        sizedFields: ['edges'],
+        requireOneSlicingArgument: false,
+      });
     }
   });
 });
@@ -75,7 +85,9 @@ describe('costs follow what a read can return', () => {
 
   test('more GeoJSON features in one operation than the largest page are over the cost limit', () => {
     expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`)).toBe(QUERY_PRICING.maxCost);
-    expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: parcelsGeoJSON(bbox: ${BOX}) }`)).toBeGreaterThan(QUERY_PRICING.maxCost);
+    expect(cost(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: parcelsGeoJSON(bbox: ${BOX}) }`)).toBeGreaterThan(
+      QUERY_PRICING.maxCost,
+    );
   });
 
   test('pages cost in proportion to the page size asked (literal or variable), the default page without one', () => {
@@ -107,7 +119,11 @@ describe('costs follow what a read can return', () => {
   });
 
   test('the legitimate page of 200 permits with nested records keeps its cost (~8,600)', () => {
-    expect(cost(`{ permits(first: 200) { edges { node { number parcel { apn } contractor { name } inspections { result checklist { item } } } } } }`)).toBe(8601);
+    expect(
+      cost(
+        `{ permits(first: 200) { edges { node { number parcel { apn } contractor { name } inspections { result checklist { item } } } } } }`,
+      ),
+    ).toBe(8601);
   });
 });
 
@@ -119,7 +135,11 @@ describe('over HTTP with the real rate limits', () => {
     t = await startTestServer({ RATE_LIMIT_SCALE: '1' });
     gis = await t.token('demo-gis');
     // a second GIS client with its own budget, for the cheap reads
-    const { secret } = await registerClient(t.tdb.database.db, { clientId: 'pricing-gis-2', role: 'gis_vendor', jurisdiction: 'demo-city' });
+    const { secret } = await registerClient(t.tdb.database.db, {
+      clientId: 'pricing-gis-2',
+      role: 'gis_vendor',
+      jurisdiction: 'demo-city',
+    });
     const res = await fetch(`${t.url}/oauth/token`, {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'pricing-gis-2', client_secret: secret }),
@@ -155,7 +175,10 @@ describe('over HTTP with the real rate limits', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${cheapGis}` },
         body: JSON.stringify({ query, operationName }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }));
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+      }));
     expect((await send('Cheap')).status).toBe(200);
     const double = await send('Double');
     expect(double.status).toBe(400);

@@ -76,7 +76,10 @@ describe('hostile queries against the real app', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
         body: JSON.stringify({ query, operationName }),
-      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } }));
+      }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] },
+      }));
     const cheap = await send('Cheap');
     expect(cheap.status).toBe(200);
     expect(cheap.body.errors).toBeUndefined();

@@ -50,7 +50,10 @@ describe('trusted documents mode (PERSISTED_ONLY=true)', () => {
     const a = await post({ documentId: hash, variables: { number: 'DC-BLD-2024-000001' } }, tok);
     expect(a.status).toBe(200);
     expect(a.body.errors).toBeUndefined();
-    const b = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { number: 'DC-BLD-2024-000001' } }, tok);
+    const b = await post(
+      { extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { number: 'DC-BLD-2024-000001' } },
+      tok,
+    );
     expect(b.status).toBe(200);
     expect(b.body.errors).toBeUndefined();
   });

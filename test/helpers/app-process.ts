@@ -20,7 +20,10 @@ export async function freePort(): Promise<number> {
   return p;
 }
 
-export async function startAppProcess(env: Record<string, string>, opts: { dataDir?: string; readyPath?: string; timeoutMs?: number } = {}): Promise<AppProcess> {
+export async function startAppProcess(
+  env: Record<string, string>,
+  opts: { dataDir?: string; readyPath?: string; timeoutMs?: number } = {},
+): Promise<AppProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pg-app-'));
   const port = await freePort();
   const proc = Bun.spawn(['bun', 'run', 'src/main.ts'], {

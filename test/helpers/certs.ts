@@ -49,10 +49,21 @@ function files(dir: string, name: string): CertFiles {
 function makeCa(dir: string, name: string, commonName: string): CertFiles {
   openssl(
     [
-      'req', '-x509', ...KEY_ARGS, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2',
-      '-subj', `/O=Permit Gateway Tests/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      ...KEY_ARGS,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/O=Permit Gateway Tests/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ],
     dir,
   );
@@ -64,9 +75,23 @@ function makeLeaf(dir: string, name: string, commonName: string, ca: string, ext
   writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
   openssl(
     [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial',
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-set_serial',
       `0x${crypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')}`,
-      '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`,
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
     ],
     dir,
   );
@@ -88,7 +113,13 @@ export function createTestPki(): TestPki {
     const otherCa = makeCa(dir, 'other-ca', 'Unrelated CA');
     const foreignClient = makeLeaf(dir, 'foreign-client', 'contractor-a.example', 'other-ca', CLIENT_EXT);
     return {
-      dir, cityCa, server, clientA, clientB, otherCa, foreignClient,
+      dir,
+      cityCa,
+      server,
+      clientA,
+      clientB,
+      otherCa,
+      foreignClient,
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
   } catch (error) {

@@ -19,7 +19,9 @@ function walk(dir: string, out: string[] = []): string[] {
 /** The documentation a reader follows: every markdown file, and everything under src/, schema/ and docs/. */
 export function documentedFiles(root = ROOT): string[] {
   const md = walk(root).filter((f) => f.endsWith('.md') && !relative(root, f).startsWith('test/'));
-  const code = ['src', 'schema', 'docs'].flatMap((d) => walk(join(root, d))).filter((f) => /\.(ts|graphql|md|json|sql|toml|conf|txt)$/.test(f));
+  const code = ['src', 'schema', 'docs']
+    .flatMap((d) => walk(join(root, d)))
+    .filter((f) => /\.(ts|graphql|md|json|sql|toml|conf|txt)$/.test(f));
   return [...new Set([...md, ...code])].sort();
 }
 
@@ -96,7 +98,8 @@ export function unknownCliCommands(files: string[], commandNames: readonly strin
         for (const m of line.matchAll(/(?:bun run cli|`cli) ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/g)) {
           const [first, second] = [m[1]!, m[2]];
           const known = commandNames.includes(first) || (groups.has(first) && (!second || commandNames.includes(`${first} ${second}`)));
-          if (!known && first !== 'help') unknown.push({ file: relative(root, file), line: i + 1, reference: `cli ${second ? `${first} ${second}` : first}` });
+          if (!known && first !== 'help')
+            unknown.push({ file: relative(root, file), line: i + 1, reference: `cli ${second ? `${first} ${second}` : first}` });
         }
       });
   }

@@ -6,5 +6,8 @@ import type { RequestScope } from '../../src/request-scope.ts';
 const silent = createLogger('silent');
 
 export function testScope(request: Request, peer = '127.0.0.1', overrides: Partial<RequestScope> = {}): RequestScope {
-  return Object.assign(openRequestScope(request, peer, () => false, silent), overrides);
+  return Object.assign(
+    openRequestScope(request, peer, () => false, silent),
+    overrides,
+  );
 }

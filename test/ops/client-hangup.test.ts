@@ -21,7 +21,9 @@ afterAll(() => t?.stop());
 async function tornRequest(extraHeaders = '') {
   const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(`POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${extraHeaders}Content-Length: 200\r\n\r\n{"query":"{ __typename`);
+  socket.write(
+    `POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${extraHeaders}Content-Length: 200\r\n\r\n{"query":"{ __typename`,
+  );
   await Bun.sleep(150);
   socket.destroy();
 }
@@ -63,7 +65,9 @@ test('metrics count a hung-up request as 499 / CLIENT_CLOSED_REQUEST, not as a 5
   await tornRequest();
   await Bun.sleep(300);
   const text = await (await fetch(`${t.url}/metrics`)).text();
-  const graphqlLines = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/graphql"'));
+  const graphqlLines = text
+    .split('\n')
+    .filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/graphql"'));
   expect(graphqlLines.some((l) => l.includes('status="499"'))).toBe(true);
   expect(graphqlLines.filter((l) => l.includes('status="500"'))).toEqual([]);
   const errors = text.split('\n').filter((l) => l.startsWith('graphql_errors_total'));

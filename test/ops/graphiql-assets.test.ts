@@ -23,7 +23,12 @@ describe('GraphiQL assets served locally', () => {
   });
 
   test('unknown names and path tricks are 404, other paths are left to the router', async () => {
-    for (const p of ['/graphiql-assets/', '/graphiql-assets/package.json', '/graphiql-assets/monacoeditorwork/json.worker.bundle.js', '/graphiql-assets/graphiql.css%00']) {
+    for (const p of [
+      '/graphiql-assets/',
+      '/graphiql-assets/package.json',
+      '/graphiql-assets/monacoeditorwork/json.worker.bundle.js',
+      '/graphiql-assets/graphiql.css%00',
+    ]) {
       expect((await get(p))?.status).toBe(404);
     }
     // dot segments are resolved by URL parsing before the prefix check: they leave /graphiql-assets/ entirely

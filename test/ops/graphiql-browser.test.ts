@@ -36,7 +36,16 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 180_000);
 
@@ -55,43 +64,53 @@ async function setEditorText(page: import('playwright-core').Page, selector: str
 }
 
 describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
-  (wired ? test : test.todo)('an analyst pastes a token, runs permitStats and sees the counts; assets are local and the CSP holds', async () => {
-    const page = browser!.pages()[0] ?? (await browser!.newPage());
-    const offSite: string[] = [];
-    const cspViolations: string[] = [];
-    const pageErrors: string[] = [];
-    page.on('request', (r) => {
-      const u = new URL(r.url());
-      if (!['blob:', 'data:'].includes(u.protocol) && u.origin !== new URL(t!.url).origin) offSite.push(r.url());
-    });
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+  (wired ? test : test.todo)(
+    'an analyst pastes a token, runs permitStats and sees the counts; assets are local and the CSP holds',
+    async () => {
+      const page = browser!.pages()[0] ?? (await browser!.newPage());
+      const offSite: string[] = [];
+      const cspViolations: string[] = [];
+      const pageErrors: string[] = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (!['blob:', 'data:'].includes(u.protocol) && u.origin !== new URL(t!.url).origin) offSite.push(r.url());
+      });
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+      });
+      page.on('pageerror', (e) => pageErrors.push(e.message));
 
-    const response = await page.goto(`${t!.url}/graphql`, { waitUntil: 'load', timeout: 120_000 });
-    expect(response?.status()).toBe(200);
-    expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
-    await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 120_000 });
+      const response = await page.goto(`${t!.url}/graphql`, { waitUntil: 'load', timeout: 120_000 });
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
+      await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 120_000 });
 
-    const token = await t!.token('demo-analyst');
-    const headersTab = page.locator('.graphiql-editor-tools button', { hasText: 'Headers' });
-    if (!/\bactive\b/.test((await headersTab.getAttribute('class')) ?? '')) await headersTab.click();
-    await setEditorText(page, 'section.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ Authorization: `Bearer ${token}` }));
-    await setEditorText(page, '.graphiql-query-editor', QUERY);
-    await page.locator('.graphiql-execute-button').click();
+      const token = await t!.token('demo-analyst');
+      const headersTab = page.locator('.graphiql-editor-tools button', { hasText: 'Headers' });
+      if (!/\bactive\b/.test((await headersTab.getAttribute('class')) ?? '')) await headersTab.click();
+      await setEditorText(
+        page,
+        'section.graphiql-editor-tool .graphiql-editor:not(.hidden)',
+        JSON.stringify({ Authorization: `Bearer ${token}` }),
+      );
+      await setEditorText(page, '.graphiql-query-editor', QUERY);
+      await page.locator('.graphiql-execute-button').click();
 
-    const result = page.locator('.result-window');
-    await page.waitForFunction(() => /"count"/.test(document.querySelector('.result-window')?.textContent ?? ''), undefined, { timeout: 60_000 });
-    const text = (await result.textContent()) ?? '';
-    expect(text).toContain('"permitStats"');
-    expect(text).toContain('"count"');
-    expect(text).not.toContain('"errors"');
+      const result = page.locator('.result-window');
+      await page.waitForFunction(() => /"count"/.test(document.querySelector('.result-window')?.textContent ?? ''), undefined, {
+        timeout: 60_000,
+      });
+      const text = (await result.textContent()) ?? '';
+      expect(text).toContain('"permitStats"');
+      expect(text).toContain('"count"');
+      expect(text).not.toContain('"errors"');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'graphiql.png') });
-    expect(offSite).toEqual([]);
-    expect(cspViolations).toEqual([]);
-    expect(pageErrors).toEqual([]);
-  }, 180_000);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'graphiql.png') });
+      expect(offSite).toEqual([]);
+      expect(cspViolations).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    },
+    180_000,
+  );
 });

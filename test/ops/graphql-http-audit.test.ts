@@ -46,7 +46,12 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
     test(`${audit.id} ${audit.name}`, async () => {
       const r = await audit.fn();
       if (r.status !== 'ok') {
-        const body = r.response ? await r.response.clone().text().catch(() => '') : '';
+        const body = r.response
+          ? await r.response
+              .clone()
+              .text()
+              .catch(() => '')
+          : '';
         throw new Error(`${r.reason}\n${r.response?.status ?? ''} ${body.slice(0, 300)}`);
       }
     });

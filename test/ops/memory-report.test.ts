@@ -62,7 +62,13 @@ test('the server answers SIGUSR2 with a memory report and keeps serving (the def
   try {
     for (let i = 0; ; i++) {
       if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-      if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) break;
+      if (
+        await fetch(`${url}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
+      )
+        break;
       if (i > 600) throw new Error('server did not become ready');
       await Bun.sleep(100);
     }

@@ -29,11 +29,13 @@ const SERIES = [
 
 /** The value of one sample line (`name{labels} value`) in Prometheus text, or undefined. */
 function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}` : `${name} `) || (!labels && l.startsWith(`${name}{`)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(labels ? `${name}{${labels}` : `${name} `) || (!labels && l.startsWith(`${name}{`)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-const silent = createLogger('silent');
+const _silent = createLogger('silent');
 const clientIps = new WeakMap<Request, string>();
 const peer = (ip: string, init: RequestInit = {}) => {
   const r = new Request('http://gw.test/metrics', init);
@@ -41,7 +43,8 @@ const peer = (ip: string, init: RequestInit = {}) => {
   return r;
 };
 /** The endpoint as the app calls it: with the client address of the request's scope. */
-const metricsResponse = (r: Request, o: Omit<MetricsEndpointOptions, 'clientIp'>) => metricsResponseFor(r, { ...o, clientIp: clientIps.get(r)! });
+const metricsResponse = (r: Request, o: Omit<MetricsEndpointOptions, 'clientIp'>) =>
+  metricsResponseFor(r, { ...o, clientIp: clientIps.get(r)! });
 
 describe('metrics (in-process)', () => {
   let breaker: 'closed' | 'open' | 'half-open' = 'closed';
@@ -112,7 +115,7 @@ describe('metrics (in-process)', () => {
   });
 
   test('gauges read their sources at scrape time: breaker 0/1/2, outbox, audit chain, pool', async () => {
-    let text = await scrape();
+    const text = await scrape();
     expect(sample(text, 'db_breaker_state')).toBe(0);
     expect(sample(text, 'outbox_depth')).toBe(3);
     expect(sample(text, 'audit_chain_length')).toBe(42);
@@ -211,30 +214,38 @@ describe('metrics over HTTP', () => {
     await t?.stop();
   });
 
-  e2e('after some traffic /metrics exposes every listed series', async () => {
-    const analyst = await t.token('demo-analyst');
-    expect((await t.gql('query Stats { permitStats(groupBy: STATUS) { key count } }', undefined, analyst)).status).toBe(200);
-    expect((await t.gql('query Audit { auditLog(first: 1) { edges { cursor } } }', undefined, analyst)).status).toBe(403);
-    expect((await t.gql('query Me { permits(first: 1) { edges { cursor } } }')).status).toBe(401);
-    expect((await t.gql('{ me { clientId } }', undefined, 'not.a.token')).status).toBe(401);
-    const admin = await t.token('demo-admin');
-    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    for (const s of SERIES) expect(text).toContain(`# TYPE ${s} `);
-    expect(sample(text, 'graphql_operation_duration_seconds_count', 'operation="Stats"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'graphql_errors_total', 'code="FORBIDDEN"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'auth_failures_total', 'reason="insufficient_scope"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'auth_failures_total', 'reason="missing_token"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'auth_failures_total', 'reason="malformed"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'db_breaker_state')).toBe(0);
-    expect(sample(text, 'audit_chain_length')).toBeGreaterThanOrEqual(0);
-    expect(text).toContain('http_request_duration_seconds_count{route="/graphql",method="POST",status="200"}');
-  }, 120_000);
+  e2e(
+    'after some traffic /metrics exposes every listed series',
+    async () => {
+      const analyst = await t.token('demo-analyst');
+      expect((await t.gql('query Stats { permitStats(groupBy: STATUS) { key count } }', undefined, analyst)).status).toBe(200);
+      expect((await t.gql('query Audit { auditLog(first: 1) { edges { cursor } } }', undefined, analyst)).status).toBe(403);
+      expect((await t.gql('query Me { permits(first: 1) { edges { cursor } } }')).status).toBe(401);
+      expect((await t.gql('{ me { clientId } }', undefined, 'not.a.token')).status).toBe(401);
+      const admin = await t.token('demo-admin');
+      const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      for (const s of SERIES) expect(text).toContain(`# TYPE ${s} `);
+      expect(sample(text, 'graphql_operation_duration_seconds_count', 'operation="Stats"')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'graphql_errors_total', 'code="FORBIDDEN"')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'auth_failures_total', 'reason="insufficient_scope"')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'auth_failures_total', 'reason="missing_token"')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'auth_failures_total', 'reason="malformed"')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'db_breaker_state')).toBe(0);
+      expect(sample(text, 'audit_chain_length')).toBeGreaterThanOrEqual(0);
+      expect(text).toContain('http_request_duration_seconds_count{route="/graphql",method="POST",status="200"}');
+    },
+    120_000,
+  );
 
-  e2e('/metrics refuses a token without metrics:read (403) and accepts loopback without a token', async () => {
-    const analyst = await t.token('demo-analyst');
-    expect((await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${analyst}` } })).status).toBe(403);
-    expect((await fetch(`${t.url}/metrics`)).status).toBe(200);
-  }, 60_000);
+  e2e(
+    '/metrics refuses a token without metrics:read (403) and accepts loopback without a token',
+    async () => {
+      const analyst = await t.token('demo-analyst');
+      expect((await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${analyst}` } })).status).toBe(403);
+      expect((await fetch(`${t.url}/metrics`)).status).toBe(200);
+    },
+    60_000,
+  );
 });

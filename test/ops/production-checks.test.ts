@@ -119,31 +119,44 @@ describe('production checks', () => {
 // Needs main.ts to call productionProblems and config.ts to read SCHEMA_DIR (see the issue 8 note).
 const WIRING_FILES = ['app.ts', 'bootstrap.ts', 'main.ts', 'http/serve.ts'].map((f) => join(import.meta.dir, '../../src', f));
 const wiredTo = (module: string) => WIRING_FILES.some((f) => readFileSync(f, 'utf8').includes(module));
-const mainWired = wiredTo('ops/production-checks') && readFileSync(join(import.meta.dir, '../../src/config.ts'), 'utf8').includes('SCHEMA_DIR');
+const mainWired =
+  wiredTo('ops/production-checks') && readFileSync(join(import.meta.dir, '../../src/config.ts'), 'utf8').includes('SCHEMA_DIR');
 describe('production start-up', () => {
-  (mainWired ? test : test.todo)('the server refuses to start in production when a field lacks a rule, naming the field', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pg-prod-'));
-    try {
-      const schemaDir = join(dir, 'schema');
-      cpSync(SCHEMA_DIR, schemaDir, { recursive: true });
-      const file = join(schemaDir, 'permits.graphql');
-      writeFileSync(file, withoutPermitStatusRule([readFileSync(file, 'utf8')])[0]!);
-      const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
-        cwd: join(import.meta.dir, '../..'),
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...goodEnv, SCHEMA_DIR: schemaDir, DATA_DIR: join(dir, 'data'), PORT: '0', SEED: 'none' },
-        stdout: 'pipe',
-        stderr: 'pipe',
-      });
-      const timer = setTimeout(() => proc.kill(), 30_000);
-      const code = await proc.exited;
-      clearTimeout(timer);
-      const stderr = await new Response(proc.stderr).text();
-      expect(code).not.toBe(0);
-      expect(stderr).toContain('Query.permitStatus');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  (mainWired ? test : test.todo)(
+    'the server refuses to start in production when a field lacks a rule, naming the field',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pg-prod-'));
+      try {
+        const schemaDir = join(dir, 'schema');
+        cpSync(SCHEMA_DIR, schemaDir, { recursive: true });
+        const file = join(schemaDir, 'permits.graphql');
+        writeFileSync(file, withoutPermitStatusRule([readFileSync(file, 'utf8')])[0]!);
+        const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
+          cwd: join(import.meta.dir, '../..'),
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? dir,
+            ...goodEnv,
+            SCHEMA_DIR: schemaDir,
+            DATA_DIR: join(dir, 'data'),
+            PORT: '0',
+            SEED: 'none',
+          },
+          stdout: 'pipe',
+          stderr: 'pipe',
+        });
+        const timer = setTimeout(() => proc.kill(), 30_000);
+        const code = await proc.exited;
+        clearTimeout(timer);
+        const stderr = await new Response(proc.stderr).text();
+        expect(code).not.toBe(0);
+        expect(stderr).toContain('Query.permitStatus');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
 
 describe('production start-up: NODE_ENV', () => {
@@ -153,7 +166,15 @@ describe('production start-up: NODE_ENV', () => {
     try {
       const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
         cwd: join(import.meta.dir, '../..'),
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...goodEnv, DATA_DIR: join(dir, 'data'), PORT: '0', SEED: 'none', ...extra },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? dir,
+          ...goodEnv,
+          DATA_DIR: join(dir, 'data'),
+          PORT: '0',
+          SEED: 'none',
+          ...extra,
+        },
         stdout: 'pipe',
         stderr: 'pipe',
       });

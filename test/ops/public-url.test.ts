@@ -93,7 +93,13 @@ describe('configuration', () => {
     expect(loadConfig({ HOST: 'localhost' }).publicUrl).toBe('http://localhost:4000');
   });
 
-  for (const bad of ['not a url', 'ftp://permits.example.gov', 'https://permits.example.gov/?x=1', 'https://permits.example.gov/#top', 'https://user:pw@permits.example.gov']) {
+  for (const bad of [
+    'not a url',
+    'ftp://permits.example.gov',
+    'https://permits.example.gov/?x=1',
+    'https://permits.example.gov/#top',
+    'https://user:pw@permits.example.gov',
+  ]) {
     test(`PUBLIC_URL=${bad} stops start-up naming PUBLIC_URL`, () => {
       expect(() => loadConfig({ PUBLIC_URL: bad })).toThrow(ConfigError);
       expect(() => loadConfig({ PUBLIC_URL: bad })).toThrow(/PUBLIC_URL/);
@@ -103,7 +109,12 @@ describe('configuration', () => {
   test('a bad PUBLIC_URL stops the real server with a message naming it', async () => {
     const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], {
       cwd: join(import.meta.dir, '../..'),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PUBLIC_URL: 'permits.example.gov', DATA_DIR: '/nonexistent/never-created' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        PUBLIC_URL: 'permits.example.gov',
+        DATA_DIR: '/nonexistent/never-created',
+      },
       stdout: 'pipe',
       stderr: 'pipe',
     });
@@ -116,13 +127,24 @@ describe('configuration', () => {
 
   test('production: PUBLIC_URL defaults to JWT_ISSUER; with JWKS_URL it must be set', async () => {
     const schema = buildSchema();
-    const prod = { APP_ENV: 'production', SIGNING_KEY_PEM: 'x', JWT_ISSUER: 'https://permits.example.gov', JWT_AUDIENCE: 'pg-prod', CORS_ORIGINS: '' };
+    const prod = {
+      APP_ENV: 'production',
+      SIGNING_KEY_PEM: 'x',
+      JWT_ISSUER: 'https://permits.example.gov',
+      JWT_AUDIENCE: 'pg-prod',
+      CORS_ORIGINS: '',
+    };
     expect(loadConfig(prod).publicUrl).toBe('https://permits.example.gov');
     expect(loadConfig({ ...prod, PUBLIC_URL: 'https://edge.example.gov' }).publicUrl).toBe('https://edge.example.gov');
     const external = { ...prod, JWT_ISSUER: 'https://idp.example.gov', JWKS_URL: 'https://idp.example.gov/jwks' };
     const p = productionProblems(loadConfig(external), { signingKey: { development: false }, schema });
     expect(p).toHaveLength(1);
     expect(p[0]).toStartWith('PUBLIC_URL');
-    expect(productionProblems(loadConfig({ ...external, PUBLIC_URL: 'https://permits.example.gov' }), { signingKey: { development: false }, schema })).toEqual([]);
+    expect(
+      productionProblems(loadConfig({ ...external, PUBLIC_URL: 'https://permits.example.gov' }), {
+        signingKey: { development: false },
+        schema,
+      }),
+    ).toEqual([]);
   });
 });

@@ -44,7 +44,12 @@ const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl';
 async function send(body: unknown, principal: unknown = { clientId: 'demo-contractor-a', role: 'contractor' }) {
   const request = new Request('http://gw.test/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, cookie: 'session=s3cr3t', 'x-request-id': 'req-12345678' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${TOKEN}`,
+      cookie: 'session=s3cr3t',
+      'x-request-id': 'req-12345678',
+    },
     body: JSON.stringify(body),
   });
   await (await yoga.fetch(request, { scope: testScope(request, '127.0.0.1', { principal: principal as never }) })).text();
@@ -56,7 +61,15 @@ describe('request log', () => {
     const n = lines.length;
     const line = await send({ query: 'query Greeting { hello }' });
     expect(lines.length).toBe(n + 1);
-    expect(line).toMatchObject({ requestId: 'req-12345678', clientId: 'demo-contractor-a', role: 'contractor', operation: 'Greeting', operationType: 'query', outcome: 'ok', msg: 'graphql request' });
+    expect(line).toMatchObject({
+      requestId: 'req-12345678',
+      clientId: 'demo-contractor-a',
+      role: 'contractor',
+      operation: 'Greeting',
+      operationType: 'query',
+      outcome: 'ok',
+      msg: 'graphql request',
+    });
     expect(typeof line.durationMs).toBe('number');
     expect(line.errorCodes).toBeUndefined();
   });
@@ -69,7 +82,13 @@ describe('request log', () => {
 
   test('a refused document is logged with its validation code and the requested name', async () => {
     const line = await send({ query: 'query Nope { nope }', operationName: 'Nope' }, null);
-    expect(line).toMatchObject({ outcome: 'error', errorCodes: ['GRAPHQL_VALIDATION_FAILED'], operation: 'Nope', clientId: null, role: 'anonymous' });
+    expect(line).toMatchObject({
+      outcome: 'error',
+      errorCodes: ['GRAPHQL_VALIDATION_FAILED'],
+      operation: 'Nope',
+      clientId: null,
+      role: 'anonymous',
+    });
   });
 
   test('no variables, query text, tokens, headers or personal data reach the log', async () => {
@@ -79,7 +98,19 @@ describe('request log', () => {
     });
     await send({ query: 'mutation { submit(applicant: {name: "Inline Person", email: "inline@example.org", phone: "555"}) }' });
     const all = raw.join('');
-    for (const s of ['Jane Roe', 'jane@example.org', '+1 555 0100', 'client-secret-xyz', 'Inline Person', 'inline@example.org', TOKEN, 'Bearer', 's3cr3t', 'ApplicantInput', 'submit(']) {
+    for (const s of [
+      'Jane Roe',
+      'jane@example.org',
+      '+1 555 0100',
+      'client-secret-xyz',
+      'Inline Person',
+      'inline@example.org',
+      TOKEN,
+      'Bearer',
+      's3cr3t',
+      'ApplicantInput',
+      'submit(',
+    ]) {
       expect(all).not.toContain(s);
     }
     expect(lines.at(-2)).toMatchObject({ operation: 'Submit', operationType: 'mutation', outcome: 'ok' });

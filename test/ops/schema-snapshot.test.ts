@@ -28,7 +28,18 @@ describe('schema snapshot', () => {
   test('the snapshot is valid SDL that contains the contract operations', () => {
     const s = buildSdl(snapshot);
     const q = s.getQueryType()!.getFields();
-    for (const f of ['permitStatus', 'permit', 'permits', 'permitsGeoJSON', 'parcels', 'permitStats', 'auditLog', 'auditVerification', 'submissionReceipt', 'me']) {
+    for (const f of [
+      'permitStatus',
+      'permit',
+      'permits',
+      'permitsGeoJSON',
+      'parcels',
+      'permitStats',
+      'auditLog',
+      'auditVerification',
+      'submissionReceipt',
+      'me',
+    ]) {
       expect(q[f]).toBeDefined();
     }
   });

@@ -1,11 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import {
-  BreakerOpenError,
-  DbTimeoutError,
-  createDbBreaker,
-  isConnectionFailure,
-  type BreakerState,
-} from '../../src/resilience/breaker.ts';
+import { BreakerOpenError, DbTimeoutError, createDbBreaker, isConnectionFailure, type BreakerState } from '../../src/resilience/breaker.ts';
 
 const codeError = (code: string, message = code) => Object.assign(new Error(message), { code });
 const refused = () => codeError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432');
@@ -95,7 +89,10 @@ describe('createDbBreaker', () => {
   test('a caller that aborts its own call does not count against the database', async () => {
     const breaker = createDbBreaker({ failureThreshold: 1 });
     const ctrl = new AbortController();
-    const call = breaker.execute((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), ctrl.signal);
+    const call = breaker.execute(
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      ctrl.signal,
+    );
     ctrl.abort();
     await expect(call).rejects.toBeDefined();
     expect(breaker.state).toBe('closed');

@@ -3,12 +3,7 @@ import { Database } from 'bun:sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  OutboxConflictError,
-  OutboxStateError,
-  openOutbox,
-  type EnqueueRequest,
-} from '../../src/resilience/outbox.ts';
+import { OutboxConflictError, OutboxStateError, openOutbox, type EnqueueRequest } from '../../src/resilience/outbox.ts';
 import { setDefaultTimeout } from 'bun:test';
 
 // starts databases and servers: Bun's 5 s default is too short on a busy machine

@@ -1,11 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { Redis } from 'ioredis';
-import {
-  MemoryStatusCache,
-  RedisStatusCache,
-  createStatusCache,
-  type PermitStatusInput,
-} from '../../src/resilience/status-cache.ts';
+import { MemoryStatusCache, RedisStatusCache, createStatusCache, type PermitStatusInput } from '../../src/resilience/status-cache.ts';
 
 import { cleanUpRedisKeys, hasRedis, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.ts';
 const REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -83,9 +78,7 @@ describe('memory status cache', () => {
 
   test('bad entries are refused with a message naming the permit and field', async () => {
     const cache = createStatusCache();
-    await expect(cache.set(permit('P-40', { updatedAt: 'yesterday' }))).rejects.toThrow(
-      'updatedAt of permit P-40 is not a valid date',
-    );
+    await expect(cache.set(permit('P-40', { updatedAt: 'yesterday' }))).rejects.toThrow('updatedAt of permit P-40 is not a valid date');
     await expect(cache.set(permit('P-41', { jurisdiction: '' }))).rejects.toThrow('permit P-41 has no jurisdiction');
     expect(() => new MemoryStatusCache({ max: 0 })).toThrow('max must be a positive integer');
   });

@@ -1,14 +1,4 @@
-import {
-  bigserial,
-  index,
-  integer,
-  numeric,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contractors } from './contractors.ts';
 import { jurisdictions } from './jurisdictions.ts';
 import { parcels } from './parcels.ts';

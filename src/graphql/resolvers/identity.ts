@@ -5,13 +5,21 @@ export const identityResolvers = {
   Query: {
     me: (_: unknown, __: unknown, ctx: GraphQLContext) => {
       const p = principalOf(ctx);
-      return { clientId: p.clientId, role: p.role, scopes: [...p.scopes].sort(), jurisdiction: p.jurisdiction, contractor: p.contractor ?? null };
+      return {
+        clientId: p.clientId,
+        role: p.role,
+        scopes: [...p.scopes].sort(),
+        jurisdiction: p.jurisdiction,
+        contractor: p.contractor ?? null,
+      };
     },
   },
   Mutation: {
     registerClient: async (
       _: unknown,
-      args: { input: { clientId: string; role: string; jurisdiction: string; contractorLicense?: string | null; certThumbprint?: string | null } },
+      args: {
+        input: { clientId: string; role: string; jurisdiction: string; contractorLicense?: string | null; certThumbprint?: string | null };
+      },
       ctx: GraphQLContext,
     ) => {
       const manager = { jurisdiction: principalOf(ctx).jurisdiction };
@@ -19,7 +27,13 @@ export const identityResolvers = {
         (tx) => registerClient(tx, args.input, manager),
         (r) => [`client:${r.client.clientId}`],
       );
-      return { clientId: client.clientId, role: client.role, jurisdiction: client.jurisdictionId, contractor: client.contractorLicense, clientSecret: secret };
+      return {
+        clientId: client.clientId,
+        role: client.role,
+        jurisdiction: client.jurisdictionId,
+        contractor: client.contractorLicense,
+        clientSecret: secret,
+      };
     },
     revokeClient: async (_: unknown, args: { clientId: string }, ctx: GraphQLContext) => {
       const manager = { jurisdiction: principalOf(ctx).jurisdiction };

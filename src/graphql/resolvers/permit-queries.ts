@@ -16,7 +16,11 @@ export const permitQueryResolvers = {
   Query: {
     permitStatus: (_: unknown, args: { number: string }, ctx: GraphQLContext) => ctx.services.permitStatus(args.number),
     permit: (_: unknown, args: { number: string }, ctx: GraphQLContext) => getPermit(ctx.database.db, principalOf(ctx), args.number),
-    permits: async (_: unknown, args: { filter?: PermitFilter | null; first?: number | null; after?: string | null }, ctx: GraphQLContext) => {
+    permits: async (
+      _: unknown,
+      args: { filter?: PermitFilter | null; first?: number | null; after?: string | null },
+      ctx: GraphQLContext,
+    ) => {
       const p = principalOf(ctx);
       const page = await listPermits(ctx.database.db, p, args.filter, args.first, args.after);
       return connection(page, encodeCursor, { totalCount: () => countPermits(ctx.database.db, p, args.filter) });
