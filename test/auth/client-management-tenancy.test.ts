@@ -108,7 +108,8 @@ describe('revokeClient', () => {
     const unknown = await t.gql(REVOKE, { id: 'no-such-client-anywhere' }, cityAdmin);
     expect(foreign.status).toBe(200);
     expect(foreign.body).toEqual(unknown.body);
-    expect(foreign.body).toEqual({ data: { revokeClient: false } });
+    expect(foreign.body.data).toEqual({ revokeClient: false });
+    expect(foreign.body.errors).toBeUndefined();
     expect((await tokenFor('town-clerk', townClerkSecret)).status).toBe(200);
     // the audit does not name the foreign client as affected: nothing was changed
     const entry = await auditEntryOf(requestId);
@@ -116,13 +117,15 @@ describe('revokeClient', () => {
     expect(entry.affected).toEqual([]);
     // other-town's own admin may revoke it
     const own = await t.gql(REVOKE, { id: 'town-clerk' }, townAdmin);
-    expect(own.body).toEqual({ data: { revokeClient: true } });
+    expect(own.body.data).toEqual({ revokeClient: true });
+    expect(own.body.errors).toBeUndefined();
     expect((await tokenFor('town-clerk', townClerkSecret)).status).toBe(401);
   });
 
   test('an other-town admin cannot revoke demo-city clients (demo-gis keeps working)', async () => {
     const r = await t.gql(REVOKE, { id: 'demo-gis' }, townAdmin);
-    expect(r.body).toEqual({ data: { revokeClient: false } });
+    expect(r.body.data).toEqual({ revokeClient: false });
+    expect(r.body.errors).toBeUndefined();
     const gis = t.clients.find((c) => c.client_id === 'demo-gis')!;
     expect((await tokenFor('demo-gis', gis.client_secret)).status).toBe(200);
   });
