@@ -46,9 +46,9 @@ describe('cost and budget visible to clients', () => {
 
   test('a query refused over the cost limit still tells its estimated cost', async () => {
     const tok = await t.token('demo-clerk');
-    const r = await t.gql(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) }`, {}, tok);
+    const r = await t.gql(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: permitsGeoJSON(bbox: ${BOX}) }`, {}, tok);
     expect(r.status).toBe(400);
-    expect((r.body as { extensions?: { cost?: any } }).extensions?.cost.estimated).toBe(50_000);
+    expect((r.body as { extensions?: { cost?: any } }).extensions?.cost.estimated).toBe(45_000);
   });
 
   test('a 429 keeps Retry-After and carries the empty budget', async () => {

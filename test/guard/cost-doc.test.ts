@@ -24,6 +24,6 @@ describe('docs/cost.md', () => {
       doc = expected;
     }
     expect(doc).toBe(expected);
-    expect(doc).toContain('| `Query.permitsGeoJSON` | 5 | 5000 |');
+    expect(doc).toContain('| `Query.permitsGeoJSON` | 3 | 5000 |');
   });
 });

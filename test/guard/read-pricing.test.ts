@@ -57,7 +57,12 @@ describe('every field that can return many items has a price', () => {
   });
 
   test('the declared sizes are the server caps and default pages', () => {
-    expect(prices.get('Query.permitsGeoJSON')).toEqual({ assumedSize: GEOJSON_DEFAULT_FEATURES, slicingArguments: ['first'], weight: 3 });
+    expect(prices.get('Query.permitsGeoJSON')).toEqual({
+      assumedSize: GEOJSON_DEFAULT_FEATURES,
+      slicingArguments: ['first'],
+      requireOneSlicingArgument: false,
+      weight: 3,
+    });
     // the largest page the server serves is exactly the cost limit
     expect(GEOJSON_MAX_FEATURES * 3).toBe(QUERY_PRICING.maxCost);
     for (const f of ['Query.permits', 'Query.parcels', 'Query.auditLog']) {
