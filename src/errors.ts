@@ -38,15 +38,28 @@ function make(message: string, code: ErrorCode, status: number, extra: Extra = {
 export const unauthenticated = (message = 'Authentication required') =>
   make(message, ErrorCode.UNAUTHENTICATED, 401, {}, { 'WWW-Authenticate': 'Bearer' });
 
-export const invalidToken = () =>
+/** Why a token was refused, as far as the client may know: the category only, never which check failed. */
+export type TokenFailure = 'expired' | 'malformed' | 'bad_signature' | 'not_accepted';
+
+/** RFC 6750 `error_description` of each category (ASCII, no quotes: it goes into a header). */
+export const TOKEN_FAILURE_DESCRIPTION: Record<TokenFailure, string> = {
+  expired: 'the token expired',
+  malformed: 'the token is malformed',
+  bad_signature: 'the token signature is invalid',
+  not_accepted: 'the token is not accepted',
+};
+
+/** `Bearer error="invalid_token"`, with the category's `error_description` when it is known. */
+export const invalidTokenChallenge = (failure?: TokenFailure) =>
+  failure ? `Bearer error="invalid_token", error_description="${TOKEN_FAILURE_DESCRIPTION[failure]}"` : 'Bearer error="invalid_token"';
+
+export const invalidToken = (failure?: TokenFailure) =>
   make(
-    'Invalid access token',
+    failure ? `Invalid access token: ${TOKEN_FAILURE_DESCRIPTION[failure]}` : 'Invalid access token',
     ErrorCode.UNAUTHENTICATED,
     401,
     {},
-    {
-      'WWW-Authenticate': 'Bearer error="invalid_token"',
-    },
+    { 'WWW-Authenticate': invalidTokenChallenge(failure) },
   );
 
 export const forbidden = (fields: string[], message?: string) =>
