@@ -24,6 +24,8 @@ declare module 'graphql' {
     field?: string;
     /** Refused field paths of an operation (FORBIDDEN). */
     fields?: string[];
+    /** Every refused input value of a call, when there are several (BAD_USER_INPUT). */
+    invalid?: { field: string; message: string }[];
   }
 }
 
@@ -84,6 +86,24 @@ export const rateLimited = (retryAfterSeconds: number) =>
 /** Domain errors carry no HTTP status: they answer 200 with the code, like GraphQL validation of values. */
 export const badInput = (field: string, message: string) =>
   new GraphQLError(`${field}: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+
+/** One refused input value: its field path and what is wrong with it. */
+export interface InputIssue {
+  field: string;
+  message: string;
+}
+
+/**
+ * Several refused values at once, so a client fixes them in one round: shaped as the first one's `badInput`
+ * (its field, every message joined), the whole list in `extensions.invalid`; the GraphQL layer answers one error
+ * per issue (src/graphql/input-errors.ts).
+ */
+export function badInputs(issues: [InputIssue, ...InputIssue[]]): GraphQLError {
+  if (issues.length === 1) return badInput(issues[0].field, issues[0].message);
+  return new GraphQLError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, field: issues[0].field, invalid: issues },
+  });
+}
 
 export const conflict = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
 
