@@ -336,7 +336,22 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         isDown: services.isDown,
         retryAfterSeconds: () => Math.max(1, services.breaker.retryAfterMs() / 1000),
         onInternalError: (err, meta) => log.error({ err, requestId: meta.requestId }, 'token endpoint: internal error'),
-        onResult: (r) => deps.audit.record(tokenEntry(r)),
+        onResult: (r) => {
+          // who asked and what they got; never the secret or the token (neither is in `r`)
+          const refused = r.status !== 200;
+          (refused ? log.warn : log.info).call(
+            log,
+            {
+              requestId: r.meta.requestId,
+              ip: r.meta.ip,
+              client: r.clientId,
+              status: r.status,
+              ...(refused ? { error: r.error } : { scope: r.scopes?.join(' ') }),
+            },
+            refused ? 'token refused' : 'token granted',
+          );
+          return deps.audit.record(tokenEntry(r));
+        },
       }),
   };
   /** Routes answering GET and HEAD only. */
@@ -381,7 +396,28 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const handle: ScopedHandler = withRequestSpan(
     withRequestIdHeader(
       withSecurityHeaders(
-        withHttpMetrics(withCors(withBodyLimit(route, { maxBytes: config.maxBodyBytes }), { origins: config.corsOrigins }), metrics),
+        withHttpMetrics(
+          withCors(
+            withBodyLimit(route, {
+              maxBytes: config.maxBodyBytes,
+              // a refused body never reaches Yoga's request log: say so here, with the request's id
+              onRefused: (request, scope) =>
+                log.warn(
+                  {
+                    requestId: scope.requestId,
+                    ip: scope.ip,
+                    method: request.method,
+                    path: new URL(request.url).pathname,
+                    contentLength: request.headers.get('content-length'),
+                    maxBytes: config.maxBodyBytes,
+                  },
+                  'request body too large (413)',
+                ),
+            }),
+            { origins: config.corsOrigins },
+          ),
+          metrics,
+        ),
         {
           onError: (err, request, scope) => {
             // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault

@@ -14,6 +14,7 @@ import { openDatabase, type Database } from './db/client.ts';
 import { ensureSchemaCurrent } from './db/migrate.ts';
 import { isEmpty, seedDemoData } from './db/seed.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { prettyLogDestination, usePrettyLogs } from './ops/pretty-log.ts';
 import { startTracing, type Tracing } from './ops/tracing.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
@@ -58,7 +59,9 @@ export interface BootstrapOptions {
 }
 
 export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}): Promise<Running> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  const pretty = usePrettyLogs(config.logFormat, config.env, Boolean(process.stdout.isTTY));
+  const log =
+    opts.log ?? createLogger(config.logLevel, pretty ? prettyLogDestination(process.stdout, Boolean(process.stdout.isTTY)) : undefined);
   const tracing = startTracing(config.otel, process.env.npm_package_version);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =

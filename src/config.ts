@@ -128,6 +128,8 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   METRICS_ALLOW: addressList('127.0.0.1,::1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines in development on a terminal, JSON lines otherwise (src/ops/pretty-log.ts). */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   PERSISTED_ONLY: bool,
   AUDIT_SINK: z.string().optional(),
   /**
@@ -228,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS,
     metricsAllow: e.METRICS_ALLOW,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     persistedOnly: e.PERSISTED_ONLY,
     auditSink: e.AUDIT_SINK,
     auditAppender: e.AUDIT_APPENDER,

@@ -24,6 +24,8 @@ declare module 'graphql' {
     field?: string;
     /** Refused field paths of an operation (FORBIDDEN). */
     fields?: string[];
+    /** Every refused input value of a call, when there are several (BAD_USER_INPUT). */
+    invalid?: { field: string; message: string }[];
   }
 }
 
@@ -38,15 +40,28 @@ function make(message: string, code: ErrorCode, status: number, extra: Extra = {
 export const unauthenticated = (message = 'Authentication required') =>
   make(message, ErrorCode.UNAUTHENTICATED, 401, {}, { 'WWW-Authenticate': 'Bearer' });
 
-export const invalidToken = () =>
+/** Why a token was refused, as far as the client may know: the category only, never which check failed. */
+export type TokenFailure = 'expired' | 'malformed' | 'bad_signature' | 'not_accepted';
+
+/** RFC 6750 `error_description` of each category (ASCII, no quotes: it goes into a header). */
+export const TOKEN_FAILURE_DESCRIPTION: Record<TokenFailure, string> = {
+  expired: 'the token expired',
+  malformed: 'the token is malformed',
+  bad_signature: 'the token signature is invalid',
+  not_accepted: 'the token is not accepted',
+};
+
+/** `Bearer error="invalid_token"`, with the category's `error_description` when it is known. */
+export const invalidTokenChallenge = (failure?: TokenFailure) =>
+  failure ? `Bearer error="invalid_token", error_description="${TOKEN_FAILURE_DESCRIPTION[failure]}"` : 'Bearer error="invalid_token"';
+
+export const invalidToken = (failure?: TokenFailure) =>
   make(
-    'Invalid access token',
+    failure ? `Invalid access token: ${TOKEN_FAILURE_DESCRIPTION[failure]}` : 'Invalid access token',
     ErrorCode.UNAUTHENTICATED,
     401,
     {},
-    {
-      'WWW-Authenticate': 'Bearer error="invalid_token"',
-    },
+    { 'WWW-Authenticate': invalidTokenChallenge(failure) },
   );
 
 export const forbidden = (fields: string[], message?: string) =>
@@ -71,6 +86,24 @@ export const rateLimited = (retryAfterSeconds: number) =>
 /** Domain errors carry no HTTP status: they answer 200 with the code, like GraphQL validation of values. */
 export const badInput = (field: string, message: string) =>
   new GraphQLError(`${field}: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+
+/** One refused input value: its field path and what is wrong with it. */
+export interface InputIssue {
+  field: string;
+  message: string;
+}
+
+/**
+ * Several refused values at once, so a client fixes them in one round: shaped as the first one's `badInput`
+ * (its field, every message joined), the whole list in `extensions.invalid`; the GraphQL layer answers one error
+ * per issue (src/graphql/input-errors.ts).
+ */
+export function badInputs(issues: [InputIssue, ...InputIssue[]]): GraphQLError {
+  if (issues.length === 1) return badInput(issues[0].field, issues[0].message);
+  return new GraphQLError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, field: issues[0].field, invalid: issues },
+  });
+}
 
 export const conflict = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
 

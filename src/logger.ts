@@ -11,27 +11,31 @@ export function traceMixin(): { traceId?: string } {
   return sc && sc.traceFlags & 1 ? { traceId: sc.traceId } : {};
 }
 
-export function createLogger(level: string) {
-  return pino({
-    level,
-    base: { service: 'permit-gateway' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    mixin: traceMixin,
-    redact: {
-      paths: [
-        'authorization',
-        'headers.authorization',
-        'headers.cookie',
-        'client_secret',
-        'secret',
-        'token',
-        'access_token',
-        '*.applicant',
-        '*.email',
-        '*.phone',
-      ],
-      censor: '[REDACTED]',
+/** Where lines go: stdout as JSON unless a destination is given (src/ops/pretty-log.ts in a developer's terminal). */
+export function createLogger(level: string, destination?: pino.DestinationStream) {
+  return pino(
+    {
+      level,
+      base: { service: 'permit-gateway' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceMixin,
+      redact: {
+        paths: [
+          'authorization',
+          'headers.authorization',
+          'headers.cookie',
+          'client_secret',
+          'secret',
+          'token',
+          'access_token',
+          '*.applicant',
+          '*.email',
+          '*.phone',
+        ],
+        censor: '[REDACTED]',
+      },
     },
-  });
+    destination,
+  );
 }
 export type Logger = ReturnType<typeof createLogger>;

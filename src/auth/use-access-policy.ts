@@ -6,11 +6,12 @@
  */
 import { useGenericAuth } from '@envelop/generic-auth';
 import type { Plugin } from 'graphql-yoga';
-import { forbidden, invalidToken, unauthenticated } from '../errors.ts';
+import { forbidden, invalidToken, invalidTokenChallenge, unauthenticated } from '../errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { RequestFacts, ServerContext } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 import { fieldRule, ruleSatisfied } from './policy.ts';
+import { InvalidTokenError, tokenFailureOf } from './verify-access-token.ts';
 import { withVerdictCache } from './access-verdict-cache.ts';
 import type { TokenVerifier } from './verify-access-token.ts';
 
@@ -23,7 +24,8 @@ export interface AccessPolicyPluginOptions {
 
 /**
  * Verifies the request's bearer token: `null` principal without an Authorization header, the principal for a
- * valid token, and a ready 401 response (`WWW-Authenticate: Bearer error="invalid_token"`) for anything else.
+ * valid token, and a ready 401 response (`WWW-Authenticate: Bearer error="invalid_token", error_description=…`
+ * naming the category: expired, malformed, bad signature, not accepted) for anything else.
  */
 export async function authenticateRequest(
   request: Request,
@@ -33,16 +35,18 @@ export async function authenticateRequest(
   const token = bearerToken(request);
   if (token === undefined) return { principal: null };
   try {
-    if (token === null) throw new Error('Authorization header is not a Bearer token');
+    if (token === null) throw new InvalidTokenError('Authorization header is not a Bearer token', 'malformed');
     return { principal: await opts.verifier.verify(token, meta.certThumbprint) };
   } catch (err) {
-    opts.log.info({ requestId: meta.requestId, ip: meta.ip, reason: (err as Error).message }, 'invalid access token');
+    // the client learns the category (expired, malformed, bad signature); the log keeps which check failed
+    const failure = tokenFailureOf(err);
+    opts.log.info({ requestId: meta.requestId, ip: meta.ip, failure, reason: (err as Error).message }, 'invalid access token');
     opts.onAuthFailure?.((err as Error).message, meta.ip);
-    const e = invalidToken();
+    const e = invalidToken(failure);
     return {
       reject: Response.json(
         { errors: [{ message: e.message, extensions: { code: e.extensions.code } }] },
-        { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } },
+        { status: 401, headers: { 'WWW-Authenticate': invalidTokenChallenge(failure) } },
       ),
     };
   }

@@ -8,6 +8,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../domain/principal.ts';
+import type { TokenFailure } from '../errors.ts';
 
 export const MAX_TOKEN_LIFETIME_S = 900;
 export const CLOCK_TOLERANCE_S = 30;
@@ -15,6 +16,24 @@ const MAX_TOKEN_CHARS = 8192;
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
+  /** What the client is told (src/errors.ts); the message, for logs, says which check failed. */
+  constructor(
+    message: string,
+    readonly failure: TokenFailure = 'not_accepted',
+  ) {
+    super(message);
+  }
+}
+
+/** The client-facing category of a jose error: expiry, structure and signature are worth telling apart. */
+export function tokenFailureOf(err: unknown): TokenFailure {
+  if (err instanceof InvalidTokenError) return err.failure;
+  const { code, reason } = (err ?? {}) as { code?: string; reason?: string };
+  if (code === 'ERR_JWT_EXPIRED') return 'expired';
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY') return 'bad_signature';
+  if (code === 'ERR_JWT_INVALID' || code === 'ERR_JWS_INVALID') return 'malformed';
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && reason === 'missing') return 'malformed';
+  return 'not_accepted';
 }
 
 export interface TokenVerifierOptions {
@@ -34,12 +53,12 @@ type Cached = { principal: Principal; exp: number; bound?: string };
 
 function principalFrom(payload: JWTPayload): { principal: Principal; bound?: string } {
   const { sub, scope, jurisdiction, contractor, role, cnf } = payload as JWTPayload & Record<string, unknown>;
-  if (typeof sub !== 'string' || !sub) throw new InvalidTokenError('sub missing');
-  if (typeof scope !== 'string') throw new InvalidTokenError('scope missing');
-  if (typeof jurisdiction !== 'string' || !jurisdiction) throw new InvalidTokenError('jurisdiction missing');
-  if (contractor !== undefined && typeof contractor !== 'string') throw new InvalidTokenError('contractor malformed');
+  if (typeof sub !== 'string' || !sub) throw new InvalidTokenError('sub missing', 'malformed');
+  if (typeof scope !== 'string') throw new InvalidTokenError('scope missing', 'malformed');
+  if (typeof jurisdiction !== 'string' || !jurisdiction) throw new InvalidTokenError('jurisdiction missing', 'malformed');
+  if (contractor !== undefined && typeof contractor !== 'string') throw new InvalidTokenError('contractor malformed', 'malformed');
   const bound = (cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
-  if (cnf !== undefined && typeof bound !== 'string') throw new InvalidTokenError('cnf malformed');
+  if (cnf !== undefined && typeof bound !== 'string') throw new InvalidTokenError('cnf malformed', 'malformed');
   return {
     principal: {
       clientId: sub,
@@ -93,7 +112,13 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
       requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti'],
     };
     // jose picks the only key of a set when the header names none; we require a `kid` (and then a known one)
-    if (typeof decodeProtectedHeader(token).kid !== 'string') throw new InvalidTokenError('kid missing');
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch (err) {
+      throw new InvalidTokenError(`header undecodable: ${(err as Error).message}`, 'malformed');
+    }
+    if (typeof kid !== 'string') throw new InvalidTokenError('kid missing');
     if (remote) return (await jwtVerify(token, remote, options)).payload;
     try {
       return (await jwtVerify(token, await reloadLocal(false), options)).payload;
@@ -107,7 +132,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
   return {
     /** Returns the principal or throws InvalidTokenError (the reason is for logs, never for clients). */
     async verify(token: string, certThumbprint?: string): Promise<Principal> {
-      if (!token || token.length > MAX_TOKEN_CHARS) throw new InvalidTokenError('token empty or too long');
+      if (!token || token.length > MAX_TOKEN_CHARS) throw new InvalidTokenError('token empty or too long', 'malformed');
       const id = new Bun.CryptoHasher('sha256').update(token).digest('base64url');
       const now = Math.floor(Date.now() / 1000);
       let hit = cache.get(id);
@@ -116,7 +141,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
         try {
           payload = await verifySignature(token);
         } catch (err) {
-          throw new InvalidTokenError((err as Error).message);
+          throw new InvalidTokenError((err as Error).message, tokenFailureOf(err));
         }
         checkLifetime(payload, now);
         const { principal, bound } = principalFrom(payload);

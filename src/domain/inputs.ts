@@ -3,7 +3,7 @@
  * GraphQL types check shape; these check meaning. Failures become BAD_USER_INPUT naming the field path.
  */
 import { z } from 'zod';
-import { badInput } from '../errors.ts';
+import { badInputs, type InputIssue } from '../errors.ts';
 import { INSPECTION_RESULTS } from '../db/schema/inspections.ts';
 import { PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
 
@@ -100,11 +100,30 @@ export type InspectionResultInput = z.infer<typeof inspectionResultSchema>;
 
 export const reasonSchema = text(LIMITS.reason).nullish();
 
-/** Parses `value` or throws BAD_USER_INPUT for the first problem, with its path under `root`. */
+/** Every problem of `value` under `root`, each with its field path (`input.applicant.email`). */
+function issuesOf(r: z.ZodSafeParseResult<unknown>, root: string): InputIssue[] {
+  if (r.success) return [];
+  return r.error.issues.map((i) => ({ field: [root, ...i.path.map(String)].join('.'), message: i.message }));
+}
+
+/** Parses `value` or throws BAD_USER_INPUT naming every problem, each with its path under `root`. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = [root, ...issue.path.map(String)].join('.');
-  throw badInput(path, issue.message);
+  return parseInputs({ [root]: [schema, value] } as Record<string, readonly [S, unknown]>)[root] as z.infer<S>;
+}
+
+/**
+ * Parses several arguments of one call together (`{ idempotencyKey: [schema, raw], input: [schema, raw] }`), so a
+ * bad key and a bad input are reported in the same answer, not one round trip each.
+ */
+export function parseInputs<T extends Record<string, readonly [z.ZodType, unknown]>>(parts: T): { [K in keyof T]: z.infer<T[K][0]> } {
+  const out: Record<string, unknown> = {};
+  const issues: InputIssue[] = [];
+  for (const [root, [schema, value]] of Object.entries(parts)) {
+    const r = schema.safeParse(value);
+    if (r.success) out[root] = r.data;
+    else issues.push(...issuesOf(r, root));
+  }
+  const [first, ...rest] = issues;
+  if (first) throw badInputs([first, ...rest]);
+  return out as { [K in keyof T]: z.infer<T[K][0]> };
 }

@@ -9,6 +9,7 @@ import {
   idempotencyKeySchema,
   inspectionResultSchema,
   parseInput,
+  parseInputs,
   scheduleInspectionSchema,
   type ScheduleInspectionInput,
 } from './inputs.ts';
@@ -18,8 +19,11 @@ import type { Principal } from './principal.ts';
 const SCHEDULABLE = new Set(['ISSUED', 'INSPECTIONS']);
 
 export function validateScheduling(rawInput: unknown, rawKey: unknown): { input: ScheduleInspectionInput; key: string; hash: string } {
-  const key = parseInput(idempotencyKeySchema, rawKey, 'idempotencyKey');
-  const input = parseInput(scheduleInspectionSchema, rawInput, 'input');
+  // both arguments at once: a bad key and a bad input are reported in one answer
+  const { idempotencyKey: key, input } = parseInputs({
+    idempotencyKey: [idempotencyKeySchema, rawKey],
+    input: [scheduleInspectionSchema, rawInput],
+  });
   return { input, key, hash: requestHash(input) };
 }
 

@@ -11,7 +11,15 @@ import { readSubmissionFacts, submissionStatement } from '../db/submission-state
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { requestHash } from './hashing.ts';
-import { amendPermitSchema, idempotencyKeySchema, parseInput, reasonSchema, submitPermitSchema, type SubmitPermitInput } from './inputs.ts';
+import {
+  amendPermitSchema,
+  idempotencyKeySchema,
+  parseInput,
+  parseInputs,
+  reasonSchema,
+  submitPermitSchema,
+  type SubmitPermitInput,
+} from './inputs.ts';
 import { AMENDABLE, checkTransition } from './lifecycle.ts';
 import { permitTypeCode } from '../db/permit-numbers.ts';
 import type { Principal } from './principal.ts';
@@ -41,8 +49,11 @@ export interface SubmissionOptions {
 
 /** Validates a submission without touching the database (also used before queueing in the outbox). */
 export function validateSubmission(rawInput: unknown, rawKey: unknown): ValidSubmission {
-  const key = parseInput(idempotencyKeySchema, rawKey, 'idempotencyKey');
-  const input = parseInput(submitPermitSchema, rawInput, 'input');
+  // both arguments at once: a bad key and a bad input are reported in one answer
+  const { idempotencyKey: key, input } = parseInputs({
+    idempotencyKey: [idempotencyKeySchema, rawKey],
+    input: [submitPermitSchema, rawInput],
+  });
   return { input, key, hash: requestHash(input) };
 }
 

@@ -8,6 +8,7 @@
  *   from there; the 400 status is kept.
  * - Literals in the document (`permitType: SPACESHIP`): ValuesOfCorrectTypeRule reports them as
  *   `GRAPHQL_VALIDATION_FAILED`; the value node is located in the document to name its path.
+ * - A resolver's refusal of several values at once (`badInputs`) becomes one error per value.
  * Nothing else is touched: other validation errors keep `GRAPHQL_VALIDATION_FAILED`.
  */
 import { GraphQLError, Kind, type ASTNode, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
@@ -100,6 +101,26 @@ function variableUses(doc: DocumentNode, name: string): string[] {
   return uses;
 }
 
+/**
+ * A domain refusal of several values (`badInputs`, src/errors.ts) as one error per value, each naming its field:
+ * the first keeps the shape a single refusal has always had, so clients reading `errors[0]` see no change.
+ */
+function eachIssue(e: GraphQLError): GraphQLError[] {
+  const { invalid, ...rest } = e.extensions ?? {};
+  if (!invalid?.length) return [e];
+  return invalid.map(
+    (issue) =>
+      new GraphQLError(`${issue.field}: ${issue.message}`, {
+        ...(e.nodes ? { nodes: e.nodes } : {}),
+        ...(e.source ? { source: e.source } : {}),
+        ...(e.positions ? { positions: e.positions } : {}),
+        ...(e.path ? { path: e.path } : {}),
+        ...(e.originalError ? { originalError: e.originalError } : {}),
+        extensions: { ...rest, field: issue.field },
+      }),
+  );
+}
+
 export function useInputErrors(): Plugin {
   return {
     onValidate({ params }) {
@@ -124,6 +145,7 @@ export function useInputErrors(): Plugin {
         onExecuteDone({ result, setResult }) {
           if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
           const r = result as ExecutionResult;
+          if (r.errors?.some((e) => e.extensions?.invalid)) return setResult({ ...r, errors: r.errors.flatMap(eachIssue) });
           if (!r.errors?.length || 'data' in r) return;
           let changed = false;
           const errors = r.errors.map((e) => {

@@ -1,6 +1,6 @@
 /**
  * Enforces `@maxLength(max:)` on arguments and input fields before any resolver runs, so no oversize string
- * reaches the domain or the database. Reports BAD_USER_INPUT with the argument path.
+ * reaches the domain or the database. Reports BAD_USER_INPUT with the argument path, every oversize value at once.
  */
 import {
   getNamedType,
@@ -15,7 +15,7 @@ import {
   valueFromASTUntyped,
 } from 'graphql';
 import { defaultFieldResolver } from 'graphql';
-import { badInput } from '../errors.ts';
+import { badInputs, type InputIssue } from '../errors.ts';
 
 type WithAst = GraphQLArgument | GraphQLInputField;
 
@@ -25,23 +25,27 @@ function maxOf(x: WithAst): number | null {
   return arg ? Number(valueFromASTUntyped(arg.value)) : null;
 }
 
-/** Every input object field / list is walked; lists are capped at `maxListItems`. */
-function check(value: unknown, type: GraphQLInputType, max: number | null, path: string, maxListItems: number): void {
+/** Every input object field / list is walked (lists are capped at `maxListItems`); each problem is added to `found`. */
+function check(value: unknown, type: GraphQLInputType, max: number | null, path: string, maxListItems: number, found: InputIssue[]): void {
   if (value === null || value === undefined) return;
   const t = isNonNullType(type) ? type.ofType : type;
   if (isListType(t)) {
-    if (!Array.isArray(value)) return check(value, t.ofType, max, path, maxListItems);
-    if (value.length > maxListItems) throw badInput(path, `must have at most ${maxListItems} items`);
-    value.forEach((v, i) => check(v, t.ofType, max, `${path}.${i}`, maxListItems));
+    if (!Array.isArray(value)) return check(value, t.ofType, max, path, maxListItems, found);
+    if (value.length > maxListItems) {
+      found.push({ field: path, message: `must have at most ${maxListItems} items` });
+      return;
+    }
+    value.forEach((v, i) => check(v, t.ofType, max, `${path}.${i}`, maxListItems, found));
     return;
   }
   if (typeof value === 'string' && max !== null && value.length > max) {
-    throw badInput(path, `must be at most ${max} characters`);
+    found.push({ field: path, message: `must be at most ${max} characters` });
+    return;
   }
   const named = getNamedType(t);
   if (isInputObjectType(named) && typeof value === 'object') {
     for (const f of Object.values(named.getFields())) {
-      check((value as Record<string, unknown>)[f.name], f.type, maxOf(f), `${path}.${f.name}`, maxListItems);
+      check((value as Record<string, unknown>)[f.name], f.type, maxOf(f), `${path}.${f.name}`, maxListItems, found);
     }
   }
 }
@@ -54,7 +58,11 @@ export function applyMaxLength(schema: GraphQLSchema, maxListItems = 100): Graph
       const resolve = field.resolve ?? defaultFieldResolver;
       const args = field.args;
       field.resolve = (src, a, ctx, info) => {
-        for (const arg of args) check(a[arg.name], arg.type, maxOf(arg), arg.name, maxListItems);
+        // every oversize value of the call in one answer
+        const found: InputIssue[] = [];
+        for (const arg of args) check(a[arg.name], arg.type, maxOf(arg), arg.name, maxListItems, found);
+        const [first, ...rest] = found;
+        if (first) throw badInputs([first, ...rest]);
         return resolve(src, a, ctx, info);
       };
     }

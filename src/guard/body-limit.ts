@@ -14,14 +14,16 @@
 
 export type FetchHandler<A extends unknown[]> = (request: Request, ...rest: A) => Response | Promise<Response>;
 
-export interface BodyLimitOptions {
+export interface BodyLimitOptions<A extends unknown[] = unknown[]> {
   /** Largest accepted body in bytes (`MAX_BODY_BYTES`). @default 2_097_152 (2 MiB) */
   maxBytes?: number;
   /** Response for a body over the limit. @default a JSON `{ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }` with 413 */
   onTooLarge?: (maxBytes: number) => Response;
+  /** Told about each refused body (with the handler's extra arguments, e.g. the request scope), to log it. @default nothing */
+  onRefused?: (request: Request, ...rest: A) => void;
 }
 
-const defaults: Required<BodyLimitOptions> = {
+const defaults: Required<Omit<BodyLimitOptions, 'onRefused'>> = {
   maxBytes: 2_097_152,
   onTooLarge: (maxBytes) =>
     Response.json(
@@ -40,18 +42,23 @@ export class BodyTooLargeError extends Error {
 /** Wrap a Bun.serve `fetch` handler with the body limit (see the file comment). Put it outermost but for headers. */
 export function withBodyLimit<A extends unknown[]>(
   handler: FetchHandler<A>,
-  options: BodyLimitOptions = {},
+  options: BodyLimitOptions<A> = {},
 ): (request: Request, ...rest: A) => Promise<Response> {
-  const o: Required<BodyLimitOptions> = {
-    maxBytes: options.maxBytes ?? defaults.maxBytes,
-    onTooLarge: options.onTooLarge ?? defaults.onTooLarge,
+  const maxBytes = options.maxBytes ?? defaults.maxBytes;
+  const onTooLarge = options.onTooLarge ?? defaults.onTooLarge;
+  const o = {
+    maxBytes,
+    onTooLarge: (request: Request, rest: A) => {
+      options.onRefused?.(request, ...rest);
+      return onTooLarge(maxBytes);
+    },
   };
   return async (request, ...rest) => {
     const declared = request.headers.get('content-length');
     if (declared !== null) {
       const n = Number(declared);
       if (!Number.isFinite(n) || n < 0) return new Response('Bad Content-Length', { status: 400 });
-      if (n > o.maxBytes) return o.onTooLarge(o.maxBytes);
+      if (n > o.maxBytes) return o.onTooLarge(request, rest);
       // Bun's HTTP parser frames the body by Content-Length: no more than `n` bytes reach the handler, so a
       // declared length within the limit needs no counting stream (a Request and a stream less per request).
       // With Transfer-Encoding as well, the framing is the chunked one: count.
@@ -90,12 +97,12 @@ export function withBodyLimit<A extends unknown[]>(
     try {
       response = await handler(limited, ...rest);
     } catch (e) {
-      if (exceeded) return o.onTooLarge(o.maxBytes);
+      if (exceeded) return o.onTooLarge(request, rest);
       throw e;
     }
     if (exceeded) {
       await response.body?.cancel().catch(() => {});
-      return o.onTooLarge(o.maxBytes);
+      return o.onTooLarge(request, rest);
     }
     return response;
   };

@@ -3,12 +3,13 @@
  * strict CSPs) cannot reach. This module serves the same built bundle from node_modules under
  * `/graphiql-assets/` and renders the GraphiQL page pointing there (a `renderGraphiQL` for createYoga).
  * Only a fixed list of files is served (no path from the URL reaches the file system).
- * The page keeps Yoga's structure: two inline scripts (allowed by hash in the CSP, see
+ * The page keeps Yoga's structure (plus the token note of graphiql-token-help.ts): inline scripts (allowed by hash in the CSP, see
  * src/guard/security-headers.ts), Monaco workers fetched and started from blob: URLs.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GraphiQLOptions } from 'graphql-yoga';
+import { TOKEN_HELP_HTML, TOKEN_HELP_SCRIPT } from './graphiql-token-help.ts';
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql-assets/';
 
@@ -95,13 +96,15 @@ export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPH
     `<!doctype html><html lang=en><head><meta charset=utf-8><title>${title}</title>` +
     `<link rel=icon href="data:,"><link rel=stylesheet href="${a}graphiql.css"></head>` +
     `<body id=body class=no-focus-outline><noscript>You need to enable JavaScript to run this app.</noscript>` +
+    TOKEN_HELP_HTML +
     `<div id=root>Loading ${title}...</div>` +
+    `<script>${TOKEN_HELP_SCRIPT}</script>` +
     `<script>function prepareBlob(r){const o=new Blob([r],{type:"application/javascript"});return URL.createObjectURL(o)}` +
     `const workers={},workerUrls=${scriptJson(workers)};` +
     `function prepareWorkers(){return Promise.all(Object.entries(workerUrls).map(async([r,o])=>{const e=await fetch(o),t=await e.text();workers[r]=prepareBlob(t)}))}` +
     `self.MonacoEnvironment={globalAPI:!1,getWorkerUrl:function(r,o){return workers[o]}}</script>` +
     `<script src="${a}yoga-graphiql.umd.js"></script>` +
-    `<script>prepareWorkers().finally(()=>{YogaGraphiQL.renderYogaGraphiQL(root,${scriptJson(opts)})})</script>` +
+    `<script>prepareWorkers().finally(()=>{YogaGraphiQL.renderYogaGraphiQL(root,Object.assign(${scriptJson(opts)},pgTokenHelp))})</script>` +
     `</body></html>`
   );
 }

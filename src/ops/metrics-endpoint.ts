@@ -6,6 +6,8 @@
  */
 import { bearerToken } from '../auth/use-access-policy.ts';
 import { createTrustedProxyMatcher } from '../auth/trusted-proxy.ts';
+import { tokenFailureOf } from '../auth/verify-access-token.ts';
+import { invalidTokenChallenge, TOKEN_FAILURE_DESCRIPTION } from '../errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -53,7 +55,10 @@ export async function metricsResponse(request: Request, options: MetricsEndpoint
       principal = await options.verify(token);
     } catch (err) {
       options.onAuthFailure?.((err as Error).message);
-      return problem(401, 'invalid_token', 'Invalid access token', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      const failure = tokenFailureOf(err);
+      return problem(401, 'invalid_token', `Invalid access token: ${TOKEN_FAILURE_DESCRIPTION[failure]}`, {
+        'WWW-Authenticate': invalidTokenChallenge(failure),
+      });
     }
     if (!principal.scopes.has(METRICS_SCOPE)) {
       options.onAuthFailure?.('insufficient_scope');

@@ -206,4 +206,34 @@ describe('invalid values', () => {
     expectBadInput(await t.gql(`query($f: Int) { permits(first: $f) { totalCount } }`, { f: 201 }, clerk), 'first');
     expectBadInput(await t.gql(`{ permits(first: -1) { totalCount } }`, {}, clerk), 'first');
   });
+
+  test('every invalid value is reported at once, one error each naming its field, the first as before', async () => {
+    const bad = input({
+      description: '  ',
+      valuation: -1,
+      applicant: { name: 'Grace Hopper', email: 'not-an-email', phone: '+1 555 010 9999' },
+    });
+    const r = await writesNothing(() => t.gql(SUBMIT, { input: bad, key: 'x' }, contractor));
+    const first = expectBadInput(r, 'idempotencyKey');
+    expect(first.message).toBe('idempotencyKey: must be at least 8 characters');
+    expect(r.body.errors).toHaveLength(4);
+    expect(r.body.errors!.map((e) => e.extensions?.field)).toEqual([
+      'idempotencyKey',
+      'input.description',
+      'input.valuation',
+      'input.applicant.email',
+    ]);
+    for (const e of r.body.errors!) {
+      expect(e.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(e.message).toStartWith(`${e.extensions?.field}: `);
+      expect(e.extensions?.invalid).toBeUndefined();
+    }
+  });
+
+  test('every oversize value is reported at once too', async () => {
+    const big = input({ description: 'd'.repeat(5000), applicant: { ...input().applicant, name: 'n'.repeat(300) } });
+    const r = await writesNothing(() => t.gql(SUBMIT, { input: big, key: 'oversize-0003' }, contractor));
+    expectBadInput(r, 'input.description');
+    expect(r.body.errors!.map((e) => e.extensions?.field)).toEqual(['input.description', 'input.applicant.name']);
+  });
 });

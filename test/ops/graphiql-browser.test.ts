@@ -1,7 +1,8 @@
 /**
  * GraphiQL in a real browser (Debian's Chromium driven by playwright-core): the page served at GET /graphql
- * loads its assets from this server (no CDN), the CSP stays intact (no violation reported), an analyst pastes
- * a bearer token into the headers editor, runs permitStats and sees the result. Screenshot:
+ * loads its assets from this server (no CDN), the CSP stays intact (no violation reported), the page says how to
+ * get and paste a token before there is one, an analyst pastes a bearer token into the headers editor, the schema
+ * is fetched again without any click, then permitStats runs and shows the result. Screenshot:
  * test/artifacts/graphiql.png (git-ignored).
  * Skipped when /usr/bin/chromium is absent (`apt-get install -y chromium`).
  */
@@ -79,11 +80,28 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
         if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
       });
       page.on('pageerror', (e) => pageErrors.push(e.message));
+      const schemaFetches: { auth: boolean; status: number }[] = [];
+      page.on('response', (r) => {
+        const body = r.request().postData() ?? '';
+        if (body.includes('__schema')) schemaFetches.push({ auth: 'authorization' in r.request().headers(), status: r.status() });
+      });
 
       const response = await page.goto(`${t!.url}/graphql`, { waitUntil: 'load', timeout: 120_000 });
       expect(response?.status()).toBe(200);
       expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
       await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 120_000 });
+
+      // before a token: the note says what to paste and where a token comes from, not only "Error fetching schema"
+      const note = page.locator('#pg-token-help');
+      for (const until = Date.now() + 60_000; schemaFetches.length === 0 && Date.now() < until; ) await Bun.sleep(100);
+      expect(await note.isVisible()).toBe(true);
+      const help = (await note.textContent()) ?? '';
+      expect(help).toContain('Paste a token');
+      expect(help).toContain('"Authorization": "Bearer <token>"');
+      expect(help).toContain(`${t!.url}/oauth/token`);
+      expect(schemaFetches.every((f) => !f.auth && [401, 403].includes(f.status))).toBe(true);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'graphiql-no-token.png') });
 
       const token = await t!.token('demo-analyst');
       const headersTab = page.locator('.graphiql-editor-tools button', { hasText: 'Headers' });
@@ -93,6 +111,9 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
         'section.graphiql-editor-tool .graphiql-editor:not(.hidden)',
         JSON.stringify({ Authorization: `Bearer ${token}` }),
       );
+      // the schema is fetched again by itself with the pasted token, and the note goes away
+      await page.waitForFunction(() => (document.getElementById('pg-token-help') as HTMLElement).hidden, undefined, { timeout: 60_000 });
+      expect(schemaFetches.at(-1)).toEqual({ auth: true, status: 200 });
       await setEditorText(page, '.graphiql-query-editor', QUERY);
       await page.locator('.graphiql-execute-button').click();
 
@@ -105,7 +126,6 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
       expect(text).toContain('"count"');
       expect(text).not.toContain('"errors"');
 
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'graphiql.png') });
       expect(offSite).toEqual([]);
       expect(cspViolations).toEqual([]);
