@@ -22,6 +22,8 @@ export const LIMITS = {
   maxValuation: 10_000_000_000,
   /** Longest inspection window a contractor may book. */
   maxWindowHours: 24 * 14,
+  /** Longest span one `inspectionAvailability` query may cover. */
+  maxAvailabilityDays: 31,
 } as const;
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -99,6 +101,18 @@ export const inspectionResultSchema = z.object({
 export type InspectionResultInput = z.infer<typeof inspectionResultSchema>;
 
 export const reasonSchema = text(LIMITS.reason).nullish();
+
+/** Why an inspection is cancelled: required, so the audit log and the contractor see it. */
+export const cancelReasonSchema = text(LIMITS.reason);
+
+/** Arguments of `inspectionAvailability`: a short, ordered span (an answer stays small). */
+export const availabilitySchema = z
+  .object({ inspectionType: text(LIMITS.inspectionType), from: z.coerce.date(), to: z.coerce.date() })
+  .refine((v) => v.to > v.from, { message: 'must be after from', path: ['to'] })
+  .refine((v) => v.to.getTime() - v.from.getTime() <= LIMITS.maxAvailabilityDays * 86_400_000, {
+    message: `must be at most ${LIMITS.maxAvailabilityDays} days after from`,
+    path: ['to'],
+  });
 
 /** Parses `value` or throws BAD_USER_INPUT for the first problem, with its path under `root`. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.infer<S> {

@@ -41,6 +41,8 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     submissionReceipt: `submissionReceipt(id: "${NO_UUID}") { id state }`,
     me: `me { clientId role scopes jurisdiction }`,
     webhooks: `webhooks { id url events }`,
+    inspectionAvailability: `inspectionAvailability(permitNumber: "DC-BLD-1900-000001", inspectionType: "Final",
+      from: "2030-01-07T00:00:00Z", to: "2030-01-08T00:00:00Z") { start end remaining }`,
     webhookDeliveries: `webhookDeliveries(webhookId: "${NO_UUID}", first: 1) { edges { node { id state } } }`,
   },
   Mutation: {
@@ -52,6 +54,9 @@ const SAMPLES: Record<'Query' | 'Mutation', Record<string, string>> = {
     scheduleInspection: `scheduleInspection(permitNumber: "DC-BLD-1900-000001", idempotencyKey: "matrix-${RUN}",
       input: { inspectionType: "Final", windowStart: "2030-01-01T09:00:00Z", windowEnd: "2030-01-01T10:00:00Z" }) { id }`,
     recordInspectionResult: `recordInspectionResult(inspectionId: "${NO_UUID}", input: { result: PASS }) { id result }`,
+    rescheduleInspection: `rescheduleInspection(inspectionId: "${NO_UUID}",
+      input: { inspectionType: "Final", windowStart: "2030-01-07T16:00:00Z", windowEnd: "2030-01-07T18:00:00Z" }) { id }`,
+    cancelInspection: `cancelInspection(inspectionId: "${NO_UUID}", reason: "matrix") { id result }`,
     registerClient: `registerClient(input: { clientId: "matrix-${RUN}", role: gis_vendor, jurisdiction: "demo-city" }) { clientId }`,
     revokeClient: `revokeClient(clientId: "matrix-nobody-${RUN}")`,
     registerWebhook: `registerWebhook(input: { url: "http://127.0.0.1/matrix", events: [PERMIT_STATUS_CHANGED] }) { secret webhook { id } }`,
