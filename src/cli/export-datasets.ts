@@ -5,7 +5,7 @@
  * which a clerk types) is redacted. Inspection notes are left out altogether, since an inspector may write about
  * the people met on site. Rows are read in pages in id order, so memory stays flat.
  */
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { redactString } from '../audit/redact.ts';
 import type { Executor } from '../db/client.ts';
 import { inspections } from '../db/schema/inspections.ts';
@@ -110,7 +110,11 @@ export async function* inspectionRecords(db: Executor, jurisdiction?: string): A
 export async function* statusChangeRecords(db: Executor, jurisdiction?: string): AsyncGenerator<StatusChangeRecord> {
   let after = 0;
   for (;;) {
-    const conds: SQL[] = [gt(permitStatusHistory.id, after)];
+    // rows with from = to note a correction or condition, not a status the permit entered
+    const conds: SQL[] = [
+      gt(permitStatusHistory.id, after),
+      sql`${permitStatusHistory.fromStatus} is distinct from ${permitStatusHistory.toStatus}`,
+    ];
     if (jurisdiction) conds.push(eq(permits.jurisdictionId, jurisdiction));
     const rows = await db
       .select({

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { badInput } from '../errors.ts';
 import { INSPECTION_RESULTS } from '../db/schema/inspections.ts';
-import { PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
+import { CONDITION_KINDS } from '../db/schema/permit-conditions.ts';
+import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
 
 export const LIMITS = {
   description: 4000,
@@ -101,6 +102,19 @@ export const inspectionResultSchema = z.object({
 export type InspectionResultInput = z.infer<typeof inspectionResultSchema>;
 
 export const reasonSchema = text(LIMITS.reason).nullish();
+
+/** A correction or condition a clerk or inspector attaches to a permit: what it asks and which moves it blocks. */
+export const permitConditionSchema = z.object({
+  kind: z.enum(CONDITION_KINDS),
+  description: text(LIMITS.description),
+  blocks: z
+    .array(z.enum(PERMIT_STATUSES))
+    .min(1, 'must name at least one status the item blocks')
+    .max(PERMIT_STATUSES.length, `must have at most ${PERMIT_STATUSES.length} statuses`),
+});
+
+/** The contractor's answer to a correction or condition. */
+export const conditionResponseSchema = text(LIMITS.notes);
 
 /** Why an inspection is cancelled: required, so the audit log and the contractor see it. */
 export const cancelReasonSchema = text(LIMITS.reason);

@@ -16,6 +16,8 @@ import {
   type ScheduleInspectionInput,
 } from './inputs.ts';
 import { isFinalInspectionType } from './blds-vocabulary.ts';
+import { unresolvedConditions } from './condition-reads.ts';
+import { checkConditions } from './lifecycle.ts';
 import { takeSlot } from './inspection-slots.ts';
 import { applyTransition, lockVisiblePermit } from './permit-writes.ts';
 import type { Principal } from './principal.ts';
@@ -50,6 +52,8 @@ export async function scheduleInspection(
       `inspections can be scheduled only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`,
     );
   }
+  // the first inspection moves an ISSUED permit into INSPECTIONS: an unresolved item naming that move blocks it
+  if (permit.statusCurrent === 'ISSUED') checkConditions('INSPECTIONS', await unresolvedConditions(tx, permit.id), 'permitNumber');
   const now = opts.now ?? new Date();
   await takeSlot(tx, p, permit.jurisdictionId, { start: v.input.windowStart, end: v.input.windowEnd }, 'input.windowStart', now);
   const [failedBefore] = await tx

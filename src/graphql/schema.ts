@@ -10,6 +10,7 @@ import { permitQueryResolvers } from './resolvers/permit-queries.ts';
 import { permitTypeResolvers } from './resolvers/permit-types.ts';
 import { auditResolvers } from './resolvers/audit.ts';
 import { eventResolvers } from './resolvers/events.ts';
+import { conditionResolvers } from './resolvers/conditions.ts';
 import { inspectionResolvers } from './resolvers/inspections.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
 
@@ -40,6 +41,7 @@ export function buildSchema(typeDefs = loadTypeDefs()) {
         auditResolvers,
         eventResolvers,
         inspectionResolvers,
+        conditionResolvers,
       ),
       DateTime: DateTimeScalar,
       JSON: JSONScalar,
