@@ -33,7 +33,7 @@ const PAGE = 1000;
 const FORMATS = ['blds-csv', 'geojson'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** BLDS core permits dataset: the required columns, then the recommended ones we hold, in export order. */
+/** BLDS core permits dataset: the required columns, then the recommended and optional ones we hold, in export order. */
 export const BLDS_REQUIRED_COLUMNS = [
   'PermitNum',
   'Description',
@@ -66,6 +66,10 @@ export const BLDS_COLUMNS = [
   'PIN',
   'ContractorCompanyName',
   'ContractorLicNum',
+  'TotalSqFt',
+  'HousingUnits',
+  'ExpiresDate',
+  'MasterPermitNum',
 ] as const;
 type BldsRecord = Record<(typeof BLDS_COLUMNS)[number], CsvValue>;
 
@@ -97,6 +101,10 @@ const publicColumns = {
   longitude: parcels.longitude,
   contractorLicense: contractors.licenseNumber,
   contractorName: contractors.name,
+  totalSqFt: permits.totalSqFt,
+  housingUnits: permits.housingUnits,
+  expiresDate: permits.expiresDate,
+  masterPermitNum: permits.masterPermitNum,
 };
 
 /** Public permit records in (jurisdiction, number) order, one page at a time; `publicUrl` makes each `Link`. */
@@ -150,6 +158,11 @@ export async function* publicPermitRecords(db: Executor, publicUrl: string, juri
         PIN: r.apn,
         ContractorCompanyName: r.contractorName,
         ContractorLicNum: r.contractorLicense,
+        // held only when a legacy import supplied them; empty otherwise
+        TotalSqFt: r.totalSqFt,
+        HousingUnits: r.housingUnits,
+        ExpiresDate: r.expiresDate,
+        MasterPermitNum: r.masterPermitNum,
       };
     }
     const last = rows.at(-1);

@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { writeFileSync } from 'node:fs';
+import { contractors } from '../../src/db/schema/contractors.ts';
 import { inspections } from '../../src/db/schema/inspections.ts';
+import { parcels } from '../../src/db/schema/parcels.ts';
 import { permitStatusHistory, permits } from '../../src/db/schema/permits.ts';
 import { STATUS_MAPPED, WORK_CLASS_MAPPED, PERMIT_TYPE_MAPPED, INSPECTION_RESULT_MAPPED } from '../../src/domain/blds-vocabulary.ts';
 import { csvRecords } from '../../src/import/csv-records.ts';
@@ -43,6 +47,10 @@ const RECOMMENDED_HELD = [
   'PIN',
   'ContractorCompanyName',
   'ContractorLicNum',
+  'TotalSqFt',
+  'HousingUnits',
+  'ExpiresDate',
+  'MasterPermitNum',
 ];
 const INSPECTION_FIELDS = [
   'PermitNum',
@@ -85,6 +93,7 @@ let cdb: CliDatabase;
 let applicants: { name: string; email: string; phone: string }[] = [];
 let inspectionCount = 0;
 let historyCount = 0;
+let sample: { apn: string; license: string };
 
 beforeAll(async () => {
   cdb = await createCliDatabase();
@@ -96,6 +105,13 @@ beforeAll(async () => {
       .from(permits);
     inspectionCount = (await database.db.select({ id: inspections.id }).from(inspections)).length;
     historyCount = (await database.db.select({ id: permitStatusHistory.id }).from(permitStatusHistory)).length;
+    const [parcel] = await database.db.select({ apn: parcels.apn }).from(parcels).where(eq(parcels.jurisdictionId, 'demo-city')).limit(1);
+    const [contractor] = await database.db
+      .select({ license: contractors.licenseNumber })
+      .from(contractors)
+      .where(eq(contractors.jurisdictionId, 'demo-city'))
+      .limit(1);
+    sample = { apn: parcel!.apn, license: contractor!.license };
   } finally {
     await database.close();
   }
@@ -216,6 +232,36 @@ describe('BLDS exports', () => {
       const res = await runCli(['export', 'inspections', '--format', 'geojson'], cdb.env);
       expect(res.code).toBe(2);
       expect(res.stderr).toContain('--format: must be blds-csv');
+    },
+    CLI_TEST_TIMEOUT,
+  );
+
+  test(
+    'square footage, housing units, expiry and master permit from a legacy import come out in the BLDS columns',
+    async () => {
+      const file = join(cdb.dataDir, 'legacy-permits.csv');
+      writeFileSync(
+        file,
+        'PermitNum,Description,AppliedDate,IssuedDate,StatusCurrent,PermitType,WorkClass,EstProjectCost,PIN,ContractorLicNum,TotalSqFt,HousingUnits,ExpiresDate,MasterPermitNum\r\n' +
+          `LEG-2024-0001,Four-plex,2024-03-01,2024-04-15,Permit Issued,BUILDING,New,"1,200,000",${sample.apn},${sample.license},"4,800",4,2025-10-15,LEG-2024-0000\r\n`,
+      );
+      const imported = await runCli(['import', 'permits', '--jurisdiction', 'demo-city', file], cdb.env);
+      expect(imported.stderr).not.toContain('refused');
+      expect(imported.code).toBe(0);
+      const { rows } = await exportCsv('permits');
+      const legacy = rows.find((r) => col(r, 'PermitNum') === 'LEG-2024-0001')!;
+      expect(legacy).toBeDefined();
+      expect([col(legacy, 'TotalSqFt'), col(legacy, 'HousingUnits'), col(legacy, 'ExpiresDate'), col(legacy, 'MasterPermitNum')]).toEqual([
+        '4800',
+        '4',
+        '2025-10-15',
+        'LEG-2024-0000',
+      ]);
+      expect([col(legacy, 'AppliedDate'), col(legacy, 'IssuedDate'), col(legacy, 'StatusCurrentMapped')]).toEqual([
+        '2024-03-01',
+        '2024-04-15',
+        'Permit Issued',
+      ]);
     },
     CLI_TEST_TIMEOUT,
   );

@@ -40,6 +40,10 @@ const BLDS_HEADER = [
   'PIN',
   'ContractorCompanyName',
   'ContractorLicNum',
+  'TotalSqFt',
+  'HousingUnits',
+  'ExpiresDate',
+  'MasterPermitNum',
 ];
 
 describe('cli export permits', () => {
