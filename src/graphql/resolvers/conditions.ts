@@ -1,8 +1,7 @@
 /** Thin resolvers of permit corrections and conditions: domain rules in the audited unit of work (`ctx.work`). */
 import type { Permit } from '../../db/schema/permits.ts';
-import { conditionsOfPermits } from '../../domain/condition-reads.ts';
 import { addPermitCondition, answerPermitCondition, type ConditionChange, resolvePermitCondition } from '../../domain/permit-conditions.ts';
-import { principalOf, type GraphQLContext } from '../context.ts';
+import { loadersOf, principalOf, type GraphQLContext } from '../context.ts';
 
 /** Audited as the permit and the item it touched. */
 const touched = (c: ConditionChange) => [c.permitNum, `condition:${c.condition.id}`];
@@ -18,6 +17,6 @@ export const conditionResolvers = {
   },
   Permit: {
     // the permit itself was read through the visibility rule, so its items may be shown
-    conditions: (p: Permit, _: unknown, ctx: GraphQLContext) => conditionsOfPermits(ctx.database.db, [p.id]),
+    conditions: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).conditions.load(p.id),
   },
 };
