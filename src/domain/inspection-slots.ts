@@ -14,6 +14,9 @@ import { availabilitySchema } from './inputs.ts';
 import { getPermit } from './permit-reads.ts';
 import { hasScope, type Principal } from './principal.ts';
 
+/** Statuses in which inspections can be booked (as scheduleInspection checks). */
+const INSPECTABLE: ReadonlySet<string> = new Set(['ISSUED', 'INSPECTIONS']);
+
 export interface OpenSlot extends Slot {
   remaining: number;
 }
@@ -62,6 +65,12 @@ export async function inspectionAvailability(
   const args = parsed.data;
   const permit = await getPermit(db, p, permitNumber);
   if (!permit) throw notFound(`permit ${permitNumber}`);
+  if (!INSPECTABLE.has(permit.statusCurrent)) {
+    throw badInput(
+      'permitNumber',
+      `inspections can be booked only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`,
+    );
+  }
   const cal = await loadCalendar(db, permit.jurisdictionId, args.from, args.to);
   const from = new Date(Math.max(args.from.getTime(), earliestChange(cal, now, exemptFromCutoff(p)).getTime()));
   if (from >= args.to) return [];

@@ -121,6 +121,12 @@ describe('inspection slots', () => {
     expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(r.body.errors?.[0]?.extensions?.field).toBe('input.windowStart');
     expect(r.body.errors?.[0]?.message).toContain('not an offered slot');
+    // a permit not yet issued has no slots to offer
+    const draft = (await t.gql(`{ permits(first: 1, filter: { status: SUBMITTED }) { edges { node { number } } } }`, {}, a)).body.data
+      .permits.edges[0]?.node.number;
+    expect(draft).toBeString();
+    const none = await t.gql(AVAILABILITY, { n: draft, type: 'Framing', from: from.toISOString(), to: s!.end }, a);
+    expect(none.body.errors?.[0]?.extensions?.field).toBe('permitNumber');
     const past = new Date(Date.now() - 7 * DAY).toISOString();
     const old = await t.gql(
       SCHEDULE,
