@@ -12,65 +12,103 @@ import { redactString } from '../audit/redact.ts';
 import type { Executor } from '../db/client.ts';
 import { contractors } from '../db/schema/contractors.ts';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
-import { parcels } from '../db/schema/parcels.ts';
+import { parcels, zoningCodes } from '../db/schema/parcels.ts';
 import { permits } from '../db/schema/permits.ts';
+import {
+  bldsDate,
+  PERMIT_TYPE_DESC,
+  PERMIT_TYPE_MAPPED,
+  permitClassMapped,
+  STATUS_MAPPED,
+  WORK_CLASS_MAPPED,
+} from '../domain/blds-vocabulary.ts';
+import { type CsvValue, writeCsv } from './blds-csv.ts';
 import type { Command } from './command.ts';
 import { withDatabase } from './database.ts';
 import { CliError, ExitCode, parseOptions, required, usageError, type Output } from './io.ts';
+
+export { csvCell } from './blds-csv.ts';
 
 const PAGE = 1000;
 const FORMATS = ['blds-csv', 'geojson'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** BLDS (Building and Land Development Specification) core column names, in export order. */
-export const BLDS_COLUMNS = [
+/** BLDS core permits dataset: the required columns, then the recommended and optional ones we hold, in export order. */
+export const BLDS_REQUIRED_COLUMNS = [
   'PermitNum',
   'Description',
   'AppliedDate',
   'IssuedDate',
   'CompletedDate',
   'StatusCurrent',
-  'StatusDate',
   'OriginalAddress1',
+  'OriginalAddress2',
   'OriginalCity',
+  'OriginalState',
+  'OriginalZip',
+] as const;
+export const BLDS_COLUMNS = [
+  ...BLDS_REQUIRED_COLUMNS,
   'Jurisdiction',
-  'PIN',
-  'PermitType',
+  'PermitClass',
+  'PermitClassMapped',
+  'StatusCurrentMapped',
   'WorkClass',
-  'EstProjectCost',
+  'WorkClassMapped',
+  'PermitType',
+  'PermitTypeMapped',
+  'PermitTypeDesc',
+  'StatusDate',
+  'Link',
   'Latitude',
   'Longitude',
-  'ContractorLicNum',
+  'EstProjectCost',
+  'PIN',
   'ContractorCompanyName',
+  'ContractorLicNum',
+  'TotalSqFt',
+  'HousingUnits',
+  'ExpiresDate',
+  'MasterPermitNum',
 ] as const;
-type BldsRecord = Record<(typeof BLDS_COLUMNS)[number], string | number | null>;
+type BldsRecord = Record<(typeof BLDS_COLUMNS)[number], CsvValue>;
 
 /** The only columns this export ever reads. */
 const publicColumns = {
   jurisdictionId: permits.jurisdictionId,
-  PermitNum: permits.permitNum,
-  Description: permits.description,
-  AppliedDate: permits.appliedDate,
-  IssuedDate: permits.issuedDate,
-  CompletedDate: permits.completedDate,
-  StatusCurrent: permits.statusCurrent,
-  StatusDate: permits.statusDate,
-  OriginalAddress1: parcels.address,
-  OriginalCity: jurisdictions.name,
-  PIN: parcels.apn,
-  PermitType: permits.permitType,
-  WorkClass: permits.workClass,
-  EstProjectCost: permits.estProjectCost,
-  Latitude: parcels.latitude,
-  Longitude: parcels.longitude,
-  ContractorLicNum: contractors.licenseNumber,
-  ContractorCompanyName: contractors.name,
+  timezone: jurisdictions.timezone,
+  jurisdictionName: jurisdictions.name,
+  jurisdictionState: jurisdictions.state,
+  permitNum: permits.permitNum,
+  description: permits.description,
+  appliedDate: permits.appliedDate,
+  issuedDate: permits.issuedDate,
+  completedDate: permits.completedDate,
+  status: permits.statusCurrent,
+  statusDate: permits.statusDate,
+  address: parcels.address,
+  address1: parcels.address1,
+  address2: parcels.address2,
+  city: parcels.city,
+  state: parcels.state,
+  zip: parcels.zip,
+  zoningCategory: zoningCodes.category,
+  apn: parcels.apn,
+  permitType: permits.permitType,
+  workClass: permits.workClass,
+  estProjectCost: permits.estProjectCost,
+  latitude: parcels.latitude,
+  longitude: parcels.longitude,
+  contractorLicense: contractors.licenseNumber,
+  contractorName: contractors.name,
+  totalSqFt: permits.totalSqFt,
+  housingUnits: permits.housingUnits,
+  expiresDate: permits.expiresDate,
+  masterPermitNum: permits.masterPermitNum,
 };
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** Public permit records in (jurisdiction, number) order, one page at a time. */
-export async function* publicPermitRecords(db: Executor, jurisdiction?: string): AsyncGenerator<BldsRecord> {
+/** Public permit records in (jurisdiction, number) order, one page at a time; `publicUrl` makes each `Link`. */
+export async function* publicPermitRecords(db: Executor, publicUrl: string, jurisdiction?: string): AsyncGenerator<BldsRecord> {
   let after: { j: string; n: string } | null = null;
   for (;;) {
     const conds: SQL[] = [];
@@ -82,51 +120,55 @@ export async function* publicPermitRecords(db: Executor, jurisdiction?: string):
       .select(publicColumns)
       .from(permits)
       .innerJoin(parcels, eq(parcels.id, permits.parcelId))
+      .innerJoin(zoningCodes, eq(zoningCodes.code, parcels.zoningCode))
       .innerJoin(contractors, eq(contractors.id, permits.contractorId))
       .innerJoin(jurisdictions, eq(jurisdictions.id, permits.jurisdictionId))
       .where(and(...conds))
       .orderBy(asc(permits.jurisdictionId), asc(permits.permitNum))
       .limit(PAGE);
-    for (const { jurisdictionId, ...r } of rows) {
+    for (const r of rows) {
+      const day = (d: Date | null) => bldsDate(d, r.timezone);
       yield {
-        ...r,
-        Description: redactString(r.Description),
-        AppliedDate: iso(r.AppliedDate),
-        IssuedDate: iso(r.IssuedDate),
-        CompletedDate: iso(r.CompletedDate),
-        StatusDate: iso(r.StatusDate),
-        Jurisdiction: jurisdictionId,
+        PermitNum: r.permitNum,
+        Description: redactString(r.description),
+        AppliedDate: day(r.appliedDate),
+        IssuedDate: day(r.issuedDate),
+        CompletedDate: day(r.completedDate),
+        StatusCurrent: r.status,
+        // parcels loaded before the address parts existed carry only the one-line address and the jurisdiction's city
+        OriginalAddress1: r.address1 ?? r.address,
+        OriginalAddress2: r.address2,
+        OriginalCity: r.city ?? r.jurisdictionName,
+        OriginalState: r.state ?? r.jurisdictionState,
+        OriginalZip: r.zip,
+        Jurisdiction: r.jurisdictionId,
+        PermitClass: r.zoningCategory,
+        PermitClassMapped: permitClassMapped(r.zoningCategory),
+        StatusCurrentMapped: STATUS_MAPPED[r.status],
+        WorkClass: r.workClass,
+        WorkClassMapped: WORK_CLASS_MAPPED[r.workClass],
+        PermitType: r.permitType,
+        PermitTypeMapped: PERMIT_TYPE_MAPPED[r.permitType],
+        PermitTypeDesc: PERMIT_TYPE_DESC[r.permitType],
+        StatusDate: day(r.statusDate),
+        Link: `${publicUrl}/status/${encodeURIComponent(r.permitNum)}`,
+        Latitude: r.latitude,
+        Longitude: r.longitude,
+        EstProjectCost: r.estProjectCost,
+        PIN: r.apn,
+        ContractorCompanyName: r.contractorName,
+        ContractorLicNum: r.contractorLicense,
+        // held only when a legacy import supplied them; empty otherwise
+        TotalSqFt: r.totalSqFt,
+        HousingUnits: r.housingUnits,
+        ExpiresDate: r.expiresDate,
+        MasterPermitNum: r.masterPermitNum,
       };
     }
     const last = rows.at(-1);
     if (rows.length < PAGE || !last) return;
-    after = { j: last.jurisdictionId, n: last.PermitNum };
+    after = { j: last.jurisdictionId, n: last.permitNum };
   }
-}
-
-/**
- * One CSV cell (RFC 4180). Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
- * leading apostrophe (OWASP CSV injection); numbers are written as they are.
- */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  if (typeof value === 'number') return String(value);
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-async function writeCsv(out: Output, records: AsyncIterable<BldsRecord>): Promise<number> {
-  let n = 0;
-  let chunk = `${BLDS_COLUMNS.join(',')}\r\n`;
-  for await (const r of records) {
-    chunk += `${BLDS_COLUMNS.map((c) => csvCell(r[c])).join(',')}\r\n`;
-    if (++n % PAGE === 0) {
-      await out.write(chunk);
-      chunk = '';
-    }
-  }
-  await out.write(chunk);
-  return n;
 }
 
 async function writeGeoJson(out: Output, records: AsyncIterable<BldsRecord>): Promise<number> {
@@ -155,7 +197,8 @@ export const exportPermits: Command = {
   help: `Usage: cli export permits --format blds-csv|geojson [--jurisdiction J]
 
 Writes every permit (of jurisdiction J, or of all jurisdictions) to stdout:
-  blds-csv  CSV with BLDS column names: ${BLDS_COLUMNS.join(', ')}
+  blds-csv  CSV with BLDS column names: ${BLDS_COLUMNS.join(', ')};
+            dates YYYY-MM-DD in the jurisdiction's time zone, *Mapped columns as docs/blds.md lists them
   geojson   an RFC 7946 FeatureCollection of Points at the parcel centroid, the same fields as properties
 Applicant names, emails and phone numbers are never read; emails or tokens typed into descriptions are redacted.
 The export itself is the output, so --json changes nothing; a count goes to stderr.`,
@@ -169,8 +212,8 @@ The export itself is the output, so --json changes nothing; a count goes to stde
         const [j] = await db.select({ id: jurisdictions.id }).from(jurisdictions).where(eq(jurisdictions.id, o.jurisdiction));
         if (!j) throw new CliError(`--jurisdiction: no jurisdiction ${o.jurisdiction}`);
       }
-      const records = publicPermitRecords(db, o.jurisdiction);
-      return (format as Format) === 'geojson' ? writeGeoJson(out, records) : writeCsv(out, records);
+      const records = publicPermitRecords(db, config().publicUrl, o.jurisdiction);
+      return (format as Format) === 'geojson' ? writeGeoJson(out, records) : writeCsv(out, BLDS_COLUMNS, records);
     });
     out.note(`exported ${count} permits`);
     return ExitCode.OK;

@@ -11,6 +11,7 @@ import { auditConsistency, auditLogKey, auditProof, auditVerifyProof, auditWitne
 import { clientsCreate, clientsList, clientsRevoke, clientsRotateSecret } from './clients.ts';
 import type { Command } from './command.ts';
 import { dbMigrate } from './db.ts';
+import { exportInspections, exportStatusChanges } from './export-datasets.ts';
 import { exportPermits } from './export-permits.ts';
 import { importContractors, importParcels, importPermits } from './import.ts';
 import { jurisdictionsCreate, jurisdictionsList } from './jurisdictions.ts';
@@ -39,6 +40,8 @@ export const COMMANDS: readonly Command[] = [
   auditWitness,
   auditLogKey,
   exportPermits,
+  exportInspections,
+  exportStatusChanges,
   dbMigrate,
   jurisdictionsCreate,
   jurisdictionsList,

@@ -7,7 +7,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { suppressChangeEvents } from './bulk-load.ts';
 import type { Db, Executor } from './client.ts';
 import { contractors } from './schema/contractors.ts';
-import { inspectionChecklistItems, inspections } from './schema/inspections.ts';
+import { inspectionChecklistItems, inspectionHolidays, inspections } from './schema/inspections.ts';
 import { jurisdictions } from './schema/jurisdictions.ts';
 import { parcels, zoningCodes } from './schema/parcels.ts';
 import { permitNumberCounters, permits, permitStatusHistory, PERMIT_TYPES, WORK_CLASSES, type PermitType } from './schema/permits.ts';
@@ -104,6 +104,14 @@ function contractorRows(rng: Rng, jurisdictionId: string, count: number) {
   });
 }
 
+/** Days the demo jurisdictions' inspectors do not work. */
+const DEMO_HOLIDAYS: ReadonlyArray<[string, string]> = [
+  ['2026-12-25', 'Christmas Day'],
+  ['2027-01-01', "New Year's Day"],
+  ['2027-05-31', 'Memorial Day'],
+  ['2027-07-05', 'Independence Day (observed)'],
+];
+
 export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: number }> {
   const rng = prng(20261125);
   let total = 0;
@@ -118,6 +126,8 @@ export async function seedDemoData(db: Db, size: SeedSize): Promise<{ permits: n
       await tx
         .insert(jurisdictions)
         .values({ id: j.id, name: j.name, permitPrefix: j.permitPrefix, state: 'CA', timezone: 'America/Los_Angeles' });
+      // no capacity row: the demo jurisdictions get the default inspection capacity (src/domain/inspection-capacity.ts)
+      await tx.insert(inspectionHolidays).values(DEMO_HOLIDAYS.map(([day, name]) => ({ jurisdictionId: j.id, day, name })));
       const parcelRows = parcelGrid(rng, j.id, j.origin, n.parcels);
       await insertChunked(tx, parcels, parcelRows);
       const contractorList = contractorRows(rng, j.id, n.contractors);

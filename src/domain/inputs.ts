@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { badInputs, type InputIssue } from '../errors.ts';
 import { INSPECTION_RESULTS } from '../db/schema/inspections.ts';
-import { PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
+import { CONDITION_KINDS } from '../db/schema/permit-conditions.ts';
+import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES } from '../db/schema/permits.ts';
 
 export const LIMITS = {
   description: 4000,
@@ -22,6 +23,8 @@ export const LIMITS = {
   maxValuation: 10_000_000_000,
   /** Longest inspection window a contractor may book. */
   maxWindowHours: 24 * 14,
+  /** Longest span one `inspectionAvailability` query may cover. */
+  maxAvailabilityDays: 31,
 } as const;
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -99,6 +102,31 @@ export const inspectionResultSchema = z.object({
 export type InspectionResultInput = z.infer<typeof inspectionResultSchema>;
 
 export const reasonSchema = text(LIMITS.reason).nullish();
+
+/** A correction or condition a clerk or inspector attaches to a permit: what it asks and which moves it blocks. */
+export const permitConditionSchema = z.object({
+  kind: z.enum(CONDITION_KINDS),
+  description: text(LIMITS.description),
+  blocks: z
+    .array(z.enum(PERMIT_STATUSES))
+    .min(1, 'must name at least one status the item blocks')
+    .max(PERMIT_STATUSES.length, `must have at most ${PERMIT_STATUSES.length} statuses`),
+});
+
+/** The contractor's answer to a correction or condition. */
+export const conditionResponseSchema = text(LIMITS.notes);
+
+/** Why an inspection is cancelled: required, so the audit log and the contractor see it. */
+export const cancelReasonSchema = text(LIMITS.reason);
+
+/** Arguments of `inspectionAvailability`: a short, ordered span (an answer stays small). */
+export const availabilitySchema = z
+  .object({ inspectionType: text(LIMITS.inspectionType), from: z.coerce.date(), to: z.coerce.date() })
+  .refine((v) => v.to > v.from, { message: 'must be after from', path: ['to'] })
+  .refine((v) => v.to.getTime() - v.from.getTime() <= LIMITS.maxAvailabilityDays * 86_400_000, {
+    message: `must be at most ${LIMITS.maxAvailabilityDays} days after from`,
+    path: ['to'],
+  });
 
 /** Every problem of `value` under `root`, each with its field path (`input.applicant.email`). */
 function issuesOf(r: z.ZodSafeParseResult<unknown>, root: string): InputIssue[] {

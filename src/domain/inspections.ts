@@ -1,5 +1,8 @@
-/** Inspections: scheduling (idempotent by key, moves an ISSUED permit into INSPECTIONS) and results. */
-import { and, desc, eq } from 'drizzle-orm';
+/**
+ * Inspections: scheduling into an offered slot (idempotent by key, moves an ISSUED permit into INSPECTIONS) and
+ * results. Moving and cancelling are in inspection-changes.ts, slots in inspection-slots.ts.
+ */
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { inspectionChecklistItems, inspections, type Inspection } from '../db/schema/inspections.ts';
 import { permits } from '../db/schema/permits.ts';
@@ -13,6 +16,10 @@ import {
   scheduleInspectionSchema,
   type ScheduleInspectionInput,
 } from './inputs.ts';
+import { isFinalInspectionType } from './blds-vocabulary.ts';
+import { unresolvedConditions } from './condition-reads.ts';
+import { checkConditions } from './lifecycle.ts';
+import { takeSlot } from './inspection-slots.ts';
 import { applyTransition, lockVisiblePermit } from './permit-writes.ts';
 import type { Principal } from './principal.ts';
 
@@ -49,7 +56,21 @@ export async function scheduleInspection(
       `inspections can be scheduled only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`,
     );
   }
+  // the first inspection moves an ISSUED permit into INSPECTIONS: an unresolved item naming that move blocks it
+  if (permit.statusCurrent === 'ISSUED') checkConditions('INSPECTIONS', await unresolvedConditions(tx, permit.id), 'permitNumber');
   const now = opts.now ?? new Date();
+  await takeSlot(tx, p, permit.jurisdictionId, { start: v.input.windowStart, end: v.input.windowEnd }, 'input.windowStart', now);
+  const [failedBefore] = await tx
+    .select({ id: inspections.id })
+    .from(inspections)
+    .where(
+      and(
+        eq(inspections.permitId, permit.id),
+        sql`lower(${inspections.inspectionType}) = lower(${v.input.inspectionType})`,
+        inArray(inspections.result, ['FAIL', 'PARTIAL']),
+      ),
+    )
+    .limit(1);
   const [row] = await tx
     .insert(inspections)
     .values({
@@ -63,6 +84,8 @@ export async function scheduleInspection(
       requestedBy: p.clientId,
       idempotencyKey: v.key,
       requestHash: v.hash,
+      isFinal: isFinalInspectionType(v.input.inspectionType),
+      isReinspection: Boolean(failedBefore),
     })
     .returning();
   if (permit.statusCurrent === 'ISSUED') {
@@ -87,7 +110,13 @@ export async function recordInspectionResult(tx: Executor, p: Principal, inspect
   const now = new Date();
   const [row] = await tx
     .update(inspections)
-    .set({ result: input.result, notes: input.notes ?? null, inspector: p.clientId, recordedAt: now })
+    .set({
+      result: input.result,
+      notes: input.notes ?? null,
+      inspector: p.clientId,
+      assignedInspector: found.inspection.assignedInspector ?? p.clientId,
+      recordedAt: now,
+    })
     .where(eq(inspections.id, inspectionId))
     .returning();
   if (input.checklist?.length) {
@@ -98,12 +127,12 @@ export async function recordInspectionResult(tx: Executor, p: Principal, inspect
   return row!;
 }
 
-/** A permit may be finaled only when its latest inspection passed and none is still pending. */
+/** A permit may be finaled only when its latest inspection passed and none is still pending (cancelled ones do not count). */
 export async function assertReadyToFinal(tx: Executor, permitId: string): Promise<void> {
   const rows = await tx
     .select({ result: inspections.result })
     .from(inspections)
-    .where(eq(inspections.permitId, permitId))
+    .where(and(eq(inspections.permitId, permitId), ne(inspections.result, 'CANCELLED')))
     .orderBy(desc(inspections.recordedAt), desc(inspections.createdAt));
   if (rows.length === 0) throw badInput('to', 'a permit needs a passed inspection before it can be finaled');
   if (rows.some((r) => r.result === 'PENDING')) throw badInput('to', 'a permit with pending inspections cannot be finaled');

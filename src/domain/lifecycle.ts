@@ -67,3 +67,25 @@ export function checkTransition(from: PermitStatus, to: PermitStatus, scopes: Re
     throw forbidden(['transitionPermit'], `moving a permit from ${from} to ${to} needs scope ${rules.map((r) => r.scope).join(' or ')}`);
   }
 }
+
+/** An unresolved correction or condition, as far as the state machine needs to know it. */
+export interface BlockingItem {
+  id: string;
+  kind: string;
+  description: string;
+  blocks: readonly PermitStatus[];
+}
+
+/**
+ * Refuses a move to `to` while an unresolved item names it, with BAD_USER_INPUT naming the item, so a client sees
+ * which condition is unmet. `field` is the argument that asked for the move.
+ */
+export function checkConditions(to: PermitStatus, unresolved: readonly BlockingItem[], field = 'to'): void {
+  const blocking = unresolved.find((c) => c.blocks.includes(to));
+  if (blocking) {
+    throw badInput(
+      field,
+      `cannot move the permit to ${to} while ${blocking.kind.toLowerCase()} ${blocking.id} ("${blocking.description}") is unresolved`,
+    );
+  }
+}

@@ -20,7 +20,8 @@ import {
   submitPermitSchema,
   type SubmitPermitInput,
 } from './inputs.ts';
-import { AMENDABLE, checkTransition } from './lifecycle.ts';
+import { unresolvedConditions } from './condition-reads.ts';
+import { AMENDABLE, checkConditions, checkTransition } from './lifecycle.ts';
 import { permitTypeCode } from '../db/permit-numbers.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
@@ -237,6 +238,7 @@ export async function transitionPermit(
   const reason = parseInput(reasonSchema, rawReason, 'reason');
   const current = await lockVisiblePermit(tx, p, number);
   checkTransition(current.statusCurrent, to, p.scopes);
+  checkConditions(to, await unresolvedConditions(tx, current.id));
   if (to === 'FINALED') await finalCheck(tx, current.id);
   return applyTransition(tx, p, current, to, reason);
 }

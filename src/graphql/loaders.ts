@@ -11,6 +11,8 @@ import type { ChecklistItem, Inspection } from '../db/schema/inspections.ts';
 import type { Contractor } from '../db/schema/contractors.ts';
 import type { Parcel } from '../db/schema/parcels.ts';
 import type { PermitStatusChange } from '../db/schema/permits.ts';
+import type { PermitCondition } from '../db/schema/permit-conditions.ts';
+import { conditionsOfPermits } from '../domain/condition-reads.ts';
 import { batch } from '../domain/permit-reads.ts';
 import type { Principal } from '../domain/principal.ts';
 import { checklistOfInspections, historyOfPermits, inspectionsOfPermits } from '../domain/related-reads.ts';
@@ -78,6 +80,11 @@ export function createLoaders(db: Db, p: Principal | null) {
       () => historyOfPermits(db),
       (ids, rows) => groupedByKey(ids, rows, (r) => r.permitId),
     ) as DataLoader<string, PermitStatusChange[]>,
+    // rarely asked for (not in any page a GIS client reads): batched per request, not shared across requests
+    conditions: new DataLoader<string, PermitCondition[]>(async (ids) => {
+      const rows = await conditionsOfPermits(db, ids);
+      return ids.map((id) => rows.filter((r) => r.permitId === id));
+    }),
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

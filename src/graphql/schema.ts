@@ -10,6 +10,8 @@ import { permitQueryResolvers } from './resolvers/permit-queries.ts';
 import { permitTypeResolvers } from './resolvers/permit-types.ts';
 import { auditResolvers } from './resolvers/audit.ts';
 import { eventResolvers } from './resolvers/events.ts';
+import { conditionResolvers } from './resolvers/conditions.ts';
+import { inspectionResolvers } from './resolvers/inspections.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
@@ -31,7 +33,16 @@ export function buildSchema(typeDefs = loadTypeDefs()) {
   const schema = createSchema({
     typeDefs,
     resolvers: {
-      ...merge(permitQueryResolvers, permitMutationResolvers, permitTypeResolvers, identityResolvers, auditResolvers, eventResolvers),
+      ...merge(
+        permitQueryResolvers,
+        permitMutationResolvers,
+        permitTypeResolvers,
+        identityResolvers,
+        auditResolvers,
+        eventResolvers,
+        inspectionResolvers,
+        conditionResolvers,
+      ),
       DateTime: DateTimeScalar,
       JSON: JSONScalar,
     },

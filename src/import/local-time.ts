@@ -37,3 +37,8 @@ export function parseLegacyDate(text: string, timeZone: string): Date | null {
   utc = wall - offsetAt(utc, timeZone);
   return new Date(utc);
 }
+
+/** The calendar day (YYYY-MM-DD) of an instant in `timeZone`. */
+export function localDay(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}

@@ -9,7 +9,7 @@ import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type PermitType, type WorkClass } from '../db/schema/permits.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { csvItems } from './columns.ts';
-import { parseLegacyDate } from './local-time.ts';
+import { localDay, parseLegacyDate } from './local-time.ts';
 import type { Checked, Dataset } from './run-import.ts';
 
 export interface PermitRow {
@@ -24,6 +24,10 @@ export interface PermitRow {
   completed_date: string | null;
   pin: string;
   contractor_lic: string;
+  expires_date: string | null;
+  total_sq_ft: number | null;
+  housing_units: number | null;
+  master_permit_num: string | null;
   parcel_id?: string;
   contractor_id?: string;
 }
@@ -108,6 +112,22 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
     dates[col] = d.toISOString();
   }
   if (dates.issueddate && dates.issueddate < dates.applieddate!) return bad('IssuedDate is before AppliedDate');
+  const counts: Record<string, number | null> = {};
+  for (const [col, name] of [
+    ['totalsqft', 'TotalSqFt'],
+    ['housingunits', 'HousingUnits'],
+  ] as const) {
+    const text = (f[col] ?? '').replace(/[,\s]/g, '');
+    counts[col] = text === '' ? null : Number(text);
+    if (counts[col] !== null && !(Number.isInteger(counts[col]) && counts[col]! >= 0 && counts[col]! < 2 ** 31)) {
+      return bad(`${name} "${f[col]}" is not a whole number`);
+    }
+  }
+  const expiresText = (f.expiresdate ?? '').trim();
+  const expires = expiresText === '' ? null : parseLegacyDate(expiresText, j.timezone);
+  if (expiresText !== '' && !expires) return bad(`ExpiresDate "${expiresText}" is not a date (YYYY-MM-DD, or ISO 8601 date-time)`);
+  const master = (f.masterpermitnum ?? '').trim();
+  if (master.length > 64) return bad('MasterPermitNum is longer than 64 characters');
   const pin = f.pin ?? '';
   if (!pin) return bad('PIN (the parcel APN) is empty');
   const lic = f.contractorlicnum ?? '';
@@ -126,6 +146,11 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
       completed_date: dates.completeddate ?? null,
       pin,
       contractor_lic: lic,
+      // a date without a time is the jurisdiction's calendar day, which is what a date column holds
+      expires_date: expires ? localDay(expires, j.timezone) : null,
+      total_sq_ft: counts.totalsqft ?? null,
+      housing_units: counts.housingunits ?? null,
+      master_permit_num: master === '' ? null : master,
     },
   };
 }
@@ -181,25 +206,31 @@ async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
     await tx.execute(sql`
       insert into permits (jurisdiction_id, permit_num, permit_type, work_class, description, est_project_cost,
         applicant_name, applicant_email, applicant_phone, parcel_id, contractor_id, status_current,
-        applied_date, issued_date, completed_date, status_date, updated_at)
+        applied_date, issued_date, completed_date, status_date, updated_at,
+        expires_date, total_sq_ft, housing_units, master_permit_num)
       select ${j.id}, r.permit_num, r.permit_type, r.work_class, r.description, r.est_project_cost, '', '', '',
         r.parcel_id, r.contractor_id, r.status_current, r.applied_date, r.issued_date, r.completed_date,
-        greatest(r.applied_date, r.issued_date, r.completed_date), now()
+        greatest(r.applied_date, r.issued_date, r.completed_date), now(),
+        r.expires_date, r.total_sq_ft, r.housing_units, r.master_permit_num
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(permit_num text, permit_type text, work_class text, description text,
         est_project_cost numeric, parcel_id uuid, contractor_id uuid, status_current text, applied_date timestamptz,
-        issued_date timestamptz, completed_date timestamptz)
+        issued_date timestamptz, completed_date timestamptz, expires_date date, total_sq_ft integer, housing_units integer,
+        master_permit_num text)
       on conflict (jurisdiction_id, permit_num) do update set
         permit_type = excluded.permit_type, work_class = excluded.work_class, description = excluded.description,
         est_project_cost = excluded.est_project_cost, parcel_id = excluded.parcel_id, contractor_id = excluded.contractor_id,
         status_current = excluded.status_current, applied_date = excluded.applied_date, issued_date = excluded.issued_date,
-        completed_date = excluded.completed_date,
+        completed_date = excluded.completed_date, expires_date = excluded.expires_date, total_sq_ft = excluded.total_sq_ft,
+        housing_units = excluded.housing_units, master_permit_num = excluded.master_permit_num,
         status_date = case when permits.status_current is distinct from excluded.status_current then now() else permits.status_date end,
         version = permits.version + 1, updated_at = now()
       where (permits.permit_type, permits.work_class, permits.description, permits.est_project_cost, permits.parcel_id,
-             permits.contractor_id, permits.status_current, permits.applied_date, permits.issued_date, permits.completed_date)
+             permits.contractor_id, permits.status_current, permits.applied_date, permits.issued_date, permits.completed_date,
+             permits.expires_date, permits.total_sq_ft, permits.housing_units, permits.master_permit_num)
         is distinct from (excluded.permit_type, excluded.work_class, excluded.description, excluded.est_project_cost,
              excluded.parcel_id, excluded.contractor_id, excluded.status_current, excluded.applied_date, excluded.issued_date,
-             excluded.completed_date)
+             excluded.completed_date, excluded.expires_date, excluded.total_sq_ft, excluded.housing_units,
+             excluded.master_permit_num)
       returning (xmax = 0) as inserted`),
   );
   const inserted = result.filter((r) => r.inserted).length;

@@ -32,7 +32,7 @@ const PERMIT = `query($n: String!) { permit(number: $n) { number version descrip
 const AMEND = `mutation($n: String!, $v: Int!) { amendPermit(number: $n, expectedVersion: $v, input: { description: "hijacked" }) { number } }`;
 const TRANSITION = `mutation($n: String!) { transitionPermit(number: $n, to: WITHDRAWN, reason: "not mine") { number status } }`;
 const SCHEDULE = `mutation($n: String!, $k: String!) { scheduleInspection(permitNumber: $n, idempotencyKey: $k,
-  input: { inspectionType: "Final", windowStart: "2030-01-01T09:00:00-08:00", windowEnd: "2030-01-01T12:00:00-08:00" }) { id } }`;
+  input: { inspectionType: "Final", windowStart: "2030-01-01T10:00:00-08:00", windowEnd: "2030-01-01T12:00:00-08:00" }) { id } }`;
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -134,7 +134,7 @@ describe('contractor A vs contractor B (BOLA)', () => {
     expect(r.body.data ?? null).toBeNull();
     expect(r.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const none = await t.gql(`query($n: String!) { permit(number: $n) { inspections { inspectionType windowStart } } }`, { n }, clerk);
-    expect(none.body.data.permit.inspections.filter((i: any) => i.windowStart === '2030-01-01T17:00:00.000Z')).toEqual([]);
+    expect(none.body.data.permit.inspections.filter((i: any) => i.windowStart === '2030-01-01T18:00:00.000Z')).toEqual([]);
   });
 
   test('A reading B’s submission receipt by id → null; B reads it', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'bun:test';
 import { GraphQLError, type GraphQLEnumType } from 'graphql';
 import { PERMIT_STATUSES, type PermitStatus } from '../../src/db/schema/permits.ts';
-import { AMENDABLE, checkTransition, isTerminal, TRANSITIONS } from '../../src/domain/lifecycle.ts';
+import { AMENDABLE, checkConditions, checkTransition, isTerminal, TRANSITIONS } from '../../src/domain/lifecycle.ts';
 import { buildSchema } from '../../src/graphql/schema.ts';
 
 const ALL_SCOPES = new Set(['permits:review', 'permits:submit', 'inspections:record']);
@@ -137,5 +137,19 @@ describe('scopes of a legal transition', () => {
     expect(thrown(() => checkTransition('UNDER_REVIEW', 'WITHDRAWN', clerk))?.extensions.code).toBe('FORBIDDEN');
     expect(thrown(() => checkTransition('INSPECTIONS', 'FINALED', inspector))).toBeNull();
     expect(thrown(() => checkTransition('APPROVED', 'ISSUED', inspector))?.extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('checkConditions', () => {
+  const item = { id: 'c-1', kind: 'CORRECTION', description: 'Provide structural calcs', blocks: ['APPROVED' as const] };
+  test('an unresolved item refuses exactly the moves it names, with BAD_USER_INPUT naming it', () => {
+    expect(() => checkConditions('APPROVED', [item])).toThrow(/correction c-1 \("Provide structural calcs"\) is unresolved/);
+    try {
+      checkConditions('APPROVED', [item], 'permitNumber');
+    } catch (e) {
+      expect((e as GraphQLError).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'permitNumber' });
+    }
+    expect(() => checkConditions('REJECTED', [item])).not.toThrow();
+    expect(() => checkConditions('APPROVED', [])).not.toThrow();
   });
 });

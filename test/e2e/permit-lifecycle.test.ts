@@ -60,11 +60,11 @@ describe('permit lifecycle over HTTP', () => {
 
     const sched = await t.gql(
       `mutation($n: String!, $i: ScheduleInspectionInput!) { scheduleInspection(permitNumber: $n, input: $i, idempotencyKey: "insp-lifecycle-1") { id result windowStart windowEnd } }`,
-      { n, i: { inspectionType: 'Final', windowStart: '2026-12-01T09:00:00-08:00', windowEnd: '2026-12-01T13:00:00-08:00' } },
+      { n, i: { inspectionType: 'Final', windowStart: '2030-12-02T10:00:00-08:00', windowEnd: '2030-12-02T12:00:00-08:00' } },
       contractor,
     );
     expect(sched.body.errors).toBeUndefined();
-    expect(sched.body.data.scheduleInspection.windowStart).toBe('2026-12-01T17:00:00.000Z');
+    expect(sched.body.data.scheduleInspection.windowStart).toBe('2030-12-02T18:00:00.000Z');
     const inspectionId = sched.body.data.scheduleInspection.id;
 
     const early = await t.gql(TRANSITION, { n, to: 'FINALED' }, inspector);

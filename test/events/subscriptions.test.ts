@@ -161,7 +161,7 @@ describe('subscriptions over SSE', () => {
       await Bun.sleep(300);
       const sched = await t.gql(
         `mutation($n: String!, $i: ScheduleInspectionInput!) { scheduleInspection(permitNumber: $n, input: $i, idempotencyKey: "sse-insp-0001") { id } }`,
-        { n, i: { inspectionType: 'Framing', windowStart: '2030-01-02T09:00:00-08:00', windowEnd: '2030-01-02T12:00:00-08:00' } },
+        { n, i: { inspectionType: 'Framing', windowStart: '2030-01-02T10:00:00-08:00', windowEnd: '2030-01-02T12:00:00-08:00' } },
         contractor,
       );
       expect(sched.body.errors).toBeUndefined();
@@ -177,7 +177,7 @@ describe('subscriptions over SSE', () => {
         [n, id, 'Framing', 'PENDING'],
         [n, id, 'Framing', 'PASS'],
       ]);
-      expect(heard[0].windowStart).toBe('2030-01-02T17:00:00.000Z');
+      expect(heard[0].windowStart).toBe('2030-01-02T18:00:00.000Z');
       expect(heard[0].recordedAt).toBeNull();
       expect(heard[1].recordedAt).toMatch(/Z$/);
       expect(otherPermit.events).toEqual([]);

@@ -8,3 +8,4 @@ export * from './clients.ts';
 export * from './audit.ts';
 export * from './change-counters.ts';
 export * from './webhooks.ts';
+export * from './permit-conditions.ts';

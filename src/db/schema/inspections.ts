@@ -1,7 +1,9 @@
-import { bigserial, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { jurisdictions } from './jurisdictions.ts';
 import { permits } from './permits.ts';
 
-export const INSPECTION_RESULTS = ['PENDING', 'PASS', 'FAIL', 'PARTIAL'] as const;
+/** CANCELLED is set by `cancelInspection` only; it is not an outcome an inspector records. */
+export const INSPECTION_RESULTS = ['PENDING', 'PASS', 'FAIL', 'PARTIAL', 'CANCELLED'] as const;
 export type InspectionResult = (typeof INSPECTION_RESULTS)[number];
 
 export const inspections = pgTable(
@@ -23,6 +25,14 @@ export const inspections = pgTable(
     requestedBy: text('requested_by'),
     idempotencyKey: text('idempotency_key'),
     requestHash: text('request_hash'),
+    /** BLDS `Final`: the inspection that closes the permit (type "Final"). */
+    isFinal: boolean('is_final').notNull().default(false),
+    /** BLDS `ReInspection`: an earlier inspection of the same type on this permit did not pass. */
+    isReinspection: boolean('is_reinspection').notNull().default(false),
+    /** Client id of the inspector who took the inspection (set when an inspector moves or records it). */
+    assignedInspector: text('assigned_inspector'),
+    cancelReason: text('cancel_reason'),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
   },
   (t) => [
     index('inspections_permit_idx').on(t.permitId, t.windowStart),
@@ -46,3 +56,36 @@ export const inspectionChecklistItems = pgTable(
   (t) => [index('inspection_checklist_inspection_idx').on(t.inspectionId, t.position)],
 );
 export type ChecklistItem = typeof inspectionChecklistItems.$inferSelect;
+
+/**
+ * A jurisdiction's inspection capacity: how many inspectors work, their day in the jurisdiction's time zone, the
+ * slot length and the cut-off before a slot after which a contractor can no longer change it. A jurisdiction
+ * without a row gets the demo defaults (src/domain/inspection-capacity.ts).
+ */
+export const inspectionCapacity = pgTable('inspection_capacity', {
+  jurisdictionId: text('jurisdiction_id')
+    .primaryKey()
+    .references(() => jurisdictions.id),
+  inspectors: integer('inspectors').notNull(),
+  /** Local wall-clock times `HH:MM`. */
+  dayStart: text('day_start').notNull(),
+  dayEnd: text('day_end').notNull(),
+  slotMinutes: integer('slot_minutes').notNull(),
+  /** ISO weekdays that are working days, e.g. `1,2,3,4,5` (Monday to Friday). */
+  workdays: text('workdays').notNull(),
+  cutoffHours: integer('cutoff_hours').notNull(),
+});
+export type InspectionCapacity = typeof inspectionCapacity.$inferSelect;
+
+/** Days on which a jurisdiction's inspectors do not work. */
+export const inspectionHolidays = pgTable(
+  'inspection_holidays',
+  {
+    jurisdictionId: text('jurisdiction_id')
+      .notNull()
+      .references(() => jurisdictions.id),
+    day: date('day').notNull(),
+    name: text('name').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jurisdictionId, t.day] })],
+);

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, date, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contractors } from './contractors.ts';
 import { jurisdictions } from './jurisdictions.ts';
 import { parcels } from './parcels.ts';
@@ -53,6 +53,11 @@ export const permits = pgTable(
     issuedDate: timestamp('issued_date', { withTimezone: true }),
     completedDate: timestamp('completed_date', { withTimezone: true }),
     statusDate: timestamp('status_date', { withTimezone: true }).notNull().defaultNow(),
+    /** BLDS facts a legacy system may hold (imported, exported; null when unknown): ExpiresDate, TotalSqFt, HousingUnits, MasterPermitNum. */
+    expiresDate: date('expires_date', { mode: 'string' }),
+    totalSqFt: integer('total_sq_ft'),
+    housingUnits: integer('housing_units'),
+    masterPermitNum: text('master_permit_num'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     /** Who submitted (client id) and the key they chose: one permit per (submitter, key). */
     submittedBy: text('submitted_by'),
