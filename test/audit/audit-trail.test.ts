@@ -52,8 +52,11 @@ describe('one audit entry per operation', () => {
 
   test('a mutation commits its entry in its own transaction, with the permit number and redacted variables', async () => {
     const tok = await t.token('demo-contractor-a');
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data
-      .permits.edges[0].node.parcel.id;
+    // a parcel of the contractor's jurisdiction, read from the database: this test is about the mutation's entry
+    const [p] = rowsOf<{ id: string }>(
+      await t.tdb.database.db.execute(sql`select id from parcels where jurisdiction_id = 'demo-city' limit 1`),
+    );
+    const parcel = p!.id;
     const h = await head();
     const r = await t.gql(
       `mutation Sub($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-trail-0001") { receipt { permitNumber } } }`,
@@ -167,8 +170,11 @@ describe('one audit entry per operation', () => {
   test('a mutation entry staged in its transaction is chained by the next group commit, none left pending', async () => {
     const h = await head();
     const tok = await t.token('demo-contractor-a');
-    const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, await t.token('demo-clerk'))).body.data
-      .permits.edges[0].node.parcel.id;
+    // a parcel of the contractor's jurisdiction, read from the database: this test is about the mutation's entry
+    const [p] = rowsOf<{ id: string }>(
+      await t.tdb.database.db.execute(sql`select id from parcels where jurisdiction_id = 'demo-city' limit 1`),
+    );
+    const parcel = p!.id;
     const r = await t.gql(
       `mutation Stage($i: SubmitPermitInput!) { submitPermit(input: $i, idempotencyKey: "audit-staged-0001") { receipt { id permitNumber } } }`,
       {
