@@ -16,14 +16,18 @@ function offsetAt(utcMs: number, timeZone: string): number {
   return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(utcMs / 1000) * 1000;
 }
 
-/** The instant of local `day` (YYYY-MM-DD) at `minutes` after midnight in `timeZone`. */
-export function zonedInstant(day: string, minutes: number, timeZone: string): Date {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  const wall = Date.UTC(y, m - 1, d, 0, minutes);
+/** The instant at which `timeZone`'s clocks show `wall` (a wall-clock time written as if it were UTC milliseconds). */
+export function instantOfWallClock(wall: number, timeZone: string): Date {
   // wall time minus the offset, corrected once for a guess that fell on the other side of a DST change
   let utc = wall - offsetAt(wall, timeZone);
   utc = wall - offsetAt(utc, timeZone);
   return new Date(utc);
+}
+
+/** The instant of local `day` (YYYY-MM-DD) at `minutes` after midnight in `timeZone`. */
+export function zonedInstant(day: string, minutes: number, timeZone: string): Date {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return instantOfWallClock(Date.UTC(y, m - 1, d, 0, minutes), timeZone);
 }
 
 /** The local calendar day (YYYY-MM-DD) of an instant in `timeZone`. */

@@ -9,7 +9,8 @@ import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type PermitType, type WorkClass } from '../db/schema/permits.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { csvItems } from './columns.ts';
-import { localDay, parseLegacyDate } from './local-time.ts';
+import { zonedDay } from '../domain/zoned-time.ts';
+import { parseLegacyDate } from './local-time.ts';
 import type { Checked, Dataset } from './run-import.ts';
 
 export interface PermitRow {
@@ -147,7 +148,7 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
       pin,
       contractor_lic: lic,
       // a date without a time is the jurisdiction's calendar day, which is what a date column holds
-      expires_date: expires ? localDay(expires, j.timezone) : null,
+      expires_date: expires ? zonedDay(expires, j.timezone) : null,
       total_sq_ft: counts.totalsqft ?? null,
       housing_units: counts.housingunits ?? null,
       master_permit_num: master === '' ? null : master,
