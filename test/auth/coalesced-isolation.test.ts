@@ -91,7 +91,7 @@ test('hostile numbers sent alongside (NUL, array syntax, quotes, too long) fail 
     expect(withoutCost(rs.at(-1)!.body)).toEqual({ data: { permit: { number: real }, permitStatus: { number: real } } });
     rs.slice(1, -1).forEach((r, i) => {
       if (hostile[i]!.length > 64) expect(r.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
-      // U+0000 is refused before execution (src/guard/use-no-nul-input.ts); the lookup also answers null without a query
+      // U+0000 is refused before execution (src/guard/client-text.ts); the lookup also answers null without a query
       else if (hostile[i]!.includes('\u0000')) expect(r.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
       else
         expect({ n: hostile[i], body: withoutCost(r.body) }).toEqual({

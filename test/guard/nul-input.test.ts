@@ -1,10 +1,10 @@
 /**
- * U+0000 in any string input is refused with BAD_USER_INPUT naming where it was (src/guard/use-no-nul-input.ts).
+ * U+0000 in any string input is refused with BAD_USER_INPUT naming where it was (src/guard/client-text.ts).
  * Before, such values reached PostgreSQL, failed the statement and came back as a masked INTERNAL_SERVER_ERROR
  * (transitionPermit, amendPermit, auditLog, revokeClient). A caller without access is still refused as FORBIDDEN.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
-import { nulPath } from '../../src/guard/use-no-nul-input.ts';
+import { nulPath } from '../../src/guard/client-text.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 
 setDefaultTimeout(120_000);
