@@ -195,6 +195,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     useClientText(),
   ];
 
+  // holds no request state: one for every request until the audit trail hands a mutation its own
+  const unaudited = createAuditedWork(database.db, null);
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -219,7 +221,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         database,
         services,
         transparency: deps.transparency,
-        work: createAuditedWork(database.db, null),
+        work: unaudited,
       }) as Partial<GraphQLContext> as GraphQLContext,
     maskedErrors: {
       maskError(error, message, isDev) {
