@@ -286,15 +286,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     await s.stop();
   };
 
-  log(`seeding ${db.name} (SEED=full)`);
-  const seed = await startApp({
-    name: 'seed',
-    port: freePort(),
-    databaseUrl: db.url,
-    dataDir,
-    logDir,
-    env: { SEED: 'full', RATE_LIMIT_SCALE: '0' },
-  });
+  const seed = await startSeedingApp(db, dataDir, logDir);
   const inputs = await prepareInputs(seed, dataDir, db.url);
   const floorSample = await writeFloorSample(seed, dataDir, inputs, join(work, 'floor-sample.json'));
   await seed.stop();
@@ -648,20 +640,18 @@ async function cli(args: string[], env: Record<string, string>) {
   return { code: p.exitCode ?? -1, out, err };
 }
 
+/** The app that seeds the throwaway database with the full demo data; the inputs are read from it, then it stops. */
+function startSeedingApp(db: BenchDatabase, dataDir: string, logDir: string) {
+  log(`seeding ${db.name} (SEED=full)`);
+  return startApp({ name: 'seed', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: { SEED: 'full', RATE_LIMIT_SCALE: '0' } });
+}
+
 async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: Record<string, unknown>) {
   const dataDir = join(work, 'data');
   const logDir = join(work, 'logs');
   const cMax = Math.max(...CONNECTIONS);
   const shared = { RATE_LIMIT_SCALE, REDIS_URL };
-  log(`seeding ${db.name} (SEED=full)`);
-  const seed = await startApp({
-    name: 'seed',
-    port: freePort(),
-    databaseUrl: db.url,
-    dataDir,
-    logDir,
-    env: { SEED: 'full', RATE_LIMIT_SCALE: '0' },
-  });
+  const seed = await startSeedingApp(db, dataDir, logDir);
   const inputs = await prepareInputs(seed, dataDir, db.url);
   await seed.stop();
 
