@@ -34,6 +34,7 @@ export function createEventServices(deps: EventServiceDeps) {
     log,
     policy,
     retryBaseMs: config.webhooks.retryBaseMs,
+    timeoutMs: config.webhooks.timeoutMs,
     onDelivered: (ms) => observer?.delivered(ms),
     onFailed: (reason) => observer?.failed(reason),
   });

@@ -1,8 +1,9 @@
 /**
  * Sends due webhook deliveries (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`), from
  * any number of instances on one PostgreSQL. A claim is a lease: the row stays `pending` with its due time moved
- * forward by CLAIM_LEASE, under `FOR UPDATE SKIP LOCKED` so two instances never take the same row; an instance that
- * dies mid-delivery (`kill -9`) only delays it until the lease runs out. A delivery waits while an earlier one
+ * forward by the lease, under `FOR UPDATE SKIP LOCKED` so two instances never take the same row; an instance that
+ * dies mid-delivery (`kill -9`) only delays it until the lease runs out, and then any instance (the restarted one
+ * too) sends it again with the same `webhook-id` (test/faults/webhook-kill.test.ts). A delivery waits while an earlier one
  * for the same permit and webhook is pending, which keeps each permit's events in order.
  */
 import { sql } from 'drizzle-orm';
@@ -23,7 +24,10 @@ export interface DispatcherOptions {
   disableAfterMs?: number;
   /** How often due deliveries are looked for when nothing wakes the dispatcher. @default 1000 */
   pollMs?: number;
-  /** How long a claimed delivery is held before another instance may take it; longer than any attempt. @default 60000 */
+  /**
+   * How long a claimed delivery is held before another instance may take it: longer than any attempt (the request,
+   * its DNS lookup and the write of its outcome). @default twice `timeoutMs`, at least `timeoutMs` + 5 s
+   */
   claimLeaseMs?: number;
   /** Deliveries in flight at once on this instance. @default 32 */
   concurrency?: number;
@@ -71,7 +75,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   const disableAfter = opts.disableAfterMs ?? 3 * 24 * 3600_000;
   const pollMs = opts.pollMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const leaseMs = Math.max(opts.claimLeaseMs ?? 60_000, timeoutMs + 1000);
+  const leaseMs = Math.max(opts.claimLeaseMs ?? Math.max(2 * timeoutMs, timeoutMs + 5000), timeoutMs + 1000);
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
