@@ -10,12 +10,15 @@ import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { linkHeaderOf, withResourceLink, type EventBody } from './resource-link.ts';
 import { deliveryTarget, type TargetPolicy } from './webhook-target.ts';
 
 export interface DispatcherOptions {
   db: Db;
   log: Logger;
   policy: TargetPolicy;
+  /** PUBLIC_URL, for the link to the permit each delivery is about (src/events/resource-link.ts). @default no link */
+  baseUrl?: () => string;
   /** First retry delay; each further one doubles (capped at an hour), with ±50 % jitter. @default 5000 */
   retryBaseMs?: number;
   /** A delivery failing for this long is dead-lettered. @default 25 h (issue 22: at least a day) */
@@ -108,7 +111,10 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   async function send(d: Claimed): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
     const target = await deliveryTarget(d.url, policy);
     if ('problem' in target) return { ok: false, status: null, error: `target refused: the URL ${target.problem}` };
-    const body = typeof d.body === 'string' ? d.body : JSON.stringify(d.body);
+    const stored = (typeof d.body === 'string' ? JSON.parse(d.body) : d.body) as EventBody;
+    const sent = opts.baseUrl ? withResourceLink(stored, opts.baseUrl()) : stored;
+    const body = JSON.stringify(sent);
+    const link = linkHeaderOf(sent);
     const timestamp = new Date();
     const signature = new Webhook(d.secret).sign(d.message_id, timestamp, body);
     try {
@@ -125,6 +131,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
           'webhook-id': d.message_id,
           'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
           'webhook-signature': signature,
+          ...(link ? { link } : {}),
         },
         body,
       });

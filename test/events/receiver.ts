@@ -9,7 +9,7 @@ import { Webhook } from 'standardwebhooks';
 export interface Received {
   id: string;
   timestamp: string;
-  body: { type: string; timestamp: string; data: Record<string, any> };
+  body: { type: string; timestamp: string; data: Record<string, any>; links?: { href: string; rel: string; type: string }[] };
 }
 
 export interface Receiver {
