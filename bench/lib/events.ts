@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { graphql, tokensFor } from './client.ts';
-import { cpuPerRequest, cpuSnapshot, type CpuPerRequest } from './cpu.ts';
+import { cpuPerRequest, cpuSnapshot, describeCpu, type CpuPerRequest } from './cpu.ts';
 import { openReader, type BenchDatabase } from './database.ts';
 import { freePort, readRss, startApp, type ChildServer } from './processes.ts';
 import { requestSpec } from './scenarios.ts';
@@ -133,8 +133,9 @@ interface ReadRun {
  * "No measurable cost to the read path when nobody subscribes": the `permit` read on the app with its events idle
  * (LISTEN open, the webhook dispatcher polling, no stream, no webhook) and on the same build with the events
  * stopped (bench/server.ts `no-events`), both running side by side on one database, measured in adjacent runs
- * whose order alternates (the machine drifts). Compared by throughput and by CPU per request (app threads and
- * PostgreSQL), the steadier figure. Skipped without wrk.
+ * whose order alternates (the machine drifts). Compared by throughput and by the app's CPU per request, the
+ * steadier figure (PostgreSQL's is in events.json too, but it counts every postgres process on the machine).
+ * Skipped without wrk.
  */
 async function readPathCost(app: ChildServer, dataDir: string, dbUrl: string, o: EventsBenchOptions) {
   if (Bun.spawnSync(['which', 'wrk']).exitCode !== 0) {
@@ -185,11 +186,13 @@ async function readPathCost(app: ChildServer, dataDir: string, dbUrl: string, o:
       const pair = first === off ? { off: a, idle: b } : { idle: a, off: b };
       pairs.push(pair);
       o.log(
-        `  pair ${i + 1}: idle ${pair.idle.rps} rps, ${pair.idle.cpu?.total_us ?? '?'} µs CPU/req; stopped ${pair.off.rps} rps, ${pair.off.cpu?.total_us ?? '?'} µs CPU/req`,
+        `  pair ${i + 1}: idle ${pair.idle.rps} rps${describeCpu(pair.idle.cpu)}; stopped ${pair.off.rps} rps${describeCpu(pair.off.cpu)}`,
       );
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const cpuRatios = pairs.flatMap((p) => (p.idle.cpu && p.off.cpu ? [p.idle.cpu.total_us / p.off.cpu.total_us] : []));
+    // the app's own threads: PostgreSQL's figure holds every postgres process on the machine (other databases too)
+    const appUs = (c: CpuPerRequest | null) => (c ? c.app_main_us + c.app_workers_us + c.app_other_us : Number.NaN);
+    const cpuRatios = pairs.flatMap((p) => (p.idle.cpu && p.off.cpu ? [appUs(p.idle.cpu) / appUs(p.off.cpu)] : []));
     return {
       scenario: 'permit',
       connections: READ.connections,
@@ -197,18 +200,18 @@ async function readPathCost(app: ChildServer, dataDir: string, dbUrl: string, o:
       pairs: pairs.map((p) => ({
         idle_rps: p.idle.rps,
         stopped_rps: p.off.rps,
-        idle_cpu_us_per_request: p.idle.cpu?.total_us ?? null,
-        stopped_cpu_us_per_request: p.off.cpu?.total_us ?? null,
+        idle_cpu: p.idle.cpu,
+        stopped_cpu: p.off.cpu,
         idle_p95_ms: p.idle.p95_ms,
         stopped_p95_ms: p.off.p95_ms,
         errors: p.idle.errors + p.off.errors,
       })),
       /** idle / stopped, median of the pairs: 1.00 is no cost; below 1 the events cost throughput */
       rps_ratio: Math.round(median(pairs.map((p) => p.idle.rps / p.off.rps)) * 1000) / 1000,
-      /** idle / stopped CPU per request, median of the pairs: above 1 the events cost CPU */
-      cpu_ratio: cpuRatios.length ? Math.round(median(cpuRatios) * 1000) / 1000 : null,
-      idle_cpu_us_per_request: median(pairs.map((p) => p.idle.cpu?.total_us ?? Number.NaN)),
-      stopped_cpu_us_per_request: median(pairs.map((p) => p.off.cpu?.total_us ?? Number.NaN)),
+      /** idle / stopped CPU of the app's threads per request, median of the pairs: above 1 the events cost CPU */
+      app_cpu_ratio: cpuRatios.length ? Math.round(median(cpuRatios) * 1000) / 1000 : null,
+      idle_app_cpu_us_per_request: median(pairs.map((p) => appUs(p.idle.cpu))),
+      stopped_app_cpu_us_per_request: median(pairs.map((p) => appUs(p.off.cpu))),
     };
   } finally {
     await off.stop();
@@ -296,9 +299,9 @@ export async function runEvents(db: BenchDatabase, o: EventsBenchOptions) {
       const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
       console.log(
         `read path with nobody subscribed (permit, c=${readPath.connections}, median of ${readPath.pairs.length} adjacent pairs): ` +
-          `events idle / stopped throughput ${readPath.rps_ratio.toFixed(3)} (${pct(readPath.rps_ratio)}), CPU per request ` +
-          `${readPath.idle_cpu_us_per_request} / ${readPath.stopped_cpu_us_per_request} µs` +
-          (readPath.cpu_ratio === null ? '' : ` (${pct(readPath.cpu_ratio)})`),
+          `events idle / stopped throughput ${readPath.rps_ratio.toFixed(3)} (${pct(readPath.rps_ratio)}), the app's CPU per request ` +
+          `${readPath.idle_app_cpu_us_per_request} / ${readPath.stopped_app_cpu_us_per_request} µs` +
+          (readPath.app_cpu_ratio === null ? '' : ` (${pct(readPath.app_cpu_ratio)})`),
       );
     }
     console.log(
