@@ -39,6 +39,8 @@ export function createEventServices(deps: EventServiceDeps) {
     baseUrl: () => baseUrl(),
     retryBaseMs: config.webhooks.retryBaseMs,
     timeoutMs: config.webhooks.timeoutMs,
+    // embedded PGlite is one process's: what is claimed at start was claimed by a process that died
+    soleInstance: database.kind === 'pglite',
     onDelivered: (ms) => observer?.delivered(ms),
     onFailed: (reason) => observer?.failed(reason),
   });
@@ -85,7 +87,7 @@ export function createEventServices(deps: EventServiceDeps) {
     publishReceipt: (r: ReceiptOutcome) => publishReceiptEvent(database.db, r),
     async start() {
       await hub.start();
-      dispatcher.start();
+      await dispatcher.start();
     },
     async stop() {
       await dispatcher.stop();

@@ -32,6 +32,12 @@ export interface DispatcherOptions {
    * its DNS lookup and the write of its outcome). @default twice `timeoutMs`, at least `timeoutMs` + 5 s
    */
   claimLeaseMs?: number;
+  /**
+   * No other process can use this database (embedded PGlite locks its directory to one process): at start, every
+   * pending delivery is due at once, so the claims a killed process left behind go out now instead of when their
+   * lease runs out (a delivery waiting out a retry delay is tried once more, early). @default false
+   */
+  soleInstance?: boolean;
   /** Deliveries in flight at once on this instance. @default 32 */
   concurrency?: number;
   /** Per request: connecting and reading the answer together. @default 10000 */
@@ -231,9 +237,20 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       });
   }
 
+  /** See `soleInstance`. */
+  async function releaseEarlierClaims(): Promise<void> {
+    const released = rowsOf<{ seq: number }>(
+      await db.execute(sql`update webhook_deliveries set next_attempt_at = now()
+        where state = 'pending' and next_attempt_at > now() returning seq`),
+    ).length;
+    if (released) log.info({ released }, 'webhook deliveries of an earlier process are due again');
+  }
+
   return {
-    start() {
+    async start() {
       stopped = false;
+      if (opts.soleInstance)
+        await releaseEarlierClaims().catch((err) => log.warn({ err: (err as Error).message }, 'earlier webhook claims not released'));
       tick();
     },
     /** Looks for due deliveries now (an event was just committed). */
