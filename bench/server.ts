@@ -1,7 +1,9 @@
 /**
  * The app as the benchmark runs it: production's pipeline, or a baseline built through src/app.ts's public options
  * (BENCH_VARIANT, read here and nowhere in src/): `security-off` without token verification, guard plugins and the
- * field policy, acting as the client named in `x-bench-client`; `no-audit` without the audit trail.
+ * field policy, acting as the client named in `x-bench-client`; `no-audit` without the audit trail; `no-events`
+ * production's pipeline with change notifications stopped once started (no LISTEN, no webhook dispatcher), the
+ * baseline of the events' idle cost (bench/lib/events.ts).
  */
 import type { AppOptions } from '../src/app.ts';
 import { exitOnStartFailure, runServer } from '../src/main.ts';
@@ -18,7 +20,11 @@ const options: Record<string, AppOptions> = {
     authenticate: async (request) => ({ principal: db ? await benchPrincipal(db, request) : null }),
   },
   'no-audit': { without: ['audit'] },
+  'no-events': {},
 };
 const chosen = options[variant];
 if (!chosen) exitOnStartFailure(new Error(`BENCH_VARIANT must be one of ${Object.keys(options).join(', ')}`));
-runServer(chosen).then((running) => (db = running.database.db), exitOnStartFailure);
+runServer(chosen).then(async (running) => {
+  db = running.database.db;
+  if (variant === 'no-events') await running.services.events.stop();
+}, exitOnStartFailure);

@@ -248,6 +248,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const listeningOn = (port: number) => {
     if (config.publicUrlDerived) publicUrl = publicUrl.replace(/:\d+$/, `:${port}`);
   };
+  // webhook deliveries link to the permit they are about under the same URL
+  services.events.useBaseUrl(() => publicUrl);
 
   async function graphql(request: Request, scope: RequestScope): Promise<Response> {
     const auth = await inSpan('auth.verify_token', {}, () => authenticate(request, scope));

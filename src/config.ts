@@ -167,6 +167,11 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: bool,
   /** First webhook retry delay; each further one doubles, with jitter (tests shorten it). @default 5000 */
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  /**
+   * Per delivery attempt: connecting and reading the answer together. A claimed delivery is leased for twice this
+   * (at least this + 5 s), so one left by a killed instance is sent again that much later. @default 10000
+   */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** Open subscription streams per client on one instance. @default 20 */
   SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(20),
   /** Directory of the SDL files. @default the repository's schema/ */
@@ -244,7 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** The standard OpenTelemetry variables (src/ops/tracing.ts reads them; no other name configures tracing). */
     otel: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_'))),
     schemaDir: e.SCHEMA_DIR,
-    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS },
+    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     subscriptionsPerClient: e.SUBSCRIPTIONS_PER_CLIENT,
     auditLog: {
       origin: e.AUDIT_LOG_ORIGIN,

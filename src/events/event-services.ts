@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import { createEventHub } from './event-hub.ts';
 import type { DeliveryObserver } from './event-metrics.ts';
 import type { EventTypeName } from './event-types.ts';
+import { withResourceLink, type EventBody } from './resource-link.ts';
 import { publishReceiptEvent, type ReceiptOutcome } from './receipt-events.ts';
 import { createStreamRegistry } from './subscription-stream.ts';
 import { createWebhookDispatcher } from './webhook-dispatcher.ts';
@@ -28,12 +29,18 @@ export function createEventServices(deps: EventServiceDeps) {
   const { config, database, log } = deps;
   /** Delivery figures go to the metrics once the app has registered them (src/events/event-metrics.ts). */
   let observer: DeliveryObserver | null = null;
+  /** PUBLIC_URL as the app knows it (in development, with the port it bound): deliveries link to the permit under it. */
+  let baseUrl = () => config.publicUrl;
   const policy: TargetPolicy = { production: config.env === 'production', allowPrivate: config.webhooks.allowPrivate };
   const dispatcher = createWebhookDispatcher({
     db: database.db,
     log,
     policy,
+    baseUrl: () => baseUrl(),
     retryBaseMs: config.webhooks.retryBaseMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    // embedded PGlite is one process's: what is claimed at start was claimed by a process that died
+    soleInstance: database.kind === 'pglite',
     onDelivered: (ms) => observer?.delivered(ms),
     onFailed: (reason) => observer?.failed(reason),
   });
@@ -48,6 +55,9 @@ export function createEventServices(deps: EventServiceDeps) {
     policy,
     observeDeliveries: (o: DeliveryObserver) => {
       observer = o;
+    },
+    useBaseUrl: (url: () => string) => {
+      baseUrl = url;
     },
     /** Registers a webhook as an audited change; the URL is checked (DNS included) before the transaction opens. */
     async register(work: AuditedWork, p: Principal, input: { url: string; events: EventTypeName[] }) {
@@ -64,12 +74,20 @@ export function createEventServices(deps: EventServiceDeps) {
         () => [`webhook:${id}`],
       ),
     list: (p: Principal) => listWebhooks(database.db, p),
-    deliveries: (p: Principal, webhookId: string, first?: number | null, after?: string | null) =>
-      webhookDeliveryPage(database.db, p, webhookId, first, after),
+    /** A page of deliveries, each body as it is sent (with its link). */
+    async deliveries(p: Principal, webhookId: string, first?: number | null, after?: string | null) {
+      const page = await webhookDeliveryPage(database.db, p, webhookId, first, after);
+      const base = baseUrl();
+      for (const e of page.edges) {
+        const body = (typeof e.node.body === 'string' ? JSON.parse(e.node.body) : e.node.body) as EventBody;
+        e.node.body = withResourceLink(body, base);
+      }
+      return page;
+    },
     publishReceipt: (r: ReceiptOutcome) => publishReceiptEvent(database.db, r),
     async start() {
       await hub.start();
-      dispatcher.start();
+      await dispatcher.start();
     },
     async stop() {
       await dispatcher.stop();

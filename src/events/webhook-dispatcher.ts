@@ -1,20 +1,24 @@
 /**
  * Sends due webhook deliveries (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`), from
  * any number of instances on one PostgreSQL. A claim is a lease: the row stays `pending` with its due time moved
- * forward by CLAIM_LEASE, under `FOR UPDATE SKIP LOCKED` so two instances never take the same row; an instance that
- * dies mid-delivery (`kill -9`) only delays it until the lease runs out. A delivery waits while an earlier one
+ * forward by the lease, under `FOR UPDATE SKIP LOCKED` so two instances never take the same row; an instance that
+ * dies mid-delivery (`kill -9`) only delays it until the lease runs out, and then any instance (the restarted one
+ * too) sends it again with the same `webhook-id` (test/faults/webhook-kill.test.ts). A delivery waits while an earlier one
  * for the same permit and webhook is pending, which keeps each permit's events in order.
  */
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { linkHeaderOf, withResourceLink, type EventBody } from './resource-link.ts';
 import { deliveryTarget, type TargetPolicy } from './webhook-target.ts';
 
 export interface DispatcherOptions {
   db: Db;
   log: Logger;
   policy: TargetPolicy;
+  /** PUBLIC_URL, for the link to the permit each delivery is about (src/events/resource-link.ts). @default no link */
+  baseUrl?: () => string;
   /** First retry delay; each further one doubles (capped at an hour), with ±50 % jitter. @default 5000 */
   retryBaseMs?: number;
   /** A delivery failing for this long is dead-lettered. @default 25 h (issue 22: at least a day) */
@@ -23,8 +27,17 @@ export interface DispatcherOptions {
   disableAfterMs?: number;
   /** How often due deliveries are looked for when nothing wakes the dispatcher. @default 1000 */
   pollMs?: number;
-  /** How long a claimed delivery is held before another instance may take it; longer than any attempt. @default 60000 */
+  /**
+   * How long a claimed delivery is held before another instance may take it: longer than any attempt (the request,
+   * its DNS lookup and the write of its outcome). @default twice `timeoutMs`, at least `timeoutMs` + 5 s
+   */
   claimLeaseMs?: number;
+  /**
+   * No other process can use this database (embedded PGlite locks its directory to one process): at start, every
+   * pending delivery is due at once, so the claims a killed process left behind go out now instead of when their
+   * lease runs out (a delivery waiting out a retry delay is tried once more, early). @default false
+   */
+  soleInstance?: boolean;
   /** Deliveries in flight at once on this instance. @default 32 */
   concurrency?: number;
   /** Per request: connecting and reading the answer together. @default 10000 */
@@ -71,7 +84,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   const disableAfter = opts.disableAfterMs ?? 3 * 24 * 3600_000;
   const pollMs = opts.pollMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const leaseMs = Math.max(opts.claimLeaseMs ?? 60_000, timeoutMs + 1000);
+  const leaseMs = Math.max(opts.claimLeaseMs ?? Math.max(2 * timeoutMs, timeoutMs + 5000), timeoutMs + 1000);
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
@@ -104,7 +117,10 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   async function send(d: Claimed): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
     const target = await deliveryTarget(d.url, policy);
     if ('problem' in target) return { ok: false, status: null, error: `target refused: the URL ${target.problem}` };
-    const body = typeof d.body === 'string' ? d.body : JSON.stringify(d.body);
+    const stored = (typeof d.body === 'string' ? JSON.parse(d.body) : d.body) as EventBody;
+    const sent = opts.baseUrl ? withResourceLink(stored, opts.baseUrl()) : stored;
+    const body = JSON.stringify(sent);
+    const link = linkHeaderOf(sent);
     const timestamp = new Date();
     const signature = new Webhook(d.secret).sign(d.message_id, timestamp, body);
     try {
@@ -121,6 +137,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
           'webhook-id': d.message_id,
           'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
           'webhook-signature': signature,
+          ...(link ? { link } : {}),
         },
         body,
       });
@@ -220,9 +237,20 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       });
   }
 
+  /** See `soleInstance`. */
+  async function releaseEarlierClaims(): Promise<void> {
+    const released = rowsOf<{ seq: number }>(
+      await db.execute(sql`update webhook_deliveries set next_attempt_at = now()
+        where state = 'pending' and next_attempt_at > now() returning seq`),
+    ).length;
+    if (released) log.info({ released }, 'webhook deliveries of an earlier process are due again');
+  }
+
   return {
-    start() {
+    async start() {
       stopped = false;
+      if (opts.soleInstance)
+        await releaseEarlierClaims().catch((err) => log.warn({ err: (err as Error).message }, 'earlier webhook claims not released'));
       tick();
     },
     /** Looks for due deliveries now (an event was just committed). */

@@ -1,20 +1,31 @@
 /**
  * A webhook receiver for tests, built on the Standard Webhooks library's own verifier: every request is checked
  * with `Webhook.verify` against the secret; unverifiable requests are kept apart so a test can insist on none.
+ * It de-duplicates by `webhook-id` as the specification tells receivers to (`processed`), and can be slow to
+ * answer (`hold`), so that a test can kill the sender while a delivery is in flight.
  */
 import { Webhook } from 'standardwebhooks';
 
 export interface Received {
   id: string;
   timestamp: string;
-  body: { type: string; timestamp: string; data: Record<string, any> };
+  body: { type: string; timestamp: string; data: Record<string, any>; links?: { href: string; rel: string; type: string }[] };
 }
 
 export interface Receiver {
   url: string;
   /** Set once the webhook is registered (the secret is shown only then). */
   secret: string | null;
+  /** Every verified request, repeats included, in arrival order. */
   verified: Received[];
+  /** Verified deliveries de-duplicated by webhook-id: each event processed once, in order of first arrival. */
+  processed: Received[];
+  /** While set, a verified request is processed and then left unanswered until this settles (a slow receiver). */
+  hold: Promise<void> | null;
+  /** Requests being held now. */
+  holding: number;
+  /** The `Link` header of each verified request, by webhook-id. */
+  links: Map<string, string | null>;
   /** Attempts of every request, verified or not, by webhook-id. */
   attempts: Map<string, number>;
   unverified: string[];
@@ -29,6 +40,10 @@ export function startReceiver(): Receiver {
     url: '',
     secret: null,
     verified: [],
+    processed: [],
+    hold: null,
+    holding: 0,
+    links: new Map(),
     attempts: new Map(),
     unverified: [],
     failFirst: 0,
@@ -51,7 +66,14 @@ export function startReceiver(): Receiver {
       try {
         const headers = Object.fromEntries(req.headers.entries());
         const body = new Webhook(r.secret!).verify(text, headers) as Received['body'];
-        r.verified.push({ id, timestamp: req.headers.get('webhook-timestamp')!, body });
+        const got = { id, timestamp: req.headers.get('webhook-timestamp')!, body };
+        r.verified.push(got);
+        r.links.set(id, req.headers.get('link'));
+        if (!r.processed.some((p) => p.id === id)) r.processed.push(got);
+        if (r.hold) {
+          r.holding++;
+          await r.hold.finally(() => r.holding--);
+        }
         return new Response(null, { status: 204 });
       } catch (err) {
         r.unverified.push(`${id}: ${(err as Error).message}`);

@@ -15,7 +15,7 @@ setDefaultTimeout(120_000);
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BASE_MS: '200' });
-}, 60_000);
+}, 120_000);
 afterAll(() => t.stop(), 30_000);
 
 const REGISTER = `mutation($in: RegisterWebhookInput!) { registerWebhook(input: $in) { secret webhook { id url events active } } }`;
@@ -78,6 +78,30 @@ describe('webhooks', () => {
     } finally {
       mine.stop();
       theirs.stop();
+    }
+  });
+
+  test('a delivery links to the permit it is about under PUBLIC_URL: in the signed body and as a Link header', async () => {
+    const receiver = startReceiver();
+    try {
+      const id = await register(receiver, 'demo-contractor-a', ['PERMIT_SUBMITTED']);
+      const n = await submit('demo-contractor-a', 'wh-link-1');
+      const [got] = await receiver.waitFor(1);
+      expect(receiver.unverified).toEqual([]);
+      // PUBLIC_URL is derived from HOST/PORT here: the port the server really bound, as the OAuth metadata names it
+      const href = `${t.url}/ogc/collections/permits/items/${encodeURIComponent(n)}`;
+      expect(got!.body.links).toEqual([{ href, rel: 'about', type: 'application/geo+json' }]);
+      expect(receiver.links.get(got!.id)).toBe(`<${href}>; rel="about"; type="application/geo+json"`);
+      // the link works for the receiver's owner, with its own token
+      const tok = await t.token('demo-contractor-a');
+      const item = await fetch(href, { headers: { authorization: `Bearer ${tok}` } });
+      expect(item.status).toBe(200);
+      expect(((await item.json()) as { id: string }).id).toBe(n);
+      // webhookDeliveries shows the body as it was sent
+      const page = await t.gql(`query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { payload } } } }`, { id }, tok);
+      expect(page.body.data.webhookDeliveries.edges[0].node.payload.links).toEqual(got!.body.links);
+    } finally {
+      receiver.stop();
     }
   });
 
@@ -196,6 +220,9 @@ describe('webhooks', () => {
         type: 'receipt.rejected',
         data: { id: receiptId, state: 'REJECTED', reason: 'contractor license expired' },
       });
+      // no permit, no link
+      expect(got!.body.links).toBeUndefined();
+      expect(submitter.links.get(got!.id)).toBeNull();
       await Bun.sleep(500);
       expect(other.verified).toEqual([]);
     } finally {

@@ -25,7 +25,8 @@ export interface AppProcess {
 }
 
 export interface AppOptions {
-  databaseUrl: string;
+  /** PostgreSQL; without it the server opens embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
   dataDir: string;
   port: number;
   env?: Record<string, string>;
@@ -64,7 +65,7 @@ export async function startApp(opts: AppOptions): Promise<AppProcess> {
       HOME: process.env.HOME ?? '/root',
       APP_ENV: 'development',
       HOST: '127.0.0.1',
-      DATABASE_URL: opts.databaseUrl,
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
       DATA_DIR: opts.dataDir,
       PORT: String(opts.port),
       LOG_LEVEL: 'info',

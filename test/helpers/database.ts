@@ -76,3 +76,12 @@ export async function createTestDatabase(opts: { seed?: 'none' | 'small' } = {})
   const database = await openDatabase({ pgliteDir: 'memory://', pgliteTemplate: await pgliteTemplate(seed) });
   return { database, drop: () => database.close() };
 }
+
+/**
+ * A migrated PGlite data directory with the small demo data at `dir` (closed again), for a server started as a child
+ * process on it: the test process's template instead of an initdb, the migrations and the seed in the child.
+ */
+export async function writeSeededPgliteDir(dir: string): Promise<void> {
+  const database = await openDatabase({ pgliteDir: dir, pgliteTemplate: await pgliteTemplate('small') });
+  await database.close();
+}
