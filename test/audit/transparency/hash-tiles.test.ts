@@ -2,9 +2,13 @@
  * C2SP tlog-tiles hash tiles (src/audit/transparency/hash-tiles.ts): canonical paths only, and each tile's hashes
  * are the tree's nodes at level 8·L, checked against the Merkle Tree Hash of the leaves they cover (RFC 9162).
  */
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { hashLeaf, merkleTreeHash } from '../../../src/audit/merkle.ts';
+import { consistencyPath, verifyConsistency } from '../../../src/audit/transparency/consistency.ts';
 import { createTileHasher, encodeTileIndex, leavesNeeded, parseTilePath, tilePath } from '../../../src/audit/transparency/hash-tiles.ts';
+import { createTileNodeReader } from '../../../src/audit/transparency/tile-proofs.ts';
+
+setDefaultTimeout(120_000);
 
 describe('tile paths', () => {
   test('the index is written in 3-digit elements, all but the last prefixed with x', () => {
@@ -75,5 +79,38 @@ describe('tile hashes are the tree nodes at level 8·L', () => {
     await hasher.tile({ level: 2, index: 0, width: 1 });
     await hasher.tile({ level: 1, index: 0, width: 256 });
     expect(reads).toBe(before);
+  });
+});
+
+describe('consistency proofs read from tiles (tile-proofs.ts) are the RFC 9162 proofs', () => {
+  const leaves = Array.from({ length: 65_536 + 700 }, (_, i) => hashLeaf(new TextEncoder().encode(`leaf ${i}`)));
+  const hasher = createTileHasher(async (start, count) => leaves.slice(start, start + count));
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+  test('for small, aligned and multi-level sizes, equal to the proof over the leaves, and it verifies', async () => {
+    for (const [m, n] of [
+      [1, 2],
+      [3, 7],
+      [100, 300],
+      [255, 256],
+      [256, 513],
+      [1000, 65_536],
+      [257, 65_536 + 700],
+      [65_536, 65_536 + 700],
+    ] as const) {
+      const served: string[] = [];
+      const reader = createTileNodeReader(async (t) => {
+        // a log of n leaves serves only what its tree holds
+        expect(leavesNeeded(t)).toBeLessThanOrEqual(n);
+        served.push(tilePath(t));
+        return hasher.tile(t);
+      }, n);
+      const proof = await reader.consistencyProof(m);
+      expect({ m, n, proof: proof.map(hex) }).toEqual({ m, n, proof: consistencyPath(m, leaves.slice(0, n)).map(hex) });
+      const fromRoot = merkleTreeHash(leaves.slice(0, m));
+      const toRoot = merkleTreeHash(leaves.slice(0, n));
+      expect(verifyConsistency({ fromSize: m, toSize: n, fromRoot, toRoot, proof })).toBe(true);
+      expect(served.length).toBeLessThan(20);
+    }
   });
 });
