@@ -15,7 +15,7 @@ import { inclusionPath, merkleTreeHash } from '../merkle.ts';
 import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';
 import { addCosignatures, verifiedCosignatures } from './cosignature.ts';
 import { createCosignatureCollector, type WitnessEndpoint } from './cosignature-collector.ts';
-import { createCosignatureStore } from './cosignature-store.ts';
+import { createCosignatureStore, witnessId } from './cosignature-store.ts';
 import { consistencyPath } from './consistency.ts';
 import { createTileHasher, leavesNeeded, type TileCoordinate } from './hash-tiles.ts';
 import { loadEntry, loadLeafHashes, loadLeafRange } from './leaf-hashes.ts';
@@ -54,13 +54,15 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
   const store = createCosignatureStore(d.db);
   const witnessKeys = (d.witnesses ?? []).map((w) => w.key);
   // a stored line is published only once it verified over the note of its tree (lines are immutable per tree)
-  const verifiedLines = new Set<string>();
-  const cosignedByWitness = (note: string) => {
+  const verifiedLines = new Map<string, string>();
+  /** The witness (`name+keyid`) whose valid cosignature `note` carries, or null. */
+  const cosigner = (note: string): string | null => {
     try {
-      return verifiedCosignatures(note, witnessKeys).length > 0;
+      const [found] = verifiedCosignatures(note, witnessKeys);
+      return found ? witnessId(found.witness) : null;
     } catch (err) {
       // a malformed line (the table is not ours alone) is left out, not a failure of the checkpoint
-      if (err instanceof NoteError) return false;
+      if (err instanceof NoteError) return null;
       throw err;
     }
   };
@@ -122,15 +124,20 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
     const note = signedNote(head);
     if (!collector || head.size === 0) return note;
     void collector.collect(head, note);
-    const lines = [...new Set([...collector.linesFor(head), ...(await store.linesFor(head))])].filter((line) => {
+    // one line per witness: this instance's own first, then what any instance stored
+    const byWitness = new Map<string, string>();
+    for (const line of [...collector.linesFor(head), ...(await store.linesFor(head))]) {
       const k = `${note}${line}`;
-      if (verifiedLines.has(k)) return true;
-      if (!cosignedByWitness(k)) return false;
-      if (verifiedLines.size > 1024) verifiedLines.clear();
-      verifiedLines.add(k);
-      return true;
-    });
-    return addCosignatures(note, lines);
+      let who = verifiedLines.get(k) ?? null;
+      if (!who) {
+        who = cosigner(k);
+        if (!who) continue;
+        if (verifiedLines.size > 1024) verifiedLines.clear();
+        verifiedLines.set(k, who);
+      }
+      if (!byWitness.has(who)) byWitness.set(who, line);
+    }
+    return addCosignatures(note, [...byWitness.values()]);
   }
 
   async function consistencyProof(fromSize: number, toSize: number): Promise<string[]> {

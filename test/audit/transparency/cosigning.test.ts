@@ -123,6 +123,13 @@ describe('the server collects and publishes witness cosignatures', () => {
     expect(published).not.toContain(forged.trim());
     expect(published).not.toContain('junk');
     expect(verifiedCosignatures(published, [witness])).toHaveLength(1);
+    // another instance cosigned the same tree later (its row replaced this one's): still one line per witness
+    const later = cosignatureLine(body, witness, 1_800_000_000);
+    await t.tdb.database.db.execute(sql`
+      update audit_cosignatures set line = ${later}
+      where tree_size = ${head.size} and root_hash = ${head.rootHash} and witness = ${witnessId(witness)}`);
+    const once = await checkpoint();
+    expect(once.split('\n').filter((l) => l.startsWith('— county-clerk.example/witness '))).toHaveLength(1);
   });
 
   test('another instance (no memory of sizes) learns the witness size from its 409 and still collects', async () => {
