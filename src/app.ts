@@ -11,6 +11,7 @@ import { tokenEntry } from './audit/audit-entry.ts';
 import { createAuditedWork } from './audit/audited-work.ts';
 import { registerEventMetrics } from './events/event-metrics.ts';
 import type { AuditRecorder } from './audit/recorder.ts';
+import { parseTilePath, TILE_WIDTH } from './audit/transparency/hash-tiles.ts';
 import type { TransparencyLog } from './audit/transparency/transparency-log.ts';
 import { auditGraphQLRequest, useAuditTrail } from './audit/use-audit-trail.ts';
 import { RATE_LIMITS } from './auth/policy.ts';
@@ -272,24 +273,24 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
     log,
   });
+  /** Takes `tokens` from the caller's bucket (the one /graphql charges); local buckets while Redis is unreachable. */
+  async function chargeBucket(scope: RequestScope, tokens: number) {
+    const who = rateLimitIdentity(scope);
+    const policy = scaledLimits[who.role as keyof typeof scaledLimits];
+    // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
+    const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
+    try {
+      return await (buckets ?? localBuckets).take(who.key, cost, policy);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
+      return localBuckets.take(who.key, cost, policy);
+    }
+  }
   const ogc = createOgcRoute({
     db: database.db,
     schema,
     authenticate,
-    charge:
-      buckets &&
-      (async (scope, tokens) => {
-        const who = rateLimitIdentity(scope);
-        const policy = scaledLimits[who.role as keyof typeof scaledLimits];
-        // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
-        const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
-        try {
-          return await buckets.take(who.key, cost, policy);
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
-          return localBuckets.take(who.key, cost, policy);
-        }
-      }),
+    charge: buckets && chargeBucket,
     guard: (fn) => services.breaker.execute(fn),
     changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
@@ -310,13 +311,46 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }
   }
 
-  async function auditText(body: () => Promise<string>): Promise<Response> {
+  /**
+   * The audit log's public reads (checkpoint, verifier key, hash tiles): no token, so each costs a token of the
+   * caller's anonymous bucket, by address, like an anonymous GraphQL read; 429 when it is empty.
+   */
+  async function publicAuditRead(scope: RequestScope, body: () => Promise<Response>): Promise<Response> {
+    if (buckets) {
+      const r = await chargeBucket(scope, 1);
+      if (!r.allowed) {
+        return Response.json(
+          { error: 'rate_limited', code: 'RATE_LIMITED', message: `rate limit exceeded; retry after ${r.retryAfterSeconds} s` },
+          { status: 429, headers: { 'Retry-After': String(r.retryAfterSeconds) } },
+        );
+      }
+    }
     try {
-      return new Response(await body(), { headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' } });
+      return await body();
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'audit checkpoint unavailable');
+      log.warn({ err: (err as Error).message }, 'audit transparency read unavailable');
       return Response.json({ error: 'service_degraded' }, { status: 503, headers: { 'Retry-After': '5' } });
     }
+  }
+
+  const auditText = (scope: RequestScope, body: () => Promise<string>) =>
+    publicAuditRead(
+      scope,
+      async () => new Response(await body(), { headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' } }),
+    );
+
+  /** GET /audit/tile/<L>/<N>[.p/<W>]: C2SP tlog-tiles hash tiles of the latest checkpoint's tree. */
+  function auditTile(scope: RequestScope, rest: string): Promise<Response> {
+    return publicAuditRead(scope, async () => {
+      const coordinate = parseTilePath(rest);
+      const bytes = coordinate && (await deps.transparency.hashTile(coordinate));
+      if (!coordinate || !bytes) {
+        return Response.json({ error: 'not_found' }, { status: 404, headers: { 'cache-control': 'no-store' } });
+      }
+      // a full tile never changes (the log is append-only); a partial one neither, but logs may drop it once full
+      const cache = coordinate.width === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=86400';
+      return new Response(bytes, { headers: { 'content-type': 'application/octet-stream', 'cache-control': cache } });
+    });
   }
 
   function readiness(): Response {
@@ -371,12 +405,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
     '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.metadataIssuer, publicUrl),
     // public, like a CT log's get-sth: the signed tree head and the key to check it need no token
-    '/audit/checkpoint': () => auditText(() => deps.transparency.checkpointNote()),
-    '/audit/verifier-key': () => auditText(async () => `${deps.transparency.verifierKey()}\n`),
+    '/audit/checkpoint': (_r, scope) => auditText(scope, () => deps.transparency.checkpointNote()),
+    '/audit/verifier-key': (_r, scope) => auditText(scope, async () => `${deps.transparency.verifierKey()}\n`),
     '/healthz': () => Response.json({ status: 'ok' }),
     '/readyz': readiness,
   };
   const STATUS_PATH = /^\/status\/([A-Za-z0-9-]{1,64})$/;
+  const TILE_PREFIX = '/audit/tile/';
 
   async function route(request: Request, scope: RequestScope): Promise<Response> {
     const url = new URL(request.url);
@@ -390,6 +425,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     if (url.pathname === '/ogc' || url.pathname.startsWith('/ogc/')) return ogc(request, scope, url);
     const read = readOnly[url.pathname];
     if (read) return read(request, scope, url);
+    if (url.pathname.startsWith(TILE_PREFIX)) return auditTile(scope, url.pathname.slice(TILE_PREFIX.length));
     const status = STATUS_PATH.exec(url.pathname);
     if (status) return publicStatus(status[1]!);
     return Response.json({ error: 'not_found' }, { status: 404 });

@@ -20,7 +20,14 @@ import {
 import { verifyEntryProof } from '../audit/transparency/tlog-proof.ts';
 import { createTransparencyLog, ProofRequestError } from '../audit/transparency/transparency-log.ts';
 import { createWitnessService } from '../audit/transparency/witness-server.ts';
-import { defaultWitnessName, fetchConsistency, WitnessRefusal, witnessKey, witnessOnce } from '../audit/transparency/witness.ts';
+import {
+  consistencyFromTiles,
+  defaultWitnessName,
+  fetchConsistency,
+  WitnessRefusal,
+  witnessKey,
+  witnessOnce,
+} from '../audit/transparency/witness.ts';
 import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { AppConfig } from '../config.ts';
 import type { Command } from './command.ts';
@@ -79,12 +86,13 @@ function openFile(file: string, keys: NoteVerifier[], origin?: string): OpenedCh
 export const auditConsistency: Command = {
   name: 'audit consistency',
   summary: 'verify that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof)',
-  help: `Usage: cli audit consistency OLD NEW [--log-key VKEY]... [--log URL --token TOKEN] [--json]
+  help: `Usage: cli audit consistency OLD NEW [--log-key VKEY]... [--log URL [--token TOKEN]] [--json]
 
 OLD and NEW are checkpoint notes (the text of GET /audit/checkpoint, kept outside the database). Both must be
 signed by the log (--log-key, else this deployment's log keys) for the same origin. The consistency proof is
-computed from the database, or with --log fetched from that server (GraphQL auditConsistency, a token with
-audit:verify; no database needed), and checked against the two signed roots only.
+computed from the database, or with --log fetched from that server (GraphQL auditConsistency with a --token
+holding audit:verify, or without one built from its public hash tiles, URL/audit/tile/…; no database needed),
+and checked against the two signed roots only.
 Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, signature).`,
   async run(argv, { out, config }) {
     const { values: o, positionals } = parseWithPositionals(
@@ -107,7 +115,10 @@ Exits 0 when NEW extends OLD; 1 naming why not (rollback, split view, fork, sign
     const extending = older.size > 0 && newer.size > older.size;
     if (extending && o.log) {
       try {
-        proof = await fetchConsistency({ logUrl: o.log, ...(o.token ? { token: o.token } : {}) }, older.size, newer.size);
+        // without a token, from the public hash tiles: anyone can check two checkpoints
+        proof = o.token
+          ? await fetchConsistency({ logUrl: o.log, token: o.token }, older.size, newer.size)
+          : await consistencyFromTiles({ logUrl: o.log }, older.size, newer.size);
       } catch (err) {
         if (err instanceof WitnessRefusal) throw new CliError(`no proof from ${o.log}: ${err.message}`);
         throw err;
@@ -242,13 +253,14 @@ root and, with --witness/--quorum, that enough witnesses cosigned. Exits 0 when 
 export const auditWitness: Command = {
   name: 'audit witness',
   summary: 'a witness: verify consistency with the last checkpoint seen, then cosign',
-  help: `Usage: cli audit witness --log URL --state DIR [--token TOKEN] [--log-key VKEY]... [--name NAME]
+  help: `Usage: cli audit witness --log URL --state DIR [--token TOKEN | --tiles] [--log-key VKEY]... [--name NAME]
        cli audit witness --serve HOST:PORT --state DIR --log-key VKEY... [--name NAME]
 
 Fetches URL/audit/checkpoint, checks its signature against the pinned log key (DIR/log.vkey: --log-key, or the
 served key on the first run), and compares it with the last checkpoint this witness verified (DIR/checkpoint):
 a smaller tree is a rollback, another tree of the same size a split view, a larger tree whose consistency proof
-(GraphQL auditConsistency; --token or WITNESS_TOKEN, scope audit:verify) fails a fork. Then cosigns it
+(GraphQL auditConsistency: --token or WITNESS_TOKEN, scope audit:verify; or, with --tiles, built from the
+log's public hash tiles URL/audit/tile/…, no token) fails a fork. Then cosigns it
 (C2SP tlog-cosignature, Ed25519 key in DIR/witness.key, public key in DIR/witness.vkey), stores it and prints
 the cosigned checkpoint. Exits 1 naming the refusal. A new log key is never trusted silently: after the log
 rotates its key, pin the new one with --log-key (earlier pinned keys are kept).
@@ -262,6 +274,7 @@ state. Runs until interrupted.`,
         log: { type: 'string' },
         state: { type: 'string' },
         token: { type: 'string' },
+        tiles: { type: 'boolean' },
         'log-key': { type: 'string', multiple: true },
         name: { type: 'string' },
         serve: { type: 'string' },
@@ -276,6 +289,7 @@ state. Runs until interrupted.`,
         logUrl: required(o.log, '--log'),
         stateDir: required(o.state, '--state'),
         ...(token ? { token } : {}),
+        ...(o.tiles ? { proofs: 'tiles' as const } : {}),
         ...(o['log-key'] ? { logKeys: o['log-key'] } : {}),
         ...(o.name ? { name: o.name } : {}),
       });

@@ -105,6 +105,7 @@ export function classifyAuthFailure(reason: string): AuthFailureReason {
 export function routeLabel(pathname: string): string {
   if (ROUTES.includes(pathname)) return pathname;
   if (pathname.startsWith('/status/')) return '/status/:number';
+  if (pathname.startsWith('/audit/tile/')) return '/audit/tile/*';
   if (pathname.startsWith('/graphiql-assets/')) return '/graphiql-assets/*';
   if (pathname === '/ogc' || pathname.startsWith('/ogc/')) return '/ogc/*';
   return 'other';

@@ -3,12 +3,13 @@
  * consistency proof from the size each one last cosigned, and keeps the cosignatures that verify with that
  * witness's key, so GET /audit/checkpoint can publish the checkpoint with them.
  *
- * Why in memory: a cosignature can always be asked for again (a witness cosigns the same tree again), so an
- * instance that restarts, or another instance, simply collects its own; nothing here needs the database.
- * A witness that answers 409 tells us the size it last cosigned; we retry once from there.
+ * Each cosignature is kept in `audit_cosignatures` (cosignature-store.ts) when a store is given, so a restart or
+ * another instance publishes it without asking again, and starts from the size the witness last cosigned; a
+ * witness that answers 409 tells us the size it last cosigned all the same, and we retry once from there.
  */
 import type { TreeHead } from './checkpoint-note.ts';
 import { verifiedCosignatures } from './cosignature.ts';
+import type { CosignatureStore } from './cosignature-store.ts';
 import type { NoteVerifier } from './signed-note.ts';
 
 export interface WitnessEndpoint {
@@ -21,6 +22,8 @@ export interface CollectorDeps {
   witnesses: readonly WitnessEndpoint[];
   /** Consistency proof (hex) between two sizes of this log. */
   consistency: (fromSize: number, toSize: number) => Promise<string[]>;
+  /** Where cosignatures are kept across restarts and instances. @default memory only */
+  store?: CosignatureStore;
   fetch?: typeof fetch;
   onError?: (witness: WitnessEndpoint, message: string) => void;
   /** Per request. @default 5000 */
@@ -49,7 +52,12 @@ export function createCosignatureCollector(d: CollectorDeps) {
   }
 
   async function askOne(w: WitnessEndpoint, head: TreeHead, note: string): Promise<string | null> {
-    let res = await post(w, head, note, lastSize.get(w) ?? 0);
+    let old = lastSize.get(w);
+    if (old === undefined) {
+      const stored = d.store ? await d.store.lastCosignedSize(w.key) : 0;
+      old = stored <= head.size ? stored : 0;
+    }
+    let res = await post(w, head, note, old);
     if (res.status === 409 && res.headers.get('content-type')?.startsWith('text/x.tlog.size')) {
       const size = Number((await res.text()).trim());
       if (!Number.isSafeInteger(size) || size < 0 || size > head.size)
@@ -62,6 +70,8 @@ export function createCosignatureCollector(d: CollectorDeps) {
     const line = text.split('\n').find((l) => verifiedCosignatures(`${note}${l}\n`, [w.key]).length > 0);
     if (!line) throw new Error('no cosignature from its key verifies');
     lastSize.set(w, head.size);
+    // not kept: this instance still publishes it; another asks the witness again
+    await d.store?.save(head, w.key, `${line}\n`).catch((err) => d.onError?.(w, `cosignature not stored: ${(err as Error).message}`));
     return `${line}\n`;
   }
 

@@ -26,6 +26,27 @@ export async function loadLeafHashes(executor: Executor, size: number, pageSize 
   return leaves.length === size ? leaves : null;
 }
 
+/** Leaf hashes of the `count` entries after the first `start` (leaf indexes start..start+count-1); throws on a gap. */
+export async function loadLeafRange(executor: Executor, start: number, count: number, pageSize = 10_000): Promise<Uint8Array[]> {
+  const leaves: Uint8Array[] = [];
+  let after = start;
+  while (leaves.length < count) {
+    const rows = rowsOf<{ seq: string; hash: string }>(
+      await executor.execute(sql`
+        select seq::text as seq, hash from audit_entries
+        where seq > ${after}::bigint and seq <= ${start + count}::bigint order by audit_entries.seq
+        limit ${Math.min(pageSize, count - leaves.length)}::int`),
+    );
+    for (const r of rows) {
+      if (Number(r.seq) !== start + leaves.length + 1) throw new Error(`audit entry ${start + leaves.length + 1} is missing`);
+      leaves.push(hashLeaf(Buffer.from(r.hash, 'hex')));
+    }
+    if (rows.length === 0) throw new Error(`audit entry ${start + leaves.length + 1} is missing`);
+    after = start + leaves.length;
+  }
+  return leaves;
+}
+
 /** One audit entry as the offline proof carries it: enough to recompute its chain hash. */
 export interface ProvenEntry {
   seq: number;

@@ -1,6 +1,7 @@
 /**
- * The log's public face: the latest checkpoint as a C2SP signed note, consistency proofs between sizes, and
- * offline entry proofs. Served at GET /audit/checkpoint, GET /audit/verifier-key, GraphQL and the CLI.
+ * The log's public face: the latest checkpoint as a C2SP signed note with its stored witness cosignatures, the
+ * C2SP tlog-tiles hash tiles of that tree, consistency proofs between sizes, and offline entry proofs. Served at
+ * GET /audit/checkpoint, /audit/verifier-key and /audit/tile/…, GraphQL and the CLI.
  *
  * Why it signs from the stored ES256 checkpoints: those were only taken over a chain that verified
  * (take-checkpoint.ts), so the note vouches for nothing the JWS did not; each row's JWS is checked before use so
@@ -12,11 +13,14 @@ import { rowsOf, type Executor } from '../../db/client.ts';
 import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
 import { inclusionPath, merkleTreeHash } from '../merkle.ts';
 import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';
-import { addCosignatures } from './cosignature.ts';
+import { addCosignatures, verifiedCosignatures } from './cosignature.ts';
 import { createCosignatureCollector, type WitnessEndpoint } from './cosignature-collector.ts';
+import { createCosignatureStore, witnessId } from './cosignature-store.ts';
 import { consistencyPath } from './consistency.ts';
-import { loadEntry, loadLeafHashes } from './leaf-hashes.ts';
+import { createTileHasher, leavesNeeded, type TileCoordinate } from './hash-tiles.ts';
+import { loadEntry, loadLeafHashes, loadLeafRange } from './leaf-hashes.ts';
 import { activeVerifierKey, type LogKeys } from './log-key.ts';
+import { NoteError } from './signed-note.ts';
 import { entryExtra, formatTlogProof } from './tlog-proof.ts';
 
 export class ProofRequestError extends Error {
@@ -47,9 +51,26 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
   const notes = new Map<string, string>();
   // the checkpoint endpoint is public: each stored JWS is verified once, not on every request
   const verified = new Map<string, boolean>();
+  const store = createCosignatureStore(d.db);
+  const witnessKeys = (d.witnesses ?? []).map((w) => w.key);
+  // a stored line is published only once it verified over the note of its tree (lines are immutable per tree)
+  const verifiedLines = new Map<string, string>();
+  /** The witness (`name+keyid`) whose valid cosignature `note` carries, or null. */
+  const cosigner = (note: string): string | null => {
+    try {
+      const [found] = verifiedCosignatures(note, witnessKeys);
+      return found ? witnessId(found.witness) : null;
+    } catch (err) {
+      // a malformed line (the table is not ours alone) is left out, not a failure of the checkpoint
+      if (err instanceof NoteError) return null;
+      throw err;
+    }
+  };
+  const tiles = createTileHasher((start, count) => loadLeafRange(d.db, start, count));
   const collector = d.witnesses?.length
     ? createCosignatureCollector({
         witnesses: d.witnesses,
+        store,
         consistency: (from, to) => consistencyProof(from, to),
         ...(d.fetch ? { fetch: d.fetch } : {}),
         ...(d.onWitnessError ? { onError: d.onWitnessError } : {}),
@@ -95,12 +116,28 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
     return note;
   }
 
-  /** The note with the cosignatures collected so far; asks the witnesses (in the background) for the rest. */
-  function noteFor(head: TreeHead): string {
+  /**
+   * The note with the cosignatures collected so far, by this instance or stored by any (restarts included);
+   * asks the witnesses (in the background) for the rest. Only lines that verify with a key of AUDIT_WITNESSES.
+   */
+  async function noteFor(head: TreeHead): Promise<string> {
     const note = signedNote(head);
     if (!collector || head.size === 0) return note;
     void collector.collect(head, note);
-    return addCosignatures(note, collector.linesFor(head));
+    // one line per witness: this instance's own first, then what any instance stored
+    const byWitness = new Map<string, string>();
+    for (const line of [...collector.linesFor(head), ...(await store.linesFor(head))]) {
+      const k = `${note}${line}`;
+      let who = verifiedLines.get(k) ?? null;
+      if (!who) {
+        who = cosigner(k);
+        if (!who) continue;
+        if (verifiedLines.size > 1024) verifiedLines.clear();
+        verifiedLines.set(k, who);
+      }
+      if (!byWitness.has(who)) byWitness.set(who, line);
+    }
+    return addCosignatures(note, [...byWitness.values()]);
   }
 
   async function consistencyProof(fromSize: number, toSize: number): Promise<string[]> {
@@ -124,6 +161,15 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
     async checkpointNote(): Promise<string> {
       return noteFor(await latestHead());
     },
+    /**
+     * A C2SP tlog-tiles hash tile of the tree of the latest checkpoint, or null when that tree does not hold it
+     * yet (what is not covered by a signed checkpoint is not published).
+     */
+    async hashTile(t: TileCoordinate): Promise<Uint8Array<ArrayBuffer> | null> {
+      const head = await latestHead();
+      if (leavesNeeded(t) > head.size) return null;
+      return tiles.tile(t);
+    },
     verifierKey: () => activeVerifierKey(d.keys),
     /** RFC 9162 consistency proof (hex) from the tree of `fromSize` entries to the tree of `toSize`. */
     consistencyProof,
@@ -144,7 +190,7 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
       return formatTlogProof({
         index: seq - 1,
         path: inclusionPath(seq - 1, leaves).map(hex),
-        checkpoint: noteFor(head),
+        checkpoint: await noteFor(head),
         extra: entryExtra(entry),
       });
     },

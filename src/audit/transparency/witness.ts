@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { openCheckpoint, type OpenedCheckpoint } from './checkpoint-note.ts';
 import { addCosignatures, cosignatureLine } from './cosignature.ts';
 import { verifyConsistencyHex } from './consistency.ts';
+import { tilePath } from './hash-tiles.ts';
 import {
   formatVerifierKey,
   generateNoteKey,
@@ -24,6 +25,7 @@ import {
   type NoteSigner,
   type NoteVerifier,
 } from './signed-note.ts';
+import { createTileNodeReader } from './tile-proofs.ts';
 
 export type WitnessRefusalKind = 'rollback' | 'split view' | 'fork' | 'signature' | 'unavailable';
 
@@ -45,6 +47,11 @@ export interface WitnessOptions {
   name?: string;
   /** Bearer token with audit:verify, for the consistency proof. */
   token?: string;
+  /**
+   * Where consistency proofs come from: `graphql` (auditConsistency, with `token`) or `tiles`, built from the log's
+   * public C2SP tlog-tiles hash tiles (URL/audit/tile/…), no token needed. @default 'graphql'
+   */
+  proofs?: 'graphql' | 'tiles';
   /** Log verifier key(s) to pin; without them and without a pinned key, the served key is pinned on first use. */
   logKeys?: readonly string[];
   fetch?: typeof fetch;
@@ -91,6 +98,33 @@ async function get(o: WitnessOptions, path: string): Promise<string> {
   }
   if (res.status !== 200) throw new WitnessRefusal('unavailable', `${path} answered ${res.status}`);
   return res.text();
+}
+
+/** A consistency proof (hex) built from the log's public hash tiles of the tree of `toSize` (tile-proofs.ts). */
+export async function consistencyFromTiles(
+  o: Pick<WitnessOptions, 'logUrl' | 'fetch'>,
+  fromSize: number,
+  toSize: number,
+): Promise<string[]> {
+  const f = o.fetch ?? fetch;
+  const base = o.logUrl.endsWith('/') ? o.logUrl : `${o.logUrl}/`;
+  const reader = createTileNodeReader(async (t) => {
+    const path = `audit/${tilePath(t)}`;
+    let res: Response;
+    try {
+      res = await f(new URL(path, base));
+    } catch (err) {
+      throw new WitnessRefusal('unavailable', `cannot reach ${o.logUrl}: ${(err as Error).message}`);
+    }
+    if (res.status !== 200) throw new WitnessRefusal('unavailable', `${path} answered ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }, toSize);
+  try {
+    return (await reader.consistencyProof(fromSize)).map((h) => Buffer.from(h).toString('hex'));
+  } catch (err) {
+    if (err instanceof WitnessRefusal) throw err;
+    throw new WitnessRefusal('unavailable', `no consistency proof from the tiles: ${(err as Error).message}`);
+  }
 }
 
 /** A consistency proof from the log's GraphQL `auditConsistency` (needs a token with audit:verify). */
@@ -214,7 +248,8 @@ export async function witnessOnce(o: WitnessOptions): Promise<WitnessResult> {
     if (err instanceof NoteError) throw new WitnessRefusal('signature', `the served checkpoint does not verify: ${err.message}`);
     throw err;
   }
-  if (previous) await checkExtends(previous, latest, () => fetchConsistency(o, previous.size, latest.size));
+  const proof = o.proofs === 'tiles' ? consistencyFromTiles : fetchConsistency;
+  if (previous) await checkExtends(previous, latest, () => proof(o, previous.size, latest.size));
   const { cosigned } = rememberAndCosign(dir, signer, note, latest, o.now?.() ?? new Date());
   return { cosigned, checkpoint: latest, previousSize: previous?.size ?? null, witnessKey: formatVerifierKey(signer), pinnedNow };
 }

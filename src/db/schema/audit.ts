@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The tamper-evident audit log (README "PostgreSQL: the owner migrates, the server runs as the app role"; operators and auditors read this table). `seq` is assigned under a database lock by the appender,
@@ -40,6 +40,24 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   frontier: jsonb('frontier').$type<{ size: number; hash: string }[]>(),
 });
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
+
+/**
+ * Witness cosignatures (C2SP tlog-cosignature lines) per checkpoint, keyed by the tree they cosign (size and root)
+ * and the witness's verifier (`name+hexkeyid`): a restart or another instance publishes them without asking the
+ * witness again. Not part of the append-only log: a line is only published after it verifies with a witness key of
+ * AUDIT_WITNESSES over the log-signed note of exactly that tree, so a row written here by hand proves nothing.
+ */
+export const auditCosignatures = pgTable(
+  'audit_cosignatures',
+  {
+    treeSize: bigint('tree_size', { mode: 'number' }).notNull(),
+    rootHash: text('root_hash').notNull(),
+    witness: text('witness').notNull(),
+    line: text('line').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.treeSize, t.rootHash, t.witness] })],
+);
 
 /**
  * Entries of mutations, written inside the mutation's own transaction (no change without its entry) and moved

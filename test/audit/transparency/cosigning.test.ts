@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { hashLeaf, merkleTreeHash } from '../../../src/audit/merkle.ts';
 import { openCheckpoint, signCheckpointNote } from '../../../src/audit/transparency/checkpoint-note.ts';
 import { consistencyPath } from '../../../src/audit/transparency/consistency.ts';
-import { verifiedCosignatures } from '../../../src/audit/transparency/cosignature.ts';
+import { cosignatureLine, verifiedCosignatures } from '../../../src/audit/transparency/cosignature.ts';
+import { witnessId } from '../../../src/audit/transparency/cosignature-store.ts';
 import { formatVerifierKey, generateNoteKey, parseVerifierKey, type NoteVerifier } from '../../../src/audit/transparency/signed-note.ts';
 import { verifyEntryProof } from '../../../src/audit/transparency/tlog-proof.ts';
 import { createTransparencyLog } from '../../../src/audit/transparency/transparency-log.ts';
@@ -84,6 +85,51 @@ describe('the server collects and publishes witness cosignatures', () => {
     expect(() => verifyEntryProof(proof, { logKeys: [logKey], witnesses: [stranger], quorum: 1 })).toThrow(
       '0 valid cosignature(s), 1 required',
     );
+  });
+
+  test('a restarted or other instance publishes the stored cosignatures without reaching the witness', async () => {
+    await growAndCheckpoint(t, 2);
+    await t.running.transparency.collectCosignatures();
+    const db = t.tdb.database.db;
+    const errors: string[] = [];
+    // a fresh log object on the same database is what a restart or a second instance starts with; its witness
+    // address answers nothing (port 9), so every cosignature it publishes came from the table
+    const restarted = createTransparencyLog({
+      db,
+      keys: t.running.transparency.keys,
+      origin: t.running.transparency.origin,
+      checkpointKeys: async () => ({ keys: await allSigningKeys(db) }),
+      witnesses: [{ url: 'http://127.0.0.1:9', key: witness }],
+      onWitnessError: (_w, message) => errors.push(message),
+    });
+    const note = await restarted.checkpointNote();
+    expect(verifiedCosignatures(note, [witness]).map((c) => c.witness.name)).toEqual(['county-clerk.example/witness']);
+    expect(openCheckpoint(note, [logKey]).size).toBe((await t.running.transparency.latestHead()).size);
+    expect(note).toBe(await checkpoint());
+  });
+
+  test('a line put in audit_cosignatures by hand that does not verify is not published', async () => {
+    const { sql } = await import('drizzle-orm');
+    const head = await t.running.transparency.latestHead();
+    const note = await checkpoint();
+    const body = note.slice(0, note.indexOf('\n\n') + 1);
+    const { signer: impostor } = generateNoteKey('county-clerk.example/witness', 0x04);
+    const forged = cosignatureLine(body, impostor, 1_700_000_000);
+    await t.tdb.database.db.execute(sql`
+      insert into audit_cosignatures (tree_size, root_hash, witness, line)
+      values (${head.size}, ${head.rootHash}, ${witnessId(impostor)}, ${forged}),
+             (${head.size}, ${head.rootHash}, ${'junk+00000000'}, ${'— junk AAAA\n'})`);
+    const published = await checkpoint();
+    expect(published).not.toContain(forged.trim());
+    expect(published).not.toContain('junk');
+    expect(verifiedCosignatures(published, [witness])).toHaveLength(1);
+    // another instance cosigned the same tree later (its row replaced this one's): still one line per witness
+    const later = cosignatureLine(body, witness, 1_800_000_000);
+    await t.tdb.database.db.execute(sql`
+      update audit_cosignatures set line = ${later}
+      where tree_size = ${head.size} and root_hash = ${head.rootHash} and witness = ${witnessId(witness)}`);
+    const once = await checkpoint();
+    expect(once.split('\n').filter((l) => l.startsWith('— county-clerk.example/witness '))).toHaveLength(1);
   });
 
   test('another instance (no memory of sizes) learns the witness size from its 409 and still collects', async () => {

@@ -1,12 +1,23 @@
 /**
  * Interoperability: our signed note, verifier key, consistency proof and tlog-proof checked by Go's
  * golang.org/x/mod/sumdb/note and sumdb/tlog (go-verifier/main.go, GOPATH-style against Debian's
- * golang-golang-x-mod-dev). Skipped when `go` or those sources are not installed.
+ * golang-golang-x-mod-dev). Then the issue's done-criterion: the Go program, given only the log's key (and a
+ * witness's), reads nothing but the public endpoints over HTTP (checkpoint, tlog-tiles hash tiles) and proves
+ * cosignature, consistency and inclusion; a rewritten log, a split view and tampered tiles are refused.
+ * Skipped when `go` or those sources are not installed.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { hashLeaf, merkleTreeHash } from '../../../src/audit/merkle.ts';
+import { signCheckpointNote } from '../../../src/audit/transparency/checkpoint-note.ts';
+import { createTileHasher, leavesNeeded, parseTilePath } from '../../../src/audit/transparency/hash-tiles.ts';
+import { formatVerifierKey, parseVerifierKey } from '../../../src/audit/transparency/signed-note.ts';
+import { createWitnessService } from '../../../src/audit/transparency/witness-server.ts';
+import { witnessKey } from '../../../src/audit/transparency/witness.ts';
+import { rowsOf } from '../../../src/db/client.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { getText, growAndCheckpoint } from './support.ts';
 
@@ -110,5 +121,157 @@ describe.skipIf(!haveGo)("Go's sumdb/note and sumdb/tlog verify what we publish"
     const r = await goVerify([...vkeyArg(), '-proof', write('swapped.tlog-proof', swapped)]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('FAIL: tlog.CheckRecord');
+  });
+});
+
+/** A log server of our own making: serves `note` and the hash tiles of `leaves` (a log rewritten by its operator). */
+function serveLog(note: string, leaves: Uint8Array[]) {
+  const tiles = createTileHasher(async (start, count) => {
+    if (start + count > leaves.length) throw new Error('beyond the log');
+    return leaves.slice(start, start + count);
+  });
+  return Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === '/audit/checkpoint') return new Response(note);
+      const c = path.startsWith('/audit/tile/') ? parseTilePath(path.slice('/audit/tile/'.length)) : null;
+      if (!c || leavesNeeded(c) > leaves.length) return new Response('not found', { status: 404 });
+      return new Response(await tiles.tile(c));
+    },
+  });
+}
+
+describe.skipIf(!haveGo)("an outsider with only the public endpoints verifies with Go's sumdb/tlog", () => {
+  let t: TestServer;
+  const servers: { stop(force?: boolean): unknown }[] = [];
+  let oldNote = '';
+  let logKey = '';
+  let witnessVkey = '';
+  let leaves: Uint8Array[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'go-verifier-'));
+    const witness = witnessKey(join(dir, 'witness'), 'county-clerk.example/witness');
+    witnessVkey = formatVerifierKey(witness);
+    let service: ReturnType<typeof createWitnessService> | null = null;
+    const witnessServer = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (req) => service?.fetch(req) ?? new Response('starting', { status: 503 }),
+    });
+    servers.push(witnessServer);
+    t = await startTestServer({
+      AUDIT_LOG_ORIGIN: 'permits.example.gov/audit',
+      AUDIT_WITNESSES: `http://127.0.0.1:${witnessServer.port} ${witnessVkey}`,
+    });
+    // the log's key reaches the outsider out of band (here: from the running log, not over HTTP)
+    logKey = t.running.transparency.verifierKey();
+    service = createWitnessService({ stateDir: join(dir, 'witness'), signer: witness, logKeys: [parseVerifierKey(logKey)] });
+    await growAndCheckpoint(t, 3);
+    await t.running.transparency.collectCosignatures();
+    oldNote = (await getText(`${t.url}/audit/checkpoint`)).body;
+    write('public-old.note', oldNote);
+    // past one full tile, so level-1 tiles are read too
+    const tok = await t.token('demo-clerk');
+    for (let i = 0; i < 14; i++) {
+      await Promise.all(
+        Array.from({ length: 20 }, () => t.gql('query { permit(number: "DC-BLD-2024-000001") { number } }', undefined, tok)),
+      );
+    }
+    await t.running.audit.flush();
+    await t.running.audit.checkpoint();
+    await t.running.transparency.collectCosignatures();
+    const size = (await t.running.transparency.latestHead()).size;
+    const rows = rowsOf<{ hash: string }>(
+      await t.tdb.database.db.execute(sql`select hash from audit_entries where seq <= ${size} order by seq`),
+    );
+    leaves = rows.map((r) => hashLeaf(Buffer.from(r.hash, 'hex')));
+    write('entry-hashes.txt', rows.map((r) => r.hash).join('\n'));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    for (const s of servers) s.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const entryHash = (seq: number) => readFileSync(files['entry-hashes.txt']!, 'utf8').split('\n')[seq - 1]!;
+
+  test('cosignature, consistency with the older checkpoint and inclusion, from the checkpoint and tiles alone', async () => {
+    expect(leaves.length).toBeGreaterThan(256);
+    const r = await goVerify([
+      '-vkey',
+      logKey,
+      '-url',
+      t.url,
+      '-witness',
+      witnessVkey,
+      '-old',
+      files['public-old.note']!,
+      '-leaf-index',
+      '269',
+      '-leaf-data',
+      entryHash(270),
+    ]);
+    expect(r.out).not.toContain('FAIL');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ok cosignature by county-clerk.example/witness');
+    expect(r.out).toMatch(/ok consistency \d+ -> \d+ from tiles/);
+    expect(r.out).toContain(`ok inclusion of leaf 269 in tree ${leaves.length} from tiles`);
+  });
+
+  test('an entry that is not the one at that index is refused by tlog.CheckRecord', async () => {
+    const r = await goVerify(['-vkey', logKey, '-url', t.url, '-leaf-index', '269', '-leaf-data', entryHash(271)]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL: tlog.CheckRecord');
+  });
+
+  test('a rewritten log, re-signed with the log key, does not extend the older checkpoint and has no cosignature', async () => {
+    const rewritten = leaves.map((l, i) => (i === 1 ? hashLeaf(new TextEncoder().encode('rewritten')) : l));
+    const note = signCheckpointNote(
+      { origin: 'permits.example.gov/audit', size: rewritten.length, rootHash: Buffer.from(merkleTreeHash(rewritten)).toString('hex') },
+      [t.running.transparency.keys.signer],
+    );
+    const fake = serveLog(note, rewritten);
+    servers.push(fake);
+    const url = `http://127.0.0.1:${fake.port}`;
+    const r = await goVerify(['-vkey', logKey, '-url', url, '-old', files['public-old.note']!]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL: tlog.CheckTree');
+    const w = await goVerify(['-vkey', logKey, '-url', url, '-witness', witnessVkey]);
+    expect(w.code).toBe(1);
+    expect(w.out).toContain('FAIL: no valid cosignature from witness county-clerk.example/witness');
+  });
+
+  test('a split view (another tree of the older size) is refused', async () => {
+    const oldSize = Number(oldNote.split('\n')[1]);
+    const forked = leaves.slice(0, oldSize).map((l, i) => (i === 0 ? hashLeaf(new TextEncoder().encode('fork')) : l));
+    const note = signCheckpointNote(
+      { origin: 'permits.example.gov/audit', size: oldSize, rootHash: Buffer.from(merkleTreeHash(forked)).toString('hex') },
+      [t.running.transparency.keys.signer],
+    );
+    const fake = serveLog(note, forked);
+    servers.push(fake);
+    const r = await goVerify(['-vkey', logKey, '-url', `http://127.0.0.1:${fake.port}`, '-old', files['public-old.note']!]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('FAIL: tlog.CheckTree');
+  });
+
+  test('tiles altered in transit under the genuine checkpoint are refused by TileHashReader', async () => {
+    const proxy = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      async fetch(req) {
+        const res = await fetch(`${t.url}${new URL(req.url).pathname}`);
+        const body = new Uint8Array(await res.arrayBuffer());
+        if (new URL(req.url).pathname.startsWith('/audit/tile/') && body.length > 0) body[body.length - 1]! ^= 1;
+        return new Response(body, { status: res.status });
+      },
+    });
+    servers.push(proxy);
+    const r = await goVerify(['-vkey', logKey, '-url', `http://127.0.0.1:${proxy.port}`, '-leaf-index', '1', '-leaf-data', entryHash(2)]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('downloaded inconsistent tile');
   });
 });

@@ -13,6 +13,7 @@ import { openCheckpoint, signCheckpointNote } from '../../../src/audit/transpare
 import { consistencyPath } from '../../../src/audit/transparency/consistency.ts';
 import { verifiedCosignatures } from '../../../src/audit/transparency/cosignature.ts';
 import { formatVerifierKey, generateNoteKey, parseVerifierKey, type NoteSigner } from '../../../src/audit/transparency/signed-note.ts';
+import { createTileHasher, leavesNeeded, parseTilePath } from '../../../src/audit/transparency/hash-tiles.ts';
 import { WitnessRefusal, witnessOnce } from '../../../src/audit/transparency/witness.ts';
 import { runCli } from '../../cli/support.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -78,6 +79,24 @@ describe('a witness of the real log', () => {
     expect(swapped.stderr).toContain('rollback');
     const noKey = await runCli(['audit', 'consistency', older, newer, '--log', t.url, '--token', token], {});
     expect(noKey.code).toBe(2);
+    // no token: the proof is built from the public hash tiles
+    const public_ = await runCli(['audit', 'consistency', older, newer, '--log', t.url, '--log-key', vkey], {});
+    expect(public_.stderr).toBe('');
+    expect(public_.code).toBe(0);
+  });
+
+  test('with --tiles and no token, the witness builds each consistency proof from the public hash tiles', async () => {
+    const dir = stateDir();
+    await growAndCheckpoint(t, 2);
+    const first = await witnessOnce({ logUrl: t.url, stateDir: dir, proofs: 'tiles' });
+    await growAndCheckpoint(t, 3);
+    const second = await witnessOnce({ logUrl: t.url, stateDir: dir, proofs: 'tiles' });
+    expect(second.previousSize).toBe(first.checkpoint.size);
+    expect(second.checkpoint.size).toBeGreaterThan(first.checkpoint.size);
+    await growAndCheckpoint(t, 1);
+    const r = await runCli(['audit', 'witness', '--log', t.url, '--state', dir, '--tiles', '--json'], {});
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, previousSize: second.checkpoint.size });
   });
 
   test('bun run cli audit witness does the same from a shell', async () => {
@@ -107,6 +126,11 @@ function maliciousLog(logKey: NoteSigner) {
         return new Response(
           signCheckpointNote({ origin, size: view.size, rootHash: hex(merkleTreeHash(view.leaves.slice(0, view.size))) }, [view.signer]),
         );
+      }
+      const tile = path.startsWith('/audit/tile/') ? parseTilePath(path.slice('/audit/tile/'.length)) : null;
+      if (tile && leavesNeeded(tile) <= view.size) {
+        const leaves = view.leaves.slice(0, view.size);
+        return new Response(await createTileHasher(async (start, count) => leaves.slice(start, start + count)).tile(tile));
       }
       if (path === '/graphql') {
         const { variables } = (await req.json()) as { variables: { a: number; b: number } };
@@ -207,6 +231,18 @@ describe('a witness of a malicious log', () => {
     const r = await runCli(['audit', 'witness', '--log', log.url, '--state', dir], {});
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('refused: split view');
+  });
+
+  test('with proofs from the tiles, a larger tree over a rewritten history is a fork too', async () => {
+    log.show(log.forked, 20);
+    const r = await witnessOnce({ logUrl: log.url, stateDir: dir, logKeys: [formatVerifierKey(logKey)], proofs: 'tiles' }).catch((e) => e);
+    expect(r).toBeInstanceOf(WitnessRefusal);
+    expect((r as WitnessRefusal).kind).toBe('fork');
+    log.show(log.honest, 20);
+    expect(
+      (await witnessOnce({ logUrl: log.url, stateDir: dir, logKeys: [formatVerifierKey(logKey)], proofs: 'tiles' })).previousSize,
+    ).toBe(12);
+    expect(seenSize()).toBe(20);
   });
 });
 
