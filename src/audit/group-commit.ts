@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { inSpan } from '../ops/tracing.ts';
+import { inSpan, tracingOn } from '../ops/tracing.ts';
 import { appendAuditEntries, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -182,7 +182,7 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
               { withPending: true },
             ),
           ),
-        { root: true, links: [...linked, ...batch.map((p) => p.link)] },
+        { root: true, ...(tracingOn() ? { links: [...linked, ...batch.map((p) => p.link)] } : {}) },
       );
       if (spooled) {
         rmSync(spooled, { force: true });

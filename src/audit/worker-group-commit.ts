@@ -91,6 +91,8 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
     for (const e of [...unsettled, ...outgoing]) inline.record(e);
     unsettled = [];
     outgoing = [];
+    outgoingLinks = [];
+    commitLinks = [];
     if (committedSince) inline.committed();
     committedSince = false;
     for (const [id, c] of calls) {

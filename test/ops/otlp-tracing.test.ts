@@ -49,7 +49,7 @@ beforeAll(async () => {
     },
     { logLines },
   );
-});
+}, 240_000); // a fresh database on a busy machine
 afterAll(async () => {
   await t?.stop();
   receiver?.stop();
