@@ -63,6 +63,10 @@ import type { AppServices } from './services.ts';
 /** The app's query cost limit and how cost turns into rate-limit tokens (tests price operations with the same). */
 export const QUERY_PRICING = { maxCost: 30_000, defaultListSize: 5, costPerToken: 1000 } as const;
 
+/** Operations in one batched request; measure-only clients are served up to the ceiling (Yoga's own limit). */
+const BATCH_LIMIT = 10;
+const BATCH_CEILING = 50;
+
 export interface AppDeps {
   config: AppConfig;
   database: Database;
@@ -109,7 +113,27 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   services.events.observeDeliveries(registerEventMetrics(metrics.registry, database.db, services.events.streams.total));
   const graphiqlAssets = createGraphiQLAssets();
   const rateLimitOn = config.rateLimitScale > 0 || config.env === 'production';
-  const measureOnly = config.rateLimitMeasureOnly;
+  const measureOnly = config.measureOnly;
+  /** RATE_LIMIT_MEASURE_ONLY: clients (ids or roles) that every limit only measures, for rolling out tighter limits. */
+  const isMeasureOnly = ({ principal: p }: RequestScope) =>
+    Boolean(p && (measureOnly.clients.includes(p.clientId) || measureOnly.roles.includes(p.role)));
+  /**
+   * A measure-only client went over `limit` and is served: logged and counted (`limit_measured_total`, and the rate
+   * limit's own `rate_limit_measured_total`) once per request and limit, and named in `extensions.cost.wouldRefuseBy`.
+   */
+  const wouldRefuse = (scope: RequestScope, limit: string, detail: Record<string, unknown>) => {
+    const cost = scope.cost;
+    if (cost.wouldRefuseBy?.includes(limit)) return;
+    cost.wouldRefuse = true;
+    (cost.wouldRefuseBy ??= []).push(limit);
+    const role = scope.principal?.role ?? 'anonymous';
+    metrics.limitMeasured.inc({ limit, role });
+    if (limit === 'rate') metrics.rateLimitMeasured.inc({ role });
+    log.info(
+      { requestId: scope.requestId, client: scope.principal?.clientId, role, limit, ...detail },
+      `${limit} limit would have refused (measure-only)`,
+    );
+  };
   const scale = Math.max(config.rateLimitScale, config.env === 'production' ? 1 : 0);
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
@@ -138,7 +162,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // guard: cheap refusals before anything expensive (the principal is already on the scope)
     guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
     guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
-    guardOn && useBatchLimit({ limit: 10 }),
+    guardOn &&
+      useBatchLimit<ServerContext>({
+        limit: BATCH_LIMIT,
+        measureOnly: ({ scope }) => isMeasureOnly(scope),
+        onWouldRefuse: ({ scope }, message) => wouldRefuse(scope, 'batch', { refusal: message }),
+      }),
     buckets !== null &&
       useRateLimit({
         policies: scaledLimits,
@@ -153,20 +182,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
           cost.budget = budget;
           cost.tokens = (cost.tokens ?? 0) + tokens;
         },
-        // RATE_LIMIT_MEASURE_ONLY: these clients are counted (rate_limit_measured_total) and logged, never refused
-        measureOnly: (c) => {
-          const p = (c as unknown as ServerContext).scope.principal;
-          return Boolean(p && (measureOnly.clients.includes(p.clientId) || measureOnly.roles.includes(p.role)));
-        },
-        onWouldRefuse: (c, who, retryAfterSeconds) => {
-          const { scope } = c as unknown as ServerContext;
-          if (scope.cost.wouldRefuse) return; // once per request, though both charges may go over
-          scope.cost.wouldRefuse = true;
-          log.info(
-            { requestId: scope.requestId, client: who.key, role: who.role, retryAfterSeconds },
-            'rate limit would have refused (measure-only)',
-          );
-        },
+        // measure-only clients are counted and logged, never refused (once per request, though both charges may go over)
+        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
+        onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse((c as unknown as ServerContext).scope, 'rate', { retryAfterSeconds }),
       }),
     // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
     guardOn && useCostReport(),
@@ -182,6 +200,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
           notes.estimated = cost;
           notes.depth = depth;
         },
+        // measure-only clients are served over depth, cost, aliases, directives, tokens…: each refusal counted
+        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
+        onWouldRefuse: (c, limit, message) => wouldRefuse((c as unknown as ServerContext).scope, limit, { refusal: message }),
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
     useInputErrors(),
@@ -203,7 +224,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
-    batching: { limit: 10 },
+    // the ceiling even for measure-only clients; everyone else is refused over BATCH_LIMIT first (useBatchLimit)
+    batching: { limit: guardOn ? BATCH_CEILING : BATCH_LIMIT },
     // the body limit is an edge step (src/guard/body-limit.ts, 413): Yoga's own would wrap every
     // request body in a second stream and Request
     maxRequestBodySize: false,
@@ -279,12 +301,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     const policy = scaledLimits[who.role as keyof typeof scaledLimits];
     // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
     const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
+    let taken: { allowed: boolean; retryAfterSeconds: number };
     try {
-      return await (buckets ?? localBuckets).take(who.key, cost, policy);
+      taken = await (buckets ?? localBuckets).take(who.key, cost, policy);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
-      return localBuckets.take(who.key, cost, policy);
+      taken = await localBuckets.take(who.key, cost, policy);
     }
+    if (taken.allowed || !isMeasureOnly(scope)) return taken;
+    wouldRefuse(scope, 'rate', { retryAfterSeconds: taken.retryAfterSeconds });
+    return { ...taken, allowed: true };
   }
   const ogc = createOgcRoute({
     db: database.db,

@@ -62,7 +62,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
   const pretty = usePrettyLogs(config.logFormat, config.env, Boolean(process.stdout.isTTY));
   const log =
     opts.log ?? createLogger(config.logLevel, pretty ? prettyLogDestination(process.stdout, Boolean(process.stdout.isTTY)) : undefined);
-  const tracing = startTracing(config.otel, process.env.npm_package_version);
+  const serviceVersion = process.env.npm_package_version;
+  const tracing = startTracing(config.otel, serviceVersion);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =
     opts.database ?? (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') }));
@@ -174,6 +175,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
             databaseUrl: database.url,
             log,
             alerts,
+            // the worker traces its group commits as this thread traces requests (same variables, same resource)
+            ...(tracing.enabled ? { otel: { env: config.otel, serviceVersion } } : {}),
             signer: { pem: await exportPKCS8(signingKey.privateKey), kid: signingKey.kid },
             ...(config.auditSink ? { sink: config.auditSink } : {}),
             spoolFile: auditOptions.spoolFile,

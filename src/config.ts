@@ -142,8 +142,10 @@ const envSchema = z.object({
   /** Multiplies every role's rate-limit budget (load tests, fuzzing); `0` switches rate limiting off outside production. */
   RATE_LIMIT_SCALE: z.coerce.number().min(0).max(100_000).default(1),
   /**
-   * Clients whose rate limit only measures (logs and counts what it would refuse), comma-separated: client ids,
-   * or `role:NAME` for every client of a role. For rolling out tighter limits.
+   * Clients whose limits only measure (log and count what they would refuse, and serve the request), comma-separated:
+   * client ids, or `role:NAME` for every client of a role. For rolling out tighter limits. The one switch for every
+   * limit a client can hit: the rate limit (GraphQL and OGC), query cost, depth, aliases, directives, tokens, field
+   * repeats and introspection depth (the name is older than that reach).
    */
   RATE_LIMIT_MEASURE_ONLY: csv,
   /** Allow introspection for every authenticated client (never allowed in production). */
@@ -242,7 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seed: e.SEED,
     openIntrospection: e.OPEN_INTROSPECTION,
     rateLimitScale: e.RATE_LIMIT_SCALE,
-    rateLimitMeasureOnly: {
+    measureOnly: {
       clients: e.RATE_LIMIT_MEASURE_ONLY.filter((x) => !x.startsWith('role:')),
       roles: e.RATE_LIMIT_MEASURE_ONLY.filter((x) => x.startsWith('role:')).map((x) => x.slice(5)),
     },

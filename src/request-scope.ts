@@ -41,8 +41,10 @@ export interface CostNotes {
   /** Rate-limit tokens charged. */
   tokens?: number;
   budget?: RateBudget;
-  /** The limit would have refused this request, but the client is in measure-only mode. */
+  /** A limit would have refused this request, but the client is in measure-only mode. */
   wouldRefuse?: boolean;
+  /** Which limits would have refused it (`rate`, `cost`, `depth`, `aliases`, `tokens`, …). */
+  wouldRefuseBy?: string[];
 }
 
 export interface RequestScope extends RequestFacts {

@@ -14,6 +14,7 @@ import { conflict, serviceDegraded } from './errors.ts';
 import type { AuditedWork } from './audit/audited-work.ts';
 import type { Logger } from './logger.ts';
 import { BreakerOpenError, isDatabaseUnavailable, type DbBreaker } from './resilience/breaker.ts';
+import { activeTraceparent } from './ops/tracing.ts';
 import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
 import type { StatusCache } from './resilience/status-cache.ts';
 import type { Revocations } from './auth/revocations.ts';
@@ -82,12 +83,15 @@ export function createServices(deps: ServiceDeps) {
   ): SubmissionReceipt {
     try {
       const audit = work.deferredEntry();
+      const traceparent = activeTraceparent();
       const r = outbox.enqueue({
         kind,
         idempotencyKey: key,
         input,
         principal: { clientId: p.clientId, jurisdiction: p.jurisdiction, contractor: p.contractor ?? null },
         ...(audit ? { audit } : {}),
+        // the replay, minutes or a restart later, links its span to this request's
+        ...(traceparent ? { traceparent } : {}),
       });
       deps.log.warn({ receipt: r.id, kind }, 'database unavailable: request queued in the outbox');
       return { id: r.id, state: 'QUEUED', permitNumber: null };

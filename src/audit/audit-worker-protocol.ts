@@ -15,15 +15,21 @@ export interface AuditWorkerSettings {
   checkpointEvery?: number;
   checkpointIntervalMs?: number;
   pendingSweepMs?: number;
+  /** Tracing is on in the serving thread: the worker traces its group commits with the same `OTEL_*` variables. */
+  otel?: { env: Record<string, string | undefined>; serviceVersion?: string };
 }
 
 export type AuditWorkerInit = { type: 'init' } & AuditWorkerSettings;
 
 export type ToAuditWorker =
   | AuditWorkerInit
-  /** Entries in the order they were recorded, as one JSON array text; `committed`: staged entries wait too. */
-  | { type: 'record'; json: string; committed: boolean }
-  | { type: 'committed' }
+  /**
+   * Entries in the order they were recorded, as one JSON array text; `committed`: staged entries wait too. `links`
+   * (tracing on): each entry's recording span as a W3C `traceparent` (or null), then those of the commits.
+   */
+  | { type: 'record'; json: string; committed: boolean; links?: { entries: (string | null)[]; commits: string[] } }
+  | { type: 'committed'; links?: string[] }
+  /** `flush` also sends the worker's finished spans (tracing on). */
   | { type: 'call'; id: number; op: 'flush' | 'checkpoint' | 'close' };
 
 export type FromAuditWorker =

@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
-import { inSpan } from '../ops/tracing.ts';
+import { inSpan, tracingOn } from '../ops/tracing.ts';
 import { appendAuditEntries, storable, unstorableReason, unstorableRecord, type AppendedAuditEntry } from './append.ts';
 import type { CheckpointPublicKeys, CheckpointSigner } from './checkpoint.ts';
 import { createWorkerPageHasher, inlinePageHasher, type PageHasher } from './page-hasher.ts';
@@ -67,18 +67,29 @@ export interface GroupCommitOptions {
    * @default undefined (starts at once)
    */
   startAfter?: Promise<unknown>;
+  /** Where this group commit runs, named on its span: on the serving thread or in the audit worker. @default 'inline' */
+  appender?: 'inline' | 'worker';
 }
 
-/** `recorded`: taken by `record()` (counted by `onSettled`), not brought back from the spool. */
-type Pending = { entry: object; recorded?: boolean };
+/** Links kept for one group commit's span (OpenTelemetry sends at most 128 per span by default). */
+const MAX_LINKS = 128;
+
+/**
+ * `recorded`: taken by `record()` (counted by `onSettled`), not brought back from the spool; `link`: the W3C
+ * `traceparent` of the span that recorded it, which the group commit's span links to.
+ */
+type Pending = { entry: object; recorded?: boolean; link?: string };
 const recordedIn = (ps: Pending[]) => ps.reduce((n, p) => n + (p.recorded ? 1 : 0), 0);
 
 /** What the recorder hands its entries to: this file's group commit, or the worker thread's (worker-group-commit.ts). */
 export interface GroupCommit {
-  /** Buffers an entry (redacted, storable, with its `entryId`) for the next group commit. */
-  record(entry: object): void;
-  /** A transaction with staged entries has committed: chain them with the next group commit. */
-  committed(): void;
+  /**
+   * Buffers an entry (redacted, storable, with its `entryId`) for the next group commit; `link`: the `traceparent`
+   * of the span it was recorded in (tracing on), which the group commit's span links to.
+   */
+  record(entry: object, link?: string): void;
+  /** A transaction with staged entries has committed: chain them with the next group commit (linked to `link`). */
+  committed(link?: string): void;
   /** Persists everything recorded so far, staged entries included. */
   flush(): Promise<void>;
   checkpoint(): Promise<void>;
@@ -97,6 +108,8 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
   let appendedSinceStart = 0;
   // staged mutation entries may be waiting (also left by another instance or an earlier run): look at start
   let pendingMaybe = true;
+  /** Spans whose transactions staged entries since the last group commit (tracing on): its span links to them. */
+  let stagedLinks: string[] = [];
 
   // what this recorder appended since the last checkpoint: the next one checks those entries against these hashes
   // instead of reading them back and hashing them again (half the cost of auditing a read, in the database and here)
@@ -153,11 +166,14 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
     buffer = [];
     const hadPending = pendingMaybe;
     pendingMaybe = false;
+    const linked = stagedLinks;
+    stagedLinks = [];
     try {
-      // background work: its own trace (when tracing is on and the sampler takes it)
+      // background work: a trace of its own (when tracing is on and the sampler takes it), linked to the spans of the
+      // requests whose entries it chains: one commit serves many requests, so no one of them is its parent
       const rows = await inSpan(
         'audit.group_commit',
-        { 'permit_gateway.audit.entries': batch.length },
+        { 'permit_gateway.audit.entries': batch.length, 'permit_gateway.audit.appender': o.appender ?? 'inline' },
         () =>
           o.db.transaction((tx) =>
             appendAuditEntries(
@@ -166,7 +182,7 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
               { withPending: true },
             ),
           ),
-        { root: true },
+        { root: true, ...(tracingOn() ? { links: [...linked, ...batch.map((p) => p.link)] } : {}) },
       );
       if (spooled) {
         rmSync(spooled, { force: true });
@@ -182,6 +198,7 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
       }
     } catch (err) {
       pendingMaybe ||= hadPending;
+      stagedLinks = linked.concat(stagedLinks).slice(-MAX_LINKS);
       buffer = batch.concat(buffer);
       if (buffer.length > maxBuffered) {
         const dropped = buffer.splice(0, buffer.length - maxBuffered);
@@ -287,12 +304,13 @@ export function createGroupCommit(o: GroupCommitOptions): GroupCommit {
 
   return {
     /** Buffers an entry for the next group commit (appended once per `entryId`). */
-    record(entry: object): void {
-      buffer.push({ entry, recorded: true });
+    record(entry: object, link?: string): void {
+      buffer.push(link ? { entry, recorded: true, link } : { entry, recorded: true });
       schedule();
     },
-    committed() {
+    committed(link?: string) {
       pendingMaybe = true;
+      if (link && stagedLinks.length < MAX_LINKS) stagedLinks.push(link);
       schedule();
     },
     async flush() {

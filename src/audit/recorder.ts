@@ -8,6 +8,7 @@ import type { SQL } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { executeStatement, type Shape } from '../db/fused-statements.ts';
 import { stagingStatement, storable, withEntryId } from './append.ts';
+import { activeTraceparent } from '../ops/tracing.ts';
 import { createGroupCommit, type GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
 import { createWorkerGroupCommit, type WorkerGroupCommitOptions } from './worker-group-commit.ts';
@@ -52,14 +53,15 @@ export function recorderFor(groupCommit: GroupCommit, alerts?: SecurityAlerts): 
   return {
     record(entry) {
       alertOn(alerts, entry);
-      groupCommit.record(storable(withEntryId(entry)));
+      // the span recording it (the request's): the group commit that chains it links there
+      groupCommit.record(storable(withEntryId(entry)), activeTraceparent());
     },
     stagingFor,
     async appendInTx(tx, entry) {
       const { statement, shape } = stagingFor(entry);
       await executeStatement(tx, statement, shape);
     },
-    committed: () => groupCommit.committed(),
+    committed: () => groupCommit.committed(activeTraceparent()),
     flush: () => groupCommit.flush(),
     checkpoint: () => groupCommit.checkpoint(),
     close: () => groupCommit.close(),

@@ -42,6 +42,13 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   let unsettled: Record<string, unknown>[] = [];
   /** Entries of this event-loop turn, not yet sent. */
   let outgoing: Record<string, unknown>[] = [];
+  /**
+   * Tracing on: the W3C `traceparent` of the span each outgoing entry was recorded in (null: none), and of each
+   * commit of staged entries; they cross the thread with the entries so that the worker's group-commit span links to
+   * the requests it chains (W3C text, as the propagator writes it: a span context is not a message a thread can take).
+   */
+  let outgoingLinks: (string | null)[] = [];
+  let commitLinks: string[] = [];
   let committedSince = false;
   let sendScheduled = false;
   let inline: GroupCommit | null = null;
@@ -84,6 +91,8 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
     for (const e of [...unsettled, ...outgoing]) inline.record(e);
     unsettled = [];
     outgoing = [];
+    outgoingLinks = [];
+    commitLinks = [];
     if (committedSince) inline.committed();
     committedSince = false;
     for (const [id, c] of calls) {
@@ -133,13 +142,17 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   function sendOutgoing() {
     sendScheduled = false;
     if (inline || (outgoing.length === 0 && !committedSince)) return;
+    const linked = outgoingLinks.some(Boolean) || commitLinks.length > 0;
+    const links = { entries: outgoingLinks, commits: commitLinks };
+    outgoingLinks = [];
+    commitLinks = [];
     if (outgoing.length === 0) {
-      post({ type: 'committed' });
+      post(linked ? { type: 'committed', links: links.commits } : { type: 'committed' });
     } else {
       const batch = outgoing;
       outgoing = [];
       for (const e of batch) unsettled.push(e);
-      post({ type: 'record', json: serialise(batch), committed: committedSince });
+      post({ type: 'record', json: serialise(batch), committed: committedSince, ...(linked ? { links } : {}) });
     }
     committedSince = false;
   }
@@ -187,9 +200,9 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   }
 
   return {
-    record(object: object): void {
+    record(object: object, link?: string): void {
       const entry = object as Entry;
-      if (inline) return inline.record(entry);
+      if (inline) return inline.record(entry, link);
       if (closed) return spoolOrLose([entry]);
       if (closing) {
         late.push(entry);
@@ -197,11 +210,13 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
       }
       // the id given here stays with the entry wherever it goes next (worker, fallback, spool): appended once
       outgoing.push(entry);
+      outgoingLinks.push(link ?? null);
       scheduleSend();
     },
-    committed() {
-      if (inline) return inline.committed();
+    committed(link?: string) {
+      if (inline) return inline.committed(link);
       committedSince = true;
+      if (link && commitLinks.length < 128) commitLinks.push(link);
       scheduleSend();
     },
     async flush() {

@@ -5,11 +5,18 @@
  * dies mid-delivery (`kill -9`) only delays it until the lease runs out, and then any instance (the restarted one
  * too) sends it again with the same `webhook-id` (test/faults/webhook-kill.test.ts). A delivery waits while an earlier one
  * for the same permit and webhook is pending, which keeps each permit's events in order.
+ *
+ * Tracing on: each attempt is a CLIENT span of a trace of its own (`webhook.delivery`: webhook, message id, attempt,
+ * the receiver's status, the outcome recorded as its child statements), and the request carries its `traceparent`,
+ * so a receiver that traces continues it. It links to no request: the delivery row is written by a database trigger
+ * in the change's transaction, which sees no span, and an attempt may run a day after the change.
  */
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { inSpan, traceHeaders } from '../ops/tracing.ts';
 import { linkHeaderOf, withResourceLink, type EventBody } from './resource-link.ts';
 import { deliveryTarget, type TargetPolicy } from './webhook-target.ts';
 
@@ -114,7 +121,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   /** The delay before attempt `attempts + 1`: exponential, capped at an hour, with jitter so retries spread out. */
   const backoff = (attempts: number) => Math.min(base * 2 ** (attempts - 1), 3600_000) * (0.5 + Math.random());
 
-  async function send(d: Claimed): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
+  async function send(d: Claimed): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
     const target = await deliveryTarget(d.url, policy);
     if ('problem' in target) return { ok: false, status: null, error: `target refused: the URL ${target.problem}` };
     const stored = (typeof d.body === 'string' ? JSON.parse(d.body) : d.body) as EventBody;
@@ -138,11 +145,13 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
           'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
           'webhook-signature': signature,
           ...(link ? { link } : {}),
+          // the delivery's span: a receiver that traces continues it
+          ...traceHeaders(),
         },
         body,
       });
       const text = await readCapped(res, MAX_RESPONSE_BYTES);
-      if (res.status >= 200 && res.status < 300) return { ok: true };
+      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
       const why = res.status >= 300 && res.status < 400 ? 'redirect not followed' : text.slice(0, 200);
       return { ok: false, status: res.status, error: `HTTP ${res.status}${why ? `: ${why}` : ''}` };
     } catch (err) {
@@ -181,8 +190,24 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
 
   /** Sends one claimed delivery and records the outcome. */
   async function deliver(d: Claimed): Promise<void> {
-    const r = await send(d);
-    await settle(d, r);
+    const r = await inSpan(
+      'webhook.delivery',
+      {
+        'permit_gateway.webhook.id': d.webhook_id,
+        'permit_gateway.webhook.message_id': d.message_id,
+        'permit_gateway.webhook.attempt': d.attempts,
+        'http.request.method': 'POST',
+      },
+      async (span?: Span) => {
+        const sent = await send(d);
+        if (sent.status !== null) span?.setAttribute('http.response.status_code', sent.status);
+        span?.setAttribute('permit_gateway.webhook.outcome', sent.ok ? 'delivered' : 'failed');
+        if (!sent.ok) span?.setStatus({ code: SpanStatusCode.ERROR, message: sent.error });
+        await settle(d, sent);
+        return sent;
+      },
+      { root: true, kind: SpanKind.CLIENT },
+    );
     if (!r.ok) log.warn({ webhook: d.webhook_id, messageId: d.message_id, attempt: d.attempts, err: r.error }, 'webhook delivery failed');
   }
 

@@ -19,6 +19,13 @@
  *   principal's cached result is never served to another.
  * - Yoga marks validation errors `http.spec = true`, which answers 200 to `application/json` clients; our
  *   rejections set `spec: false` so they always answer 400 (403 for introspection).
+ *
+ * Measure-only clients (`measureOnly`, for rolling out tighter limits) are served whatever limit they go over;
+ * `onWouldRefuse` hears each limit that would have refused them (`LimitName`). Rules that are not limits (fragment
+ * cycles, a missing slicing argument, introspection without the scope) refuse them as anyone. Yoga's caches must not
+ * carry one client's leniency to another: the token count runs before Yoga's parse cache for every request (a
+ * document parsed for a measure-only client is then never served past the limit), and a measure-only validation
+ * adds a rule named for it, so its lenient result is cached apart.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import {
@@ -44,6 +51,9 @@ export type GuardContext = Record<string, unknown> & {
   request?: Request;
   params?: { variables?: Record<string, unknown> | null; operationName?: string | null };
 };
+
+/** The limits a measure-only client may go over (the names `onWouldRefuse` hears and the metric's `limit` label). */
+export type LimitName = 'tokens' | 'depth' | 'aliases' | 'directives' | 'cost' | 'field_repeats' | 'introspection_depth';
 
 export interface ArmorLimitsOptions {
   /** Maximum selection depth (fragments count as a level, like armor). @default 10 */
@@ -94,6 +104,10 @@ export interface ArmorLimitsOptions {
   suggestionMask?: string;
   /** Hears each validated operation's static cost and selection depth (extensions, histograms). @default nothing */
   onCost?: (context: GuardContext, cost: number, depth: number) => void;
+  /** Whether this request's client only measures: served over any limit, each refusal it would get reported. @default nobody */
+  measureOnly?: (context: GuardContext) => boolean;
+  /** A measure-only client went over `limit`; `message` is the refusal it would have got. @default nothing */
+  onWouldRefuse?: (context: GuardContext, limit: LimitName, message: string) => void;
 }
 
 const defaults: Required<ArmorLimitsOptions> = {
@@ -111,7 +125,12 @@ const defaults: Required<ArmorLimitsOptions> = {
   canSeeSuggestions: () => false,
   suggestionMask: '',
   onCost: () => {},
+  measureOnly: () => false,
+  onWouldRefuse: () => {},
 };
+
+/** Which limit a refusal came from (the errors of cached validation results keep theirs). */
+const limitOf = new WeakMap<GraphQLError, LimitName>();
 
 const queryCosts = new WeakMap<object, number>();
 
@@ -120,16 +139,22 @@ export function getQueryCost(context: object): number | undefined {
   return queryCosts.get(context);
 }
 
-/** A QUERY_REJECTED error (errors.ts factory) keeping the original locations, answering 400 for any Accept. */
-export function rejection(message: string, from?: GraphQLError): GraphQLError {
+/**
+ * A QUERY_REJECTED error (errors.ts factory) keeping the original locations, answering 400 for any Accept; `limit`:
+ * the limit refusing (a measure-only client is served over it). @default `from`'s limit, if any
+ */
+export function rejection(message: string, from?: GraphQLError, limit?: LimitName): GraphQLError {
   const base = queryRejected(message);
-  return new GraphQLError(message, {
+  const err = new GraphQLError(message, {
     nodes: from?.nodes,
     source: from?.source,
     positions: from?.positions,
     path: from?.path,
     extensions: { ...base.extensions, http: { status: 400, spec: false } },
   });
+  const by = limit ?? (from && limitOf.get(from));
+  if (by) limitOf.set(err, by);
+  return err;
 }
 
 const SYNTAX_PREFIX = 'Syntax Error: ';
@@ -182,7 +207,9 @@ function introspectionDepthRule(max: number): ValidationRule {
       Field(node) {
         if (node.name.value !== '__schema' && node.name.value !== '__type') return;
         const depth = 1 + depthOf(node.selectionSet, new Set());
-        if (depth > max) context.reportError(rejection(`Introspection depth limit of ${max} exceeded, found ${depth}.`));
+        if (depth > max) {
+          context.reportError(rejection(`Introspection depth limit of ${max} exceeded, found ${depth}.`, undefined, 'introspection_depth'));
+        }
       },
     };
   };
@@ -217,7 +244,9 @@ function fieldRepeatsRule(max: number): ValidationRule {
         counts.set(key, n);
         if (n === max + 1) {
           const total = node.selections.filter((s) => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === key).length;
-          context.reportError(rejection(`Field "${key}" selected ${total} times in one selection set; the limit is ${max}.`));
+          context.reportError(
+            rejection(`Field "${key}" selected ${total} times in one selection set; the limit is ${max}.`, undefined, 'field_repeats'),
+          );
         }
       }
     },
@@ -255,12 +284,21 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   };
   /** Per parsed document (Yoga's parse cache hands out one DocumentNode per text): its list-size variables and costs. */
   const costCache = new WeakMap<DocumentNode, { sizeVars: string[]; costs: Map<string, number>; depths: Map<string, number> }>();
-  const report = [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)];
-  const common = { propagateOnRejection: false, onReject: report, exposeLimits: true } as const;
+  /** Reports armor's refusal, marked with the limit it came from. */
+  const reportAs = (limit: LimitName) => ({
+    propagateOnRejection: false,
+    exposeLimits: true,
+    onReject: [
+      (ctx: ValidationContext | null, err: GraphQLError) => {
+        limitOf.set(err, limit);
+        ctx?.reportError(err);
+      },
+    ],
+  });
   const armor = EnvelopArmorPlugin({
-    maxDepth: { ...common, n: o.maxDepth, ignoreIntrospection: true, flattenFragments: false },
-    maxAliases: { ...common, n: o.maxAliases, allowList: [] },
-    maxDirectives: { ...common, n: o.maxDirectives },
+    maxDepth: { ...reportAs('depth'), n: o.maxDepth, ignoreIntrospection: true, flattenFragments: false },
+    maxAliases: { ...reportAs('aliases'), n: o.maxAliases, allowList: [] },
+    maxDirectives: { ...reportAs('directives'), n: o.maxDirectives },
     costLimit: { enabled: false }, // replaced by our list-multiplier cost
     maxTokens: { enabled: false }, // replaced by graphql's maxTokens (armor's never rejects without throwing)
     blockFieldSuggestion: { enabled: false }, // replaced by the per-principal masking below
@@ -269,6 +307,10 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
   const introspectionDepth = named(introspectionDepthRule(o.maxIntrospectionDepth), `PGIntrospectionDepth${o.maxIntrospectionDepth}`);
   const introspection = named(introspectionRule, 'PGIntrospectionForbidden');
   const hideSuggestions = named(() => ({}), 'PGHideSuggestions');
+  // adds nothing: it names a measure-only validation, whose result (limits let through) Yoga then caches apart
+  const measuring = named(() => ({}), 'PGMeasureOnly');
+  /** Results of measure-only validations (cached by Yoga, handed back on a hit) → the refusals taken out of them. */
+  const measuredResults = new WeakMap<object, { limit: LimitName; message: string }[]>();
 
   return {
     onPluginInit({ addPlugin }) {
@@ -290,16 +332,32 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         }
       }
     },
-    onParse({ setParseFn }) {
+    onParse({ context, params, setParseFn }) {
+      const ctx = context as unknown as GuardContext;
+      const text = typeof params.source === 'string' ? params.source : params.source.body;
+      const measureOnly = o.measureOnly(ctx);
+      // counted here, before Yoga's parse cache, for every request: a document cached for a measure-only client must
+      // not reach anyone else past the limit. A token is one character at least, so short documents are not lexed
+      if (text.length > o.maxTokens && countTokens(text, o.maxTokens + 1) > o.maxTokens) {
+        const cap = o.maxTokens * 50;
+        const found = countTokens(text, cap);
+        const message = `Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`;
+        if (!measureOnly) throw rejection(message, undefined, 'tokens');
+        o.onWouldRefuse(ctx, 'tokens', message);
+      }
       setParseFn((source, parseOptions) => {
         try {
-          return parse(source, { ...parseOptions, maxTokens: o.maxTokens });
+          return parse(source, measureOnly ? parseOptions : { ...parseOptions, maxTokens: o.maxTokens });
         } catch (e) {
           if (e instanceof GraphQLError && /more tha[nt] \d+ tokens/.test(e.message)) {
             const text = typeof source === 'string' ? source : source.body;
             const cap = o.maxTokens * 50;
             const found = countTokens(text, cap);
-            throw rejection(`Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`);
+            throw rejection(
+              `Token limit of ${o.maxTokens} exceeded, found ${found >= cap ? `more than ${cap}` : found}.`,
+              undefined,
+              'tokens',
+            );
           }
           throw e;
         }
@@ -345,7 +403,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
           named(
             (vc) => ({
               Document() {
-                vc.reportError(rejection(`Query cost limit of ${o.maxCost} exceeded, found ${found}.`));
+                vc.reportError(rejection(`Query cost limit of ${o.maxCost} exceeded, found ${found}.`, undefined, 'cost'));
               },
             }),
             `PGQueryCost${o.maxCost}Exceeded${found}`,
@@ -358,22 +416,36 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         addValidationRule(introspection);
         addValidationRule(hideSuggestions);
       }
+      const measureOnly = o.measureOnly(ctx);
+      if (measureOnly) addValidationRule(measuring);
 
       return ({ valid, result, setResult }) => {
+        // a measure-only result from Yoga's cache: already mapped, the refusals it would have had are known
+        const measured = measureOnly ? measuredResults.get(result) : undefined;
+        if (measured) {
+          for (const m of measured) o.onWouldRefuse(ctx, m.limit, m.message);
+          return;
+        }
         if (valid) return;
-        setResult(
-          result.map((err) => {
-            if (err.extensions.code === ErrorCode.QUERY_REJECTED || err.extensions.code === ErrorCode.FORBIDDEN) {
-              return err;
-            }
-            if (err.message.startsWith(SYNTAX_PREFIX)) {
-              return rejection(err.message.slice(SYNTAX_PREFIX.length), err);
-            }
-            if (relabelled.some((re) => re.test(err.message))) return rejection(err.message, err);
-            if (!privileged) maskSuggestions(err, o.suggestionMask);
+        const mapped = result.map((err) => {
+          if (err.extensions.code === ErrorCode.QUERY_REJECTED || err.extensions.code === ErrorCode.FORBIDDEN) {
             return err;
-          }),
-        );
+          }
+          if (err.message.startsWith(SYNTAX_PREFIX)) {
+            return rejection(err.message.slice(SYNTAX_PREFIX.length), err);
+          }
+          if (relabelled.some((re) => re.test(err.message))) return rejection(err.message, err);
+          if (!privileged) maskSuggestions(err, o.suggestionMask);
+          return err;
+        });
+        const over = measureOnly ? mapped.filter((err) => limitOf.has(err)) : [];
+        if (over.length === 0) return setResult(mapped);
+        // served: the limits' refusals are taken out and reported; any other error still refuses
+        const kept = mapped.filter((err) => !limitOf.has(err));
+        const refusals = over.map((err) => ({ limit: limitOf.get(err)!, message: err.message }));
+        measuredResults.set(kept, refusals);
+        for (const m of refusals) o.onWouldRefuse(ctx, m.limit, m.message);
+        setResult(kept);
       };
     },
   };

@@ -12,12 +12,12 @@ import type { CostNotes, ServerContext } from '../request-scope.ts';
 
 /** The `extensions.cost` object, or undefined when neither cost nor budget is known (e.g. a body that is not JSON). */
 export function costExtension(notes: CostNotes): Record<string, unknown> | undefined {
-  if (notes.estimated === undefined && !notes.budget) return undefined;
+  if (notes.estimated === undefined && !notes.budget && !notes.wouldRefuse) return undefined;
   return {
     ...(notes.estimated !== undefined ? { estimated: notes.estimated } : {}),
     ...(notes.tokens !== undefined ? { tokens: notes.tokens } : {}),
     ...(notes.budget ? { budget: notes.budget } : {}),
-    ...(notes.wouldRefuse ? { wouldRefuse: true } : {}),
+    ...(notes.wouldRefuse ? { wouldRefuse: true, wouldRefuseBy: notes.wouldRefuseBy ?? [] } : {}),
   };
 }
 

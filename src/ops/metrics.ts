@@ -186,6 +186,12 @@ export function createMetrics(options: MetricsOptions = {}) {
     labelNames: ['role'] as const,
     registers: [registry],
   });
+  const limitMeasured = new Counter({
+    name: 'limit_measured_total',
+    help: 'Requests of measure-only clients that a limit (rate, cost, depth, aliases, directives, tokens, …) would have refused, by limit and role',
+    labelNames: ['limit', 'role'] as const,
+    registers: [registry],
+  });
 
   if (o.breakerState) {
     const read = o.breakerState;
@@ -253,6 +259,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     queryCost,
     queryDepth,
     rateLimitMeasured,
+    limitMeasured,
     /**
      * The label of an operation name. `register` is true only for operations that passed validation and the
      * field policy (so refused or anonymous callers cannot fill the name budget with junk names).

@@ -17,6 +17,7 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   SpanKind,
 } from '@opentelemetry/api';
@@ -133,9 +134,29 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
 }
 
 export interface SpanOptions {
-  /** Start a trace of its own when no span is active (background work: group commit, outbox replay). @default false */
+  /**
+   * Background work (group commit, outbox replay, webhook delivery): a trace of its own, started even when no span is
+   * active and never a child of one that is (a timer set during a request carries that request's context, whose span
+   * has long ended). What it was done for is named by `links`. @default false
+   */
   root?: boolean;
   kind?: SpanKind;
+  /** The spans this work was done for (W3C `traceparent` values, see {@link activeTraceparent}). @default none */
+  links?: ReadonlyArray<string | undefined>;
+}
+
+/** OpenTelemetry caps a span's links at 128 by default: more are not sent, so none are built. */
+const MAX_LINKS = 128;
+
+/** Span links from W3C `traceparent` values (sampled ones only: an unsampled span was never exported). */
+function linksFrom(traceparents: ReadonlyArray<string | undefined> | undefined): Link[] {
+  const links: Link[] = [];
+  for (const traceparent of traceparents ?? []) {
+    if (!traceparent || links.length >= MAX_LINKS) continue;
+    const sc = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
+    if (sc && sc.traceFlags & 1) links.push({ context: sc });
+  }
+  return links;
 }
 
 /**
@@ -150,7 +171,12 @@ export function inSpan<T>(
   options: SpanOptions = {},
 ): Promise<T> | T {
   if (!tracer || (!options.root && !trace.getActiveSpan())) return fn();
-  return tracer.startActiveSpan(name, { attributes, ...(options.kind !== undefined ? { kind: options.kind } : {}) }, (span) => {
+  const spanOptions = {
+    attributes,
+    ...(options.kind !== undefined ? { kind: options.kind } : {}),
+    ...(options.root ? { root: true, links: linksFrom(options.links) } : {}),
+  };
+  return tracer.startActiveSpan(name, spanOptions, (span) => {
     const fail = (err: unknown) => {
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
@@ -199,6 +225,19 @@ export function activeTraceId(): string | undefined {
   if (!tracer) return undefined;
   const sc = trace.getActiveSpan()?.spanContext();
   return sc && sc.traceFlags & 1 ? sc.traceId : undefined;
+}
+
+/**
+ * The active span as a W3C `traceparent`, for work done later on its behalf (an audit entry's group commit, a queued
+ * submission's replay) to link to; undefined when tracing is off or nothing sampled is active.
+ */
+export function activeTraceparent(): string | undefined {
+  if (!tracer) return undefined;
+  const sc = trace.getActiveSpan()?.spanContext();
+  if (!sc || !(sc.traceFlags & 1)) return undefined;
+  const carrier: { traceparent?: string } = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
 }
 
 /** W3C headers for an outgoing request (webhook deliveries, witnesses), continuing the active trace. */

@@ -3,8 +3,8 @@
  * the executed operation's name, bounded by `Metrics.operationLabel`) in onExecute, and from every result the
  * client receives (onResultProcess, so refusals before execution count too): `graphql_errors_total` by code,
  * `rate_limit_hits_total` by role for RATE_LIMITED, and `auth_failures_total` for UNAUTHENTICATED (no token)
- * and FORBIDDEN (missing scope), and per role `graphql_query_cost` / `graphql_query_depth` and
- * `rate_limit_measured_total` from the notes the guard left on the scope. Invalid tokens are refused before Yoga runs: count those through
+ * and FORBIDDEN (missing scope), and per role `graphql_query_cost` / `graphql_query_depth` from the notes the guard
+ * left on the scope (measure-only refusals are counted where they happen, app.ts). Invalid tokens are refused before Yoga runs: count those through
  * `Metrics.recordAuthFailure` from the authentication step.
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
@@ -58,7 +58,6 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
       const cost = (serverContext as unknown as Partial<ServerContext>).scope?.cost;
       if (Number.isFinite(cost?.estimated)) metrics.queryCost.observe(roleLabel, cost!.estimated!);
       if (cost?.depth !== undefined) metrics.queryDepth.observe(roleLabel, cost.depth);
-      if (cost?.wouldRefuse) metrics.rateLimitMeasured.inc(roleLabel);
       if (seen.has('UNAUTHENTICATED')) metrics.recordAuthFailure(AuthFailureReason.MISSING_TOKEN);
       if (seen.has('FORBIDDEN')) metrics.recordAuthFailure(AuthFailureReason.INSUFFICIENT_SCOPE);
     },

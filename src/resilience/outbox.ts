@@ -35,6 +35,11 @@ export interface OutboxPayload<I = unknown> {
   principal: OutboxPrincipal;
   /** The request's audit entry (already redacted), chained when the work is persisted. Not part of the identity. */
   audit?: Record<string, unknown>;
+  /**
+   * The W3C `traceparent` of the request's span (tracing on), which the replay's span links to. Not part of the
+   * identity.
+   */
+  traceparent?: string;
 }
 
 export interface EnqueueRequest<I = unknown> extends OutboxPayload<I> {
@@ -258,6 +263,7 @@ export function openOutbox(opts: OutboxOptions): Outbox {
         input: request.input,
         principal: request.principal,
         ...(request.audit ? { audit: request.audit } : {}),
+        ...(request.traceparent ? { traceparent: request.traceparent } : {}),
       });
       const inserted = insert.get({
         id: crypto.randomUUID(),

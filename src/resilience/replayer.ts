@@ -132,12 +132,26 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
           report.stoppedBy = 'unavailable';
           break outer;
         }
-        let result: ReplayResult;
+        let result: ReplayResult | undefined;
+        let settled: 'persisted' | 'rejected';
         try {
-          result = checkResult(
-            await inSpan('outbox.replay', { 'permit_gateway.outbox.item': item.id }, () => handle(item), { root: true }),
+          // a trace of its own, linked to the request that queued the item: the replay runs long after that request's
+          // span ended (or in a later process), so it cannot be its child. Settling runs inside, so the group commit
+          // chaining the replay's audit entry links here
+          settled = await inSpan(
+            'outbox.replay',
+            { 'permit_gateway.outbox.item': item.id, 'permit_gateway.outbox.kind': item.kind },
+            async (span) => {
+              const r = checkResult(await handle(item));
+              result = r;
+              span?.setAttribute('permit_gateway.outbox.state', r.state);
+              return settle(item, r);
+            },
+            { root: true, links: [item.payload.traceparent] },
           );
         } catch (err) {
+          // the item was replayed but recording that failed: not the handler's failure, the round ends as before
+          if (result) throw err;
           outbox.noteAttempt(item.id, messageOf(err));
           onError(err, item);
           if (isUnavailable(err)) {
@@ -155,7 +169,7 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
           report.stoppedBy = 'handler-error';
           break outer;
         }
-        report[settle(item, result)]++;
+        report[settled]++;
       }
     }
     report.remaining = outbox.depth();

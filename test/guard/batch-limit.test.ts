@@ -28,3 +28,22 @@ test('11 batched operations → 400 QUERY_REJECTED, nothing runs', async () => {
   expect(body.errors[0]!.message).toBe('Batch limit of 10 operations exceeded, found 11.');
   expect(app.calls.count).toBe(0);
 });
+
+test("a measure-only client is served over the limit (up to Yoga's own), and the refusal it would have got is heard", async () => {
+  const heard: string[] = [];
+  const lenient = startYoga([useBatchLimit({ limit: 10, measureOnly: () => true, onWouldRefuse: (_c, m) => heard.push(m) })], {
+    batching: { limit: 50 },
+  });
+  try {
+    const res = await fetch(lenient.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(Array.from({ length: 11 }, () => ({ query: '{ hello }' }))),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as unknown[]).toHaveLength(11);
+    expect(heard).toEqual(['Batch limit of 10 operations exceeded, found 11.']);
+  } finally {
+    lenient.stop();
+  }
+});

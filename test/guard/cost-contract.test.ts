@@ -1,7 +1,8 @@
 /**
  * Issue 25, the cost contract over real HTTP with the real limits: every response carries `extensions.cost`
  * (estimated cost, tokens charged, budget left) and the IETF `RateLimit-Policy` / `RateLimit` headers; a 429 keeps
- * `Retry-After`; a measure-only client (RATE_LIMIT_MEASURE_ONLY) is let through and counted; cost and depth
+ * `Retry-After`; a measure-only client (RATE_LIMIT_MEASURE_ONLY) is let through and counted, over the rate limit and
+ * over every query limit (aliases, depth, tokens, cost), without Yoga's caches serving that leniency to others; cost and depth
  * histograms per role are exported at /metrics.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
@@ -65,8 +66,11 @@ describe('cost and budget visible to clients', () => {
 describe('measure-only mode', () => {
   test('a measure-only client over its budget is let through, counted and marked', async () => {
     const tok = await t.token('demo-gis');
-    // gis_vendor: burst 150; a whole-box GeoJSON takes 26: twelve at once would refuse several
-    const results = await Promise.all(Array.from({ length: 12 }, () => t.gql(GEOJSON, {}, tok)));
+    // gis_vendor: burst 150, 50 a second; two GeoJSON pages (15,000 each by the SDL) take 31 tokens whatever they
+    // find, so twelve at once over an empty box (quick to answer, before much refills) would refuse several
+    const EMPTY = '{ minLon: 0, minLat: 0, maxLon: 0.001, maxLat: 0.001 }';
+    const two = `{ a: permitsGeoJSON(bbox: ${EMPTY}) b: permitsGeoJSON(bbox: ${EMPTY}) }`;
+    const results = await Promise.all(Array.from({ length: 12 }, () => t.gql(two, {}, tok)));
     expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
     const marked = results.filter((r) => (r.body as { extensions?: { cost?: any } }).extensions?.cost.wouldRefuse === true);
     expect(marked.length).toBeGreaterThanOrEqual(3);
@@ -74,6 +78,101 @@ describe('measure-only mode', () => {
     const measured = Number(/^rate_limit_measured_total\{role="gis_vendor"\} (\d+)/m.exec(metrics)?.[1]);
     expect(measured).toBe(marked.length);
     expect(metrics).not.toMatch(/^rate_limit_hits_total\{role="gis_vendor"\}/m);
+  });
+});
+
+describe('measure-only mode covers every limit a client can hit', () => {
+  const aliases = (prefix: string) => `{ ${Array.from({ length: 16 }, (_, i) => `${prefix}${i}: __typename`).join(' ')} }`;
+  const nested = (levels: number) => `{ ${'... on Query { '.repeat(levels)}__typename${' }'.repeat(levels)} }`;
+  // six tokens per fragment, and nothing else over a limit (fields merged through fragments are not repeats)
+  const manyTokens = (fragments: number) => `{ ${'... on Query { __typename } '.repeat(fragments)}}`;
+  const costly = `{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: permitsGeoJSON(bbox: ${BOX}) }`;
+  const cases: [limit: string, query: string][] = [
+    ['aliases', aliases('m')],
+    ['depth', nested(12)],
+    ['tokens', manyTokens(400)],
+    ['cost', costly],
+  ];
+
+  const measuredCount = async (limit: string, role: string) => {
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    return Number(new RegExp(`^limit_measured_total\\{limit="${limit}",role="${role}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+  };
+
+  for (const [limit, query] of cases) {
+    test(`over the ${limit} limit: a measure-only client is served, logged and counted; others are still refused`, async () => {
+      const before = await measuredCount(limit, 'gis_vendor');
+      const served = await t.gql(query, {}, await t.token('demo-gis'));
+      expect(served.status).toBe(200);
+      expect(served.body.errors).toBeUndefined();
+      expect(served.body.data).toBeDefined();
+      const cost = (served.body as { extensions?: { cost?: any } }).extensions?.cost;
+      expect(cost.wouldRefuse).toBe(true);
+      expect(cost.wouldRefuseBy).toContain(limit);
+      expect(await measuredCount(limit, 'gis_vendor')).toBe(before + 1);
+      // the same document from a client that is not measure-only, after it (Yoga's caches carry no leniency)
+      const refused = await t.gql(query, {}, await t.token('demo-analyst'));
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('QUERY_REJECTED');
+      expect(await measuredCount(limit, 'analyst')).toBe(0);
+    });
+  }
+
+  test('a document refused to another client first is still served to a measure-only one', async () => {
+    for (const query of [aliases('r'), manyTokens(401)]) {
+      const refused = await t.gql(query, {}, await t.token('demo-analyst'));
+      expect(refused.status).toBe(400);
+      const served = await t.gql(query, {}, await t.token('demo-gis'));
+      expect(served.status).toBe(200);
+      expect(served.body.errors).toBeUndefined();
+    }
+  });
+
+  test('a batch over the limit is served to them, and refused to others', async () => {
+    const body = JSON.stringify(Array.from({ length: 11 }, () => ({ query: '{ me { clientId } }' })));
+    const post = async (client: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await t.token(client)}` },
+        body,
+      });
+    const before = await measuredCount('batch', 'gis_vendor');
+    const served = await post('demo-gis');
+    expect(served.status).toBe(200);
+    expect((await served.json()) as unknown[]).toHaveLength(11);
+    expect(await measuredCount('batch', 'gis_vendor')).toBe(before + 1);
+    const refused = await post('demo-clerk');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('QUERY_REJECTED');
+  });
+
+  test("the OGC API's rate limit only measures them too", async () => {
+    const gis = await t.token('demo-gis');
+    const before = await measuredCount('rate', 'gis_vendor');
+    // a 10,000-feature page takes 100 tokens of a burst of 150: the second in a row is over the budget
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${t.url}/ogc/collections/permits/items?limit=10000`, { headers: { authorization: `Bearer ${gis}` } });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    }
+    expect(await measuredCount('rate', 'gis_vendor')).toBeGreaterThan(before);
+    // an analyst (not measure-only) is refused as before
+    const analyst = await t.token('demo-analyst');
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${t.url}/ogc/collections/permits/items?limit=10000`, { headers: { authorization: `Bearer ${analyst}` } });
+      statuses.push(r.status);
+      await r.arrayBuffer();
+    }
+    expect(statuses).toContain(429);
+  });
+
+  test('a measure-only role is served too; rules that are not limits still refuse it', async () => {
+    const inspector = await t.token('demo-inspector');
+    expect((await t.gql(aliases('i'), {}, inspector)).status).toBe(200);
+    // a fragment cycle is not a limit to roll out: refused as for anyone
+    const cycle = await t.gql(`query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }`, {}, inspector);
+    expect(cycle.status).toBe(400);
   });
 });
 

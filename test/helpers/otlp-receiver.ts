@@ -1,7 +1,7 @@
 /**
  * A real OTLP/HTTP trace receiver for tests: Bun.serve on a free port, `POST /v1/traces`, decoding what the
  * OpenTelemetry SDK sends as `http/json` (JSON) or `http/protobuf` (a small reader of the protobuf wire format, for
- * the fields a test checks: ids, names, kind, string/int/bool attributes, the resource's attributes).
+ * the fields a test checks: ids, names, kind, string/int/bool attributes, links, the resource's attributes).
  */
 
 export interface ReceivedSpan {
@@ -11,6 +11,8 @@ export interface ReceivedSpan {
   name: string;
   kind: number;
   attributes: Record<string, string | number | boolean>;
+  /** The spans this one links to (batched or deferred work: the requests it was done for). */
+  links: { traceId: string; spanId: string }[];
   resource: Record<string, string | number | boolean>;
 }
 
@@ -49,6 +51,7 @@ function fromJson(body: any): ReceivedSpan[] {
           name: s.name,
           kind: s.kind,
           attributes: jsonAttrs(s.attributes),
+          links: ((s.links ?? []) as { traceId: string; spanId: string }[]).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
           resource,
         });
       }
@@ -122,6 +125,11 @@ function fromProtobuf(body: Uint8Array): ReceivedSpan[] {
           name: text(s, 5),
           kind: Number(s.get(6)?.[0] ?? 0n),
           attributes: protoAttrs(s.get(9)),
+          // Span.links (13): Link { trace_id 1, span_id 2 }
+          links: (s.get(13) ?? []).map((l) => {
+            const link = fields(l as Uint8Array);
+            return { traceId: hex(bytes(link, 1)), spanId: hex(bytes(link, 2)) };
+          }),
           resource,
         });
       }

@@ -3,6 +3,10 @@
  * nginx's `traceparent` is continued by the request span (`mutation SubmitPermit`, GraphQL semantic conventions),
  * whose children are the token verification, the guards, the breaker, the audit append and each SQL statement; the
  * trace id is in the log lines, in error results' `extensions` and in the audit entry.
+ *
+ * Background work has traces of its own, linked to the requests it was done for: the audit group commit (in the audit
+ * worker thread on PostgreSQL, on the serving thread on PGlite), the outbox replay of a submission queued during an
+ * outage, and each webhook delivery (whose request carries its `traceparent`).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import pino from 'pino';
@@ -41,10 +45,11 @@ beforeAll(async () => {
       OTEL_SERVICE_NAME: 'permit-gateway-test',
       OTEL_INSTRUMENTATION_GRAPHQL_CAPTURE_DOCUMENT: 'true',
       TRUSTED_PROXIES: '127.0.0.1',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     },
     { logLines },
   );
-});
+}, 240_000); // a fresh database on a busy machine
 afterAll(async () => {
   await t?.stop();
   receiver?.stop();
@@ -53,6 +58,39 @@ afterAll(async () => {
 async function spansOf(traceId: string): Promise<ReceivedSpan[]> {
   await t.running.tracing.flush();
   return receiver.spans.filter((s) => s.traceId === traceId);
+}
+
+/** Chains what was recorded, then sends every thread's finished spans (the audit worker's too). */
+async function flushAll(): Promise<void> {
+  await t.running.audit.flush();
+  await t.running.tracing.flush();
+}
+
+/** The group-commit spans that link to `span`. */
+const groupCommitsLinkedTo = (span: ReceivedSpan) =>
+  receiver.spans.filter(
+    (s) => s.name === 'audit.group_commit' && s.links.some((l) => l.traceId === span.traceId && l.spanId === span.spanId),
+  );
+
+/** Where the audit group commit runs in this test's server: the worker thread on PostgreSQL (the default there). */
+const APPENDER = process.env.TEST_DATABASE_URL ? 'worker' : 'inline';
+
+async function someParcel(): Promise<string> {
+  const clerk = await t.token('demo-clerk');
+  return (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
+}
+
+async function submitTraced(traceId: string, key: string, parcel?: string) {
+  const contractor = await t.token('demo-contractor-a');
+  return t.gql(SUBMIT, { input: sampleInput(parcel ?? (await someParcel())), key }, contractor, { traceparent: traceparent(traceId) });
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
 }
 
 /** Whether `span` descends from `ancestor` through received spans. */
@@ -101,6 +139,9 @@ describe('a submission behind nginx, traced', () => {
     const append = spans.find((s) => s.name === 'audit.append')!;
     expect(statements.some((s) => descendsFrom(s, append, spans))).toBe(true);
     for (const s of spans) if (s !== root) expect(descendsFrom(s, root, spans)).toBe(true);
+    // the staged entry is chained by a group commit (the audit worker thread's on PostgreSQL) linked to this request
+    await flushAll();
+    expect(groupCommitsLinkedTo(root).map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([APPENDER]);
   });
 
   test('the trace id is in the log lines and in the audit entry', async () => {
@@ -144,5 +185,123 @@ describe('traceparent is believed from trusted proxies only', () => {
     const log = pino({ level: 'silent' });
     expect(openRequestScope(request, '203.0.113.9', trusted, log).traceparent).toBeUndefined();
     expect(openRequestScope(request, '127.0.0.1', trusted, log)).toMatchObject({ traceparent: traceparent(), tracestate: 'x=1' });
+  });
+});
+
+describe('background work: traces of their own, linked to the requests they serve', () => {
+  test(`the audit group commit (${APPENDER}) chaining a submission's entry links to its request span`, async () => {
+    const id = 'c0ffee00c0ffee00c0ffee00c0ffee01';
+    const r = await submitTraced(id, 'otel-gc-0001');
+    expect(r.body.data.submitPermit.receipt.state).toBe('PERSISTED');
+    await flushAll();
+    const root = receiver.spans.find((s) => s.traceId === id && s.parentSpanId === NGINX_SPAN)!;
+    expect(root.name).toBe('mutation SubmitPermit');
+    // the entry was staged in the request (audit.append, a child of the request span) and chained later
+    expect(receiver.spans.some((s) => s.traceId === id && s.name === 'audit.append')).toBe(true);
+    const [commit] = groupCommitsLinkedTo(root);
+    expect(commit).toBeDefined();
+    // a trace of its own: one commit chains many requests' entries, none of them its parent
+    expect(commit!.traceId).not.toBe(id);
+    expect(commit!.parentSpanId).toBe('');
+    expect(commit!.attributes['permit_gateway.audit.appender']).toBe(APPENDER);
+    expect(commit!.resource['service.name']).toBe('permit-gateway-test');
+    // its statements are its children (in the worker thread on PostgreSQL)
+    const statements = receiver.spans.filter((s) => s.parentSpanId === commit!.spanId && s.attributes['db.system.name'] === 'postgresql');
+    expect(statements.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a read's entry, group-committed, links to the read's request span", async () => {
+    const id = 'c0ffee00c0ffee00c0ffee00c0ffee02';
+    const r = await t.gql(`query Linked { permits(first: 1) { edges { node { number } } } }`, {}, await t.token('demo-clerk'), {
+      traceparent: traceparent(id),
+    });
+    expect(r.status).toBe(200);
+    await flushAll();
+    const root = receiver.spans.find((s) => s.traceId === id && s.parentSpanId === NGINX_SPAN)!;
+    expect(root.name).toBe('query Linked');
+    const commits = groupCommitsLinkedTo(root);
+    expect(commits.length).toBe(1);
+    expect(commits[0]!.attributes['permit_gateway.audit.appender']).toBe(APPENDER);
+  });
+
+  test('the replay of a submission queued during an outage links to the request that queued it', async () => {
+    const { breaker, outbox } = t.running.services;
+    const parcel = await someParcel();
+    await t.token('demo-contractor-a');
+    // five connection failures open the breaker; the probe closes it again (the database is up) and the replay runs
+    const refused = () => Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }));
+    for (let i = 0; i < 5; i++) await breaker.execute(refused).catch(() => {});
+    expect(breaker.isOpen()).toBe(true);
+    const id = 'c0ffee00c0ffee00c0ffee00c0ffee03';
+    const r = await submitTraced(id, 'otel-replay-0001', parcel);
+    expect(r.body.errors).toBeUndefined();
+    const receipt = r.body.data.submitPermit.receipt;
+    expect(receipt.state).toBe('QUEUED');
+    await until('the replay', () => outbox.get(receipt.id)?.state === 'PERSISTED');
+    await flushAll();
+
+    const root = receiver.spans.find((s) => s.traceId === id && s.parentSpanId === NGINX_SPAN)!;
+    expect(root.name).toBe('mutation SubmitPermit');
+    const replay = receiver.spans.find((s) => s.name === 'outbox.replay' && s.attributes['permit_gateway.outbox.item'] === receipt.id)!;
+    expect(replay).toBeDefined();
+    expect(replay.traceId).not.toBe(id);
+    expect(replay.parentSpanId).toBe('');
+    expect(replay.links).toContainEqual({ traceId: id, spanId: root.spanId });
+    expect(replay.attributes['permit_gateway.outbox.state']).toBe('PERSISTED');
+    // the replay's statements (the permit and its staged audit entry) are its children
+    const below = receiver.spans.filter((s) => s.traceId === replay.traceId && s.attributes['db.system.name'] === 'postgresql');
+    expect(below.some((s) => String(s.attributes['db.query.text']).includes('audit_pending'))).toBe(true);
+    // and the group commit that chains the replay's entry links to the replay
+    expect(groupCommitsLinkedTo(replay).length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a webhook delivery is a CLIENT span whose traceparent the receiver gets', async () => {
+    const got: { traceparent: string | null; webhookId: string | null }[] = [];
+    const hook = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      async fetch(req) {
+        await req.text();
+        got.push({ traceparent: req.headers.get('traceparent'), webhookId: req.headers.get('webhook-id') });
+        return new Response(null, { status: 204 });
+      },
+    });
+    try {
+      const REGISTER = `mutation($in: RegisterWebhookInput!) { registerWebhook(input: $in) { webhook { id } } }`;
+      const reg = await t.gql(
+        REGISTER,
+        { in: { url: `http://127.0.0.1:${hook.port}/hook`, events: ['PERMIT_SUBMITTED'] } },
+        await t.token('demo-contractor-a'),
+      );
+      expect(reg.body.errors).toBeUndefined();
+      const webhookId = reg.body.data.registerWebhook.webhook.id;
+      const r = await submitTraced('c0ffee00c0ffee00c0ffee00c0ffee04', 'otel-hook-0001');
+      expect(r.body.data.submitPermit.receipt.state).toBe('PERSISTED');
+      await until('the delivery', () => got.length >= 1);
+      await Bun.sleep(200); // the outcome is recorded after the receiver answered
+      await flushAll();
+
+      const [delivery] = got;
+      const [, traceId, spanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(delivery!.traceparent ?? '') ?? [];
+      expect(traceId).toBeDefined();
+      const span = receiver.spans.find((s) => s.spanId === spanId)!;
+      expect(span).toBeDefined();
+      expect(span.name).toBe('webhook.delivery');
+      expect(span.traceId).toBe(traceId!);
+      expect(span.parentSpanId).toBe('');
+      expect(span.kind).toBe(3); // CLIENT
+      expect(span.attributes).toMatchObject({
+        'permit_gateway.webhook.id': webhookId,
+        'permit_gateway.webhook.message_id': delivery!.webhookId!,
+        'permit_gateway.webhook.outcome': 'delivered',
+        'http.response.status_code': 204,
+      });
+      // recording the outcome is its child
+      expect(
+        receiver.spans.some((s) => s.parentSpanId === span.spanId && String(s.attributes['db.query.text']).includes('webhook_deliveries')),
+      ).toBe(true);
+    } finally {
+      hook.stop(true);
+    }
   });
 });
