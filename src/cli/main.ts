@@ -14,6 +14,14 @@ import { dbMigrate } from './db.ts';
 import { exportInspections, exportStatusChanges } from './export-datasets.ts';
 import { exportPermits } from './export-permits.ts';
 import { importContractors, importParcels, importPermits } from './import.ts';
+import {
+  jurisdictionsCapacity,
+  jurisdictionsCapacityList,
+  jurisdictionsCapacityRemove,
+  jurisdictionsHolidaysAdd,
+  jurisdictionsHolidaysList,
+  jurisdictionsHolidaysRemove,
+} from './inspection-calendar.ts';
 import { jurisdictionsCreate, jurisdictionsList } from './jurisdictions.ts';
 import { CliError, createOutput, ExitCode, type Output } from './io.ts';
 import { keysRotate } from './keys.ts';
@@ -45,6 +53,12 @@ export const COMMANDS: readonly Command[] = [
   dbMigrate,
   jurisdictionsCreate,
   jurisdictionsList,
+  jurisdictionsCapacity,
+  jurisdictionsCapacityList,
+  jurisdictionsCapacityRemove,
+  jurisdictionsHolidaysAdd,
+  jurisdictionsHolidaysList,
+  jurisdictionsHolidaysRemove,
   importParcels,
   importContractors,
   importPermits,
@@ -95,19 +109,22 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    // a group word alone (`cli clients`, `cli audit --help`): list that group's commands
-    const group = COMMANDS.filter((c) => c.name.split(' ')[0] === argv[0]);
-    if (group.length) {
-      const help = argv.slice(1).some(isHelp);
+    // a group alone (`cli clients`, `cli audit --help`, `cli jurisdictions holidays`): list that group's commands
+    const firstOption = argv.findIndex((a) => a.startsWith('-'));
+    const lead = firstOption === -1 ? argv : argv.slice(0, firstOption);
+    let depth = lead.length;
+    const inGroup = (c: Command, n: number) => lead.slice(0, n).every((w, i) => c.name.split(' ')[i] === w);
+    while (depth > 1 && !COMMANDS.some((c) => inGroup(c, depth))) depth--;
+    const group = COMMANDS.filter((c) => inGroup(c, depth) && c.name.split(' ').length > depth);
+    if (depth >= 1 && group.length) {
+      const name = lead.slice(0, depth).join(' ');
+      const help = argv.slice(depth).some(isHelp);
       if (help) {
-        await out.write(`${overview(group, `Usage: bun run cli ${argv[0]} <command> [options]`)}\n`);
+        await out.write(`${overview(group, `Usage: bun run cli ${name} <command> [options]`)}\n`);
         return ExitCode.OK;
       }
-      return fail(
-        out,
-        `${argv[0]}: unknown or missing subcommand "${argv[1] ?? ''}"; one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`,
-        ExitCode.USAGE,
-      );
+      const subcommands = [...new Set(group.map((c) => c.name.split(' ')[depth]))];
+      return fail(out, `${name}: unknown or missing subcommand "${argv[depth] ?? ''}"; one of: ${subcommands.join(', ')}`, ExitCode.USAGE);
     }
     return fail(out, `unknown command "${argv[0]}" (bun run cli --help lists them)`, ExitCode.USAGE);
   }

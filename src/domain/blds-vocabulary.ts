@@ -57,7 +57,10 @@ export const WORK_CLASS_MAPPED: Readonly<Record<WorkClass, string>> = {
  * BLDS PermitClass / PermitClassMapped come from the parcel's zoning category (our only property-type fact):
  * residential zoning is Residential, everything else Non-Residential.
  */
-export const permitClassMapped = (zoningCategory: string) => (zoningCategory === 'residential' ? 'Residential' : 'Non-Residential');
+export const RESIDENTIAL_ZONING_CATEGORY = 'residential';
+export const PERMIT_CLASS_MAPPED = { residential: 'Residential', other: 'Non-Residential' } as const;
+export const permitClassMapped = (zoningCategory: string) =>
+  zoningCategory === RESIDENTIAL_ZONING_CATEGORY ? PERMIT_CLASS_MAPPED.residential : PERMIT_CLASS_MAPPED.other;
 
 /** BLDS inspection ResultMapped. */
 export const INSPECTION_RESULT_MAPPED: Readonly<Record<InspectionResult, string>> = {

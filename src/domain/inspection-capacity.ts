@@ -2,8 +2,12 @@
  * A jurisdiction's inspection capacity and the slots it offers. Slots are cut from each working day's hours in the
  * jurisdiction's time zone; a slot has room for as many inspections as there are inspectors, and is offered only
  * while it has room left, starts in the future and (for contractors) after the cut-off.
+ *
+ * Capacity is per inspection type where the jurisdiction set one (`cli jurisdictions capacity set --inspection-type`),
+ * else the jurisdiction's default: a type with its own row has its own inspectors (its pool), every other type shares
+ * the default pool. Holidays are the jurisdiction's, whatever the type.
  */
-import { and, between, eq } from 'drizzle-orm';
+import { and, between, eq, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { inspectionCapacity, inspectionHolidays } from '../db/schema/inspections.ts';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
@@ -28,8 +32,21 @@ export const DEFAULT_CAPACITY: Capacity = {
   cutoffHours: 24,
 };
 
+/** The key capacity rows are stored under: case and surrounding spaces do not make another inspection type. */
+export const inspectionTypeKey = (type: string) => type.trim().toLowerCase();
+
+/** The key of the jurisdiction's default row. */
+export const DEFAULT_TYPE_KEY = '';
+
+/**
+ * Whose inspectors a calendar's slots draw on: one type's own, or the default pool shared by every type that has no
+ * row of its own (`ownTypes` lists those that have one, so their bookings do not fill the default pool).
+ */
+export type Pool = { kind: 'type'; key: string } | { kind: 'default'; ownTypes: string[] };
+
 export interface Calendar {
   capacity: Capacity;
+  pool: Pool;
   timeZone: string;
   /** Local days (YYYY-MM-DD) nobody inspects. */
   holidays: ReadonlySet<string>;
@@ -40,16 +57,18 @@ export interface Slot {
   end: Date;
 }
 
-/** The jurisdiction's capacity, time zone and the holidays between two instants. */
-export async function loadCalendar(db: Executor, jurisdiction: string, from: Date, to: Date): Promise<Calendar> {
-  const [row] = await db
-    .select({ timeZone: jurisdictions.timezone, capacity: inspectionCapacity })
-    .from(jurisdictions)
-    .leftJoin(inspectionCapacity, eq(inspectionCapacity.jurisdictionId, jurisdictions.id))
-    .where(eq(jurisdictions.id, jurisdiction));
-  const timeZone = row?.timeZone ?? 'UTC';
-  const c = row?.capacity;
+/** The capacity of `inspectionType` in a jurisdiction (its own row, else the default row, else DEFAULT_CAPACITY), its time zone and the holidays between two instants. */
+export async function loadCalendar(db: Executor, jurisdiction: string, inspectionType: string, from: Date, to: Date): Promise<Calendar> {
+  const [j] = await db.select({ timeZone: jurisdictions.timezone }).from(jurisdictions).where(eq(jurisdictions.id, jurisdiction));
+  const timeZone = j?.timeZone ?? 'UTC';
+  const rows = await db.select().from(inspectionCapacity).where(eq(inspectionCapacity.jurisdictionId, jurisdiction));
+  const key = inspectionTypeKey(inspectionType);
+  const own = key === DEFAULT_TYPE_KEY ? undefined : rows.find((r) => r.inspectionType === key);
+  const c = own ?? rows.find((r) => r.inspectionType === DEFAULT_TYPE_KEY);
   const capacity: Capacity = c ? { ...c, workdays: c.workdays.split(',').map(Number) } : DEFAULT_CAPACITY;
+  const pool: Pool = own
+    ? { kind: 'type', key }
+    : { kind: 'default', ownTypes: rows.map((r) => r.inspectionType).filter((t) => t !== DEFAULT_TYPE_KEY) };
   const days = await db
     .select({ day: inspectionHolidays.day })
     .from(inspectionHolidays)
@@ -59,7 +78,14 @@ export async function loadCalendar(db: Executor, jurisdiction: string, from: Dat
         between(inspectionHolidays.day, zonedDay(from, timeZone), zonedDay(to, timeZone)),
       ),
     );
-  return { capacity, timeZone, holidays: new Set(days.map((d) => String(d.day))) };
+  return { capacity, pool, timeZone, holidays: new Set(days.map((d) => String(d.day))) };
+}
+
+/** The condition on an inspection's type that puts it in `pool` (an inspection's key, as inspectionTypeKey makes it). */
+export function inPool(pool: Pool, inspectionType: SQL | unknown): SQL | undefined {
+  const key = sql`lower(btrim(${inspectionType}))`;
+  if (pool.kind === 'type') return sql`${key} = ${pool.key}`;
+  return pool.ownTypes.length ? notInArray(key, pool.ownTypes) : undefined;
 }
 
 /** Every slot of the calendar lying within [from, to], earliest first, whether booked or not. */

@@ -37,7 +37,7 @@ async function lockVisibleInspection(tx: Executor, p: Principal, inspectionId: s
 async function assertChangeable(tx: Executor, p: Principal, f: Found, verb: string, now: Date): Promise<void> {
   const i = f.inspection;
   if (i.result !== 'PENDING') throw badInput('inspectionId', `cannot ${verb} an inspection whose result is ${i.result}`);
-  const cal = await loadCalendar(tx, f.jurisdictionId, i.windowStart, i.windowEnd);
+  const cal = await loadCalendar(tx, f.jurisdictionId, i.inspectionType, i.windowStart, i.windowEnd);
   if (i.windowStart < earliestChange(cal, now, exemptFromCutoff(p))) {
     throw badInput(
       'inspectionId',
@@ -67,7 +67,16 @@ export async function rescheduleInspection(
     throw badInput('input.inspectionType', `is ${i.inspectionType} for this inspection; cancel it and book another type instead`);
   }
   await assertChangeable(tx, p, f, 'reschedule', now);
-  await takeSlot(tx, p, f.jurisdictionId, { start: input.windowStart, end: input.windowEnd }, 'input.windowStart', now, i.id);
+  await takeSlot(
+    tx,
+    p,
+    f.jurisdictionId,
+    i.inspectionType,
+    { start: input.windowStart, end: input.windowEnd },
+    'input.windowStart',
+    now,
+    i.id,
+  );
   const [row] = await tx
     .update(inspections)
     .set({

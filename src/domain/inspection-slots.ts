@@ -2,6 +2,7 @@
  * Inspection slots: what is still open (`inspectionAvailability`) and taking one atomically. Bookings of a
  * jurisdiction are serialised on its row (FOR NO KEY UPDATE, which permit inserts do not wait for), so two
  * contractors racing for a slot's last place are counted one after the other: one gets it, the other CONFLICT.
+ * Slots and room depend on the inspection type: each type draws on its capacity pool (inspection-capacity.ts).
  */
 import { and, eq, gt, lt, ne, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
@@ -9,7 +10,16 @@ import { inspections } from '../db/schema/inspections.ts';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
 import { permits } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
-import { type Calendar, earliestChange, loadCalendar, notOfferedBecause, type Slot, slotsWithin } from './inspection-capacity.ts';
+import {
+  type Calendar,
+  earliestChange,
+  inPool,
+  loadCalendar,
+  notOfferedBecause,
+  type Pool,
+  type Slot,
+  slotsWithin,
+} from './inspection-capacity.ts';
 import { availabilitySchema } from './inputs.ts';
 import { getPermit } from './permit-reads.ts';
 import { hasScope, type Principal } from './principal.ts';
@@ -24,9 +34,13 @@ export interface OpenSlot extends Slot {
 /** Inspectors are exempt from the contractor cut-off: they may move an inspection at short notice. */
 export const exemptFromCutoff = (p: Principal) => hasScope(p, 'inspections:record');
 
-/** Pending inspections of a jurisdiction overlapping [from, to) (a cancelled or resulted one frees its place). */
-async function bookedWindows(db: Executor, jurisdiction: string, from: Date, to: Date, except?: string): Promise<Slot[]> {
-  const conds: SQL[] = [
+/**
+ * Pending inspections of a jurisdiction in one capacity pool overlapping [from, to) (a cancelled or resulted one frees
+ * its place).
+ */
+async function bookedWindows(db: Executor, jurisdiction: string, pool: Pool, from: Date, to: Date, except?: string): Promise<Slot[]> {
+  const conds: (SQL | undefined)[] = [
+    inPool(pool, inspections.inspectionType),
     eq(permits.jurisdictionId, jurisdiction),
     eq(inspections.result, 'PENDING'),
     lt(inspections.windowStart, to),
@@ -71,15 +85,15 @@ export async function inspectionAvailability(
       `inspections can be booked only for ISSUED permits or permits in INSPECTIONS, not ${permit.statusCurrent}`,
     );
   }
-  const cal = await loadCalendar(db, permit.jurisdictionId, args.from, args.to);
+  const cal = await loadCalendar(db, permit.jurisdictionId, args.inspectionType, args.from, args.to);
   const from = new Date(Math.max(args.from.getTime(), earliestChange(cal, now, exemptFromCutoff(p)).getTime()));
   if (from >= args.to) return [];
-  const booked = await bookedWindows(db, permit.jurisdictionId, from, args.to);
+  const booked = await bookedWindows(db, permit.jurisdictionId, cal.pool, from, args.to);
   return openSlots(cal, slotsWithin(cal, from, args.to), booked);
 }
 
 /**
- * Takes `window` for an inspection in `jurisdiction` inside the caller's transaction: refuses a window that is not an
+ * Takes `window` for an inspection of `inspectionType` in `jurisdiction` inside the caller's transaction: refuses a window that is not an
  * offered slot with BAD_USER_INPUT naming `field` and the rule, and a full one with CONFLICT. `except` is the
  * inspection being moved, whose own place does not count.
  */
@@ -87,16 +101,17 @@ export async function takeSlot(
   tx: Executor,
   p: Principal,
   jurisdiction: string,
+  inspectionType: string,
   window: Slot,
   field: string,
   now: Date,
   except?: string,
 ): Promise<void> {
-  const cal = await loadCalendar(tx, jurisdiction, window.start, window.end);
+  const cal = await loadCalendar(tx, jurisdiction, inspectionType, window.start, window.end);
   const why = notOfferedBecause(cal, window, now, exemptFromCutoff(p));
   if (why) throw badInput(field, `${window.start.toISOString()} ${why}`);
   await tx.select({ id: jurisdictions.id }).from(jurisdictions).where(eq(jurisdictions.id, jurisdiction)).for('no key update');
-  const booked = await bookedWindows(tx, jurisdiction, window.start, window.end, except);
+  const booked = await bookedWindows(tx, jurisdiction, cal.pool, window.start, window.end, except);
   if (booked.length >= cal.capacity.inspectors) {
     throw conflict(
       `the slot ${window.start.toISOString()} – ${window.end.toISOString()} is fully booked; ask inspectionAvailability for open slots`,

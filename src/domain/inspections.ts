@@ -59,7 +59,15 @@ export async function scheduleInspection(
   // the first inspection moves an ISSUED permit into INSPECTIONS: an unresolved item naming that move blocks it
   if (permit.statusCurrent === 'ISSUED') checkConditions('INSPECTIONS', await unresolvedConditions(tx, permit.id), 'permitNumber');
   const now = opts.now ?? new Date();
-  await takeSlot(tx, p, permit.jurisdictionId, { start: v.input.windowStart, end: v.input.windowEnd }, 'input.windowStart', now);
+  await takeSlot(
+    tx,
+    p,
+    permit.jurisdictionId,
+    v.input.inspectionType,
+    { start: v.input.windowStart, end: v.input.windowEnd },
+    'input.windowStart',
+    now,
+  );
   const [failedBefore] = await tx
     .select({ id: inspections.id })
     .from(inspections)

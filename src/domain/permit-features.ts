@@ -1,13 +1,18 @@
 /**
  * Permits as GeoJSON features for GIS clients (OGC API – Features, `permitsGeoJSON`): a Point at the parcel
  * centroid and BLDS-named public properties. Personal data (the applicant) never enters the SELECT, whoever asks;
- * which permits are visible comes from visibility.ts like every other permit read.
+ * which permits are visible comes from visibility.ts like every other permit read. The address parts, permit class
+ * and the facts a legacy system may hold (TotalSqFt, HousingUnits, ExpiresDate, MasterPermitNum) are filled as the
+ * BLDS export fills them (src/cli/export-permits.ts): a parcel without address parts shows its one-line address and
+ * the jurisdiction's name and state.
  */
 import { and, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
-import { parcels } from '../db/schema/parcels.ts';
+import { jurisdictions } from '../db/schema/jurisdictions.ts';
+import { parcels, zoningCodes } from '../db/schema/parcels.ts';
 import { permits } from '../db/schema/permits.ts';
 import type { BBox } from './bbox.ts';
+import { PERMIT_CLASS_MAPPED, RESIDENTIAL_ZONING_CATEGORY } from './blds-vocabulary.ts';
 import { jsonDateTime, jsonNumber, jsonObject, jsonString } from './json-text.ts';
 import { featurePage, type FeaturePage, type KeyCursor } from './feature-page.ts';
 import { listConditions, type PermitFilter } from './permit-reads.ts';
@@ -43,6 +48,16 @@ export const PERMIT_FEATURE_PROPERTIES = {
   StatusDate: 'date-time',
   EstProjectCost: 'number',
   OriginalAddress1: 'string',
+  OriginalAddress2: 'string',
+  OriginalCity: 'string',
+  OriginalState: 'string',
+  OriginalZip: 'string',
+  PermitClass: 'string',
+  PermitClassMapped: 'string',
+  TotalSqFt: 'integer',
+  HousingUnits: 'integer',
+  ExpiresDate: 'date',
+  MasterPermitNum: 'string',
   PIN: 'string',
   Latitude: 'number',
   Longitude: 'number',
@@ -76,7 +91,22 @@ const featureJson = (id: PermitFeatureId) =>
         ['StatusCurrent', jsonString(permits.statusCurrent)],
         ['StatusDate', jsonDateTime(permits.statusDate)],
         ['EstProjectCost', jsonNumber(permits.estProjectCost)],
-        ['OriginalAddress1', jsonString(parcels.address)],
+        ['OriginalAddress1', jsonString(sql`coalesce(${parcels.address1}, ${parcels.address})`)],
+        ['OriginalAddress2', jsonString(parcels.address2)],
+        ['OriginalCity', jsonString(sql`coalesce(${parcels.city}, ${jurisdictions.name})`)],
+        ['OriginalState', jsonString(sql`coalesce(${parcels.state}, ${jurisdictions.state})`)],
+        ['OriginalZip', jsonString(parcels.zip)],
+        ['PermitClass', jsonString(zoningCodes.category)],
+        [
+          'PermitClassMapped',
+          jsonString(
+            sql`case when ${zoningCodes.category} = ${RESIDENTIAL_ZONING_CATEGORY} then ${PERMIT_CLASS_MAPPED.residential}::text else ${PERMIT_CLASS_MAPPED.other}::text end`,
+          ),
+        ],
+        ['TotalSqFt', jsonNumber(permits.totalSqFt)],
+        ['HousingUnits', jsonNumber(permits.housingUnits)],
+        ['ExpiresDate', jsonString(permits.expiresDate)],
+        ['MasterPermitNum', jsonString(permits.masterPermitNum)],
         ['PIN', jsonString(parcels.apn)],
         ['Latitude', jsonNumber(parcels.latitude)],
         ['Longitude', jsonNumber(parcels.longitude)],
@@ -88,7 +118,10 @@ const featureJson = (id: PermitFeatureId) =>
     ],
   ]);
 
-const from = sql`${permits} inner join ${parcels} on ${parcels.id} = ${permits.parcelId}`;
+// zoning codes and jurisdictions are small tables joined on their keys: the class and the address fallbacks
+const from = sql`${permits} inner join ${parcels} on ${parcels.id} = ${permits.parcelId}
+  inner join ${zoningCodes} on ${zoningCodes.code} = ${parcels.zoningCode}
+  inner join ${jurisdictions} on ${jurisdictions.id} = ${permits.jurisdictionId}`;
 
 function conditions(p: Principal, q: Pick<PermitFeatureQuery, 'filter' | 'bbox' | 'datetime'>): SQL[] {
   const conds = [...listConditions(p, q.filter), eq(parcels.jurisdictionId, p.jurisdiction)];

@@ -234,4 +234,58 @@ describe('inspection slots', () => {
     const fin = await t.gql(SCHEDULE, { n: permitB, k: 'flags-final-01', i: window(open[2]!, 'Final') }, b);
     expect(fin.body.data.scheduleInspection).toMatchObject({ final: true, reInspection: false });
   });
+
+  test('capacity per inspection type: its own slots and inspectors, the default pool for every other type', async () => {
+    // demo-city's default row (1 inspector, two-hour slots) comes from the race test; finals get two inspectors
+    // and four-hour slots of their own
+    await db().insert(inspectionCapacity).values({
+      jurisdictionId: 'demo-city',
+      inspectionType: 'final',
+      inspectors: 2,
+      dayStart: '08:00',
+      dayEnd: '16:00',
+      slotMinutes: 240,
+      workdays: '1,2,3,4,5',
+      cutoffHours: 24,
+    });
+    try {
+      const from = daysAhead(63);
+      const to = new Date(from.getTime() + 7 * DAY);
+      const finals = await slots(permitA, from, to, a, 'Final');
+      expect(finals.length).toBeGreaterThan(0);
+      for (const s of finals) {
+        expect([8, 12]).toContain(localHour(s.start));
+        expect(new Date(s.end).getTime() - new Date(s.start).getTime()).toBe(4 * 3600_000);
+        expect(s.remaining).toBe(2);
+      }
+      // the type is matched ignoring case and surrounding spaces
+      expect(await slots(permitA, from, to, a, ' FINAL ')).toEqual(finals);
+      const framing = await slots(permitA, from, to, a, 'Framing');
+      expect(framing.every((s) => s.remaining === 1 && new Date(s.end).getTime() - new Date(s.start).getTime() === 2 * 3600_000)).toBe(
+        true,
+      );
+
+      // a final booked at 08:00-12:00 takes a final inspector, not the default pool's
+      const morning = finals[0]!;
+      const fin = await t.gql(SCHEDULE, { n: permitA, k: 'type-final-0001', i: window(morning, 'Final') }, a);
+      expect(fin.body.errors).toBeUndefined();
+      expect((await slots(permitA, from, to, a, 'Final')).find((s) => s.start === morning.start)?.remaining).toBe(1);
+      const framingAtEight = (await slots(permitA, from, to, a, 'Framing')).find((s) => s.start === morning.start);
+      expect(framingAtEight?.remaining).toBe(1);
+      // a framing inspection fills the default pool's slot and leaves the finals alone
+      const fr = await t.gql(SCHEDULE, { n: permitB, k: 'type-framing-01', i: window(framingAtEight!) }, b);
+      expect(fr.body.errors).toBeUndefined();
+      expect((await slots(permitA, from, to, a, 'Framing')).some((s) => s.start === morning.start)).toBe(false);
+      expect((await slots(permitA, from, to, a, 'Final')).find((s) => s.start === morning.start)?.remaining).toBe(1);
+
+      // scheduleInspection books by the type's slots: a two-hour final is not one, a four-hour framing neither
+      const twoHourFinal = await t.gql(SCHEDULE, { n: permitA, k: 'type-final-0002', i: { ...window(framing[1]!, 'Final') } }, a);
+      expect(twoHourFinal.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(twoHourFinal.body.errors?.[0]?.message).toContain('240 minutes');
+      const fourHourFraming = await t.gql(SCHEDULE, { n: permitA, k: 'type-framing-02', i: window(finals[1]!) }, a);
+      expect(fourHourFraming.body.errors?.[0]?.message).toContain('120 minutes');
+    } finally {
+      await db().delete(inspectionCapacity).where(eq(inspectionCapacity.inspectionType, 'final'));
+    }
+  });
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.ts';
+import { PERMIT_FEATURE_PROPERTIES } from '../../src/domain/permit-features.ts';
 import { BreakerOpenError } from '../../src/resilience/breaker.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -206,6 +207,46 @@ describe('documents and media types', () => {
       expect(f.geometry.coordinates[0].length).toBeGreaterThanOrEqual(4);
       expect(f.id).toBe(f.properties.PIN);
     }
+  });
+
+  test('permits carry the BLDS facts: address parts, permit class, square footage, housing units, expiry, master permit', async () => {
+    const [first, second] = (await items('/ogc/collections/permits/items?limit=2')).features;
+    // every property the collection declares, and no other
+    expect(Object.keys(first!.properties).sort()).toEqual(Object.keys(PERMIT_FEATURE_PROPERTIES).sort());
+    const db = t.tdb.database.db;
+    await db.execute(sql`update permits set total_sq_ft = 1850, housing_units = 2, expires_date = '2027-03-31',
+      master_permit_num = ${second!.id} where permit_num = ${first!.id}`);
+    await db.execute(sql`update parcels set address1 = '12 Elm St', address2 = 'Unit 4', city = 'Springfield', state = 'IL',
+      zip = '62701' where id = (select parcel_id from permits where permit_num = ${first!.id})`);
+    const [zoning] = rowsOf<{ category: string }>(
+      await db.execute(sql`select z.category from permits p join parcels pa on pa.id = p.parcel_id
+        join zoning_codes z on z.code = pa.zoning_code where p.permit_num = ${first!.id}`),
+    );
+    const one = await get(`/ogc/collections/permits/items/${encodeURIComponent(first!.id)}`);
+    expect(one.status).toBe(200);
+    expect(one.body.properties).toMatchObject({
+      OriginalAddress1: '12 Elm St',
+      OriginalAddress2: 'Unit 4',
+      OriginalCity: 'Springfield',
+      OriginalState: 'IL',
+      OriginalZip: '62701',
+      PermitClass: zoning!.category,
+      PermitClassMapped: zoning!.category === 'residential' ? 'Residential' : 'Non-Residential',
+      TotalSqFt: 1850,
+      HousingUnits: 2,
+      ExpiresDate: '2027-03-31',
+      MasterPermitNum: second!.id,
+    });
+    // the same in the pages and in GraphQL's permitsGeoJSON
+    const paged = (await items('/ogc/collections/permits/items?limit=2')).features.find((f) => f.id === first!.id);
+    expect(paged!.properties.TotalSqFt).toBe(1850);
+    const gj = await t.gql(`{ permitsGeoJSON(bbox: { minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 }, first: 10000) }`, {}, gis);
+    const viaGraphql = gj.body.data.permitsGeoJSON.features.find((f: Feature) => f.properties.PermitNum === first!.id);
+    expect(viaGraphql.properties).toMatchObject({ ExpiresDate: '2027-03-31', HousingUnits: 2, OriginalZip: '62701' });
+    // a permit whose source held none of these: nulls, and the jurisdiction's name as the city
+    const plain = await get(`/ogc/collections/permits/items/${encodeURIComponent(second!.id)}`);
+    expect(plain.body.properties).toMatchObject({ TotalSqFt: null, HousingUnits: null, ExpiresDate: null, MasterPermitNum: null });
+    expect(plain.body.properties.OriginalCity).toBe('Demo City');
   });
 
   test('one feature by id, with its links; HEAD answers too', async () => {

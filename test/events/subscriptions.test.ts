@@ -14,7 +14,7 @@ setDefaultTimeout(120_000);
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer({ SUBSCRIPTIONS_PER_CLIENT: '3' });
-}, 60_000);
+}, 180_000);
 afterAll(() => t.stop(), 30_000);
 
 const STATUS = `subscription($n: String) { permitStatusChanged(number: $n) { permitNumber status previousStatus changedAt } }`;
@@ -184,6 +184,68 @@ describe('subscriptions over SSE', () => {
     } finally {
       mine.close();
       otherPermit.close();
+    }
+  });
+
+  test('inspectionChanged: a move is heard with rescheduled and the old window, a cancellation as CANCELLED', async () => {
+    const contractor = await t.token('demo-contractor-a');
+    const n = await submit('demo-contractor-a', 'sse-inspection-0002');
+    const clerk = await t.token('demo-clerk');
+    for (const to of ['UNDER_REVIEW', 'APPROVED', 'ISSUED']) {
+      const r = await t.gql(
+        `mutation($n: String!, $to: PermitStatus!) { transitionPermit(number: $n, to: $to) { status } }`,
+        { n, to },
+        clerk,
+      );
+      expect(r.body.errors).toBeUndefined();
+    }
+    const sched = await t.gql(
+      `mutation($n: String!, $i: ScheduleInspectionInput!) { scheduleInspection(permitNumber: $n, input: $i, idempotencyKey: "sse-insp-0002") { id } }`,
+      { n, i: { inspectionType: 'Framing', windowStart: '2030-01-03T08:00:00-08:00', windowEnd: '2030-01-03T10:00:00-08:00' } },
+      contractor,
+    );
+    expect(sched.body.errors).toBeUndefined();
+    const id = sched.body.data.scheduleInspection.id;
+    const QUERY = `subscription($n: String) { inspectionChanged(permitNumber: $n) {
+      inspectionId result windowStart windowEnd rescheduled previousWindowStart previousWindowEnd } }`;
+    const mine = await subscribe(t.url, QUERY, { n }, contractor);
+    try {
+      await Bun.sleep(300);
+      const moved = await t.gql(
+        `mutation($id: ID!, $i: ScheduleInspectionInput!) { rescheduleInspection(inspectionId: $id, input: $i) { id } }`,
+        { id, i: { inspectionType: 'Framing', windowStart: '2030-01-03T14:00:00-08:00', windowEnd: '2030-01-03T16:00:00-08:00' } },
+        contractor,
+      );
+      expect(moved.body.errors).toBeUndefined();
+      const cancelled = await t.gql(
+        `mutation($id: ID!) { cancelInspection(inspectionId: $id, reason: "rain") { result } }`,
+        { id },
+        contractor,
+      );
+      expect(cancelled.body.errors).toBeUndefined();
+      const heard = (await mine.waitFor(2)).map((e) => e.data.inspectionChanged);
+      expect(heard).toEqual([
+        {
+          inspectionId: id,
+          result: 'PENDING',
+          windowStart: '2030-01-03T22:00:00.000Z',
+          windowEnd: '2030-01-04T00:00:00.000Z',
+          rescheduled: true,
+          previousWindowStart: '2030-01-03T16:00:00.000Z',
+          previousWindowEnd: '2030-01-03T18:00:00.000Z',
+        },
+        {
+          inspectionId: id,
+          result: 'CANCELLED',
+          windowStart: '2030-01-03T22:00:00.000Z',
+          windowEnd: '2030-01-04T00:00:00.000Z',
+          rescheduled: false,
+          previousWindowStart: null,
+          previousWindowEnd: null,
+        },
+      ]);
+    } finally {
+      mine.close();
     }
   });
 

@@ -105,6 +105,61 @@ describe('webhooks', () => {
     }
   });
 
+  test('moving an inspection raises inspection.scheduled again with the new and the old window; cancelling raises inspection.resulted CANCELLED', async () => {
+    const receiver = startReceiver();
+    try {
+      await register(receiver, 'demo-contractor-a', ['INSPECTION_SCHEDULED', 'INSPECTION_RESULTED']);
+      const n = await submit('demo-contractor-a', 'wh-inspection-1');
+      const clerk = await t.token('demo-clerk');
+      for (const to of ['UNDER_REVIEW', 'APPROVED', 'ISSUED'])
+        expect((await t.gql(TRANSITION, { n, to }, clerk)).body.errors).toBeUndefined();
+      const contractor = await t.token('demo-contractor-a');
+      // Wednesday 9 January 2030 in demo-city (Los Angeles): default two-hour slots from 08:00
+      const slot = (h: number) => ({
+        inspectionType: 'Framing',
+        windowStart: `2030-01-09T${h}:00:00-08:00`,
+        windowEnd: `2030-01-09T${h + 2}:00:00-08:00`,
+      });
+      const booked = await t.gql(
+        `mutation($n: String!, $i: ScheduleInspectionInput!) { scheduleInspection(permitNumber: $n, input: $i, idempotencyKey: "wh-insp-0001") { id } }`,
+        { n, i: slot(10) },
+        contractor,
+      );
+      expect(booked.body.errors).toBeUndefined();
+      const id = booked.body.data.scheduleInspection.id as string;
+      const RESCHEDULE = `mutation($id: ID!, $i: ScheduleInspectionInput!) { rescheduleInspection(inspectionId: $id, input: $i) { windowStart } }`;
+      expect((await t.gql(RESCHEDULE, { id, i: slot(12) }, contractor)).body.errors).toBeUndefined();
+      // asking again for the slot it already has changes nothing and raises nothing
+      expect((await t.gql(RESCHEDULE, { id, i: slot(12) }, contractor)).body.errors).toBeUndefined();
+      const cancelled = await t.gql(
+        `mutation($id: ID!) { cancelInspection(inspectionId: $id, reason: "crew unavailable") { result } }`,
+        { id },
+        contractor,
+      );
+      expect(cancelled.body.data.cancelInspection.result).toBe('CANCELLED');
+
+      const got = await receiver.waitFor(3);
+      expect(receiver.unverified).toEqual([]);
+      expect(got.map((g) => [g.body.type, g.body.data.inspectionId, g.body.data.result, g.body.data.rescheduled])).toEqual([
+        ['inspection.scheduled', id, 'PENDING', false],
+        ['inspection.scheduled', id, 'PENDING', true],
+        ['inspection.resulted', id, 'CANCELLED', false],
+      ]);
+      expect(got[1]!.body.data).toMatchObject({
+        permitNumber: n,
+        windowStart: '2030-01-09T20:00:00.000Z',
+        windowEnd: '2030-01-09T22:00:00.000Z',
+        previousWindowStart: '2030-01-09T18:00:00.000Z',
+        previousWindowEnd: '2030-01-09T20:00:00.000Z',
+      });
+      expect(got[0]!.body.data.previousWindowStart).toBeUndefined();
+      await Bun.sleep(500);
+      expect(receiver.verified.length).toBe(3);
+    } finally {
+      receiver.stop();
+    }
+  });
+
   test('a failed delivery is retried with the same webhook-id; webhookDeliveries shows the attempts', async () => {
     const receiver = startReceiver();
     receiver.failFirst = 2;

@@ -58,23 +58,31 @@ export const inspectionChecklistItems = pgTable(
 export type ChecklistItem = typeof inspectionChecklistItems.$inferSelect;
 
 /**
- * A jurisdiction's inspection capacity: how many inspectors work, their day in the jurisdiction's time zone, the
- * slot length and the cut-off before a slot after which a contractor can no longer change it. A jurisdiction
- * without a row gets the demo defaults (src/domain/inspection-capacity.ts).
+ * Inspection capacity: how many inspectors work, their day in the jurisdiction's time zone, the slot length and the
+ * cut-off before a slot after which a contractor can no longer change it. A row with an empty `inspection_type` is the
+ * jurisdiction's default; a row naming a type (stored as its key: trimmed, lower case) gives that type inspectors of
+ * its own. A type without a row shares the default; a jurisdiction without any row gets the demo defaults
+ * (src/domain/inspection-capacity.ts). Set with `cli jurisdictions capacity set`.
  */
-export const inspectionCapacity = pgTable('inspection_capacity', {
-  jurisdictionId: text('jurisdiction_id')
-    .primaryKey()
-    .references(() => jurisdictions.id),
-  inspectors: integer('inspectors').notNull(),
-  /** Local wall-clock times `HH:MM`. */
-  dayStart: text('day_start').notNull(),
-  dayEnd: text('day_end').notNull(),
-  slotMinutes: integer('slot_minutes').notNull(),
-  /** ISO weekdays that are working days, e.g. `1,2,3,4,5` (Monday to Friday). */
-  workdays: text('workdays').notNull(),
-  cutoffHours: integer('cutoff_hours').notNull(),
-});
+export const inspectionCapacity = pgTable(
+  'inspection_capacity',
+  {
+    jurisdictionId: text('jurisdiction_id')
+      .notNull()
+      .references(() => jurisdictions.id),
+    /** `''`: the jurisdiction's default; else the key of one inspection type (`framing`, `final`, …). */
+    inspectionType: text('inspection_type').notNull().default(''),
+    inspectors: integer('inspectors').notNull(),
+    /** Local wall-clock times `HH:MM`. */
+    dayStart: text('day_start').notNull(),
+    dayEnd: text('day_end').notNull(),
+    slotMinutes: integer('slot_minutes').notNull(),
+    /** ISO weekdays that are working days, e.g. `1,2,3,4,5` (Monday to Friday). */
+    workdays: text('workdays').notNull(),
+    cutoffHours: integer('cutoff_hours').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jurisdictionId, t.inspectionType] })],
+);
 export type InspectionCapacity = typeof inspectionCapacity.$inferSelect;
 
 /** Days on which a jurisdiction's inspectors do not work. */

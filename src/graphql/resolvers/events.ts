@@ -79,7 +79,12 @@ export const eventResolvers = {
       subscribe: subscribe<{ permitNumber?: string | null }>(
         (e, a) => INSPECTION_EVENTS.has(e.type) && (!a.permitNumber || e.data.permitNumber === a.permitNumber),
       ),
-      resolve: (e: ChangeEvent) => ({ ...e.data }),
+      resolve: (e: ChangeEvent) => ({
+        ...e.data,
+        rescheduled: e.data.rescheduled === true,
+        previousWindowStart: e.data.previousWindowStart ?? null,
+        previousWindowEnd: e.data.previousWindowEnd ?? null,
+      }),
     },
     submissionReceiptChanged: {
       subscribe: subscribe<{ id: string }>((e, a) => RECEIPT_EVENTS.has(e.type) && e.data.id === a.id),
