@@ -171,7 +171,7 @@ describe('legacy inspections and status history', () => {
       await query(target, `delete from permit_status_history where id = (select max(id) from permit_status_history)`);
     },
     // a dozen CLI runs, each opening the database: minutes on the shared machine
-    3 * CLI_TEST_TIMEOUT,
+    900_000,
   );
 
   test(
