@@ -13,7 +13,7 @@ import type { Command } from './command.ts';
 import { dbMigrate } from './db.ts';
 import { exportInspections, exportStatusChanges } from './export-datasets.ts';
 import { exportPermits } from './export-permits.ts';
-import { importContractors, importParcels, importPermits } from './import.ts';
+import { importContractors, importInspections, importParcels, importPermits, importStatusChanges } from './import.ts';
 import {
   jurisdictionsCapacity,
   jurisdictionsCapacityList,
@@ -62,6 +62,8 @@ export const COMMANDS: readonly Command[] = [
   importParcels,
   importContractors,
   importPermits,
+  importInspections,
+  importStatusChanges,
   webhooksList,
   webhooksReplay,
 ];

@@ -1,13 +1,18 @@
 /**
  * Permits from a legacy permit system's BLDS-named CSV, upserted by PermitNum. The parcel (PIN = APN) and the
  * contractor (ContractorLicNum) must have been imported first; a permit number another jurisdiction already uses is
- * refused (numbers are unique across tenants, for the public status lookup). Applicant details are not part of BLDS
- * open data and are left empty.
+ * refused (numbers are unique across tenants, for the public status lookup).
+ *
+ * Applicant details are not BLDS open data, but a legacy system's own export usually has them and a clerk needs them:
+ * the optional `ApplicantName`, `ApplicantEmail` and `ApplicantPhone` columns are stored as the personal data they are
+ * (read only with `permits:read:pii`, never exported, never in a refusal, a log line or an audit entry, which carry
+ * counts only). A file without these columns leaves the stored ones as they are.
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor, type Tx } from '../db/client.ts';
 import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type PermitType, type WorkClass } from '../db/schema/permits.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
+import { applicantSchema, LIMITS } from '../domain/inputs.ts';
 import { csvItems } from './columns.ts';
 import { zonedDay } from '../domain/zoned-time.ts';
 import { parseLegacyDate } from './local-time.ts';
@@ -29,6 +34,10 @@ export interface PermitRow {
   total_sq_ft: number | null;
   housing_units: number | null;
   master_permit_num: string | null;
+  /** Personal data; null when the file has no such column (the stored value is kept; '' for a new permit). */
+  applicant_name: string | null;
+  applicant_email: string | null;
+  applicant_phone: string | null;
   parcel_id?: string;
   contractor_id?: string;
 }
@@ -133,6 +142,13 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
   if (!pin) return bad('PIN (the parcel APN) is empty');
   const lic = f.contractorlicnum ?? '';
   if (!lic) return bad('ContractorLicNum is empty');
+  // personal data: a refusal names the column, never the value
+  const name = f.applicantname;
+  if (name !== undefined && name.length > LIMITS.name) return bad(`ApplicantName is longer than ${LIMITS.name} characters`);
+  const email = f.applicantemail;
+  if (email && !applicantSchema.shape.email.safeParse(email).success) return bad('ApplicantEmail is not an email address');
+  const phone = f.applicantphone;
+  if (phone && !applicantSchema.shape.phone.safeParse(phone).success) return bad('ApplicantPhone is not a phone number');
   return {
     key: `PermitNum ${num}`,
     row: {
@@ -152,6 +168,9 @@ function checkPermit(input: unknown, j: Jurisdiction): Checked<PermitRow> {
       total_sq_ft: counts.totalsqft ?? null,
       housing_units: counts.housingunits ?? null,
       master_permit_num: master === '' ? null : master,
+      applicant_name: name ?? null,
+      applicant_email: email ?? null,
+      applicant_phone: phone ?? null,
     },
   };
 }
@@ -182,6 +201,23 @@ async function resolvePermits(db: Executor, j: Jurisdiction, rows: PermitRow[]):
       ),
     ).map((r) => [r.num, r.jid]),
   );
+  // a column the file does not have keeps what is stored: fetch the stored applicant of the permits that need it
+  const keep = rows.filter((r) => r.applicant_name === null || r.applicant_email === null || r.applicant_phone === null);
+  const stored = new Map(
+    keep.length === 0
+      ? []
+      : rowsOf<{ num: string; name: string; email: string; phone: string }>(
+          await db.execute(
+            sql`select permit_num as num, applicant_name as name, applicant_email as email, applicant_phone as phone from permits where jurisdiction_id = ${j.id} and permit_num in (select jsonb_array_elements_text(${JSON.stringify(keep.map((r) => r.permit_num))}::jsonb))`,
+          ),
+        ).map((r) => [r.num, r]),
+  );
+  for (const r of keep) {
+    const s = stored.get(r.permit_num);
+    r.applicant_name ??= s?.name ?? '';
+    r.applicant_email ??= s?.email ?? '';
+    r.applicant_phone ??= s?.phone ?? '';
+  }
   const refused = new Map<number, string>();
   rows.forEach((r, i) => {
     const parcel = parcels.get(r.pin);
@@ -209,29 +245,33 @@ async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
         applicant_name, applicant_email, applicant_phone, parcel_id, contractor_id, status_current,
         applied_date, issued_date, completed_date, status_date, updated_at,
         expires_date, total_sq_ft, housing_units, master_permit_num)
-      select ${j.id}, r.permit_num, r.permit_type, r.work_class, r.description, r.est_project_cost, '', '', '',
+      select ${j.id}, r.permit_num, r.permit_type, r.work_class, r.description, r.est_project_cost,
+        r.applicant_name, r.applicant_email, r.applicant_phone,
         r.parcel_id, r.contractor_id, r.status_current, r.applied_date, r.issued_date, r.completed_date,
         greatest(r.applied_date, r.issued_date, r.completed_date), now(),
         r.expires_date, r.total_sq_ft, r.housing_units, r.master_permit_num
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(permit_num text, permit_type text, work_class text, description text,
         est_project_cost numeric, parcel_id uuid, contractor_id uuid, status_current text, applied_date timestamptz,
         issued_date timestamptz, completed_date timestamptz, expires_date date, total_sq_ft integer, housing_units integer,
-        master_permit_num text)
+        master_permit_num text, applicant_name text, applicant_email text, applicant_phone text)
       on conflict (jurisdiction_id, permit_num) do update set
         permit_type = excluded.permit_type, work_class = excluded.work_class, description = excluded.description,
         est_project_cost = excluded.est_project_cost, parcel_id = excluded.parcel_id, contractor_id = excluded.contractor_id,
         status_current = excluded.status_current, applied_date = excluded.applied_date, issued_date = excluded.issued_date,
         completed_date = excluded.completed_date, expires_date = excluded.expires_date, total_sq_ft = excluded.total_sq_ft,
         housing_units = excluded.housing_units, master_permit_num = excluded.master_permit_num,
+        applicant_name = excluded.applicant_name, applicant_email = excluded.applicant_email,
+        applicant_phone = excluded.applicant_phone,
         status_date = case when permits.status_current is distinct from excluded.status_current then now() else permits.status_date end,
         version = permits.version + 1, updated_at = now()
       where (permits.permit_type, permits.work_class, permits.description, permits.est_project_cost, permits.parcel_id,
              permits.contractor_id, permits.status_current, permits.applied_date, permits.issued_date, permits.completed_date,
-             permits.expires_date, permits.total_sq_ft, permits.housing_units, permits.master_permit_num)
+             permits.expires_date, permits.total_sq_ft, permits.housing_units, permits.master_permit_num,
+             permits.applicant_name, permits.applicant_email, permits.applicant_phone)
         is distinct from (excluded.permit_type, excluded.work_class, excluded.description, excluded.est_project_cost,
              excluded.parcel_id, excluded.contractor_id, excluded.status_current, excluded.applied_date, excluded.issued_date,
              excluded.completed_date, excluded.expires_date, excluded.total_sq_ft, excluded.housing_units,
-             excluded.master_permit_num)
+             excluded.master_permit_num, excluded.applicant_name, excluded.applicant_email, excluded.applicant_phone)
       returning (xmax = 0) as inserted`),
   );
   const inserted = result.filter((r) => r.inserted).length;

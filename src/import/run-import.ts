@@ -1,7 +1,8 @@
 /**
- * The import loop shared by parcels, contractors and permits: it streams a file's records, checks each one, and
- * writes accepted rows in batches, each batch in one transaction with its own audit entry, so an interrupted import
- * leaves whole batches and running it again completes it (every write is an upsert that leaves equal rows alone).
+ * The import loop shared by parcels, contractors, permits, inspections and status changes: it streams a file's
+ * records, checks each one, and writes accepted rows in batches, each batch in one transaction with its own audit
+ * entry, so an interrupted import leaves whole batches and running it again completes it (every write is an upsert
+ * that leaves equal rows alone).
  * Without `skipInvalid` the first refused row stops the writing (its batch is not written) but the rest of the file
  * is still checked, so one run names every refused row.
  */
@@ -25,7 +26,7 @@ export interface WriteCounts {
 }
 
 export interface Dataset<Row> {
-  name: 'parcels' | 'contractors' | 'permits';
+  name: 'parcels' | 'contractors' | 'permits' | 'inspections' | 'status-changes';
   /** What the file's records are, e.g. CSV rows or GeoJSON features (also checks the header or the CRS). */
   records(path: string, chunks: AsyncIterable<string>): AsyncIterable<SourceItem>;
   /** Checks one record on its own (no database): the row to write and its upsert key, or why it is refused. */
