@@ -53,126 +53,122 @@ const importInto = async (db: CliDatabase, ...args: string[]) => {
 const sortedLines = (csv: string) => csv.trimEnd().split('\r\n').sort();
 
 describe('legacy inspections and status history', () => {
-  test(
-    'the BLDS exports import into an empty database and export again unchanged; no events; a rerun changes nothing',
-    async () => {
-      // what the legacy system exports: parcels and contractors as the county and licensing board give them, permits,
-      // inspections and status changes as BLDS CSV
-      const [j] = await query<{ name: string; state: string; timezone: string }>(
-        source,
-        `select name, state, timezone from jurisdictions where id = '${J}'`,
-      );
-      const parcelRows = await query<{ apn: string; zoning: string; geometry: unknown }>(
-        source,
-        `select apn, zoning_code as zoning, geometry from parcels where jurisdiction_id = '${J}'`,
-      );
-      const parcelsPath = file(
-        'parcels.geojson',
-        JSON.stringify({
-          type: 'FeatureCollection',
-          features: parcelRows.map((p) => ({ type: 'Feature', properties: { apn: p.apn, zoning: p.zoning }, geometry: p.geometry })),
-        }),
-      );
-      const contractorRows = await query<{ l: string; n: string; s: string; e: string }>(
-        source,
-        `select license_number as l, name as n, license_status as s, license_expires_on::text as e from contractors where jurisdiction_id = '${J}'`,
-      );
-      const contractorsPath = file(
-        'contractors.csv',
-        ['license_number,name,license_status,license_expires_on', ...contractorRows.map((c) => `${c.l},"${c.n}",${c.s},${c.e}`)].join('\n'),
-      );
-      const permitsPath = file('permits.csv', await exported(source, 'permits'));
-      const inspectionsCsv = await exported(source, 'inspections');
-      const statusCsv = await exported(source, 'status-changes');
-      const inspectionsPath = file('inspections.csv', inspectionsCsv);
-      const statusPath = file('status-changes.csv', statusCsv);
-      expect(sortedLines(inspectionsCsv).length).toBeGreaterThan(50);
-      expect(sortedLines(statusCsv).length).toBeGreaterThan(400);
+  test('the BLDS exports import into an empty database and export again unchanged; no events; a rerun changes nothing', async () => {
+    // what the legacy system exports: parcels and contractors as the county and licensing board give them, permits,
+    // inspections and status changes as BLDS CSV
+    const [j] = await query<{ name: string; state: string; timezone: string }>(
+      source,
+      `select name, state, timezone from jurisdictions where id = '${J}'`,
+    );
+    const parcelRows = await query<{ apn: string; zoning: string; geometry: unknown }>(
+      source,
+      `select apn, zoning_code as zoning, geometry from parcels where jurisdiction_id = '${J}'`,
+    );
+    const parcelsPath = file(
+      'parcels.geojson',
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: parcelRows.map((p) => ({ type: 'Feature', properties: { apn: p.apn, zoning: p.zoning }, geometry: p.geometry })),
+      }),
+    );
+    const contractorRows = await query<{ l: string; n: string; s: string; e: string }>(
+      source,
+      `select license_number as l, name as n, license_status as s, license_expires_on::text as e from contractors where jurisdiction_id = '${J}'`,
+    );
+    const contractorsPath = file(
+      'contractors.csv',
+      ['license_number,name,license_status,license_expires_on', ...contractorRows.map((c) => `${c.l},"${c.n}",${c.s},${c.e}`)].join('\n'),
+    );
+    const permitsPath = file('permits.csv', await exported(source, 'permits'));
+    const inspectionsCsv = await exported(source, 'inspections');
+    const statusCsv = await exported(source, 'status-changes');
+    const inspectionsPath = file('inspections.csv', inspectionsCsv);
+    const statusPath = file('status-changes.csv', statusCsv);
+    expect(sortedLines(inspectionsCsv).length).toBeGreaterThan(50);
+    expect(sortedLines(statusCsv).length).toBeGreaterThan(400);
 
-      const made = await runCli(
-        ['jurisdictions', 'create', '--id', J, '--name', j!.name, '--state', j!.state, '--timezone', j!.timezone],
-        target.env,
-      );
-      expect(made.stderr).toBe('');
-      // a webhook listening to everything: old records must not be delivered to it as news
-      await query(
-        target,
-        `insert into webhooks (client_id, jurisdiction_id, url, events, secret) values ('vendor-1', '${J}', 'https://example.org/hook',
+    const made = await runCli(
+      ['jurisdictions', 'create', '--id', J, '--name', j!.name, '--state', j!.state, '--timezone', j!.timezone],
+      target.env,
+    );
+    expect(made.stderr).toBe('');
+    // a webhook listening to everything: old records must not be delivered to it as news
+    await query(
+      target,
+      `insert into webhooks (client_id, jurisdiction_id, url, events, secret) values ('vendor-1', '${J}', 'https://example.org/hook',
           array['permit.submitted','permit.status_changed','inspection.scheduled','inspection.resulted'], 'whsec_test')`,
-      );
-      expect((await importInto(target, 'parcels', parcelsPath)).code).toBe(0);
-      expect((await importInto(target, 'contractors', contractorsPath)).code).toBe(0);
+    );
+    expect((await importInto(target, 'parcels', parcelsPath)).code).toBe(0);
+    expect((await importInto(target, 'contractors', contractorsPath)).code).toBe(0);
 
-      const args = ['permits', permitsPath, '--inspections', inspectionsPath, '--status-changes', statusPath, '--batch-size', '150'];
-      // a dry run checks the inspections and status changes against the permits it would write, and writes nothing
-      const dry = await importInto(target, ...args, '--dry-run');
-      expect(dry.stderr).not.toMatch(/\.csv:\d+:/); // progress lines only, no refusal
-      expect(dry.code).toBe(0);
-      expect(dry.report).toMatchObject({ dryRun: true, refused: 0, batches: 0 });
-      expect(dry.report.following).toMatchObject([
-        { dataset: 'status-changes', dryRun: true, refused: 0, batches: 0 },
-        { dataset: 'inspections', dryRun: true, refused: 0, batches: 0 },
-      ]);
-      expect(dry.report.following[1].inserted).toBe(sortedLines(inspectionsCsv).length - 1);
-      for (const table of ['permits', 'permit_status_history', 'inspections', 'audit_pending'])
-        expect(await query(target, `select 1 from ${table}`)).toHaveLength(0);
-      expect(await query(target, `select 1 from audit_entries where entry->>'dataset' = 'permits'`)).toHaveLength(0);
+    const args = ['permits', permitsPath, '--inspections', inspectionsPath, '--status-changes', statusPath, '--batch-size', '150'];
+    // a dry run checks the inspections and status changes against the permits it would write, and writes nothing
+    const dry = await importInto(target, ...args, '--dry-run');
+    expect(dry.stderr).not.toMatch(/\.csv:\d+:/); // progress lines only, no refusal
+    expect(dry.code).toBe(0);
+    expect(dry.report).toMatchObject({ dryRun: true, refused: 0, batches: 0 });
+    expect(dry.report.following).toMatchObject([
+      { dataset: 'status-changes', dryRun: true, refused: 0, batches: 0 },
+      { dataset: 'inspections', dryRun: true, refused: 0, batches: 0 },
+    ]);
+    expect(dry.report.following[1].inserted).toBe(sortedLines(inspectionsCsv).length - 1);
+    for (const table of ['permits', 'permit_status_history', 'inspections', 'audit_pending'])
+      expect(await query(target, `select 1 from ${table}`)).toHaveLength(0);
+    expect(await query(target, `select 1 from audit_entries where entry->>'dataset' = 'permits'`)).toHaveLength(0);
 
-      const first = await importInto(target, ...args);
-      expect(first.stderr).not.toMatch(/\.csv:\d+:/);
-      expect(first.code).toBe(0);
-      expect(first.report).toMatchObject({ dataset: 'permits', refused: 0, unchanged: 0 });
-      const [statusReport, inspectionReport] = first.report.following;
-      expect(statusReport).toMatchObject({ dataset: 'status-changes', refused: 0, updated: 0, unchanged: 0 });
-      expect(statusReport.inserted).toBe(sortedLines(statusCsv).length - 1);
-      expect(inspectionReport).toMatchObject({ dataset: 'inspections', refused: 0, updated: 0, unchanged: 0 });
-      expect(inspectionReport.inserted).toBe(sortedLines(inspectionsCsv).length - 1);
+    const first = await importInto(target, ...args);
+    expect(first.stderr).not.toMatch(/\.csv:\d+:/);
+    expect(first.code).toBe(0);
+    expect(first.report).toMatchObject({ dataset: 'permits', refused: 0, unchanged: 0 });
+    const [statusReport, inspectionReport] = first.report.following;
+    expect(statusReport).toMatchObject({ dataset: 'status-changes', refused: 0, updated: 0, unchanged: 0 });
+    expect(statusReport.inserted).toBe(sortedLines(statusCsv).length - 1);
+    expect(inspectionReport).toMatchObject({ dataset: 'inspections', refused: 0, updated: 0, unchanged: 0 });
+    expect(inspectionReport.inserted).toBe(sortedLines(inspectionsCsv).length - 1);
 
-      expect(await exported(target, 'status-changes')).toBe(statusCsv);
-      expect(sortedLines(await exported(target, 'inspections'))).toEqual(sortedLines(inspectionsCsv));
-      // each imported status row knows the one before it, across batches, as the permit's history tells
-      const chainSource = await query<{ num: string; chain: string }>(
-        source,
-        `select p.permit_num as num, string_agg(coalesce(h.from_status, '-') || '>' || h.to_status, ' ' order by h.changed_at, h.id) as chain
+    expect(await exported(target, 'status-changes')).toBe(statusCsv);
+    expect(sortedLines(await exported(target, 'inspections'))).toEqual(sortedLines(inspectionsCsv));
+    // each imported status row knows the one before it, across batches, as the permit's history tells
+    const chainSource = await query<{ num: string; chain: string }>(
+      source,
+      `select p.permit_num as num, string_agg(coalesce(h.from_status, '-') || '>' || h.to_status, ' ' order by h.changed_at, h.id) as chain
          from permit_status_history h join permits p on p.id = h.permit_id where p.jurisdiction_id = '${J}' group by 1 order by 1`,
-      );
-      const chainTarget = await query<{ num: string; chain: string }>(
-        target,
-        `select p.permit_num as num, string_agg(coalesce(h.from_status, '-') || '>' || h.to_status, ' ' order by h.changed_at, h.id) as chain
+    );
+    const chainTarget = await query<{ num: string; chain: string }>(
+      target,
+      `select p.permit_num as num, string_agg(coalesce(h.from_status, '-') || '>' || h.to_status, ' ' order by h.changed_at, h.id) as chain
          from permit_status_history h join permits p on p.id = h.permit_id group by 1 order by 1`,
-      );
-      expect(chainTarget).toEqual(chainSource);
+    );
+    expect(chainTarget).toEqual(chainSource);
 
-      expect(await query(target, 'select 1 from webhook_deliveries')).toHaveLength(0);
-      const entries = await query<{ dataset: string; n: number }>(
-        target,
-        `select entry->>'dataset' as dataset, count(*)::int as n from audit_entries where entry->>'kind' = 'import' group by 1 order by 1`,
-      );
-      expect(entries).toContainEqual({ dataset: 'inspections', n: first.report.following[1].batches });
-      expect(entries).toContainEqual({ dataset: 'status-changes', n: first.report.following[0].batches });
-      expect(first.report.following[0].batches).toBeGreaterThan(1);
+    expect(await query(target, 'select 1 from webhook_deliveries')).toHaveLength(0);
+    const entries = await query<{ dataset: string; n: number }>(
+      target,
+      `select entry->>'dataset' as dataset, count(*)::int as n from audit_entries where entry->>'kind' = 'import' group by 1 order by 1`,
+    );
+    expect(entries).toContainEqual({ dataset: 'inspections', n: first.report.following[1].batches });
+    expect(entries).toContainEqual({ dataset: 'status-changes', n: first.report.following[0].batches });
+    expect(first.report.following[0].batches).toBeGreaterThan(1);
 
-      const again = await importInto(target, ...args);
-      expect(again.code).toBe(0);
-      for (const r of [again.report, ...again.report.following]) expect(r).toMatchObject({ inserted: 0, updated: 0, refused: 0 });
-      const alone = await importInto(target, 'inspections', inspectionsPath);
-      expect(alone.report).toMatchObject({ inserted: 0, updated: 0, unchanged: sortedLines(inspectionsCsv).length - 1 });
-      expect((await runCli(['audit', 'verify', '--json'], target.env)).code).toBe(0);
-      // imported history is accounted for by the import entries: a row slipped in under the import's name is caught
-      await query(
-        target,
-        `insert into permit_status_history (permit_id, to_status, actor) select id, 'ISSUED', 'import:legacy' from permits limit 1`,
-      );
-      const forged = await runCli(['audit', 'verify'], target.env);
-      expect(forged.code).toBe(1);
-      expect(forged.stdout + forged.stderr).toContain(
-        `${sortedLines(statusCsv).length} imported status change(s) but import entries account for ${sortedLines(statusCsv).length - 1}`,
-      );
-      await query(target, `delete from permit_status_history where id = (select max(id) from permit_status_history)`);
-    },
-    // a dozen CLI runs, each opening the database: minutes on the shared machine
-    900_000,
-  );
+    const again = await importInto(target, ...args);
+    expect(again.code).toBe(0);
+    for (const r of [again.report, ...again.report.following]) expect(r).toMatchObject({ inserted: 0, updated: 0, refused: 0 });
+    const alone = await importInto(target, 'inspections', inspectionsPath);
+    expect(alone.report).toMatchObject({ inserted: 0, updated: 0, unchanged: sortedLines(inspectionsCsv).length - 1 });
+    expect((await runCli(['audit', 'verify', '--json'], target.env)).code).toBe(0);
+    // imported history is accounted for by the import entries: a row slipped in under the import's name is caught
+    await query(
+      target,
+      `insert into permit_status_history (permit_id, to_status, actor) select id, 'ISSUED', 'import:legacy' from permits limit 1`,
+    );
+    const forged = await runCli(['audit', 'verify'], target.env);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout + forged.stderr).toContain(
+      `${sortedLines(statusCsv).length} imported status change(s) but import entries account for ${sortedLines(statusCsv).length - 1}`,
+    );
+    await query(target, `delete from permit_status_history where id = (select max(id) from permit_status_history)`);
+  }, // a dozen CLI runs, each opening the database: minutes on the shared machine
+  900_000);
 
   test(
     'inspections: refused rows named FILE:LINE, nothing written without --skip-invalid, a changed result updates',
