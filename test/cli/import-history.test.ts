@@ -167,8 +167,7 @@ describe('legacy inspections and status history', () => {
       `${sortedLines(statusCsv).length} imported status change(s) but import entries account for ${sortedLines(statusCsv).length - 1}`,
     );
     await query(target, `delete from permit_status_history where id = (select max(id) from permit_status_history)`);
-  }, // a dozen CLI runs, each opening the database: minutes on the shared machine
-  900_000);
+  }, 900_000); // a dozen CLI runs, each opening the database: minutes on the shared machine
 
   test(
     'inspections: refused rows named FILE:LINE, nothing written without --skip-invalid, a changed result updates',
