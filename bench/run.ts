@@ -7,7 +7,7 @@
  *                                      → bench/results/latest.json (+ latest.details.json)
  *   bun run bench -- --quick           only issue 26's table (permit, permitStatus, submitPermit at 64 connections
  *                                      in rounds with the peer, the floor and the other variants, then the drain;
- *                                      no bare, no paced runs): about 6 minutes with 5 s runs, 4 with --seconds 3
+ *                                      no bare, no paced runs): about 6 minutes on an idle machine with 5 s runs
  *   bun run bench -- --events          change notifications: webhook latency at 100 changes/s, memory of 1,000 SSE
  *                                      subscriptions → bench/results/events.json (bench/lib/events.ts)
  *   bun run bench -- --tracing         also OpenTelemetry at 10 % sampling (spans to a local OTLP sink) against
@@ -107,6 +107,11 @@ const THREADS = Number(opts.threads);
 const ONLY = opts.only ? new Set(opts.only.split(',')) : QUICK ? new Set(['permit', 'permitStatus', 'submitPermit', 'drain']) : null;
 const PEER_DIR = opts.peer === 'none' ? null : (opts.peer ?? process.env.PEER_DIR ?? join(REPO, '..', 'shared', 'peer'));
 const DRAIN_COUNT = Number(opts['drain-count']);
+/**
+ * The databases whose PostgreSQL backends count in CPU per request (the benchmark's and the peer's): on a shared
+ * server the other databases' work would otherwise land in every run's figure.
+ */
+const PG_DATABASES: string[] = [];
 const INSTANCES = opts.instances ? Number(opts.instances) : 0;
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -250,9 +255,9 @@ async function timedRun(
   label: string,
 ) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
-  const before = cpuSnapshot(server.pid);
+  const before = cpuSnapshot(server.pid, PG_DATABASES);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
-  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
+  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid, PG_DATABASES), r.requests);
   log(
     `${name.padEnd(12)} ${label.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
       describeCpu(cpu),
@@ -419,6 +424,7 @@ async function preparePeer(logDir: string): Promise<PeerInstall | null> {
   }
   try {
     peerInstall = await installPeer({ source: PEER_DIR, baseUrl: BASE_URL, logDir, log });
+    PG_DATABASES.push(peerInstall.db.name);
     return peerInstall;
   } catch (err) {
     log(`peer skipped: ${(err as Error).message}`);
@@ -922,14 +928,14 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
         ),
       );
     if (WARMUP > 0) await all(WARMUP, 'w');
-    const before = servers.map((s) => cpuSnapshot(s.pid));
+    const before = servers.map((s) => cpuSnapshot(s.pid, PG_DATABASES));
     const machineBefore = machineTicks();
     const parts = await all(SECONDS, 'm');
     const busy = machineBusyPercent(machineBefore, machineTicks());
     const r = combine(parts);
     const cpu = cpuPerRequestOfMany(
       before,
-      servers.map((s) => cpuSnapshot(s.pid)),
+      servers.map((s) => cpuSnapshot(s.pid, PG_DATABASES)),
       r.requests,
     );
     log(
@@ -1050,6 +1056,7 @@ async function main() {
     process.exit(2);
   }
   const db = await createBenchDatabase(BASE_URL);
+  PG_DATABASES.push(db.name);
   const work = mkdtempSync(join(tmpdir(), 'pg-bench-'));
   mkdirSync(join(work, 'logs'), { recursive: true });
   let code = 0;

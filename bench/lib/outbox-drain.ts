@@ -25,6 +25,8 @@ import { SUBMIT_MUTATION, submitInput } from './scenarios.ts';
 export interface OutboxDrain {
   /** submissions answered QUEUED during the outage (the outbox's depth when the database came back) */
   queued: number;
+  /** of those, replayed when the outbox emptied or the time limit (5 minutes) ran out */
+  replayed: number;
   /** seconds from the last reading at full depth to the first at zero */
   drain_s: number;
   /** queued / drain_s */
@@ -176,6 +178,7 @@ export async function measureOutboxDrain(o: { work: string; logDir: string; coun
     await check.end();
     const result: OutboxDrain = {
       queued: depth,
+      replayed,
       drain_s: Math.round(drainS * 100) / 100,
       replayed_per_s: Math.round(replayed / drainS),
       replay_started_after_s: Math.round(((firstBelow ?? end) - restarted) / 10) / 100,
