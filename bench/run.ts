@@ -551,8 +551,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         if (c === cMax) keepFull([f]);
       }
       if (!rounds) continue;
-      // at cMax, three rounds of adjacent runs. permit: floor, full, security-off, full, peer (issue 7's point 1 and
-      // the leak check's runs 1-3 are the security-off pairs' full runs); permitStatus: floor, full, peer, with one
+      // at cMax, three rounds of adjacent runs. permit: floor, full, security-off, full, peer (issue 7's point 1 is the
+      // security-off pairs, the leak check's runs 1-3 each round's first full run); permitStatus: floor, full, peer, with one
       // security-off run before the first round for the matrix. One 5 s sample per variant decided a ratio by luck
       // (0.82-0.97 for the same code): the medians decide, every pair is in latest.details.json
       const full = appStep(app, 'full', name, inputs, tokens, name === 'permit' ? 0 : WARMUP);
