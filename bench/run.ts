@@ -1,8 +1,13 @@
 /**
- * `bun run bench` — issue 7's benchmark suite.
+ * `bun run bench` — the benchmark suite (issues 7, 21, 25, 26).
  *
- *   bun run bench                      the matrix: 4 scenarios × (bare | security-off | full | no-audit) × 16/64
- *                                      connections, ratios, RSS leak check → bench/results/latest.json
+ *   bun run bench                      the matrix: 6 scenarios × (bare | security-off | full | no-audit) × 16/64
+ *                                      connections, ratios, RSS leak check, and issue 26's table: the peer and the
+ *                                      yoga floor in adjacent pairs with full, the outbox drain after an outage
+ *                                      → bench/results/latest.json (+ latest.details.json)
+ *   bun run bench -- --quick           only issue 26's table (permit, permitStatus, submitPermit at 64 connections
+ *                                      in rounds with the peer, the floor and the other variants, then the drain;
+ *                                      no bare, no paced runs): about 6 minutes on an idle machine with 5 s runs
  *   bun run bench -- --events          change notifications: webhook latency at 100 changes/s, memory of 1,000 SSE
  *                                      subscriptions → bench/results/events.json (bench/lib/events.ts)
  *   bun run bench -- --tracing         also OpenTelemetry at 10 % sampling (spans to a local OTLP sink) against
@@ -10,16 +15,26 @@
  *   bun run bench -- --instances 3     scale-out: one vs three app processes on one PostgreSQL + Redis, audit
  *                                      chain verified afterwards, shared rate limit probed → bench/results/instances.json
  *
- * Options: --seconds 5 --warmup 1 --connections 16,64 --only permit,geojson --keep-db --threads 2
- * Environment: DATABASE_URL (a database on the server to create `bench_<ts>` next to; default
- * postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379), AUDIT_APPENDER
- * (passed on to the app processes: `inline` compares the audit group commit on the serving thread).
+ * Options: --seconds 5 (each measured run) --warmup 1 --connections 16,64 (--quick: 64) --threads 2 (wrk's)
+ *   --only permit,geojson,drain        scenarios to run (permitStatus permit geojson ogcItems ogcNotModified
+ *                                      submitPermit) and `drain` for the outbox drain; --quick is
+ *                                      --only permit,permitStatus,submitPermit,drain --connections 64
+ *   --peer DIR                         the peer to copy and install (default: shared/peer next to this checkout,
+ *                                      or PEER_DIR); --peer none leaves it out (its measures print n/a)
+ *   --drain-count 10000                submissions queued during the outage
+ *   --keep-db                          keep the benchmark's database (the peer's is dropped)
+ * Environment: DATABASE_URL (a database on the server to create `bench_<ts>` and the peer's `bench_<ts>_peer` next
+ * to; default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379),
+ * AUDIT_APPENDER (passed on to the app processes: `inline` compares the audit group commit on the serving thread),
+ * PEER_DIR. The peer needs node and npm (npm ci reaches the registry, or its cache); the drain needs PostgreSQL's
+ * server binaries (PG_BIN, default /usr/lib/postgresql/15/bin) and the `postgres` user, as test/faults does.
  *
  * Everything under test runs in child processes (the app: `bun run bench/server.ts`, one process per variant and
- * phase, security-off and full side by side for the reads; the bare baseline: `bun -e` Bun.serve), the load
- * comes from wrk in another process over loopback. Each measured run also reports CPU per request by where it was
- * spent (serving thread, worker threads, JIT/GC threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on a
- * noisy machine.
+ * phase, side by side; the bare baseline: `bun -e` Bun.serve; the yoga floor; the peer: `node server.mjs`), the
+ * load comes from wrk in another process over loopback. Each measured run also reports CPU per request by where it
+ * was spent (serving thread, worker threads, JIT/GC threads, PostgreSQL; bench/lib/cpu.ts), the steadier figure on
+ * a noisy machine. Issue 26's ratios are medians of three adjacent pairs (bench/lib/targets.ts): this machine's
+ * speed drifts within minutes, so only runs made back to back compare.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -53,6 +68,18 @@ import {
 } from './lib/cpu.ts';
 import { acceptance, printAcceptance, printMatrix, type Row } from './lib/report.ts';
 import { runEvents } from './lib/events.ts';
+import {
+  installPeer,
+  PEER_SCENARIOS,
+  peerRequestSpec,
+  peerUnavailable,
+  removePeer,
+  startPeer,
+  type Peer,
+  type PeerInstall,
+} from './lib/peer.ts';
+import { measureOutboxDrain, type OutboxDrain } from './lib/outbox-drain.ts';
+import { issue26Measures, printIssue26, type Pairs } from './lib/targets.ts';
 
 const { values: opts } = parseArgs({
   args: Bun.argv.slice(2),
@@ -62,8 +89,11 @@ const { values: opts } = parseArgs({
     subscribers: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    connections: { type: 'string', default: '16,64' },
+    connections: { type: 'string' },
     only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    peer: { type: 'string' },
+    'drain-count': { type: 'string', default: '10000' },
     threads: { type: 'string', default: '2' },
     'keep-db': { type: 'boolean', default: false },
     tracing: { type: 'boolean', default: false },
@@ -71,9 +101,17 @@ const { values: opts } = parseArgs({
 });
 const SECONDS = Number(opts.seconds);
 const WARMUP = Number(opts.warmup);
-const CONNECTIONS = opts.connections.split(',').map(Number);
+const QUICK = opts.quick;
+const CONNECTIONS = (opts.connections ?? (QUICK ? '64' : '16,64')).split(',').map(Number);
 const THREADS = Number(opts.threads);
-const ONLY = opts.only ? new Set(opts.only.split(',')) : null;
+const ONLY = opts.only ? new Set(opts.only.split(',')) : QUICK ? new Set(['permit', 'permitStatus', 'submitPermit', 'drain']) : null;
+const PEER_DIR = opts.peer === 'none' ? null : (opts.peer ?? process.env.PEER_DIR ?? join(REPO, '..', 'shared', 'peer'));
+const DRAIN_COUNT = Number(opts['drain-count']);
+/**
+ * The databases whose PostgreSQL backends count in CPU per request (the benchmark's and the peer's): on a shared
+ * server the other databases' work would otherwise land in every run's figure.
+ */
+const PG_DATABASES: string[] = [];
 const INSTANCES = opts.instances ? Number(opts.instances) : 0;
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -165,9 +203,12 @@ async function prepareInputs(app: ChildServer, dataDir: string, dbUrl: string): 
   }
 }
 
+/** Who answered a run: an app variant, the peer (bench/lib/peer.ts) or the yoga floor (bench/lib/yoga-floor.ts). */
+type RunVariant = Variant | 'peer' | 'floor';
+
 interface Measured extends LoadResult {
   name: ScenarioName;
-  variant: Variant;
+  variant: RunVariant;
   connections: number;
   /** CPU per request by where it was spent (bench/lib/cpu.ts), in latest.details.json */
   cpu_per_request?: CpuPerRequest;
@@ -214,9 +255,9 @@ async function timedRun(
   label: string,
 ) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
-  const before = cpuSnapshot(server.pid);
+  const before = cpuSnapshot(server.pid, PG_DATABASES);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
-  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid), r.requests);
+  const cpu = cpuPerRequest(before, cpuSnapshot(server.pid, PG_DATABASES), r.requests);
   log(
     `${name.padEnd(12)} ${label.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
       describeCpu(cpu),
@@ -225,30 +266,116 @@ async function timedRun(
   return { r, cpu };
 }
 
-/** A run against the stack's floor: a row of the table without a variant. */
+/**
+ * One participant of a round of adjacent runs: who answers, the wrk script, and how long it is warmed up (once,
+ * before the first round, so that the rounds' runs follow each other without pauses).
+ */
+interface Step {
+  variant: RunVariant;
+  server: ChildServer;
+  url: string;
+  script: string;
+  warmupS: number;
+}
+
+/** The app variant's step for `name` (the scenarios of the rounds need no conditional headers). */
+function appStep(
+  server: ChildServer,
+  variant: Variant,
+  name: ScenarioName,
+  inputs: BenchInputs,
+  tokens: Record<string, string>,
+  warmupS = WARMUP,
+): Step {
+  const spec = requestSpec(name, inputs, identityHeaders(variant, ACTS_AS[name], tokens), variant);
+  return { variant, server, url: `${server.url}${spec.path ?? '/graphql'}`, script: writeScript(`${variant}-${name}`, spec), warmupS };
+}
+
+/** The yoga floor's step: the same request bodies as the app's scenario, no identity (the floor checks none). */
+function floorStep(server: ChildServer, name: ScenarioName, inputs: BenchInputs): Step {
+  const script = writeScript(`floor-${name}`, requestSpec(name, inputs, {}));
+  return { variant: 'floor', server, url: `${server.url}/graphql`, script, warmupS: Math.max(WARMUP, 2) };
+}
+
+/** The peer's step: the app's request (bench/lib/peer.ts), a token minted now; warmed up as long as the app's permit. */
+function peerStep(peer: Peer, name: ScenarioName): Step {
+  const spec = peerRequestSpec(name, peer);
+  return {
+    variant: 'peer',
+    server: peer.server,
+    url: `${peer.server.url}/`,
+    script: writeScript(`peer-${name}`, spec),
+    warmupS: Math.max(WARMUP, 2 * SECONDS),
+  };
+}
+
+async function runStep(step: Step, name: ScenarioName, connections: number): Promise<Measured> {
+  const label = step.variant === 'floor' ? 'yoga floor' : step.variant;
+  const { r, cpu } = await timedRun(step.server, step.url, step.script, connections, 0, name, label);
+  return { ...r, name, variant: step.variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
+}
+
+const ROUNDS = 3;
+
+/**
+ * Issue 26's adjacent pairs: `ROUNDS` rounds of `steps` measured back to back at `connections` (`first` only before
+ * the first round), every step warmed up once before. Each run that is not `full` pairs with the `full` run right
+ * after it, else right before it (under `<name>/<variant>` in `pairs`); `after` is called after each run.
+ */
+async function runRounds(
+  name: ScenarioName,
+  connections: number,
+  steps: Step[],
+  pairs: Pairs & Record<string, { partner: Measured; full: Measured }[]>,
+  o: { first?: Step[]; after?: (run: Measured, round: number) => Promise<void> } = {},
+): Promise<Measured[]> {
+  for (const s of new Set([...(o.first ?? []), ...steps]))
+    if (s.warmupS > 0) await runWrk({ url: s.url, script: s.script, connections, seconds: s.warmupS, threads: THREADS, tag: runTag('w') });
+  const all: Measured[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const runs: Measured[] = [];
+    for (const s of i === 0 ? [...(o.first ?? []), ...steps] : steps) {
+      const run = await runStep(s, name, connections);
+      runs.push(run);
+      await o.after?.(run, i);
+    }
+    runs.forEach((r, j) => {
+      if (r.variant === 'full') return;
+      const full = runs[j + 1]?.variant === 'full' ? runs[j + 1] : runs[j - 1]?.variant === 'full' ? runs[j - 1] : undefined;
+      if (full) (pairs[`${name}/${r.variant}`] ??= []).push({ partner: r, full });
+    });
+    all.push(...runs);
+  }
+  return all;
+}
+
+/** The run of each variant with the median throughput: the rows of latest.json at the rounds' connection count. */
+function medianRows(runs: Measured[]): Measured[] {
+  const variants = [...new Set(runs.map((r) => r.variant))];
+  return variants.map((v) =>
+    medianBy(
+      runs.filter((r) => r.variant === v),
+      (r) => r.rps,
+    ),
+  );
+}
+
+/** A run against the stack's floor as `floor` in latest.details.json and issue 7's point 2 quote it. */
 interface FloorRun extends Omit<Row, 'variant'> {
   name: ScenarioName;
   cpu_per_request?: CpuPerRequest;
 }
 
-/**
- * One run against the stack's floor (bench/lib/yoga-floor.ts): the same request bodies as the app's scenario, no
- * identity (the floor checks none), the answer checked as for the app.
- */
-async function measureFloor(server: ChildServer, name: ScenarioName, connections: number, inputs: BenchInputs): Promise<FloorRun> {
-  const script = writeScript(`floor-${name}`, requestSpec(name, inputs, {}));
-  const { r, cpu } = await timedRun(server, `${server.url}/graphql`, script, connections, Math.max(WARMUP, 2), name, 'yoga floor');
-  return {
-    name,
-    connections,
-    rps: Math.round(r.rps),
-    p50_ms: r.p50,
-    p95_ms: r.p95,
-    p99_ms: r.p99,
-    errors: r.errors,
-    ...(cpu ? { cpu_per_request: cpu } : {}),
-  };
-}
+const floorRun = (m: Measured): FloorRun => ({
+  name: m.name,
+  connections: m.connections,
+  rps: Math.round(m.rps),
+  p50_ms: m.p50,
+  p95_ms: m.p95,
+  p99_ms: m.p99,
+  errors: m.errors,
+  ...(m.cpu_per_request ? { cpu_per_request: m.cpu_per_request } : {}),
+});
 
 /**
  * What the floor answers: the app's own answers to the scenarios' queries, for the permit of median response size
@@ -266,13 +393,44 @@ async function writeFloorSample(app: ChildServer, dataDir: string, inputs: Bench
   return file;
 }
 
-const wanted = (s: ScenarioName) => !ONLY || ONLY.has(s);
+const wanted = (s: ScenarioName | 'drain') => !ONLY || ONLY.has(s);
 
 /** The item whose `f` is the median (the upper middle one of an even count). */
 const medianBy = <T>(items: readonly T[], f: (item: T) => number): T =>
   [...items].sort((a, b) => f(a) - f(b))[Math.floor(items.length / 2)]!;
 /** permit first: the RSS leak check runs on it right after the warm-up */
 const ORDER: ScenarioName[] = ['permit', 'permitStatus', 'geojson', 'ogcItems', 'ogcNotModified', 'submitPermit'];
+
+/** The peer: its installation under way, once installed, once started (removed by main, also after a failure or Ctrl-C). */
+let peerPending: Promise<PeerInstall | null> | null = null;
+let peerInstall: PeerInstall | null = null;
+let peerRunning: Peer | null = null;
+
+/** Stops and removes the peer, its database and its copy (after its installation, if under way, ends). */
+async function cleanUpPeer() {
+  await peerPending?.catch(() => null);
+  const p = peerRunning ?? peerInstall;
+  peerRunning = peerInstall = null;
+  if (p) await removePeer(p).catch((e) => log(`could not remove the peer: ${(e as Error).message}`));
+}
+
+/** Copies, installs and seeds the peer while the app seeds; null (and why, logged) when it cannot run here. */
+async function preparePeer(logDir: string): Promise<PeerInstall | null> {
+  if (!PEER_DIR || !PEER_SCENARIOS.some(wanted)) return null;
+  const why = peerUnavailable(PEER_DIR);
+  if (why) {
+    log(`peer skipped: ${why}`);
+    return null;
+  }
+  try {
+    peerInstall = await installPeer({ source: PEER_DIR, baseUrl: BASE_URL, logDir, log });
+    PG_DATABASES.push(peerInstall.db.name);
+    return peerInstall;
+  } catch (err) {
+    log(`peer skipped: ${(err as Error).message}`);
+    return null;
+  }
+}
 
 async function runMatrix(db: BenchDatabase, work: string, machine: Record<string, unknown>) {
   const dataDir = join(work, 'data');
@@ -286,25 +444,32 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     await s.stop();
   };
 
+  const peerReady = (peerPending = preparePeer(logDir));
   const seed = await startSeedingApp(db, dataDir, logDir);
   const inputs = await prepareInputs(seed, dataDir, db.url);
   const floorSample = await writeFloorSample(seed, dataDir, inputs, join(work, 'floor-sample.json'));
   await seed.stop();
   log(`inputs: ${inputs.permitNumbers.length} permit numbers, bbox with ${inputs.bboxFeatures} features ${JSON.stringify(inputs.bbox)}`);
+  const installed = await peerReady;
+  const peer = installed ? (peerRunning = await startPeer(installed, logDir)) : null;
+  const cMax = Math.max(...CONNECTIONS);
 
   // (a) bare
-  const bare = await startBare(freePort(), logDir);
-  for (const name of ORDER.filter(wanted)) for (const c of CONNECTIONS) rows.push(await measure(bare, 'bare', name, c, inputs, {}));
-  await track(bare, 'bare');
-
-  // the stack's floor for the two read scenarios with a latency target (point 2), at the highest connection count
-  const floor: FloorRun[] = [];
-  const floorNames = (['permitStatus', 'permit'] as const).filter(wanted);
-  if (floorNames.length) {
-    const server = await startYogaFloor(freePort(), logDir, floorSample);
-    for (const name of floorNames) floor.push(await measureFloor(server, name, Math.max(...CONNECTIONS), inputs));
-    await server.stop();
+  if (!QUICK) {
+    const bare = await startBare(freePort(), logDir);
+    for (const name of ORDER.filter(wanted)) for (const c of CONNECTIONS) rows.push(await measure(bare, 'bare', name, c, inputs, {}));
+    await track(bare, 'bare');
   }
+
+  /** issue 26's adjacent pairs at cMax, by `<scenario>/<partner>` */
+  const pairs: Record<string, { partner: Measured; full: Measured }[]> = {};
+  /** every full run at cMax by scenario (p99/p50) */
+  const fullRuns: Record<string, Measured[]> = {};
+  const keepFull = (runs: Measured[]) => {
+    for (const r of runs) if (r.variant === 'full') (fullRuns[r.name] ??= []).push(r);
+  };
+  /** every floor run (latest.details.json `floor`) */
+  const floorRuns: Measured[] = [];
 
   // Reads first for every variant, then the writes: submissions grow `permits`, which must not slow the reads
   // of a later variant (restarting a variant between the two phases costs a few seconds).
@@ -314,6 +479,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
   // (b) security off and (c) full: reads. Both processes run side by side (the one not measured is idle) and each
   // scenario is measured on (b) and then at once on (c), so the ratio c/b compares runs minutes apart no more
   // (the machine drifts by ±10 % over a run). The RSS leak check runs on `permit` at the highest connection count.
+  // permit and permitStatus at cMax: rounds of adjacent runs with the yoga floor (graphql-yoga alone, the app's
+  // schema, fixed answers: bench/lib/yoga-floor.ts) and the peer running beside them too.
   const rss = { warm: 0, after: 0, runs: [] as number[], raw: { warm: 0, runs: [] as number[] }, heapMb: [] as (number | null)[] };
   // the leak check compares RSS after a full collection (rssAfterGc); `raw` keeps RSS as found, before it
   const sample = async (app: ChildServer) => {
@@ -322,9 +489,6 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     rss.heapMb.push(gc.heapMb);
     return { raw, gc: gc.rss };
   };
-  const permitPairs: { off: Measured; full: Measured }[] = [];
-  /** full / no-audit of each round of submissions at the highest connection count (point 3) */
-  const submitRatios: number[] = [];
   /** --tracing: rps with tracing off (full) and at 10 % sampling, adjacent runs */
   const tracingPairs: { off: number; traced: number }[] = [];
   const paced: {
@@ -347,9 +511,12 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       env: envOf('security-off'),
     });
     const app = await startApp({ name: 'full', port: freePort(), databaseUrl: db.url, dataDir, logDir, env: envOf('full') });
+    const floorServer = READS.some((n) => n === 'permit' || n === 'permitStatus')
+      ? await startYogaFloor(freePort(), logDir, floorSample)
+      : null;
     const tokens = await tokensFor(app.url, dataDir, ['demo-gis']);
-    const cMax = Math.max(...CONNECTIONS);
     for (const name of READS) {
+      const rounds = (name === 'permit' || name === 'permitStatus') && floorServer;
       if (name === 'permit') {
         // warm-up as long as two measured runs (JIT tiers, caches, pool connections, the checkpoint worker and the
         // heap reach their working size: after one run's worth, RSS after GC still rose by 15-27 MB once and then
@@ -376,40 +543,46 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         const warm = await sample(app);
         rss.warm = warm.gc;
         rss.raw.warm = warm.raw;
-        const after = async (run: Measured) => {
-          const s = await sample(app);
-          rss.runs.push(s.gc);
-          rss.raw.runs.push(s.raw);
-          log(
-            `  leak check run ${rss.runs.length}: ${run.rps.toFixed(0)} rps, RSS after GC ${s.gc.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${s.raw.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`,
-          );
-        };
-        for (const c of CONNECTIONS.filter((x) => x !== cMax)) {
-          rows.push(await measure(off, 'security-off', 'permit', c, inputs, {}));
-          rows.push(await measure(app, 'full', 'permit', c, inputs, tokens));
-        }
-        // at cMax, acceptance point 1: three adjacent pairs (security-off, then full at once), the full runs being
-        // the leak check's runs 1-3. One 5 s sample per variant decided the ratio by luck (0.82-0.97 for the same
-        // code): the pair with the median ratio gives the rows, every pair is in latest.details.json
-        for (let i = 0; i < 3; i++) {
-          const o = await measure(off, 'security-off', 'permit', cMax, inputs, {}, i === 0 ? WARMUP : 0);
-          const f = await measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
-          await after(f);
-          permitPairs.push({ off: o, full: f });
-        }
-        const median = medianBy(permitPairs, (p) => p.full.rps / p.off.rps);
-        rows.push(median.off, median.full);
-        rss.after = rss.runs.at(-1) ?? 0;
-      } else {
-        for (const c of CONNECTIONS) {
-          rows.push(await measure(off, 'security-off', name, c, inputs, {}));
-          rows.push(await measure(app, 'full', name, c, inputs, tokens));
-        }
       }
+      for (const c of CONNECTIONS.filter((x) => !rounds || x !== cMax)) {
+        rows.push(await measure(off, 'security-off', name, c, inputs, {}));
+        const f = await measure(app, 'full', name, c, inputs, tokens);
+        rows.push(f);
+        if (c === cMax) keepFull([f]);
+      }
+      if (!rounds) continue;
+      // at cMax, three rounds of adjacent runs. permit: floor, full, security-off, full, peer (issue 7's point 1 is the
+      // security-off pairs, the leak check's runs 1-3 each round's first full run); permitStatus: floor, full, peer, with one
+      // security-off run before the first round for the matrix. One 5 s sample per variant decided a ratio by luck
+      // (0.82-0.97 for the same code): the medians decide, every pair is in latest.details.json
+      const full = appStep(app, 'full', name, inputs, tokens, name === 'permit' ? 0 : WARMUP);
+      const floorS = floorStep(floorServer, name, inputs);
+      const peerS = peer ? [peerStep(peer, name)] : [];
+      const steps =
+        name === 'permit' ? [floorS, full, appStep(off, 'security-off', name, inputs, {}, 0), full, ...peerS] : [floorS, full, ...peerS];
+      const first = name === 'permit' ? [] : [appStep(off, 'security-off', name, inputs, {})];
+      const after =
+        name === 'permit'
+          ? async (run: Measured, round: number) => {
+              // the first full run of each round: the leak check's runs 1-3
+              if (run.variant !== 'full' || rss.runs.length > round) return;
+              const s = await sample(app);
+              rss.runs.push(s.gc);
+              rss.raw.runs.push(s.raw);
+              log(
+                `  leak check run ${rss.runs.length}: ${run.rps.toFixed(0)} rps, RSS after GC ${s.gc.toFixed(1)} MB (warm ${rss.warm.toFixed(1)} MB; before GC ${s.raw.toFixed(1)} / ${rss.raw.warm.toFixed(1)} MB)`,
+              );
+            }
+          : undefined;
+      const runs = await runRounds(name, cMax, steps, pairs, { first, ...(after ? { after } : {}) });
+      keepFull(runs);
+      floorRuns.push(...runs.filter((r) => r.variant === 'floor'));
+      rows.push(...medianRows(runs.filter((r) => r.variant !== 'floor')));
+      if (name === 'permit') rss.after = rss.runs.at(-1) ?? 0;
     }
     // latency below saturation: the same connections, each pausing so that together they offer about half the
     // throughput just measured (closed-loop p95 at saturation is mostly queueing: connections / throughput)
-    for (const name of READS.filter((n) => n === 'permit' || n === 'permitStatus')) {
+    for (const name of READS.filter((n) => !QUICK && (n === 'permit' || n === 'permitStatus'))) {
       const sat = rows.filter((r) => r.name === name && r.variant === 'full' && r.connections === cMax).at(-1);
       if (!sat || sat.rps <= 0) continue;
       const target = sat.rps / 2;
@@ -478,12 +651,14 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     }
     await track(off, 'security-off');
     await track(app, 'full');
+    if (floorServer) await track(floorServer, 'yoga-floor');
   }
 
   // writes: submitPermit as the contractor in security-off, full and without the audit append. As for the reads, the
-  // three processes run side by side and each connection count is measured on all three back to back, so the ratios
-  // (full/no-audit, full/security-off) compare adjacent runs, not runs a minute apart on a machine that drifts by
-  // ±15 % (sequential runs gave full/no-audit 0.63-0.88 for the same code)
+  // processes run side by side and each connection count is measured on all of them back to back, so the ratios
+  // (full/no-audit, full/peer) compare adjacent runs, not runs a minute apart on a machine that drifts by ±15 %
+  // (sequential runs gave full/no-audit 0.63-0.88 for the same code). At cMax three rounds of security-off, peer,
+  // full, no-audit: the full run sits between its two partners.
   if (wanted('submitPermit')) {
     const variants = ['security-off', 'full', 'no-audit'] as const;
     const apps = await Promise.all(
@@ -499,22 +674,26 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       ),
     );
     const tokens = await tokensFor(apps[1]!.url, dataDir, ['demo-contractor-a']);
-    const cMax = Math.max(...CONNECTIONS);
-    for (const c of CONNECTIONS) {
-      // at cMax, acceptance point 3 (full / no-audit): three rounds of the three back to back, the round with the
-      // median ratio giving the rows (as for point 1: one sample each decided it by luck, 0.69-0.85 for the same code)
-      const rounds: Measured[][] = [];
-      for (let round = 0; round < (c === cMax ? 3 : 1); round++) {
-        const runs: Measured[] = [];
-        for (const [i, v] of variants.entries())
-          runs.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, v === 'security-off' ? {} : tokens, round === 0 ? WARMUP : 0));
-        rounds.push(runs);
-      }
-      const auditRatio = (runs: Measured[]) => runs[1]!.rps / runs[2]!.rps;
-      rows.push(...medianBy(rounds, auditRatio));
-      if (c === cMax) submitRatios.push(...rounds.map(auditRatio));
-    }
+    const tokensOf = (v: Variant) => (v === 'security-off' ? {} : tokens);
+    for (const c of CONNECTIONS.filter((x) => x !== cMax))
+      for (const [i, v] of variants.entries()) rows.push(await measure(apps[i]!, v, 'submitPermit', c, inputs, tokensOf(v)));
+    const [offS, fullS, noAuditS] = variants.map((v, i) => appStep(apps[i]!, v, 'submitPermit', inputs, tokensOf(v)));
+    const peerS = peer ? [peerStep(peer, 'submitPermit')] : [];
+    const runs = await runRounds('submitPermit', cMax, [offS!, ...peerS, fullS!, noAuditS!], pairs);
+    keepFull(runs);
+    rows.push(...medianRows(runs));
     for (const [i, v] of variants.entries()) await track(apps[i]!, `${v}-submit`);
+  }
+  if (peer) await track(peer.server, 'peer');
+
+  // issue 26's recovery figure: an outage on a throwaway cluster, the outbox filled, then drained
+  let drain: OutboxDrain | null = null;
+  if (wanted('drain')) {
+    try {
+      drain = await measureOutboxDrain({ work, logDir, count: DRAIN_COUNT, log });
+    } catch (err) {
+      log(`outbox drain not measured: ${(err as Error).message}`);
+    }
   }
 
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -529,19 +708,89 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     errors: r.errors,
   }));
   const ogc = ogcSummary(scenarios, inputs.bboxFeatures);
+  const figures = (m: Measured) => ({
+    name: m.name,
+    rps: m.rps,
+    errors: m.errors,
+    p50: m.p50,
+    p99: m.p99,
+    ...(m.cpu_per_request ? { cpu_per_request: m.cpu_per_request } : {}),
+  });
+  const measures = issue26Measures(
+    Object.fromEntries(
+      Object.entries(pairs).map(([k, ps]) => [k, ps.map((p) => ({ partner: figures(p.partner), full: figures(p.full) }))]),
+    ),
+    Object.fromEntries(Object.entries(fullRuns).map(([k, runs]) => [k, runs.map(figures)])),
+    drain,
+  );
+  /** median floor run per scenario: issue 7's point 2 quotes its p95 */
+  const floor = [...new Set(floorRuns.map((f) => f.name))].map((n) =>
+    floorRun(
+      medianBy(
+        floorRuns.filter((f) => f.name === n),
+        (f) => f.rps,
+      ),
+    ),
+  );
+  const permitPairs = (pairs['permit/security-off'] ?? []).map((p) => ({ off: p.partner, full: p.full }));
+  const submitRatios = (pairs['submitPermit/no-audit'] ?? []).map((p) => p.full.rps / p.partner.rps);
   const result = {
     machine: { ...machine, loadavg_at_end: loadavg().map((x) => round(x)), duration_s: Math.round((performance.now() - t0) / 1000) },
     scenarios,
     rss_mb: { warm: round(rss.warm, 1), after: round(rss.after, 1) },
     ...(ogc ? { ogc } : {}),
+    issue26: measures,
+    ...(drain ? { outbox_drain: drain } : {}),
   };
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, 'latest.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  /** each adjacent pair: both runs' throughput, latency and CPU per request */
+  const pairDetail = (p: { partner: Measured; full: Measured }) => ({
+    [p.partner.variant]: {
+      rps: round(p.partner.rps, 1),
+      p50_ms: p.partner.p50,
+      p99_ms: p.partner.p99,
+      cpu_per_request: p.partner.cpu_per_request ?? null,
+    },
+    full: { rps: round(p.full.rps, 1), p50_ms: p.full.p50, p99_ms: p.full.p99, cpu_per_request: p.full.cpu_per_request ?? null },
+    full_to_partner_rps: round(p.full.rps / p.partner.rps),
+  });
   // what does not fit the fixed format: per-run detail, peaks, inputs
   writeFileSync(
     join(RESULTS, 'latest.details.json'),
-    `${JSON.stringify({ rows, peaks, paced, floor, permit_pairs: permitPairs.map((p) => ({ security_off_rps: round(p.off.rps, 1), full_rps: round(p.full.rps, 1), ratio: round(p.full.rps / p.off.rps) })), submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)), tracing_pairs: tracingPairs.map((p) => ({ off_rps: round(p.off, 1), traced_10pct_rps: round(p.traced, 1), ratio: round(p.traced / p.off) })), rss_runs_mb: rss.runs.map((x) => round(x, 1)), rss_leak_check: { measured: 'VmRSS after a full GC (SIGUSR2)', warm_mb: round(rss.warm, 1), runs_mb: rss.runs.map((x) => round(x, 1)), heap_used_mb: rss.heapMb, before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) } }, inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures } }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        rows,
+        peaks,
+        paced,
+        floor: floorRuns.map(floorRun),
+        pairs: Object.fromEntries(Object.entries(pairs).map(([k, ps]) => [k, ps.map(pairDetail)])),
+        permit_pairs: permitPairs.map((p) => ({
+          security_off_rps: round(p.off.rps, 1),
+          full_rps: round(p.full.rps, 1),
+          ratio: round(p.full.rps / p.off.rps),
+        })),
+        submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)),
+        tracing_pairs: tracingPairs.map((p) => ({
+          off_rps: round(p.off, 1),
+          traced_10pct_rps: round(p.traced, 1),
+          ratio: round(p.traced / p.off),
+        })),
+        rss_runs_mb: rss.runs.map((x) => round(x, 1)),
+        rss_leak_check: {
+          measured: 'VmRSS after a full GC (SIGUSR2)',
+          warm_mb: round(rss.warm, 1),
+          runs_mb: rss.runs.map((x) => round(x, 1)),
+          heap_used_mb: rss.heapMb,
+          before_gc: { warm_mb: round(rss.raw.warm, 1), runs_mb: rss.raw.runs.map((x) => round(x, 1)) },
+        },
+        inputs: { bbox: inputs.bbox, bboxFeatures: inputs.bboxFeatures },
+        ...(peer ? { peer_inputs: { permit_numbers: peer.permitNumbers.length, parcels: peer.parcels.length } } : {}),
+      },
+      null,
+      2,
+    )}\n`,
   );
 
   printMatrix(scenarios, peaks, rss);
@@ -553,7 +802,9 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       );
   }
   if (floor.length) {
-    console.log(`\nthe stack's floor (graphql-yoga on Bun.serve with the app's schema, fixed answers: no plugins, no database):`);
+    console.log(
+      `\nthe stack's floor (graphql-yoga on Bun.serve with the app's schema, fixed answers: no plugins, no database; median run):`,
+    );
     for (const f of floor)
       console.log(
         `  ${f.name.padEnd(13)} c=${f.connections}  ${String(f.rps).padStart(6)} rps  p50 ${f.p50_ms}  p95 ${f.p95_ms}  p99 ${f.p99_ms} ms  errors ${f.errors}`,
@@ -571,7 +822,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     const ratio = medianBy(tracingPairs, (p) => p.traced / p.off);
     const r = ratio.traced / ratio.off;
     console.log(
-      `\ntracing at 10 % sampling / off (permit, c=${Math.max(...CONNECTIONS)}, median of ${tracingPairs.length} adjacent pairs): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`,
+      `\ntracing at 10 % sampling / off (permit, c=${cMax}, median of ${tracingPairs.length} adjacent pairs): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`,
     );
   }
   printAcceptance(
@@ -583,6 +834,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       floor,
     ),
   );
+  printIssue26(measures, cMax, drain);
   console.log(`\nwrote ${file} (details: ${join(RESULTS, 'latest.details.json')}); logs in ${logDir}; total ${elapsed()}`);
 }
 
@@ -676,14 +928,14 @@ async function runScaleOut(n: number, db: BenchDatabase, work: string, machine: 
         ),
       );
     if (WARMUP > 0) await all(WARMUP, 'w');
-    const before = servers.map((s) => cpuSnapshot(s.pid));
+    const before = servers.map((s) => cpuSnapshot(s.pid, PG_DATABASES));
     const machineBefore = machineTicks();
     const parts = await all(SECONDS, 'm');
     const busy = machineBusyPercent(machineBefore, machineTicks());
     const r = combine(parts);
     const cpu = cpuPerRequestOfMany(
       before,
-      servers.map((s) => cpuSnapshot(s.pid)),
+      servers.map((s) => cpuSnapshot(s.pid, PG_DATABASES)),
       r.requests,
     );
     log(
@@ -804,12 +1056,13 @@ async function main() {
     process.exit(2);
   }
   const db = await createBenchDatabase(BASE_URL);
+  PG_DATABASES.push(db.name);
   const work = mkdtempSync(join(tmpdir(), 'pg-bench-'));
   mkdirSync(join(work, 'logs'), { recursive: true });
   let code = 0;
   const onSignal = () => {
     log('interrupted');
-    void db.drop().finally(() => process.exit(130));
+    void Promise.allSettled([db.drop(), cleanUpPeer()]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   try {
@@ -820,6 +1073,7 @@ async function main() {
     console.error('bench failed:', err);
     code = 1;
   } finally {
+    await cleanUpPeer();
     if (opts['keep-db']) log(`kept database ${db.url}`);
     else await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
     try {

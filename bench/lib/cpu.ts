@@ -1,6 +1,6 @@
 /**
  * CPU time per request by where it is spent: the app's serving thread, its worker threads (the audit group commit;
- * Bun names them `Worker`), its other threads (JIT compilers, GC helpers) and PostgreSQL's processes, read from
+ * Bun names them `Worker`), its other threads (JIT compilers, GC helpers) and PostgreSQL's backends, read from
  * /proc before and after a measured run (wrk has exited by the second reading, so the load generator's own share is
  * not in it).
  * On a noisy machine this moves far less than throughput does between identical runs, so it is the figure to
@@ -31,8 +31,14 @@ export interface CpuSnapshot {
   ticks: Map<string, { kind: Kind; ticks: number }>;
 }
 
-/** Clock ticks used so far by each thread of the app process (main / worker / other) and every `postgres` process. */
-export function cpuSnapshot(appPid: number): CpuSnapshot | null {
+/**
+ * Clock ticks used so far by each thread of the app process (main / worker / other) and the `postgres` processes:
+ * with `databases`, only the backends connected to one of them (their process title names the database), so the
+ * other databases' work on a shared server (other test suites, at times several times the benchmark's own) stays
+ * out; the server's background processes (WAL writer, checkpointer, autovacuum launcher) are then left out too.
+ * Without, every `postgres` process.
+ */
+export function cpuSnapshot(appPid: number, databases: readonly string[] = []): CpuSnapshot | null {
   if (!existsSync(`/proc/${appPid}/task`)) return null;
   const ticks: CpuSnapshot['ticks'] = new Map();
   for (const tid of readdirSync(`/proc/${appPid}/task`)) {
@@ -47,6 +53,10 @@ export function cpuSnapshot(appPid: number): CpuSnapshot | null {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     if (read(`/proc/${pid}/comm`)?.trim() !== 'postgres') continue;
+    if (databases.length) {
+      const title = read(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ').split(' ');
+      if (!title?.some((word) => databases.includes(word))) continue;
+    }
     const line = read(`/proc/${pid}/stat`);
     if (line) ticks.set(`pg/${pid}`, { kind: 'postgres', ticks: ticksOf(line) });
   }

@@ -10,8 +10,9 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-export async function createBenchDatabase(baseUrl: string): Promise<BenchDatabase> {
-  const name = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}`;
+/** `suffix`: a second database of the same run (the peer's, `bench_<timestamp>_<pid>_peer`). */
+export async function createBenchDatabase(baseUrl: string, suffix = ''): Promise<BenchDatabase> {
+  const name = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}${suffix ? `_${suffix}` : ''}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database "${name}"`);

@@ -87,21 +87,29 @@ async function stopProc(proc: Subprocess, rss: RssSampler) {
 
 /**
  * Spawns one server process with its output in `logDir/<name>.log`, samples its RSS, and resolves once `ready`
- * answers true (the process is stopped if it exits first or never gets ready).
+ * answers true (the process is stopped if it exits first or never gets ready). `argv` runs under Bun in the
+ * repository unless `command` names another program (the peer: `node`) and `cwd` its directory.
  */
-async function spawnServer(o: {
+export async function spawnServer(o: {
   name: string;
   what: string;
   port: number;
   logDir: string;
   argv: string[];
+  command?: string;
+  cwd?: string;
   env?: Record<string, string>;
   ready: (url: string) => Promise<boolean>;
   timeoutMs: number;
 }): Promise<ChildServer> {
   const logFile = join(o.logDir, `${o.name}.log`);
   const fd = openSync(logFile, 'a');
-  const proc = Bun.spawn([process.execPath, ...o.argv], { cwd: REPO, ...(o.env ? { env: o.env } : {}), stdout: fd, stderr: fd });
+  const proc = Bun.spawn([o.command ?? process.execPath, ...o.argv], {
+    cwd: o.cwd ?? REPO,
+    ...(o.env ? { env: o.env } : {}),
+    stdout: fd,
+    stderr: fd,
+  });
   const rss = new RssSampler(proc.pid);
   const url = `http://127.0.0.1:${o.port}`;
   const server: ChildServer = { name: o.name, port: o.port, pid: proc.pid, url, proc, rss, logFile, stop: () => stopProc(proc, rss) };
@@ -114,7 +122,7 @@ async function spawnServer(o: {
   return server;
 }
 
-const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
+export const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
 
 export interface AppStart {
   name: string;

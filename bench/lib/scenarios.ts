@@ -45,15 +45,25 @@ export const PERMIT_QUERY =
   'parcel { id apn address zoningCode } contractor { id licenseNumber name licenseStatus } ' +
   'inspections { id inspectionType windowStart windowEnd result recordedAt } } }';
 const GEOJSON_QUERY = 'query GeoJSON($b: BBoxInput!) { permitsGeoJSON(bbox: $b) }';
-const SUBMIT_MUTATION =
+export const SUBMIT_MUTATION =
   'mutation Submit($i: SubmitPermitInput!, $k: String!) { submitPermit(input: $i, idempotencyKey: $k) { receipt { id state permitNumber } } }';
+
+/** What every benchmark submission asks for (the peer's too), on the given parcel. */
+export const submitInput = (parcelId: string) => ({
+  parcelId,
+  permitType: 'ELECTRICAL',
+  workClass: 'ALTERATION',
+  description: 'Benchmark submission: panel replacement',
+  valuation: 12500,
+  applicant: { name: 'Bench Applicant', email: 'bench@example.com', phone: '+14155550100' },
+});
 
 export const geojsonBody = (bbox: BBox) => JSON.stringify({ query: GEOJSON_QUERY, variables: { b: bbox } });
 
 const lua = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /** Splits a JSON body around placeholders so Lua can splice per-request values in: `"a" .. expr .. "b"`. */
-function template(body: string, slots: Record<string, string>): string {
+export function template(body: string, slots: Record<string, string>): string {
   let expr = lua(body);
   for (const [placeholder, luaExpr] of Object.entries(slots)) expr = expr.replace(placeholder, `" .. ${luaExpr} .. "`);
   return expr;
@@ -108,14 +118,7 @@ function appRequestSpec(name: ScenarioName, inputs: BenchInputs, headers: Record
         okStatus: 304,
       };
     case 'submitPermit': {
-      const input = {
-        parcelId: '@P@',
-        permitType: 'ELECTRICAL',
-        workClass: 'ALTERATION',
-        description: 'Benchmark submission: panel replacement',
-        valuation: 12500,
-        applicant: { name: 'Bench Applicant', email: 'bench@example.com', phone: '+14155550100' },
-      };
+      const input = submitInput('@P@');
       return {
         kind: 'dynamic',
         headers: h,
