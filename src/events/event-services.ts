@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { createEventHub } from './event-hub.ts';
 import type { DeliveryObserver } from './event-metrics.ts';
 import type { EventTypeName } from './event-types.ts';
-import { publishReceiptEvent, type ReceiptOutcome } from './receipt-events.ts';
+import { publishReceiptEvents, type ReceiptOutcome } from './receipt-events.ts';
 import { createStreamRegistry } from './subscription-stream.ts';
 import { createWebhookDispatcher } from './webhook-dispatcher.ts';
 import { deleteWebhook, listWebhooks, registerWebhook, webhookDeliveryPage } from './webhook-store.ts';
@@ -40,6 +40,19 @@ export function createEventServices(deps: EventServiceDeps) {
   // a committed event wakes this instance's dispatcher at once instead of at its next poll
   const hub = createEventHub({ database, log, onEvent: () => dispatcher.wake() });
   const streams = createStreamRegistry(hub, { perClient: config.subscriptionsPerClient, isRevoked: deps.isRevoked });
+  // receipts settled together (a replay batch settles its items in one go) are written in one statement
+  let pendingReceipts: ReceiptOutcome[] = [];
+  let flush: Promise<void> | null = null;
+  const publishReceipt = (r: ReceiptOutcome): Promise<void> => {
+    pendingReceipts.push(r);
+    flush ??= Promise.resolve().then(() => {
+      const batch = pendingReceipts;
+      pendingReceipts = [];
+      flush = null;
+      return publishReceiptEvents(database.db, batch);
+    });
+    return flush;
+  };
 
   return {
     hub,
@@ -66,7 +79,8 @@ export function createEventServices(deps: EventServiceDeps) {
     list: (p: Principal) => listWebhooks(database.db, p),
     deliveries: (p: Principal, webhookId: string, first?: number | null, after?: string | null) =>
       webhookDeliveryPage(database.db, p, webhookId, first, after),
-    publishReceipt: (r: ReceiptOutcome) => publishReceiptEvent(database.db, r),
+    /** Publishes a settled receipt, with those settled in the same tick (resolves once written). */
+    publishReceipt,
     async start() {
       await hub.start();
       dispatcher.start();
