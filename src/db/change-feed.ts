@@ -91,7 +91,8 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions = {}) {
 
   async function poll() {
     try {
-      await read();
+      if (last < 0) await findStart();
+      else await read();
       if (failed) {
         failed = false;
         // rows are not lost while the database was away, but listeners that cache (the change counters) start over
@@ -115,35 +116,33 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions = {}) {
     (timer as { unref?: () => void }).unref?.();
   }
 
-  /** Starts from the newest row: listeners hear what commits from now on. */
+  /** Where "now" is: the newest row. Listeners hear what commits after it. */
+  async function findStart() {
+    const [row] = rowsOf<{ last: string | number }>(await db.execute(sql`select coalesce(max(id), 0) as last from change_events`));
+    last = Number(row?.last ?? 0);
+  }
+
+  /** The first read of the position; while the database is down, the polls go on trying it. */
   function start(): Promise<void> {
-    started ??= (async () => {
-      const [row] = rowsOf<{ last: string | number }>(await db.execute(sql`select coalesce(max(id), 0) as last from change_events`));
-      last = Number(row?.last ?? 0);
-      schedule();
-    })().catch((err) => {
-      started = null;
-      throw err;
+    started ??= findStart().catch((err) => {
+      failed = true;
+      opts.onError?.(err);
     });
     return started;
   }
 
   return {
     /**
-     * Hears `channel`'s committed changes from now on (resolves once the feed knows where "now" is). `onReconnect`
-     * runs after the feed could not read for a while (a cache should start over). Resolves to the unsubscribe.
+     * Hears `channel`'s committed changes from now on (resolves once the feed knows where "now" is, or could not
+     * ask: the database is down, and then the polls keep asking). `onReconnect` runs after the feed could not read
+     * for a while (a cache should start over). Resolves to the unsubscribe.
      */
     async listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
       const s: Subscriber = { onMessage, ...(onReconnect ? { onReconnect } : {}) };
       let subs = channels.get(channel);
       if (!subs) channels.set(channel, (subs = new Set()));
       subs.add(s);
-      try {
-        await start();
-      } catch (err) {
-        subs.delete(s);
-        throw err;
-      }
+      await start();
       // the polls stopped when the last listener left
       if (!timer && !polling) schedule();
       return async () => {
