@@ -2,7 +2,7 @@
  * An instance's view of the committed changes every instance must hear of (table change_events, written by the
  * triggers in the transaction of each change: migration *_change_feed_triggers). It stands where LISTEN/NOTIFY
  * stood: a transaction that notified committed alone, under a database-wide lock held across its WAL flush, and
- * writes stopped sharing flushes (schema/change-events.ts). Rows are read only once committed, so a rolled-back
+ * writes stopped sharing flushes (src/db/schema/change-events.ts). Rows are read only once committed, so a rolled-back
  * change is never heard of, and every instance reads every row, whichever instance or process (CLI, import,
  * outbox replay) wrote it.
  *
