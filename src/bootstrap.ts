@@ -205,7 +205,8 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       handle: (item) => breaker.execute(() => handle(item)),
       handleBatch: (items) => breaker.execute(() => batch.handleBatch(items)),
       batchable: batch.batchable,
-      // small enough to commit well within the breaker's call timeout on a busy machine
+      // at most 25 to a transaction, fewer when the database is slow (batchBudgetMs): a batch must commit well
+      // within the breaker's 2 s call timeout, or every batch would time out and the drain stall
       transactionSize: 25,
       isAvailable: () => connected && !breaker.isOpen(),
       onSettled: (item, r) => {

@@ -51,6 +51,12 @@ export interface ReplayerOptions {
   batchable?(item: OutboxItem): boolean;
   /** Items applied in one `handleBatch` transaction at most. @default 50 */
   transactionSize?: number;
+  /**
+   * How long one batch should take: the next batch holds as many items as the last ones' time per item fits in
+   * it (2 to `transactionSize`), and after an outage or timeout it starts again from 2, so that a slow database
+   * does not make every batch overrun the breaker's call timeout. @default 400
+   */
+  batchBudgetMs?: number;
   /** Is the database worth trying now? (e.g. `() => !breaker.isOpen()`). Checked before every item. */
   isAvailable(): boolean;
   /** Pause between rounds while running. @default 1000 */
@@ -90,11 +96,15 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
   const batchSize = opts.batchSize ?? 100;
   const maxUnexpected = opts.maxUnexpectedFailures ?? 5;
   const transactionSize = opts.transactionSize ?? 50;
+  const batchBudgetMs = opts.batchBudgetMs ?? 400;
+  /** The next batch's size, from the time per item of the last one. */
+  let nextBatch = Math.min(2, transactionSize);
   const batchable = opts.batchable ?? (() => true);
   for (const [name, v] of [
     ['intervalMs', intervalMs],
     ['batchSize', batchSize],
     ['transactionSize', transactionSize],
+    ['batchBudgetMs', batchBudgetMs],
     ['maxUnexpectedFailures', maxUnexpected],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`createReplayer: ${name} must be a positive integer, got ${v}`);
@@ -144,10 +154,11 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
   async function applyRun(batch: OutboxItem[], start: number, report: DrainReport): Promise<number | { failed: number } | null> {
     if (!opts.handleBatch) return 0;
     let end = start;
-    while (end < batch.length && end - start < transactionSize && batchable(batch[end]!)) end++;
+    while (end < batch.length && end - start < nextBatch && batchable(batch[end]!)) end++;
     if (end - start < 2) return 0;
     const run = batch.slice(start, end);
     let results: ReplayResult[];
+    const began = performance.now();
     try {
       results = await inSpan('outbox.replay', { 'permit_gateway.outbox.items': run.length }, () => opts.handleBatch!(run), { root: true });
       if (results.length !== run.length)
@@ -156,11 +167,14 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
     } catch (err) {
       onError(err, run[0]);
       if (isUnavailable(err)) {
+        nextBatch = Math.min(2, transactionSize);
         for (const item of run) outbox.noteAttempt(item.id, messageOf(err));
         return null;
       }
       return { failed: end };
     }
+    const perItem = Math.max(0.01, (performance.now() - began) / run.length);
+    nextBatch = Math.max(2, Math.min(transactionSize, Math.floor(batchBudgetMs / perItem)));
     outbox.settleTogether(() => {
       for (const [i, item] of run.entries()) report[settle(item, results[i]!)]++;
     });

@@ -325,7 +325,7 @@ describe('createReplayer with handleBatch', () => {
       },
     });
     expect(await replayer.drainOnce()).toEqual({ persisted: 2, rejected: 1, remaining: 0 });
-    expect(calls).toEqual(['a+b+c', 'a', 'b', 'c']);
+    expect(calls).toEqual(['a+b', 'a', 'b', 'c']);
     expect(outbox.get(a!.id)?.resultId).toBe('ONE-a');
     expect(outbox.get(b!.id)).toMatchObject({ state: 'REJECTED', reason: expect.stringContaining('unexpected data') });
     expect(outbox.get(c!.id)?.resultId).toBe('ONE-c');
@@ -344,5 +344,29 @@ describe('createReplayer with handleBatch', () => {
     });
     expect(await replayer.drainOnce()).toEqual({ persisted: 0, rejected: 0, stoppedBy: 'connection-failure', remaining: 2 });
     for (const r of receipts) expect(outbox.get(r.id)).toMatchObject({ state: 'QUEUED', attempts: 1 });
+  });
+
+  test('batches start at 2 items and grow to what fits in batchBudgetMs, up to transactionSize', async () => {
+    const outbox = freshOutbox();
+    fill(
+      outbox,
+      Array.from({ length: 40 }, (_, i) => `k${i}`),
+    );
+    const sizes: number[] = [];
+    const replayer = createReplayer({
+      outbox,
+      isAvailable: () => true,
+      transactionSize: 16,
+      batchBudgetMs: 400,
+      handle: async (item) => ({ state: 'PERSISTED', resultId: `ONE-${item.idempotencyKey}` }),
+      handleBatch: async (items) => {
+        sizes.push(items.length);
+        await sleep(items.length); // ~1 ms an item: 16 fit in the budget
+        return items.map((i) => ({ state: 'PERSISTED', resultId: `BATCH-${i.idempotencyKey}` }) as const);
+      },
+    });
+    expect(await replayer.drainOnce()).toMatchObject({ persisted: 40, remaining: 0 });
+    expect(sizes[0]).toBe(2);
+    expect(sizes[1]).toBe(16);
   });
 });
