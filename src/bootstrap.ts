@@ -23,7 +23,7 @@ import { createServices, type AppServices } from './services.ts';
 import { DbTimeoutError, isConnectionFailure } from './resilience/breaker.ts';
 import { startDbProbe } from './resilience/db-probe.ts';
 import { createReplayer } from './resilience/replayer.ts';
-import { createReplayHandler } from './resilience/replay-handler.ts';
+import { createBatchReplayHandler, createReplayHandler, type ReplayCommitHook } from './resilience/replay-handler.ts';
 import { createGroupCommit } from './audit/group-commit.ts';
 import { createAuditRecorder, createThreadedAuditRecorder, type AuditRecorder } from './audit/recorder.ts';
 import { logKeysFromConfig } from './audit/transparency/log-key.ts';
@@ -185,7 +185,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
           })
         : createAuditRecorder({ ...auditOptions, alerts });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
-    const handle = createReplayHandler(database.db, async (tx, item, affected) => {
+    const auditReplay: ReplayCommitHook = async (tx, item, affected) => {
       const base = item.payload.audit ?? {
         kind: 'graphql',
         clientId: item.payload.principal.clientId,
@@ -199,10 +199,18 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         outcome: 'ALLOWED',
         replayedAt: new Date().toISOString(),
       });
-    });
+    };
+    const handle = createReplayHandler(database.db, auditReplay);
+    // queued submissions go in batches, one transaction each (src/resilience/replay-handler.ts)
+    const batch = createBatchReplayHandler(database.db, auditReplay);
     const replayer = createReplayer({
       outbox,
       handle: (item) => breaker.execute(() => handle(item)),
+      handleBatch: (items) => breaker.execute(() => batch.handleBatch(items)),
+      batchable: batch.batchable,
+      // at most 25 to a transaction, fewer when the database is slow (batchBudgetMs): a batch must commit well
+      // within the breaker's 2 s call timeout, or every batch would time out and the drain stall
+      transactionSize: 25,
       isAvailable: () => connected && !breaker.isOpen(),
       onSettled: (item, r) => {
         audit.committed(); // the replay's staged entry (if it persisted anything) joins the chain

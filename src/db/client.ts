@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { createChangeFeed } from './change-feed.ts';
 import { acquireDirLock } from './dir-lock.ts';
 import { withPreparedStatements } from './prepared-statements.ts';
 import { tracedPglite } from './statement-tracer.ts';
@@ -32,8 +33,9 @@ export interface Database {
   /** PGlite only: a dump of the data directory (tests clone databases from it). */
   dump?: () => Promise<Blob>;
   /**
-   * LISTEN on `channel`: `onMessage` gets each NOTIFY payload; `onReconnect` runs whenever the listening
-   * connection was re-established (notifications sent meanwhile are lost). Resolves to an unsubscribe.
+   * Hears `channel` of the change feed (src/db/change-feed.ts: `permit_events`, `jurisdiction_changes`), what
+   * committed from now on, whoever wrote it: `onMessage` gets each payload; `onReconnect` runs after the feed could
+   * not read for a while (caches start over). Resolves to an unsubscribe.
    */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** Connection pool figures for metrics (PGlite: one connection). */
@@ -86,23 +88,21 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       connection: { plan_cache_mode: 'force_generic_plan' },
     });
     // drizzle's queries prepared once per connection: one round trip each, no re-planning (prepared-statements.ts)
-    const db = drizzlePostgres(withPreparedStatements(client).sql, { schema, logger }) as unknown as Db;
+    const prepared = withPreparedStatements(client).sql;
+    const db = drizzlePostgres(prepared, { schema, logger }) as unknown as Db;
+    // the feed's polls are not the application's statements: not reported to onQuery listeners
+    const feed = createChangeFeed(drizzlePostgres(prepared, { schema }) as unknown as Db);
     return {
       db,
       kind: 'postgres',
       url: opts.url,
       onQuery,
-      async listen(channel, onMessage, onReconnect) {
-        // postgres-js keeps one extra connection for LISTEN and calls onlisten again after each reconnect
-        let connected = false;
-        const r = await client.listen(channel, onMessage, () => {
-          if (connected) onReconnect?.();
-          connected = true;
-        });
-        return () => r.unlisten();
-      },
+      listen: feed.listen,
       poolStats: () => ({ max }),
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        await feed.close();
+        await client.end({ timeout: 5 });
+      },
     };
   }
 
@@ -116,17 +116,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const client = await PGlite.create(dir, opts.pgliteTemplate ? { loadDataDir: opts.pgliteTemplate } : {});
     // statements traced through the hook ops/tracing.ts sets (statement-tracer.ts); untouched while it is unset
     const db = drizzlePglite(tracedPglite(client), { schema, logger }) as unknown as Db;
+    const feed = createChangeFeed(drizzlePglite(client, { schema }) as unknown as Db);
     return {
       db,
       kind: 'pglite',
       dump: () => client.dumpDataDir('none'),
       onQuery,
-      listen: async (channel, onMessage) => {
-        const unlisten = await client.listen(channel, onMessage);
-        return () => unlisten();
-      },
+      listen: feed.listen,
       poolStats: () => ({ max: 1 }),
       close: async () => {
+        await feed.close();
         await client.close();
         release();
       },

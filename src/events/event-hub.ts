@@ -1,9 +1,10 @@
 /**
  * Fan-out of committed change events to this instance's subscribers. The database trigger that records a change
- * also NOTIFYs `permit_events` (migration webhook_event_triggers), and PostgreSQL delivers a NOTIFY to every
- * listening instance only once its transaction committed: the fan-out across instances needs no second system
- * (Redis pub/sub would add a publish step after COMMIT that a crash can skip). One LISTEN per instance, opened
- * when the first stream starts; each event goes to every subscriber whose filter (its read policy) accepts it.
+ * also writes it to the change feed's `permit_events` channel (migration change_feed_triggers), which every
+ * instance reads only once its transaction committed (src/db/change-feed.ts): the fan-out across instances needs
+ * no second system (Redis pub/sub would add a publish step after COMMIT that a crash can skip). One subscription
+ * per instance, opened when the first stream starts; each event goes to every subscriber whose filter (its read
+ * policy) accepts it.
  */
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -44,7 +45,7 @@ export function createEventHub(opts: EventHubOptions) {
   /** Starts listening (idempotent); a failure is logged and retried at the next call. */
   function start(): Promise<void> {
     unlisten ??= opts.database.listen(EVENTS_CHANNEL, dispatch).catch((err) => {
-      opts.log.warn({ err: (err as Error).message }, 'LISTEN permit_events failed');
+      opts.log.warn({ err: (err as Error).message }, 'change feed: permit_events failed');
       unlisten = null;
       return async () => {};
     });

@@ -9,8 +9,8 @@ import type { Logger } from '../logger.ts';
 import { createEventHub } from './event-hub.ts';
 import type { DeliveryObserver } from './event-metrics.ts';
 import type { EventTypeName } from './event-types.ts';
+import { publishReceiptEvents, type ReceiptOutcome } from './receipt-events.ts';
 import { withResourceLink, type EventBody } from './resource-link.ts';
-import { publishReceiptEvent, type ReceiptOutcome } from './receipt-events.ts';
 import { createStreamRegistry } from './subscription-stream.ts';
 import { createWebhookDispatcher } from './webhook-dispatcher.ts';
 import { deleteWebhook, listWebhooks, registerWebhook, webhookDeliveryPage } from './webhook-store.ts';
@@ -47,6 +47,19 @@ export function createEventServices(deps: EventServiceDeps) {
   // a committed event wakes this instance's dispatcher at once instead of at its next poll
   const hub = createEventHub({ database, log, onEvent: () => dispatcher.wake() });
   const streams = createStreamRegistry(hub, { perClient: config.subscriptionsPerClient, isRevoked: deps.isRevoked });
+  // receipts settled together (a replay batch settles its items in one go) are written in one statement
+  let pendingReceipts: ReceiptOutcome[] = [];
+  let flush: Promise<void> | null = null;
+  const publishReceipt = (r: ReceiptOutcome): Promise<void> => {
+    pendingReceipts.push(r);
+    flush ??= Promise.resolve().then(() => {
+      const batch = pendingReceipts;
+      pendingReceipts = [];
+      flush = null;
+      return publishReceiptEvents(database.db, batch);
+    });
+    return flush;
+  };
 
   return {
     hub,
@@ -84,7 +97,8 @@ export function createEventServices(deps: EventServiceDeps) {
       }
       return page;
     },
-    publishReceipt: (r: ReceiptOutcome) => publishReceiptEvent(database.db, r),
+    /** Publishes a settled receipt, with those settled in the same tick (resolves once written). */
+    publishReceipt,
     async start() {
       await hub.start();
       await dispatcher.start();

@@ -3,6 +3,7 @@
  * ownership and idempotency rules as a live request. A crash between the commit and `markPersisted` is harmless:
  * the next replay finds the idempotency key and answers with the same result.
  */
+import { sql } from 'drizzle-orm';
 import type { GraphQLError } from 'graphql';
 import { ROLE_SCOPES } from '../auth/policy.ts';
 import type { Db, Tx } from '../db/client.ts';
@@ -20,16 +21,54 @@ const isDomainRefusal = (err: unknown) => {
   return code === 'BAD_USER_INPUT' || code === 'CONFLICT' || code === 'NOT_FOUND' || code === 'FORBIDDEN';
 };
 
+function principalOf(item: OutboxItem): { p: Principal; input: Record<string, unknown> } {
+  const { principal: who, input } = item.payload as { principal: OutboxItem['payload']['principal']; input: Record<string, unknown> };
+  const p: Principal = {
+    clientId: who.clientId,
+    role: 'contractor',
+    scopes: new Set(ROLE_SCOPES.contractor),
+    jurisdiction: who.jurisdiction,
+    ...(who.contractor ? { contractor: who.contractor } : {}),
+  };
+  return { p, input };
+}
+
+/**
+ * Queued submissions applied together (src/resilience/replayer.ts `handleBatch`): in order, in ONE transaction, one
+ * commit for them all. A submission's checks only read and its write is one statement, so a refused item leaves
+ * nothing behind and the others go on; any other failure rolls the whole batch back (the replayer then replays its
+ * items one at a time). Only `submitPermit` items are batched (`batchable`): scheduling an inspection writes in
+ * several statements and may be refused after one of them.
+ */
+export function createBatchReplayHandler(db: Db, onCommit?: ReplayCommitHook) {
+  return {
+    batchable: (item: OutboxItem) => item.kind === 'submitPermit',
+    handleBatch: (items: OutboxItem[]): Promise<ReplayResult[]> =>
+      db.transaction(async (tx) => {
+        const results: ReplayResult[] = [];
+        for (const item of items) {
+          const { p, input } = principalOf(item);
+          try {
+            const v = validateSubmission(input, item.idempotencyKey);
+            const r = await submitPermit(tx, p, v, { receiptId: item.id });
+            await onCommit?.(tx, item, r.permitNumber ? [r.permitNumber] : []);
+            results.push({ state: 'PERSISTED', resultId: r.permitNumber! });
+          } catch (err) {
+            if (!isDomainRefusal(err)) throw err;
+            results.push({ state: 'REJECTED', reason: (err as Error).message });
+          }
+        }
+        // a refusal made of a failed statement would leave the transaction aborted, and COMMIT would then roll back
+        // without an error: this fails instead, and the batch goes one item at a time
+        await tx.execute(sql`select 1`);
+        return results;
+      }),
+  };
+}
+
 export function createReplayHandler(db: Db, onCommit?: ReplayCommitHook) {
   return async (item: OutboxItem): Promise<ReplayResult> => {
-    const { principal: who, input } = item.payload as { principal: OutboxItem['payload']['principal']; input: Record<string, unknown> };
-    const p: Principal = {
-      clientId: who.clientId,
-      role: 'contractor',
-      scopes: new Set(ROLE_SCOPES.contractor),
-      jurisdiction: who.jurisdiction,
-      ...(who.contractor ? { contractor: who.contractor } : {}),
-    };
+    const { p, input } = principalOf(item);
     try {
       if (item.kind === 'submitPermit') {
         const v = validateSubmission(input, item.idempotencyKey);

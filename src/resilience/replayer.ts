@@ -1,6 +1,12 @@
 /**
  * Outbox replayer (degraded mode, issue 6): once the database is back, sends queued submissions to it, in
- * enqueue order, one at a time, and records each outcome in the outbox.
+ * enqueue order, and records each outcome in the outbox.
+ *
+ * With `handleBatch`, runs of consecutive items it accepts (`batchable`) are applied together, up to
+ * `transactionSize` in one database transaction, and their outcomes recorded in one outbox transaction: one commit
+ * and one fsync on each side for the run instead of one per item (issue 26: ~600-700 → … items a second). When a
+ * batch fails other than by the database being unavailable, its items are replayed one at a time, as without
+ * batching, so a poisoned item is found and counted alone.
  *
  * Per item the handler answers PERSISTED (with the permit number / inspection id) or REJECTED (with the
  * reason, e.g. the idempotency key already exists with a different input). When the handler fails because
@@ -36,6 +42,21 @@ export interface ReplayerOptions {
   outbox: Outbox;
   /** Applies one item to the database, idempotently by `item.idempotencyKey`. */
   handle(item: OutboxItem): Promise<ReplayResult>;
+  /**
+   * Applies several items in order in one transaction, idempotently, answering each one's result; throws (and
+   * writes nothing) if any fails other than by a refusal. Unset: every item goes through `handle`.
+   */
+  handleBatch?(items: OutboxItem[]): Promise<ReplayResult[]>;
+  /** Which items `handleBatch` takes. @default every item */
+  batchable?(item: OutboxItem): boolean;
+  /** Items applied in one `handleBatch` transaction at most. @default 50 */
+  transactionSize?: number;
+  /**
+   * How long one batch should take: the next batch holds as many items as the last ones' time per item fits in
+   * it (2 to `transactionSize`), and after an outage or timeout it starts again from 2, so that a slow database
+   * does not make every batch overrun the breaker's call timeout. @default 400
+   */
+  batchBudgetMs?: number;
   /** Is the database worth trying now? (e.g. `() => !breaker.isOpen()`). Checked before every item. */
   isAvailable(): boolean;
   /** Pause between rounds while running. @default 1000 */
@@ -74,9 +95,16 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
   const intervalMs = opts.intervalMs ?? 1000;
   const batchSize = opts.batchSize ?? 100;
   const maxUnexpected = opts.maxUnexpectedFailures ?? 5;
+  const transactionSize = opts.transactionSize ?? 50;
+  const batchBudgetMs = opts.batchBudgetMs ?? 400;
+  /** The next batch's size, from the time per item of the last one. */
+  let nextBatch = Math.min(2, transactionSize);
+  const batchable = opts.batchable ?? (() => true);
   for (const [name, v] of [
     ['intervalMs', intervalMs],
     ['batchSize', batchSize],
+    ['transactionSize', transactionSize],
+    ['batchBudgetMs', batchBudgetMs],
     ['maxUnexpectedFailures', maxUnexpected],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`createReplayer: ${name} must be a positive integer, got ${v}`);
@@ -118,12 +146,53 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
     );
   }
 
+  /**
+   * The next run of batchable items from `start` (at most `transactionSize`), applied in one transaction and
+   * settled together. Answers how many it settled (0: no such run), `{ failed }` the end of a run that failed other
+   * than by an outage (its items then go one at a time), or null when the database is unavailable.
+   */
+  async function applyRun(batch: OutboxItem[], start: number, report: DrainReport): Promise<number | { failed: number } | null> {
+    if (!opts.handleBatch) return 0;
+    let end = start;
+    while (end < batch.length && end - start < nextBatch && batchable(batch[end]!)) end++;
+    if (end - start < 2) return 0;
+    const run = batch.slice(start, end);
+    let results: ReplayResult[];
+    const began = performance.now();
+    try {
+      results = await inSpan('outbox.replay', { 'permit_gateway.outbox.items': run.length }, () => opts.handleBatch!(run), {
+        root: true,
+        links: run.map((item) => item.payload.traceparent),
+      });
+      if (results.length !== run.length)
+        throw new TypeError(`replayer: handleBatch answered ${results.length} results for ${run.length} items`);
+      results = results.map(checkResult);
+    } catch (err) {
+      onError(err, run[0]);
+      if (isUnavailable(err)) {
+        nextBatch = Math.min(2, transactionSize);
+        for (const item of run) outbox.noteAttempt(item.id, messageOf(err));
+        return null;
+      }
+      return { failed: end };
+    }
+    const perItem = Math.max(0.01, (performance.now() - began) / run.length);
+    nextBatch = Math.max(2, Math.min(transactionSize, Math.floor(batchBudgetMs / perItem)));
+    outbox.settleTogether(() => {
+      for (const [i, item] of run.entries()) report[settle(item, results[i]!)]++;
+    });
+    return run.length;
+  }
+
   async function drain(): Promise<DrainReport> {
     const report: DrainReport = { persisted: 0, rejected: 0, remaining: 0 };
     outer: for (;;) {
       const batch = outbox.pending(batchSize);
       if (batch.length === 0) break;
-      for (const item of batch) {
+      /** Items before this index go one at a time (their batch failed). */
+      let soloUntil = 0;
+      for (let i = 0; i < batch.length; i++) {
+        const item = batch[i]!;
         if (interrupt) {
           report.stoppedBy = 'stopped';
           break outer;
@@ -131,6 +200,16 @@ export function createReplayer(opts: ReplayerOptions): Replayer {
         if (!isAvailable()) {
           report.stoppedBy = 'unavailable';
           break outer;
+        }
+        const together = i < soloUntil ? 0 : await applyRun(batch, i, report);
+        if (together === null) {
+          report.stoppedBy = 'connection-failure';
+          break outer;
+        }
+        if (typeof together === 'object') soloUntil = together.failed;
+        else if (together > 0) {
+          i += together - 1;
+          continue;
         }
         let result: ReplayResult | undefined;
         let settled: 'persisted' | 'rejected';

@@ -21,7 +21,7 @@ import { demoLicense, seedDemoData } from '../../src/db/seed.ts';
 import { submitPermit, validateSubmission } from '../../src/domain/permit-writes.ts';
 import type { Principal } from '../../src/domain/principal.ts';
 import { openOutbox, type Outbox } from '../../src/resilience/outbox.ts';
-import { createReplayHandler } from '../../src/resilience/replay-handler.ts';
+import { createBatchReplayHandler, createReplayHandler } from '../../src/resilience/replay-handler.ts';
 import { createReplayer } from '../../src/resilience/replayer.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { submissionInput } from './load.ts';
@@ -120,5 +120,36 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('outbox replay idempotency (real
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe(receipt.id);
     expect(outbox.get(receipt.id)!.resultId).toBe(rows[0]!.number);
+  });
+
+  test('a batch persists its submissions in order in one transaction, a refused one alone is REJECTED, and again changes nothing', async () => {
+    const keys = ['replay-batch-0001', 'replay-batch-0002', 'replay-batch-0003'];
+    const receipts = keys.map((k, i) =>
+      outbox.enqueue({
+        kind: 'submitPermit',
+        idempotencyKey: k,
+        // the second names a parcel that does not exist
+        input: i === 1 ? { ...submissionInput(parcelId, 10 + i), parcelId: crypto.randomUUID() } : submissionInput(parcelId, 10 + i),
+        principal: who,
+      }),
+    );
+    const items = receipts.map((r) => outbox.get(r.id)!);
+    const batch = createBatchReplayHandler(tdb.database.db);
+    const results = await batch.handleBatch(items);
+    expect(results.map((r) => r.state)).toEqual(['PERSISTED', 'REJECTED', 'PERSISTED']);
+    const first = await permitsWithKey(keys[0]!);
+    const third = await permitsWithKey(keys[2]!);
+    expect(first).toHaveLength(1);
+    expect(await permitsWithKey(keys[1]!)).toHaveLength(0);
+    expect(results[0]).toEqual({ state: 'PERSISTED', resultId: first[0]!.number });
+    expect(results[2]).toEqual({ state: 'PERSISTED', resultId: third[0]!.number });
+    expect(first[0]!.id).toBe(receipts[0]!.id);
+    // numbers in enqueue order
+    expect(first[0]!.number < third[0]!.number).toBe(true);
+
+    const again = await batch.handleBatch(items);
+    expect(again).toEqual(results);
+    expect(await permitsWithKey(keys[0]!)).toHaveLength(1);
+    expect(await permitsWithKey(keys[2]!)).toHaveLength(1);
   });
 });

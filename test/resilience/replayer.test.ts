@@ -270,3 +270,103 @@ describe('createReplayer', () => {
     ).toThrow('intervalMs must be a positive integer');
   });
 });
+
+describe('createReplayer with handleBatch', () => {
+  function fillKinds(outbox: Outbox, items: [string, 'submitPermit' | 'scheduleInspection'][]) {
+    return items.map(([k, kind]) => outbox.enqueue({ kind, idempotencyKey: k, principal, input: { k } }));
+  }
+
+  test('runs of batchable items go together, transactionSize at most, in enqueue order; the others one at a time', async () => {
+    const outbox = freshOutbox();
+    const receipts = fillKinds(outbox, [
+      ['a', 'submitPermit'],
+      ['b', 'submitPermit'],
+      ['c', 'submitPermit'],
+      ['i', 'scheduleInspection'],
+      ['d', 'submitPermit'],
+      ['e', 'submitPermit'],
+    ]);
+    const calls: string[] = [];
+    const replayer = createReplayer({
+      outbox,
+      isAvailable: () => true,
+      transactionSize: 2,
+      batchable: (item) => item.kind === 'submitPermit',
+      handle: async (item) => {
+        calls.push(item.idempotencyKey);
+        return { state: 'PERSISTED', resultId: `ONE-${item.idempotencyKey}` };
+      },
+      handleBatch: async (items) => {
+        calls.push(items.map((i) => i.idempotencyKey).join('+'));
+        return items.map((i) => ({ state: 'PERSISTED', resultId: `BATCH-${i.idempotencyKey}` }) as const);
+      },
+    });
+    expect(await replayer.drainOnce()).toEqual({ persisted: 6, rejected: 0, remaining: 0 });
+    expect(calls).toEqual(['a+b', 'c', 'i', 'd+e']);
+    expect(receipts.map((r) => outbox.get(r.id)?.resultId)).toEqual(['BATCH-a', 'BATCH-b', 'ONE-c', 'ONE-i', 'BATCH-d', 'BATCH-e']);
+  });
+
+  test('a batch that fails is replayed one item at a time, so the item that fails is found alone', async () => {
+    const outbox = freshOutbox();
+    const [a, b, c] = fill(outbox, ['a', 'b', 'c']);
+    const calls: string[] = [];
+    const replayer = createReplayer({
+      outbox,
+      isAvailable: () => true,
+      maxUnexpectedFailures: 1,
+      handle: async (item) => {
+        calls.push(item.idempotencyKey);
+        if (item.idempotencyKey === 'b') throw new Error('unexpected data');
+        return { state: 'PERSISTED', resultId: `ONE-${item.idempotencyKey}` };
+      },
+      handleBatch: async (items) => {
+        calls.push(items.map((i) => i.idempotencyKey).join('+'));
+        throw new Error('unexpected data');
+      },
+    });
+    expect(await replayer.drainOnce()).toEqual({ persisted: 2, rejected: 1, remaining: 0 });
+    expect(calls).toEqual(['a+b', 'a', 'b', 'c']);
+    expect(outbox.get(a!.id)?.resultId).toBe('ONE-a');
+    expect(outbox.get(b!.id)).toMatchObject({ state: 'REJECTED', reason: expect.stringContaining('unexpected data') });
+    expect(outbox.get(c!.id)?.resultId).toBe('ONE-c');
+  });
+
+  test('a batch that finds the database gone stops the round and leaves all its items queued', async () => {
+    const outbox = freshOutbox();
+    const receipts = fill(outbox, ['a', 'b']);
+    const replayer = createReplayer({
+      outbox,
+      isAvailable: () => true,
+      handle: async () => ({ state: 'PERSISTED', resultId: 'x' }),
+      handleBatch: async () => {
+        throw refused();
+      },
+    });
+    expect(await replayer.drainOnce()).toEqual({ persisted: 0, rejected: 0, stoppedBy: 'connection-failure', remaining: 2 });
+    for (const r of receipts) expect(outbox.get(r.id)).toMatchObject({ state: 'QUEUED', attempts: 1 });
+  });
+
+  test('batches start at 2 items and grow to what fits in batchBudgetMs, up to transactionSize', async () => {
+    const outbox = freshOutbox();
+    fill(
+      outbox,
+      Array.from({ length: 40 }, (_, i) => `k${i}`),
+    );
+    const sizes: number[] = [];
+    const replayer = createReplayer({
+      outbox,
+      isAvailable: () => true,
+      transactionSize: 16,
+      batchBudgetMs: 400,
+      handle: async (item) => ({ state: 'PERSISTED', resultId: `ONE-${item.idempotencyKey}` }),
+      handleBatch: async (items) => {
+        sizes.push(items.length);
+        await sleep(items.length); // ~1 ms an item: 16 fit in the budget
+        return items.map((i) => ({ state: 'PERSISTED', resultId: `BATCH-${i.idempotencyKey}` }) as const);
+      },
+    });
+    expect(await replayer.drainOnce()).toMatchObject({ persisted: 40, remaining: 0 });
+    expect(sizes[0]).toBe(2);
+    expect(sizes[1]).toBe(16);
+  });
+});

@@ -9,3 +9,4 @@ export * from './audit.ts';
 export * from './change-counters.ts';
 export * from './webhooks.ts';
 export * from './permit-conditions.ts';
+export * from './change-events.ts';

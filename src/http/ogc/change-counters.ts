@@ -1,17 +1,17 @@
 /**
  * Each jurisdiction's change counter, kept in memory so that a conditional request (If-None-Match) is answered
- * 304 without a database round trip. The triggers NOTIFY the jurisdiction at every commit that changed it
- * (migration *_ogc_change_counter), from this instance and any other on the same database: the cached value is
- * then dropped and read again on next use. A read that a notification overtook is not kept (it may predate the
- * commit). A cached value is trusted for `maxAgeMs` at most, and not at all while the subscription is down or
- * after it reconnected (notifications sent meanwhile are lost).
+ * 304 without a database round trip. The triggers announce the jurisdiction on the change feed at every commit
+ * that changed it (migrations *_ogc_change_counter, *_change_feed_triggers), from this instance and any other on
+ * the same database: the cached value is then dropped and read again on next use. A read that a notification
+ * overtook is not kept (it may predate the commit). A cached value is trusted for `maxAgeMs` at most, and not at
+ * all while the subscription is down or after the feed could not read for a while.
  */
 import type { Logger } from '../../logger.ts';
 
 export interface ChangeCountersOptions {
   /** Reads the counter from the database (the app passes it through the circuit breaker). */
   read: (jurisdiction: string) => Promise<number>;
-  /** Database LISTEN (src/db/client.ts `Database.listen`); without it every call reads. */
+  /** The change feed (src/db/client.ts `Database.listen`); without it every call reads. */
   listen?: (channel: string, onMessage: (payload: string) => void, onReconnect?: () => void) => Promise<() => Promise<void>>;
   log: Logger;
   /** Longest a cached counter answers without a read, a bound on a missed notification. @default 30000 */
@@ -47,7 +47,7 @@ export function createChangeCounters(o: ChangeCountersOptions) {
           live = true;
         })
         .catch((err) =>
-          o.log.warn({ err: (err as Error).message }, 'change counters: LISTEN failed; every conditional request reads the counter'),
+          o.log.warn({ err: (err as Error).message }, 'change counters: change feed failed; every conditional request reads the counter'),
         )
     : Promise.resolve();
 
