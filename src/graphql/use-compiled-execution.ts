@@ -14,8 +14,11 @@
  * - A document graphql-jit cannot compile runs on Yoga's own executor.
  * - Errors: graphql-jit's carry `locations` but no source positions, which Yoga drops when it rebuilds an error
  *   (masking, removing `extensions.http`), and its own errors (null for a non-null field, a value a scalar cannot
- *   serialise) have no `originalError`, so Yoga would not mask them as it masks its executor's. Each is rebuilt as graphql-js words it (same message, path, positions,
- *   extensions and original error), so masking and src/app.ts's maskError treat them exactly as before.
+ *   serialise) have no `originalError`, so Yoga would not mask them as it masks its executor's. Each is rebuilt as
+ *   graphql-js words it (same message, path, positions, extensions and original error), so masking and
+ *   src/app.ts's maskError treat them exactly as before.
+ * One known difference: when several items of a list break the schema (a null for a non-null field), graphql-jit
+ * reports each, graphql-js only the first. Both null the same part of the answer, and each error is masked.
  */
 import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, type Source } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
