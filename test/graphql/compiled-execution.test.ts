@@ -28,7 +28,12 @@ const typeDefs = /* GraphQL */ `
   type Subscription { ticks(n: Int!): Int! }
 `;
 
-function server(compiled: boolean, onCompile?: (name: string | null, ok: boolean) => void) {
+/** `compileAfter: 1` unless told: every request below is meant to run compiled. */
+function server(
+  compiled: boolean,
+  onCompile?: (name: string | null, ok: boolean) => void,
+  tuning: { compileAfter?: number } = { compileAfter: 1 },
+) {
   let counter = 0;
   const stopper: Plugin = {
     onExecute({ args, setResultAndStopExecution }) {
@@ -70,7 +75,7 @@ function server(compiled: boolean, onCompile?: (name: string | null, ok: boolean
   const yoga = createYoga({
     schema,
     logging: false,
-    plugins: [stopper, ...(compiled ? [useCompiledExecution({ onCompile })] : [])],
+    plugins: [stopper, ...(compiled ? [useCompiledExecution({ onCompile, ...tuning })] : [])],
   });
   return { yoga, resolverRuns };
 }
@@ -147,6 +152,17 @@ describe('what is compiled', () => {
       ['B', true],
       [null, true],
     ]);
+  });
+
+  test('by default a document is compiled on its fifth execution; one seen once (values in its text) never is', async () => {
+    const compiles: Array<[string | null, boolean]> = [];
+    const { yoga } = server(true, (name, ok) => compiles.push([name, ok]), {});
+    for (let i = 0; i < 4; i++) expect((await post(yoga, { query: 'query Q { a }' })).body).toEqual({ data: { a: 'from a' } });
+    expect(compiles).toEqual([]);
+    for (let i = 0; i < 20; i++) expect((await post(yoga, { query: `{ item(id: "${i}") { id } }` })).body.data.item.id).toBe(String(i));
+    expect((await post(yoga, { query: 'query Q { a }' })).body).toEqual({ data: { a: 'from a' } });
+    expect((await post(yoga, { query: 'query Q { a }' })).body).toEqual({ data: { a: 'from a' } });
+    expect(compiles).toEqual([[null, true]]);
   });
 
   test('subscriptions stay on Yoga’s executor and still stream', async () => {
