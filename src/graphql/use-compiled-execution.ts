@@ -12,6 +12,9 @@
  *   answers with its usual errors. A refused variable stops the compiled query before any resolver runs, so nothing
  *   runs twice.
  * - A document graphql-jit cannot compile runs on Yoga's own executor.
+ * - Fields without a resolver: graphql-jit reads the property, graphql-js's default resolver also calls it when it is
+ *   a function (a connection's `totalCount: () => count(…)`, lazily loaded payload parts). Every such field gets
+ *   graphql-js's default resolver before the first compilation, which Yoga's executor would use anyway.
  * - Errors: graphql-jit's carry `locations` but no source positions, which Yoga drops when it rebuilds an error
  *   (masking, removing `extensions.http`), and its own errors (null for a non-null field, a value a scalar cannot
  *   serialise) have no `originalError`, so Yoga would not mask them as it masks its executor's. Each is rebuilt as
@@ -20,7 +23,17 @@
  * One known difference: when several items of a list break the schema (a null for a non-null field), graphql-jit
  * reports each, graphql-js only the first. Both null the same part of the answer, and each error is masked.
  */
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, type Source } from 'graphql';
+import {
+  defaultFieldResolver,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  isObjectType,
+  type Source,
+} from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -61,6 +74,7 @@ export function useCompiledExecution(options: CompiledExecutionOptions = {}): Pl
     let entry: Compiled = null;
     const operation = getOperationAST(args.document, args.operationName);
     if (operation && operation.operation !== 'subscription') {
+      withDefaultResolvers(args.schema);
       const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
       entry = isCompiledQuery(result) ? result : null;
       options.onCompile?.(args.operationName ?? null, entry !== null);
@@ -81,6 +95,18 @@ export function useCompiledExecution(options: CompiledExecutionOptions = {}): Pl
       });
     },
   };
+}
+
+const resolved = new WeakSet<GraphQLSchema>();
+
+/** Gives every field of the schema's own object types without a resolver graphql-js's default one (once per schema). */
+function withDefaultResolvers(schema: GraphQLSchema): void {
+  if (resolved.has(schema)) return;
+  resolved.add(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) field.resolve ??= defaultFieldResolver;
+  }
 }
 
 /** graphql-jit's wording of a list field that resolved to a non-list (graphql-js quotes the field, and shows it). */

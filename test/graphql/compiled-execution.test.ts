@@ -23,7 +23,9 @@ const typeDefs = /* GraphQL */ `
     strict: String!
     unserialisable: String
     notAList: [String!]
+    page: Page!
   }
+  type Page { totalCount: Int!, later: String!, owner: Item! }
   type Mutation { bump(by: Int!): Int! }
   type Subscription { ticks(n: Int!): Int! }
 `;
@@ -60,6 +62,8 @@ function server(
         strict: () => null,
         unserialisable: () => ({ x: 1 }),
         notAList: () => 5,
+        // no resolvers on Page: graphql-js's default one calls a function-valued property and awaits a promise
+        page: () => ({ totalCount: () => 42, later: Promise.resolve('soon'), owner: async () => ({ id: 'o' }) }),
       },
       Item: { name: (i: { id: string; name?: string }) => i.name ?? `item ${i.id}`, tags: (i: { tags?: string[] }) => i.tags ?? [] },
       Mutation: { bump: (_: unknown, { by }: { by: number }) => (counter += by) },
@@ -105,6 +109,7 @@ const REQUESTS: Array<[string, unknown]> = [
   ['aliases and fragments', { query: '{ x: item(id: "1") { ...F } y: item(id: "2") { ...F } } fragment F on Item { id n: name }' }],
   ['a value the scalar cannot serialise', { query: '{ unserialisable }' }],
   ['a list field resolving to a non-list', { query: '{ notAList }' }],
+  ['properties that are functions and promises', { query: '{ page { totalCount later owner { id name } } }' }],
   ['a plugin stopping execution', { query: 'query Stopped { a }', operationName: 'Stopped' }],
 ];
 
