@@ -1,7 +1,8 @@
 /**
  * createApp(deps): the whole request pipeline, assembled here and nowhere else, top to bottom:
  *   edge steps (headers, metrics, CORS, body limit) → a route table → for /graphql: authentication, then Yoga with
- *   its plugins in one ordered list: audit (notes) → ops → guard (limits) → auth (field policy) → execution.
+ *   its plugins in one ordered list: audit (notes) → ops → guard (limits) → auth (field policy) → execution
+ *   (compiled by graphql-jit).
  * Every step receives the request's scope (src/request-scope.ts), opened once by src/http/serve.ts.
  */
 import type { GraphQLError } from 'graphql';
@@ -23,6 +24,7 @@ import type { Principal } from './domain/principal.ts';
 import { serviceDegraded } from './errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { useInputErrors } from './graphql/input-errors.ts';
+import { useCompiledExecution } from './graphql/use-compiled-execution.ts';
 import { buildSchema, loadTypeDefs } from './graphql/schema.ts';
 import { SingleMutationFieldRule } from './graphql/single-mutation-rule.ts';
 import { withBodyLimit } from './guard/body-limit.ts';
@@ -215,6 +217,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // where. Nesting and the operation name are refused before parsing; text in variables after the access policy,
     // so a caller without access is refused as such whatever it sent
     useClientText(),
+    // execution: queries and mutations compiled once per document by graphql-jit; last, so every refusal above
+    // still stops execution before it (subscriptions and refused variables stay on Yoga's executor)
+    useCompiledExecution(),
   ];
 
   // holds no request state: one for every request until the audit trail hands a mutation its own
