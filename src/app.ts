@@ -10,6 +10,7 @@ import { createYoga, type Plugin, maskError as yogaMaskError } from 'graphql-yog
 import type { JWK } from 'jose';
 import { tokenEntry } from './audit/audit-entry.ts';
 import { createAuditedWork } from './audit/audited-work.ts';
+import { useFreshCountersAfterWrites } from './http/ogc/use-fresh-counters-after-writes.ts';
 import { registerEventMetrics } from './events/event-metrics.ts';
 import type { AuditRecorder } from './audit/recorder.ts';
 import { parseTilePath, TILE_WIDTH } from './audit/transparency/hash-tiles.ts';
@@ -154,6 +155,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // audit: notes each operation as the client sent it, and what the client got; a mutation gets an audited unit
     // of work writing its entry in its transaction. First, so its onExecute runs whichever later plugin stops execution
     auditOn && useAuditTrail(deps.audit),
+    // a conditional OGC request right after this instance's own write sees the new change counter
+    useFreshCountersAfterWrites((jurisdiction) => changeCounters.forget(jurisdiction)),
     // ops: see every result, refusals included
     useMetrics({ metrics }),
     useRequestLog({ log }),

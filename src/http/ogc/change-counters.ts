@@ -63,6 +63,8 @@ export function createChangeCounters(o: ChangeCountersOptions) {
       }
       return counter;
     },
+    /** Drops the cached counter of `jurisdiction` (this instance just committed a change to it). */
+    forget: changed,
     /** Resolves once the subscription is set up (tests wait for it). */
     ready: () => started,
     async close() {
