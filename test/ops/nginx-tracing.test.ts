@@ -43,6 +43,19 @@ function accessLines(nginx: RunningNginx): AccessLine[] {
   return out;
 }
 
+/**
+ * The access-log lines written after the first `before`, once there are `count` of them: nginx writes a line in its
+ * log phase, after the response went out, so the client may read the answer before the line exists.
+ */
+async function newAccessLines(nginx: RunningNginx, before: number, count: number): Promise<AccessLine[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = accessLines(nginx).slice(before);
+    if (lines.length >= count || Date.now() > deadline) return lines;
+    await Bun.sleep(20);
+  }
+}
+
 /** Whether `span` descends from `ancestor` through received spans. */
 function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, all: ReceivedSpan[]): boolean {
   for (let s: ReceivedSpan | undefined = span; s; s = all.find((p) => p.spanId === s!.parentSpanId)) {
@@ -123,7 +136,7 @@ describe.skipIf(missing)("a submission through real nginx: nginx's traceparent c
     expect(body.data.submitPermit.receipt.state).toBe('PERSISTED');
 
     // nginx's own record of the request: its $request_id and the span id it sent
-    const lines = accessLines(nginx).slice(before);
+    const lines = await newAccessLines(nginx, before, 1);
     expect(lines.length).toBe(1);
     const line = lines[0]!;
     expect(line.status).toBe(200);
@@ -163,11 +176,16 @@ describe.skipIf(missing)("a submission through real nginx: nginx's traceparent c
 
     // the entry is chained later by a group commit (the audit worker thread's on PostgreSQL): a trace of its own,
     // linked to this request's span
-    await t.running.audit.flush();
-    await t.running.tracing.flush();
-    const commits = receiver.spans.filter(
-      (s) => s.name === 'audit.group_commit' && s.links.some((l) => l.traceId === line.traceId && l.spanId === root.spanId),
-    );
+    const linked = () =>
+      receiver.spans.filter(
+        (s) => s.name === 'audit.group_commit' && s.links.some((l) => l.traceId === line.traceId && l.spanId === root.spanId),
+      );
+    for (const deadline = Date.now() + 10_000; ; await Bun.sleep(50)) {
+      await t.running.audit.flush();
+      await t.running.tracing.flush();
+      if (linked().length > 0 || Date.now() > deadline) break;
+    }
+    const commits = linked();
     expect(commits.map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([APPENDER]);
     expect(commits[0]!.traceId).not.toBe(line.traceId);
   });
@@ -179,7 +197,7 @@ describe.skipIf(missing)("a submission through real nginx: nginx's traceparent c
       const { response } = await viaNginx(`query Mine { permits(first: 1) { edges { node { number } } } }`, {}, token);
       expect(response.status).toBe(200);
     }
-    const lines = accessLines(nginx).slice(before);
+    const lines = await newAccessLines(nginx, before, 2);
     expect(lines.length).toBe(2);
     expect(lines[0]!.traceId).not.toBe(lines[1]!.traceId);
     await t.running.tracing.flush();
