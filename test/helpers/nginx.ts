@@ -27,6 +27,8 @@ export interface RunningNginx {
   prefix: string;
   /** The error log so far (nginx writes client-certificate failures there at `info`). */
   errorLog(): string;
+  /** The site's access log so far (the shipped `permit_gateway_trace` format: trace_id=, span_id=, …). */
+  accessLog(): string;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ async function startOnce(options: NginxOptions): Promise<RunningNginx> {
     PERMIT_GATEWAY_TLS_CERT: options.tlsCertPath,
     PERMIT_GATEWAY_TLS_KEY: options.tlsKeyPath,
     PERMIT_GATEWAY_CLIENT_CA: options.clientCaPath,
+    PERMIT_GATEWAY_ACCESS_LOG: join(prefix, 'permit-gateway.access.log'),
   });
   writeFileSync(join(prefix, 'permit-gateway.conf'), site);
 
@@ -103,13 +106,15 @@ async function startOnce(options: NginxOptions): Promise<RunningNginx> {
     [NGINX_BIN, '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`],
     { stdout: 'pipe', stderr: 'pipe' },
   );
-  const errorLog = () => {
+  const readLog = (name: string) => {
     try {
-      return readFileSync(join(prefix, 'error.log'), 'utf8');
+      return readFileSync(join(prefix, name), 'utf8');
     } catch {
       return '';
     }
   };
+  const errorLog = () => readLog('error.log');
+  const accessLog = () => readLog('permit-gateway.access.log');
 
   let exited = false;
   void proc.exited.then(() => (exited = true));
@@ -130,6 +135,7 @@ async function startOnce(options: NginxOptions): Promise<RunningNginx> {
     url: `https://127.0.0.1:${port}`,
     prefix,
     errorLog,
+    accessLog,
     async stop() {
       if (!exited) {
         proc.kill('SIGQUIT'); // graceful: finish in-flight requests

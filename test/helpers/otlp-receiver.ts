@@ -8,6 +8,8 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string;
+  /** The W3C `tracestate` the span carries ('' when none). */
+  traceState: string;
   name: string;
   kind: number;
   attributes: Record<string, string | number | boolean>;
@@ -48,6 +50,7 @@ function fromJson(body: any): ReceivedSpan[] {
           traceId: s.traceId,
           spanId: s.spanId,
           parentSpanId: s.parentSpanId ?? '',
+          traceState: s.traceState ?? '',
           name: s.name,
           kind: s.kind,
           attributes: jsonAttrs(s.attributes),
@@ -122,6 +125,7 @@ function fromProtobuf(body: Uint8Array): ReceivedSpan[] {
           traceId: hex(bytes(s, 1)),
           spanId: hex(bytes(s, 2)),
           parentSpanId: hex(bytes(s, 4)),
+          traceState: text(s, 3),
           name: text(s, 5),
           kind: Number(s.get(6)?.[0] ?? 0n),
           attributes: protoAttrs(s.get(9)),
