@@ -6,8 +6,10 @@
  * - permit changes without their entry: every status change a client made (permit_status_history, demo seed rows
  *   excepted) must be named in `affected` by as many mutation entries, chained or still staged. A staged entry
  *   deleted before it was chained leaves a valid chain and a permit change nobody is recorded as having made.
- *   Status history imported from a legacy system (actor `import:legacy`, src/import/status-changes.ts) is accounted
- *   for as a whole instead: its rows may not outnumber the rows the import entries of that dataset say they inserted.
+ *   Status history imported from a legacy system (actor `import:legacy`, src/import/legacy-history.ts) is accounted
+ *   for as a whole instead: its rows may not outnumber what the import entries say they wrote, that is the rows the
+ *   status-changes entries inserted plus the initial rows the permits entries wrote (`history`), less the initial
+ *   rows status changes replaced (`replaced`).
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../db/client.ts';
@@ -35,7 +37,7 @@ export interface UnauditedChange {
 export interface UnauditedImports {
   /** Status history rows written by imports. */
   rows: number;
-  /** Rows the import entries of status changes say they inserted. */
+  /** Rows the import entries say they wrote (status changes inserted, permits' initial rows, less those replaced). */
   audited: number;
 }
 
@@ -85,10 +87,12 @@ export async function findUnauditedImports(executor: Executor): Promise<Unaudite
   const [r] = rowsOf<UnauditedImports>(
     await executor.execute(sql`
       select (select count(*) from permit_status_history where actor = 'import:legacy')::int as rows,
-        coalesce((select sum((e.entry->>'inserted')::bigint) from (
-          select entry from audit_entries where entry->>'kind' = 'import' and entry->>'dataset' = 'status-changes'
+        coalesce((select sum(case e.entry->>'dataset'
+            when 'status-changes' then (e.entry->>'inserted')::bigint - coalesce((e.entry->>'replaced')::bigint, 0)
+            else coalesce((e.entry->>'history')::bigint, 0) end) from (
+          select entry from audit_entries where entry->>'kind' = 'import' and entry->>'dataset' in ('status-changes', 'permits')
           union all
-          select entry from audit_pending where entry->>'kind' = 'import' and entry->>'dataset' = 'status-changes') e), 0)::int as audited`),
+          select entry from audit_pending where entry->>'kind' = 'import' and entry->>'dataset' in ('status-changes', 'permits')) e), 0)::int as audited`),
   );
   return r && r.rows > r.audited ? r : undefined;
 }

@@ -33,7 +33,7 @@ export const BLDS_INSPECTION_COLUMNS = [
   'InspTypeMapped',
   'Result',
   'ResultMapped',
-  'RequestedDate',
+  'RequestDate',
   'ScheduledDate',
   'InspectedDate',
   'Final',
@@ -90,7 +90,7 @@ export async function* inspectionRecords(db: Executor, jurisdiction?: string): A
         InspTypeMapped: inspectionTypeMapped(r.type),
         Result: r.result,
         ResultMapped: INSPECTION_RESULT_MAPPED[r.result],
-        RequestedDate: bldsDate(r.createdAt, r.timezone),
+        RequestDate: bldsDate(r.createdAt, r.timezone),
         ScheduledDate: bldsDate(r.windowStart, r.timezone),
         InspectedDate: bldsDate(r.recordedAt, r.timezone),
         // rows from before the flag existed (and imports) are final when their type says so

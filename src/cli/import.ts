@@ -159,7 +159,8 @@ export const importPermits = importCommand(
 CompletedDate, StatusCurrent (our values, e.g. UNDER_REVIEW, or BLDS StatusCurrentMapped values, e.g. "Permit Issued"),
 PermitType, WorkClass, EstProjectCost, PIN (the parcel's APN), ContractorLicNum, and optionally TotalSqFt,
 HousingUnits, ExpiresDate, MasterPermitNum. Dates without an offset are local time of the jurisdiction's time zone.
-Import parcels and contractors first.
+Import parcels and contractors first. Each new permit gets one status history row (its StatusCurrent at its status
+date), which its status changes, when imported, replace.
 Optional personal data (not BLDS; stored for clerks, never exported or logged): ApplicantName, ApplicantEmail,
 ApplicantPhone. A file without these columns leaves the stored applicant as it is.
 --inspections FILE and --status-changes FILE (also --status-history) import the legacy system's BLDS inspections
@@ -177,8 +178,8 @@ export const importInspections = importCommand(
   'import inspections (BLDS inspections CSV); upsert by permit, type and scheduled date',
   `Columns (BLDS names, case-insensitive; others ignored): PermitNum, InspType, Result (ours: PENDING, PASS, FAIL,
 PARTIAL, CANCELLED, or a legacy spelling such as Approved) or ResultMapped (BLDS: Passed, Rejected, Partial,
-Cancelled, OK for Service), ScheduledDate and/or InspectedDate (at least one), RequestedDate or RequestDate, Final
-and ReInspection (Y/N), Inspector (an identifier; it is exported as is, so not a person's name). An inspection is
+Cancelled, OK for Service), ScheduledDate and/or InspectedDate (at least one), RequestDate (or RequestedDate), Final
+and ReInspection (Yes/No or Y/N), Inspector (an identifier; it is exported as is, so not a person's name). An inspection is
 identified by PermitNum, InspType and ScheduledDate (InspectedDate when there is no ScheduledDate): a rerun updates
 its result, dates and flags. A ScheduledDate without a time books the whole local day of the inspectors' capacity.
 Import the permits first. No webhook or subscription events are raised for imported inspections.`,
@@ -192,5 +193,6 @@ export const importStatusChanges = importCommand(
 ours, or a BLDS StatusPreviousMapped value) or StatusPreviousMapped, StatusPreviousDate, Comments. StatusCurrent,
 StatusCurrentMapped and StatusDate are read when the StatusPrevious columns are absent. One row is identified by
 PermitNum, status and date: a rerun adds nothing and updates a changed comment. Each row's previous status follows
-from the permit's history in date order. Import the permits first. No webhook or subscription events are raised.`,
+from the permit's history in date order, and replaces the one row import permits gave a permit it had no history
+for. Import the permits first. No webhook or subscription events are raised.`,
 );

@@ -19,16 +19,20 @@ export const STATUS_MAPPED: Readonly<Record<PermitStatus, string>> = {
   WITHDRAWN: 'Permit Cancelled',
 };
 
-/** BLDS PermitTypeMapped; fire and sign permits have no BLDS value of their own. */
-export const PERMIT_TYPE_MAPPED: Readonly<Record<PermitType, string>> = {
+/**
+ * BLDS PermitTypeMapped (Building, Demolition, Electrical, Mechanical, Plumbing, Roof, Fence, Grading, Pool/Spa).
+ * Fire and sign permits have no BLDS value and BLDS has no "Other": their mapped value is left empty (null), and
+ * `PermitType` still says what they are.
+ */
+export const PERMIT_TYPE_MAPPED: Readonly<Record<PermitType, string | null>> = {
   BUILDING: 'Building',
   ELECTRICAL: 'Electrical',
   PLUMBING: 'Plumbing',
   MECHANICAL: 'Mechanical',
   DEMOLITION: 'Demolition',
   GRADING: 'Grading',
-  FIRE: 'Other',
-  SIGN: 'Other',
+  FIRE: null,
+  SIGN: null,
 };
 
 /** BLDS PermitTypeDesc: the longer description of our permit type. */
@@ -62,12 +66,15 @@ export const PERMIT_CLASS_MAPPED = { residential: 'Residential', other: 'Non-Res
 export const permitClassMapped = (zoningCategory: string) =>
   zoningCategory === RESIDENTIAL_ZONING_CATEGORY ? PERMIT_CLASS_MAPPED.residential : PERMIT_CLASS_MAPPED.other;
 
-/** BLDS inspection ResultMapped. */
-export const INSPECTION_RESULT_MAPPED: Readonly<Record<InspectionResult, string>> = {
-  PENDING: 'Scheduled',
-  PASS: 'Pass',
-  FAIL: 'Fail',
-  PARTIAL: 'Partial Pass',
+/**
+ * BLDS inspection ResultMapped (Passed, Rejected, Partial, Cancelled, OK for Service). A pending inspection has no
+ * result yet and BLDS has no value for one: its mapped value is left empty (null), `Result` says `PENDING`.
+ */
+export const INSPECTION_RESULT_MAPPED: Readonly<Record<InspectionResult, string | null>> = {
+  PENDING: null,
+  PASS: 'Passed',
+  FAIL: 'Rejected',
+  PARTIAL: 'Partial',
   CANCELLED: 'Cancelled',
 };
 
@@ -95,5 +102,5 @@ export function bldsDate(d: Date | null, timeZone: string): string | null {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }
 
-/** BLDS yes/no flags (`Final`, `ReInspection`). */
-export const bldsFlag = (b: boolean) => (b ? 'Y' : 'N');
+/** BLDS yes/no flags (`Final`, `ReInspection`): BLDS spells them `Yes` and `No`. */
+export const bldsFlag = (b: boolean) => (b ? 'Yes' : 'No');

@@ -14,6 +14,7 @@ import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type Pe
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { applicantSchema, LIMITS } from '../domain/inputs.ts';
 import { csvItems } from './columns.ts';
+import { IMPORT_ACTOR, INITIAL_HISTORY_REASON } from './legacy-history.ts';
 import { zonedDay } from '../domain/zoned-time.ts';
 import { parseLegacyDate } from './local-time.ts';
 import type { Checked, Dataset } from './run-import.ts';
@@ -239,8 +240,12 @@ async function resolvePermits(db: Executor, j: Jurisdiction, rows: PermitRow[]):
 }
 
 async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
-  const result = rowsOf<{ inserted: boolean }>(
+  // a new permit's history starts with its status at its status date (a stand-in its status changes replace), so its
+  // statusHistory is never empty; written in the same statement, under the import's actor, with no change event
+  // (run-import.ts switched them off for the transaction)
+  const result = rowsOf<{ inserted: boolean; history: number }>(
     await tx.execute(sql`
+      with w as (
       insert into permits (jurisdiction_id, permit_num, permit_type, work_class, description, est_project_cost,
         applicant_name, applicant_email, applicant_phone, parcel_id, contractor_id, status_current,
         applied_date, issued_date, completed_date, status_date, updated_at,
@@ -272,10 +277,16 @@ async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
              excluded.parcel_id, excluded.contractor_id, excluded.status_current, excluded.applied_date, excluded.issued_date,
              excluded.completed_date, excluded.expires_date, excluded.total_sq_ft, excluded.housing_units,
              excluded.master_permit_num, excluded.applicant_name, excluded.applicant_email, excluded.applicant_phone)
-      returning (xmax = 0) as inserted`),
+      returning id, status_current, status_date, (xmax = 0) as inserted
+      ), h as (
+        insert into permit_status_history (permit_id, from_status, to_status, reason, actor, changed_at)
+        select id, null, status_current, ${INITIAL_HISTORY_REASON}, ${IMPORT_ACTOR}, status_date from w where inserted
+        returning 1
+      )
+      select inserted, (select count(*)::int from h) as history from w`),
   );
   const inserted = result.filter((r) => r.inserted).length;
-  return { inserted, updated: result.length - inserted };
+  return { inserted, updated: result.length - inserted, history: result[0]?.history ?? 0 };
 }
 
 export const permitsDataset: Dataset<PermitRow> = {

@@ -23,6 +23,10 @@ export type Checked<Row> = { row: Row; key: string } | { reason: string };
 export interface WriteCounts {
   inserted: number;
   updated: number;
+  /** Status history rows written besides the dataset's own (permits: each new permit's initial row). */
+  history?: number;
+  /** Stand-in history rows the dataset's rows replaced (status changes: see legacy-history.ts). */
+  replaced?: number;
 }
 
 export interface Dataset<Row> {

@@ -12,6 +12,7 @@ import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { PERMIT_STATUSES, type PermitStatus } from '../db/schema/permits.ts';
 import { LIMITS } from '../domain/inputs.ts';
 import { csvItems } from './columns.ts';
+import { IMPORT_ACTOR, INITIAL_HISTORY_REASON } from './legacy-history.ts';
 import { parseLegacyDate } from './local-time.ts';
 import { resolvePermitNumbers } from './permit-lookup.ts';
 import { mapStatus } from './permits.ts';
@@ -25,8 +26,7 @@ export interface StatusChangeRow {
   permit_id?: string;
 }
 
-/** The actor of imported history rows: not a client id (those have no colon), so live history is never rewritten. */
-export const IMPORT_ACTOR = 'import:legacy';
+export { IMPORT_ACTOR };
 
 function checkStatusChange(input: unknown, j: Jurisdiction): Checked<StatusChangeRow> {
   const f = input as Record<string, string>;
@@ -56,6 +56,17 @@ function checkStatusChange(input: unknown, j: Jurisdiction): Checked<StatusChang
 
 async function writeStatusChanges(tx: Tx, _j: Jurisdiction, rows: StatusChangeRow[]) {
   const data = JSON.stringify(rows);
+  // the stand-in rows of these permits: the file's rows are their history
+  const replaced = rowsOf<{ n: number }>(
+    await tx.execute(sql`
+      with del as (
+        delete from permit_status_history h
+        where h.actor = ${IMPORT_ACTOR} and h.reason = ${INITIAL_HISTORY_REASON}
+          and h.permit_id in (select (v->>'permit_id')::uuid from json_array_elements(${data}::json) as v)
+        returning 1
+      )
+      select count(*)::int as n from del`),
+  )[0]!.n;
   // file order decides between two rows of one permit at the same instant (ordinality keeps it in the ids)
   const inserted = rowsOf<{ n: number }>(
     await tx.execute(sql`
@@ -92,7 +103,7 @@ async function writeStatusChanges(tx: Tx, _j: Jurisdiction, rows: StatusChangeRo
       where permit_id in (select (v->>'permit_id')::uuid from json_array_elements(${data}::json) as v)
     ) x
     where h.id = x.id and h.actor = ${IMPORT_ACTOR} and h.from_status is distinct from x.prev`);
-  return { inserted, updated };
+  return { inserted, updated, replaced };
 }
 
 export const statusChangesDataset: Dataset<StatusChangeRow> = {

@@ -52,6 +52,7 @@ const RECOMMENDED_HELD = [
   'ExpiresDate',
   'MasterPermitNum',
 ];
+/** BLDS's optional inspections dataset (permitdata.org): the required fields, then the optional ones we hold. */
 const INSPECTION_FIELDS = [
   'PermitNum',
   'InspType',
@@ -61,10 +62,12 @@ const INSPECTION_FIELDS = [
   'ScheduledDate',
   'InspectedDate',
   'Final',
+  'RequestDate',
   'ReInspection',
   'Inspector',
 ];
-const STATUS_CHANGE_FIELDS = ['PermitNum', 'StatusPrevious', 'StatusPreviousMapped', 'StatusPreviousDate'];
+/** BLDS's optional status changes dataset: required, recommended and optional fields. */
+const STATUS_CHANGE_FIELDS = ['PermitNum', 'StatusPrevious', 'StatusPreviousDate', 'StatusPreviousMapped', 'Comments'];
 /** BLDS's vocabularies (permitdata.org); every mapped value we write must be one of them. */
 const BLDS_STATUS = [
   'Application Accepted',
@@ -73,20 +76,30 @@ const BLDS_STATUS = [
   'Permit Issued',
   'Inspection Phase',
   'Permit Finaled',
+  'Permit Finaled with Conditions',
+  'Occupancy',
+  'Appeal',
   'Permit Cancelled',
 ];
-const BLDS_PERMIT_TYPE = [
-  'Building',
-  'Demolition',
-  'Electrical',
-  'Mechanical',
-  'Plumbing',
-  'Roof',
-  'Fence',
-  'Grading',
-  'Pool/Spa',
-  'Other',
+/** StatusPreviousMapped has the shorter list. */
+const BLDS_STATUS_PREVIOUS = [
+  'Application Accepted',
+  'In Review',
+  'Permit Issued',
+  'Inspection Phase',
+  'Permit Finaled',
+  'Permit Cancelled',
 ];
+const BLDS_PERMIT_TYPE = ['Building', 'Demolition', 'Electrical', 'Mechanical', 'Plumbing', 'Roof', 'Fence', 'Grading', 'Pool/Spa'];
+const BLDS_INSPECTION_RESULT = ['Passed', 'Rejected', 'Partial', 'Cancelled', 'OK for Service'];
+/** Our inspection results as BLDS ResultMapped; a pending inspection has no BLDS result. */
+const EXPECTED_RESULT_MAPPED: Record<string, string> = {
+  PENDING: '',
+  PASS: 'Passed',
+  FAIL: 'Rejected',
+  PARTIAL: 'Partial',
+  CANCELLED: 'Cancelled',
+};
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 let cdb: CliDatabase;
@@ -168,7 +181,9 @@ describe('BLDS exports', () => {
           if (col(r, c) !== '') expect(col(r, c)).toMatch(DAY);
         }
         expect(BLDS_STATUS).toContain(col(r, 'StatusCurrentMapped'));
-        expect(BLDS_PERMIT_TYPE).toContain(col(r, 'PermitTypeMapped'));
+        // BLDS has no value (and no "Other") for fire and sign permits: left empty rather than invented
+        if (['FIRE', 'SIGN'].includes(col(r, 'PermitType'))) expect(col(r, 'PermitTypeMapped')).toBe('');
+        else expect(BLDS_PERMIT_TYPE).toContain(col(r, 'PermitTypeMapped'));
         expect(['New', 'Existing']).toContain(col(r, 'WorkClassMapped'));
         expect(['Residential', 'Non-Residential']).toContain(col(r, 'PermitClassMapped'));
         expect(col(r, 'Link')).toEndWith(`/status/${col(r, 'PermitNum')}`);
@@ -183,21 +198,27 @@ describe('BLDS exports', () => {
   );
 
   test(
-    'inspections: the BLDS inspection fields for every inspection, Final and ReInspection as Y/N',
+    'inspections: the BLDS inspection fields by their BLDS names, BLDS ResultMapped values, Final and ReInspection as Yes/No',
     async () => {
       const { header, rows, raw } = await exportCsv('inspections');
       for (const f of INSPECTION_FIELDS) expect(header).toContain(f);
+      expect(header).not.toContain('RequestedDate');
       expect(rows.length).toBe(inspectionCount);
       expect(rows.length).toBeGreaterThan(0);
       for (const r of rows) {
         expect(col(r, 'PermitNum')).not.toBe('');
         expect(col(r, 'ScheduledDate')).toMatch(DAY);
+        expect(col(r, 'RequestDate')).toMatch(DAY);
         if (col(r, 'Result') !== 'PENDING') expect(col(r, 'InspectedDate')).toMatch(DAY);
-        expect(['Y', 'N']).toContain(col(r, 'Final'));
-        expect(['Y', 'N']).toContain(col(r, 'ReInspection'));
-        expect(Object.values(INSPECTION_RESULT_MAPPED)).toContain(col(r, 'ResultMapped'));
-        expect(col(r, 'Final') === 'Y').toBe(col(r, 'InspType') === 'Final');
+        expect(['Yes', 'No']).toContain(col(r, 'Final'));
+        expect(['Yes', 'No']).toContain(col(r, 'ReInspection'));
+        expect(col(r, 'ResultMapped')).toBe(EXPECTED_RESULT_MAPPED[col(r, 'Result')]!);
+        if (col(r, 'ResultMapped') !== '') expect(BLDS_INSPECTION_RESULT).toContain(col(r, 'ResultMapped'));
+        expect(col(r, 'Final') === 'Yes').toBe(col(r, 'InspType') === 'Final');
       }
+      // the demo data has inspections passed, failed and still to come: each mapping is exercised
+      const results = new Set(rows.map((r) => col(r, 'Result')));
+      for (const ours of ['PENDING', 'PASS', 'FAIL']) expect(results).toContain(ours);
       expectNoPersonalData(raw);
     },
     CLI_TEST_TIMEOUT,
@@ -211,7 +232,7 @@ describe('BLDS exports', () => {
       expect(rows.length).toBe(historyCount);
       for (const r of rows) {
         expect(col(r, 'StatusPreviousDate')).toMatch(DAY);
-        expect(BLDS_STATUS).toContain(col(r, 'StatusPreviousMapped'));
+        expect(BLDS_STATUS_PREVIOUS).toContain(col(r, 'StatusPreviousMapped'));
       }
       expectNoPersonalData(raw);
     },
@@ -221,8 +242,10 @@ describe('BLDS exports', () => {
   test('docs/blds.md publishes every mapping the exports apply', () => {
     const doc = readFileSync(join(import.meta.dir, '..', '..', 'docs', 'blds.md'), 'utf8');
     for (const table of [STATUS_MAPPED, WORK_CLASS_MAPPED, PERMIT_TYPE_MAPPED, INSPECTION_RESULT_MAPPED]) {
-      for (const [ours, blds] of Object.entries(table))
-        expect(doc).toMatch(new RegExp(`\\|\\s*\`${ours}\`\\s*\\|\\s*${blds.replace('/', '\\/')}\\s*\\|`));
+      for (const [ours, blds] of Object.entries(table)) {
+        const cell = blds === null ? '\\(left empty\\)' : blds.replace('/', '\\/');
+        expect(doc).toMatch(new RegExp(`\\|\\s*\`${ours}\`\\s*\\|\\s*${cell}\\s*\\|`));
+      }
     }
   });
 

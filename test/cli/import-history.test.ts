@@ -86,6 +86,35 @@ describe('legacy inspections and status history', () => {
     const statusPath = file('status-changes.csv', statusCsv);
     expect(sortedLines(inspectionsCsv).length).toBeGreaterThan(50);
     expect(sortedLines(statusCsv).length).toBeGreaterThan(400);
+    // what is read back is BLDS's datasets by BLDS's names and vocabularies (permitdata.org), not our own spelling
+    const inspectionHeader = inspectionsCsv.slice(0, inspectionsCsv.indexOf('\r\n')).split(',');
+    for (const c of ['PermitNum', 'InspType', 'InspTypeMapped', 'Result', 'ResultMapped', 'ScheduledDate', 'InspectedDate'])
+      expect(inspectionHeader).toContain(c);
+    for (const c of ['RequestDate', 'Final', 'ReInspection', 'Inspector']) expect(inspectionHeader).toContain(c);
+    expect(inspectionHeader).not.toContain('RequestedDate');
+    const column = (csv: string, name: string) => {
+      const [head, ...lines] = csv.trimEnd().split('\r\n');
+      const i = head!.split(',').indexOf(name);
+      // the demo data's values have no quoted commas in these columns
+      return lines.map((l) => l.split(',')[i]!);
+    };
+    const mapped = column(inspectionsCsv, 'ResultMapped');
+    const results = column(inspectionsCsv, 'Result');
+    for (const v of mapped) expect(['', 'Passed', 'Rejected', 'Partial', 'Cancelled', 'OK for Service']).toContain(v);
+    expect(mapped).toContain('Passed');
+    expect(mapped).toContain('Rejected');
+    // a pending inspection has no BLDS result: its ResultMapped is empty, and only its
+    mapped.forEach((v, i) => expect(v === '').toBe(results[i] === 'PENDING'));
+    expect(results).toContain('PENDING');
+    expect(new Set(column(inspectionsCsv, 'Final'))).toEqual(new Set(['Yes', 'No']));
+    expect(statusCsv.slice(0, statusCsv.indexOf('\r\n')).split(',')).toEqual([
+      'PermitNum',
+      'StatusPrevious',
+      'StatusPreviousMapped',
+      'StatusPreviousDate',
+      'Comments',
+      'Jurisdiction',
+    ]);
 
     const made = await runCli(
       ['jurisdictions', 'create', '--id', J, '--name', j!.name, '--state', j!.state, '--timezone', j!.timezone],
@@ -149,6 +178,17 @@ describe('legacy inspections and status history', () => {
     expect(entries).toContainEqual({ dataset: 'inspections', n: first.report.following[1].batches });
     expect(entries).toContainEqual({ dataset: 'status-changes', n: first.report.following[0].batches });
     expect(first.report.following[0].batches).toBeGreaterThan(1);
+    // each new permit got its initial history row, and its imported history replaced every one of them
+    const accounted = await query<{ dataset: string; history: number; replaced: number }>(
+      target,
+      `select entry->>'dataset' as dataset, sum(coalesce((entry->>'history')::int, 0))::int as history,
+         sum(coalesce((entry->>'replaced')::int, 0))::int as replaced
+       from audit_entries where entry->>'kind' = 'import' and entry->>'dataset' in ('permits', 'status-changes') group by 1 order by 1`,
+    );
+    expect(accounted).toEqual([
+      { dataset: 'permits', history: first.report.inserted, replaced: 0 },
+      { dataset: 'status-changes', history: 0, replaced: first.report.inserted },
+    ]);
 
     const again = await importInto(target, ...args);
     expect(again.code).toBe(0);
@@ -237,6 +277,49 @@ describe('legacy inspections and status history', () => {
       );
       expect((await importInto(target, 'inspections', changed)).report).toMatchObject({ inserted: 0, updated: 1 });
       expect(await query(target, `select result from inspections where inspection_type = 'Legacy framing'`)).toEqual([{ result: 'FAIL' }]);
+
+      // a file written by the earlier export (RequestedDate, its own ResultMapped words, Y/N) still imports
+      const older = file(
+        'older-export.csv',
+        [
+          'PermitNum,InspType,Result,ResultMapped,RequestedDate,ScheduledDate,InspectedDate,Final,ReInspection',
+          `${num},Older partial,,Partial Pass,2021-03-20,2021-04-02,2021-04-02,Y,N`,
+          `${num},Older pending,,Scheduled,2021-03-21,2021-04-03,,N,Y`,
+        ].join('\n'),
+      );
+      expect((await importInto(target, 'inspections', older)).report).toMatchObject({ inserted: 2, refused: 0 });
+      expect(
+        await query(
+          target,
+          `select inspection_type as type, result, is_final as final, is_reinspection as re,
+             to_char(created_at at time zone 'America/Los_Angeles', 'YYYY-MM-DD') as requested
+           from inspections where inspection_type like 'Older %' order by 1`,
+        ),
+      ).toEqual([
+        { type: 'Older partial', result: 'PARTIAL', final: true, re: false, requested: '2021-03-20' },
+        { type: 'Older pending', result: 'PENDING', final: false, re: true, requested: '2021-03-21' },
+      ]);
+      // and BLDS's own names and values, which the export now writes
+      const blds = file(
+        'blds-inspections.csv',
+        [
+          'PermitNum,InspType,Result,ResultMapped,RequestDate,ScheduledDate,InspectedDate,Final,ReInspection',
+          `${num},BLDS partial,,Partial,2021-05-01,2021-05-02,2021-05-02,Yes,No`,
+          `${num},BLDS service,,OK for Service,2021-05-03,2021-05-04,2021-05-04,No,No`,
+        ].join('\n'),
+      );
+      expect((await importInto(target, 'inspections', blds)).report).toMatchObject({ inserted: 2, refused: 0 });
+      expect(
+        await query(
+          target,
+          `select inspection_type as type, result, is_final as final,
+             to_char(created_at at time zone 'America/Los_Angeles', 'YYYY-MM-DD') as requested
+           from inspections where inspection_type like 'BLDS %' order by 1`,
+        ),
+      ).toEqual([
+        { type: 'BLDS partial', result: 'PARTIAL', final: true, requested: '2021-05-01' },
+        { type: 'BLDS service', result: 'PASS', final: false, requested: '2021-05-03' },
+      ]);
     },
     CLI_TEST_TIMEOUT,
   );
@@ -353,6 +436,72 @@ describe('legacy inspections and status history', () => {
         for (const pii of ['Jane Roe', 'jane@example.net', 'jane.roe@example.net', '555 010']) expect(text).not.toContain(pii);
       }
       expect(everything).toContain('LEG-1');
+    },
+    CLI_TEST_TIMEOUT,
+  );
+
+  test(
+    'a permit imported without status history has one initial row, which its imported status changes replace; audit verify holds',
+    async () => {
+      const [x] = await query<{ apn: string; lic: string }>(
+        target,
+        `select (select apn from parcels limit 1) as apn, (select license_number from contractors limit 1) as lic`,
+      );
+      const permitsPath = file(
+        'permits-without-history.csv',
+        [
+          'PermitNum,Description,AppliedDate,IssuedDate,StatusCurrent,PermitType,WorkClass,EstProjectCost,PIN,ContractorLicNum',
+          `LEG-H1,Deck,2021-06-01,2021-06-20,Permit Issued,BUILDING,NEW,100,${x!.apn},${x!.lic}`,
+          `LEG-H2,Shed,2021-07-01,,SUBMITTED,BUILDING,NEW,100,${x!.apn},${x!.lic}`,
+        ].join('\n'),
+      );
+      const deliveriesBefore = await query(target, 'select 1 from webhook_deliveries');
+      const r = await importInto(target, 'permits', permitsPath);
+      expect(r.report).toMatchObject({ inserted: 2, refused: 0 });
+      const history = (num: string) =>
+        query<{ from_status: string | null; to_status: string; actor: string; reason: string | null; day: string }>(
+          target,
+          `select from_status, to_status, actor, reason, to_char(changed_at at time zone 'America/Los_Angeles', 'YYYY-MM-DD') as day
+           from permit_status_history where permit_id = (select id from permits where permit_num = '${num}') order by changed_at, id`,
+        );
+      const initial = { from_status: null, actor: 'import:legacy', reason: 'status at import (no history imported)' };
+      // its status at its status date (here the day it was issued), or at the day it was applied for
+      expect(await history('LEG-H1')).toEqual([{ ...initial, to_status: 'ISSUED', day: '2021-06-20' }]);
+      expect(await history('LEG-H2')).toEqual([{ ...initial, to_status: 'SUBMITTED', day: '2021-07-01' }]);
+      // old records are not news: no webhook delivery for the rows
+      expect(await query(target, 'select 1 from webhook_deliveries')).toEqual(deliveriesBefore);
+      const [entry] = await query<{ history: string }>(
+        target,
+        `select entry->>'history' as history from audit_entries where entry->>'file' = 'permits-without-history.csv'`,
+      );
+      expect(entry).toEqual({ history: '2' });
+      // the status-changes export shows it, so a permit's history is never empty there either
+      const statusExport = await exported(target, 'status-changes');
+      expect(statusExport).toContain(`LEG-H1,ISSUED,Permit Issued,2021-06-20,status at import (no history imported),${J}`);
+      // a rerun writes no second row
+      expect((await importInto(target, 'permits', permitsPath)).report).toMatchObject({ inserted: 0, unchanged: 2 });
+      expect(await history('LEG-H1')).toHaveLength(1);
+      const verified = await runCli(['audit', 'verify', '--json'], target.env);
+      expect(verified.stdout + verified.stderr).not.toContain('imported status change');
+      expect(verified.code).toBe(0);
+
+      // the legacy system's history arrives later: it replaces the initial row of that permit only
+      const statusPath = file(
+        'history-later.csv',
+        ['PermitNum,StatusPrevious,StatusPreviousDate', 'LEG-H1,SUBMITTED,2021-06-01', 'LEG-H1,ISSUED,2021-06-20'].join('\n'),
+      );
+      expect((await importInto(target, 'status-changes', statusPath)).report).toMatchObject({ inserted: 2, refused: 0 });
+      expect(await history('LEG-H1')).toEqual([
+        { from_status: null, to_status: 'SUBMITTED', actor: 'import:legacy', reason: null, day: '2021-06-01' },
+        { from_status: 'SUBMITTED', to_status: 'ISSUED', actor: 'import:legacy', reason: null, day: '2021-06-20' },
+      ]);
+      expect(await history('LEG-H2')).toEqual([{ ...initial, to_status: 'SUBMITTED', day: '2021-07-01' }]);
+      const [replaced] = await query<{ replaced: string }>(
+        target,
+        `select entry->>'replaced' as replaced from audit_entries where entry->>'file' = 'history-later.csv'`,
+      );
+      expect(replaced).toEqual({ replaced: '1' });
+      expect((await runCli(['audit', 'verify', '--json'], target.env)).code).toBe(0);
     },
     CLI_TEST_TIMEOUT,
   );
