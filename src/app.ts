@@ -38,6 +38,7 @@ import { useBatchLimit } from './guard/use-batch-limit.ts';
 import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useClientText } from './guard/use-client-text.ts';
 import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
+import { rateLimitedResponse } from './guard/rate-limited-response.ts';
 import { createTokenBucketStore, MemoryTokenBucketStore } from './guard/rate-limit.ts';
 import { useRateLimit } from './guard/use-rate-limit.ts';
 import { useCostReport } from './guard/use-cost-report.ts';
@@ -45,6 +46,7 @@ import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { createChangeCounters } from './http/ogc/change-counters.ts';
 import { createOgcRoute } from './http/ogc/ogc-route.ts';
+import { findRoute, HTTP_ROUTES, type RouteName } from './http/route-table.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
 import { changeCounter } from './domain/change-counter.ts';
 import type { Logger } from './logger.ts';
@@ -98,7 +100,11 @@ export interface AppOptions {
   without?: ReadonlyArray<'guard' | 'auth' | 'audit'>;
 }
 
-type Route = (request: Request, scope: RequestScope, url: URL) => Promise<Response> | Response;
+/** Every HTTP route with its rate-limit decision (src/http/route-table.ts); the router below dispatches on it. */
+export { HTTP_ROUTES };
+
+/** A route's handler; `match` is its pattern's match of the path (the status number, the tile path…). */
+type Route = (request: Request, scope: RequestScope, url: URL, match: RegExpExecArray) => Promise<Response> | Response;
 
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const { config, database, log, services } = deps;
@@ -141,7 +147,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const scaledLimits = Object.fromEntries(
     Object.entries(RATE_LIMITS).map(([role, l]) => [role, { ratePerSec: l.ratePerSec * scale, burst: Math.ceil(l.burst * scale) }]),
   ) as typeof RATE_LIMITS;
-  /** One bucket per client (token `sub`), or per address for anonymous requests, shared by /graphql and /ogc. */
+  /** One bucket per client (token `sub`), or per address for anonymous requests, shared by every route it limits. */
   const rateLimitIdentity = ({ principal: p, ip }: RequestScope) =>
     p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
   const buckets =
@@ -346,19 +352,18 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   }
 
   /**
-   * The audit log's public reads (checkpoint, verifier key, hash tiles): no token, so each costs a token of the
-   * caller's anonymous bucket, by address, like an anonymous GraphQL read; 429 when it is empty.
+   * A `bucket` route's charge (src/http/route-table.ts): one token of the caller's bucket (by address: these routes
+   * take no token), like an anonymous GraphQL read; the 429 to answer when it is empty, else null. Measure-only
+   * clients are served and counted, as chargeBucket does for every route.
    */
-  async function publicAuditRead(scope: RequestScope, body: () => Promise<Response>): Promise<Response> {
-    if (buckets) {
-      const r = await chargeBucket(scope, 1);
-      if (!r.allowed) {
-        return Response.json(
-          { error: 'rate_limited', code: 'RATE_LIMITED', message: `rate limit exceeded; retry after ${r.retryAfterSeconds} s` },
-          { status: 429, headers: { 'Retry-After': String(r.retryAfterSeconds) } },
-        );
-      }
-    }
+  async function rateLimitRefusal(scope: RequestScope): Promise<Response | null> {
+    if (!buckets) return null;
+    const r = await chargeBucket(scope, 1);
+    return r.allowed ? null : rateLimitedResponse(r.retryAfterSeconds);
+  }
+
+  /** The audit log's public reads (checkpoint, verifier key, hash tiles): a 503 while the log cannot be read. */
+  async function publicAuditRead(body: () => Promise<Response>): Promise<Response> {
     try {
       return await body();
     } catch (err) {
@@ -367,15 +372,14 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }
   }
 
-  const auditText = (scope: RequestScope, body: () => Promise<string>) =>
+  const auditText = (body: () => Promise<string>) =>
     publicAuditRead(
-      scope,
       async () => new Response(await body(), { headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' } }),
     );
 
   /** GET /audit/tile/<L>/<N>[.p/<W>]: C2SP tlog-tiles hash tiles of the latest checkpoint's tree. */
-  function auditTile(scope: RequestScope, rest: string): Promise<Response> {
-    return publicAuditRead(scope, async () => {
+  function auditTile(rest: string): Promise<Response> {
+    return publicAuditRead(async () => {
       const coordinate = parseTilePath(rest);
       const bytes = coordinate && (await deps.transparency.hashTile(coordinate));
       if (!coordinate || !bytes) {
@@ -397,8 +401,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     );
   }
 
-  /** Routes of any method. */
-  const anyMethod: Record<string, Route> = {
+  /** Each route's handler, typed by the route table: a route cannot be added here without its rate-limit decision. */
+  const routes: Record<RouteName, Route> = {
     '/graphql': graphql,
     '/oauth/token': (request, scope) =>
       handleTokenRequest(request, scope, {
@@ -425,9 +429,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
           return deps.audit.record(tokenEntry(r));
         },
       }),
-  };
-  /** Routes answering GET and HEAD only. */
-  const readOnly: Record<string, Route> = {
+    '/graphiql-assets/{file}': async (request) =>
+      (await graphiqlAssets.response(request)) ?? Response.json({ error: 'not_found' }, { status: 404 }),
+    '/ogc/{path}': (request, scope, url) => ogc(request, scope, url),
     '/metrics': (request, scope) =>
       metricsResponse(request, {
         metrics,
@@ -439,30 +443,26 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
     '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.metadataIssuer, publicUrl),
     // public, like a CT log's get-sth: the signed tree head and the key to check it need no token
-    '/audit/checkpoint': (_r, scope) => auditText(scope, () => deps.transparency.checkpointNote()),
-    '/audit/verifier-key': (_r, scope) => auditText(scope, async () => `${deps.transparency.verifierKey()}\n`),
+    '/audit/checkpoint': () => auditText(() => deps.transparency.checkpointNote()),
+    '/audit/verifier-key': () => auditText(async () => `${deps.transparency.verifierKey()}\n`),
     '/healthz': () => Response.json({ status: 'ok' }),
     '/readyz': readiness,
+    '/audit/tile/{path}': (_r, _s, _u, match) => auditTile(match[1]!),
+    '/status/{number}': (_r, _s, _u, match) => publicStatus(match[1]!),
   };
-  const STATUS_PATH = /^\/status\/([A-Za-z0-9-]{1,64})$/;
-  const TILE_PREFIX = '/audit/tile/';
 
   async function route(request: Request, scope: RequestScope): Promise<Response> {
     const url = new URL(request.url);
-    const any = anyMethod[url.pathname];
-    if (any) return any(request, scope, url);
-    const asset = await graphiqlAssets.response(request);
-    if (asset) return asset;
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const found = findRoute(url.pathname, request.method);
+    if (found === 'method-not-allowed') {
       return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
     }
-    if (url.pathname === '/ogc' || url.pathname.startsWith('/ogc/')) return ogc(request, scope, url);
-    const read = readOnly[url.pathname];
-    if (read) return read(request, scope, url);
-    if (url.pathname.startsWith(TILE_PREFIX)) return auditTile(scope, url.pathname.slice(TILE_PREFIX.length));
-    const status = STATUS_PATH.exec(url.pathname);
-    if (status) return publicStatus(status[1]!);
-    return Response.json({ error: 'not_found' }, { status: 404 });
+    if (!found) return Response.json({ error: 'not_found' }, { status: 404 });
+    if (HTTP_ROUTES[found.name].limit === 'bucket') {
+      const refused = await rateLimitRefusal(scope);
+      if (refused) return refused;
+    }
+    return routes[found.name](request, scope, url, found.match);
   }
 
   // edge steps, outermost first: the request's span, the request id and security headers on every response, HTTP
