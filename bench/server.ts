@@ -3,7 +3,8 @@
  * (BENCH_VARIANT, read here and nowhere in src/): `security-off` without token verification, guard plugins and the
  * field policy, acting as the client named in `x-bench-client`; `no-audit` without the audit trail; `no-events`
  * production's pipeline with change notifications stopped once started (no LISTEN, no webhook dispatcher), the
- * baseline of the events' idle cost (bench/lib/events.ts).
+ * baseline of the events' idle cost (bench/lib/events.ts). BENCH_OGC_PAGE_CACHE (bytes; 0 turns it off) sizes the
+ * OGC page cache, so that `ogcItems` can measure first-time pages.
  */
 import type { AppOptions } from '../src/app.ts';
 import { exitOnStartFailure, runServer } from '../src/main.ts';
@@ -22,6 +23,9 @@ const options: Record<string, AppOptions> = {
   'no-audit': { without: ['audit'] },
   'no-events': {},
 };
+// BENCH_OGC_PAGE_CACHE=0: every OGC page is answered as a first-time page (the page cache off), issue 21's cold path
+const pageCache = process.env.BENCH_OGC_PAGE_CACHE;
+if (pageCache !== undefined) for (const o of Object.values(options)) o.ogcPageCacheBytes = Number(pageCache);
 const chosen = options[variant];
 if (!chosen) exitOnStartFailure(new Error(`BENCH_VARIANT must be one of ${Object.keys(options).join(', ')}`));
 runServer(chosen).then(async (running) => {

@@ -93,6 +93,8 @@ export interface AppOptions {
   authenticate?: Authenticate;
   /** Pipeline phases left out: `guard` and `auth` (limits, field policy), `audit` (the trail). @default [] */
   without?: ReadonlyArray<'guard' | 'auth' | 'audit'>;
+  /** Bytes of OGC feature pages kept in memory (src/http/ogc/page-cache.ts); 0 answers every page from the database. */
+  ogcPageCacheBytes?: number;
 }
 
 type Route = (request: Request, scope: RequestScope, url: URL) => Promise<Response> | Response;
@@ -320,6 +322,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guard: (fn) => services.breaker.execute(fn),
     changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
+    ...(options.ogcPageCacheBytes === undefined ? {} : { pageCacheBytes: options.ogcPageCacheBytes }),
     // switch to config.publicUrl (PUBLIC_URL) once config carries it
     // PUBLIC_URL: the address clients know this service by (behind a proxy, not the one it listens on)
     baseUrl: () => publicUrl,
