@@ -95,6 +95,8 @@ export interface AppOptions {
   without?: ReadonlyArray<'guard' | 'auth' | 'audit'>;
   /** Bytes of OGC feature pages kept in memory (src/http/ogc/page-cache.ts); 0 answers every page from the database. */
   ogcPageCacheBytes?: number;
+  /** Bytes of single OGC features' JSON kept in memory (src/http/ogc/feature-texts.ts); 0 builds every one anew. */
+  ogcFeatureCacheBytes?: number;
 }
 
 type Route = (request: Request, scope: RequestScope, url: URL) => Promise<Response> | Response;
@@ -323,6 +325,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
     ...(options.ogcPageCacheBytes === undefined ? {} : { pageCacheBytes: options.ogcPageCacheBytes }),
+    ...(options.ogcFeatureCacheBytes === undefined ? {} : { featureCacheBytes: options.ogcFeatureCacheBytes }),
     // switch to config.publicUrl (PUBLIC_URL) once config carries it
     // PUBLIC_URL: the address clients know this service by (behind a proxy, not the one it listens on)
     baseUrl: () => publicUrl,
