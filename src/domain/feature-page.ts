@@ -123,10 +123,12 @@ async function pageFromTexts(db: Executor, s: FeaturePageSpec, texts: FeatureTex
   const missing = keys.filter((k) => texts.get(k) === undefined);
   const built = new Map<string, string>();
   if (missing.length > 0) {
+    // a semi-join on the unnested keys (index probes or a hash), not `= any($1)`: a parameter's array is searched
+    // element by element for every row, thousands of keys times thousands of rows on a large page
     const type = sql.raw(s.keyType ?? 'text');
     const rows = rowsOf<{ k: string; f: string }>(
       await db.execute(
-        sql`select ${s.key}::text as k, ${s.feature} as f from ${s.from} where ${and(where, sql`${s.key} = any(${sql.param(missing)}::${type}[])`)}`,
+        sql`select ${s.key}::text as k, ${s.feature} as f from ${s.from} where ${and(where, sql`${s.key} in (select unnest(${sql.param(missing)}::${type}[]))`)}`,
       ),
     );
     for (const r of rows) {
