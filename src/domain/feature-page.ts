@@ -120,7 +120,9 @@ async function pageFromTexts(db: Executor, s: FeaturePageSpec, texts: FeatureTex
   const fetched = textArray(row?.keys ?? null);
   const keys = fetched.slice(0, s.limit);
   if (backwards) keys.reverse();
-  const missing = keys.filter((k) => texts.get(k) === undefined);
+  // each key looked up once: what is known now, and what is to build
+  const known = keys.map((k) => texts.get(k));
+  const missing = keys.filter((_, i) => known[i] === undefined);
   const built = new Map<string, string>();
   if (missing.length > 0) {
     // a semi-join on the unnested keys (index probes or a hash), not `= any($1)`: a parameter's array is searched
@@ -139,8 +141,8 @@ async function pageFromTexts(db: Executor, s: FeaturePageSpec, texts: FeatureTex
   // a feature gone between the two statements (deleted, or moved out of sight) is left out
   const features: string[] = [];
   const shown: string[] = [];
-  for (const k of keys) {
-    const f = built.get(k) ?? texts.get(k);
+  for (const [i, k] of keys.entries()) {
+    const f = known[i] ?? built.get(k);
     if (f === undefined) continue;
     features.push(f);
     shown.push(k);
