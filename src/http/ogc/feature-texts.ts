@@ -4,7 +4,8 @@
  * personal data, nothing per principal: permit-features.ts, parcel-features.ts); which features a principal gets
  * is decided by the page's key query every time, so visibility never depends on this cache. Entries are keyed by
  * the change counter, the collection and the jurisdiction: a change bumps the counter and old entries age out of
- * the LRU, as in page-cache.ts.
+ * the LRU, as in page-cache.ts. As there, a text built just after a commit the counter read missed is kept under
+ * the older counter: a page may then be newer than its ETag says, never older (the client downloads it once more).
  */
 import { LRUCache } from 'lru-cache';
 import type { FeatureTexts } from '../../domain/feature-page.ts';
