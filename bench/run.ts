@@ -26,6 +26,8 @@
  * Environment: DATABASE_URL (a database on the server to create `bench_<ts>` and the peer's `bench_<ts>_peer` next
  * to; default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (scale-out; default redis://127.0.0.1:6379),
  * AUDIT_APPENDER (passed on to the app processes: `inline` compares the audit group commit on the serving thread),
+ * BENCH_OGC_PAGE_CACHE (passed on: `0` turns the OGC page cache off, so `ogcItems` measures first-time pages),
+ * BENCH_OGC_FEATURE_CACHE (passed on: `0` builds every feature anew, the one-statement page),
  * PEER_DIR. The peer needs node and npm (npm ci reaches the registry, or its cache); the drain needs PostgreSQL's
  * server binaries (PG_BIN, default /usr/lib/postgresql/15/bin) and the `postgres` user, as test/faults does.
  *

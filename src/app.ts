@@ -98,6 +98,10 @@ export interface AppOptions {
   authenticate?: Authenticate;
   /** Pipeline phases left out: `guard` and `auth` (limits, field policy), `audit` (the trail). @default [] */
   without?: ReadonlyArray<'guard' | 'auth' | 'audit'>;
+  /** Bytes of OGC feature pages kept in memory (src/http/ogc/page-cache.ts); 0 answers every page from the database. */
+  ogcPageCacheBytes?: number;
+  /** Bytes of single OGC features' JSON kept in memory (src/http/ogc/feature-texts.ts); 0 builds every one anew. */
+  ogcFeatureCacheBytes?: number;
 }
 
 /** Every HTTP route with its rate-limit decision (src/http/route-table.ts); the router below dispatches on it. */
@@ -334,6 +338,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guard: (fn) => services.breaker.execute(fn),
     changeCounter: (jurisdiction) => changeCounters.get(jurisdiction),
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
+    ...(options.ogcPageCacheBytes === undefined ? {} : { pageCacheBytes: options.ogcPageCacheBytes }),
+    ...(options.ogcFeatureCacheBytes === undefined ? {} : { featureCacheBytes: options.ogcFeatureCacheBytes }),
     // switch to config.publicUrl (PUBLIC_URL) once config carries it
     // PUBLIC_URL: the address clients know this service by (behind a proxy, not the one it listens on)
     baseUrl: () => publicUrl,

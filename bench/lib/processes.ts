@@ -148,6 +148,8 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
       // as deployed (README, Production configuration): graphql-js without its development checks
       NODE_ENV: 'production',
       ...(process.env.AUDIT_APPENDER ? { AUDIT_APPENDER: process.env.AUDIT_APPENDER } : {}),
+      ...(process.env.BENCH_OGC_PAGE_CACHE ? { BENCH_OGC_PAGE_CACHE: process.env.BENCH_OGC_PAGE_CACHE } : {}),
+      ...(process.env.BENCH_OGC_FEATURE_CACHE ? { BENCH_OGC_FEATURE_CACHE: process.env.BENCH_OGC_FEATURE_CACHE } : {}),
       PORT: String(o.port),
       DATABASE_URL: o.databaseUrl,
       DATA_DIR: o.dataDir,

@@ -7,7 +7,7 @@ import { rowsOf, type Executor } from '../db/client.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import type { BBox } from './bbox.ts';
 import { jsonNumber, jsonObject, jsonString } from './json-text.ts';
-import { featurePage, type FeaturePage, type KeyCursor } from './feature-page.ts';
+import { featurePage, type FeaturePage, type FeatureTexts, type KeyCursor } from './feature-page.ts';
 import type { Principal } from './principal.ts';
 
 export interface ParcelFeatureQuery {
@@ -16,6 +16,8 @@ export interface ParcelFeatureQuery {
   limit: number;
   cursor?: KeyCursor | null;
   countMatched?: boolean;
+  /** Feature texts built earlier for the same state of the data (feature-page.ts `FeatureTexts`). */
+  texts?: FeatureTexts | null;
 }
 
 export const PARCEL_FEATURE_PROPERTIES = {
@@ -66,6 +68,7 @@ export function parcelFeaturePage(db: Executor, p: Principal, q: ParcelFeatureQu
     limit: q.limit,
     cursor: q.cursor ?? null,
     ...(q.countMatched === undefined ? {} : { countMatched: q.countMatched }),
+    texts: q.texts ?? null,
   });
 }
 

@@ -14,7 +14,7 @@ import { permits } from '../db/schema/permits.ts';
 import type { BBox } from './bbox.ts';
 import { PERMIT_CLASS_MAPPED, RESIDENTIAL_ZONING_CATEGORY } from './blds-vocabulary.ts';
 import { jsonDateTime, jsonNumber, jsonObject, jsonString } from './json-text.ts';
-import { featurePage, type FeaturePage, type KeyCursor } from './feature-page.ts';
+import { featurePage, type FeaturePage, type FeatureTexts, type KeyCursor } from './feature-page.ts';
 import { listConditions, type PermitFilter } from './permit-reads.ts';
 import type { Principal } from './principal.ts';
 
@@ -33,6 +33,8 @@ export interface PermitFeatureQuery {
   limit: number;
   cursor?: KeyCursor | null;
   countMatched?: boolean;
+  /** Feature texts built earlier for the same state of the data (feature-page.ts `FeatureTexts`). */
+  texts?: FeatureTexts | null;
 }
 
 /** What identifies a feature: the permit number (OGC featureId) or the permit's UUID (GraphQL `Permit.id`). */
@@ -150,6 +152,8 @@ export function permitFeaturePage(db: Executor, p: Principal, q: PermitFeatureQu
     limit: q.limit,
     cursor: q.cursor ?? null,
     ...(q.countMatched === undefined ? {} : { countMatched: q.countMatched }),
+    texts: q.texts ?? null,
+    keyType: id === 'number' ? 'text' : 'uuid',
   });
 }
 

@@ -507,6 +507,38 @@ describe('conditional requests', () => {
   });
 });
 
+describe('features built once per state of the jurisdiction', () => {
+  test('a first-time page builds only the features no earlier page held; a change builds them anew', async () => {
+    await t.running.app.changeCounters.ready();
+    const wide = await items('/ogc/collections/permits/items?limit=40&PermitType=BUILDING,ELECTRICAL,PLUMBING,MECHANICAL');
+    expect(wide.features.length).toBeGreaterThan(10);
+    const statements: string[] = [];
+    const stop = t.tdb.database.onQuery((q) => statements.push(q));
+    // another query (not in the page cache) over some of the same features
+    const narrow = await items('/ogc/collections/permits/items?limit=10&PermitType=BUILDING,ELECTRICAL,PLUMBING,MECHANICAL');
+    stop();
+    expect(narrow.features).toEqual(wide.features.slice(0, 10));
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.filter((q) => q.includes('"Feature"'))).toEqual([]);
+    // which features a principal gets is decided per request: the contractor still sees only its own
+    const own = new Set(await permitNumbers(contractorA));
+    const theirs = await items('/ogc/collections/permits/items?limit=40&PermitType=BUILDING,ELECTRICAL,PLUMBING,MECHANICAL', contractorA);
+    for (const f of theirs.features) expect(own.has(f.id)).toBe(true);
+    // a change to the jurisdiction (here a parcel's address, which no permit row records) builds them anew
+    const first = wide.features[0]!;
+    await t.tdb.database.db.execute(
+      sql`update parcels set address1 = 'OGC Rebuilt Street 1' where id = (select parcel_id from permits where permit_num = ${first.id})`,
+    );
+    let again = await items('/ogc/collections/permits/items?limit=10&PermitType=BUILDING,ELECTRICAL,PLUMBING,MECHANICAL');
+    for (let i = 0; i < 60 && again.features[0]!.properties.OriginalAddress1 !== 'OGC Rebuilt Street 1'; i++) {
+      await Bun.sleep(50);
+      again = await items('/ogc/collections/permits/items?limit=10&PermitType=BUILDING,ELECTRICAL,PLUMBING,MECHANICAL');
+    }
+    expect(again.features[0]!.id).toBe(first.id);
+    expect(again.features[0]!.properties.OriginalAddress1).toBe('OGC Rebuilt Street 1');
+  });
+});
+
 describe('database outage (circuit breaker open)', () => {
   test('a current copy still gets its 304, a page in memory is served, anything else is 503', async () => {
     await t.running.app.changeCounters.ready();

@@ -5,7 +5,7 @@
  */
 import type { Executor } from '../../db/client.ts';
 import { PERMIT_STATUSES, PERMIT_TYPES } from '../../db/schema/permits.ts';
-import type { FeaturePage } from '../../domain/feature-page.ts';
+import type { FeaturePage, FeatureTexts } from '../../domain/feature-page.ts';
 import { parcelFeature, parcelFeaturePage, PARCEL_FEATURE_PROPERTIES } from '../../domain/parcel-features.ts';
 import { permitFeature, permitFeaturePage, PERMIT_FEATURE_PROPERTIES } from '../../domain/permit-features.ts';
 import type { PermitStatus, PermitType } from '../../db/schema/permits.ts';
@@ -26,8 +26,11 @@ export interface Collection {
   filters: readonly PropertyFilter[];
   /** Who sees the same features: part of the ETag. */
   visibilityKey(p: Principal): string;
-  /** A page; `countMatched: false` when the caller already knows `numberMatched`. */
-  page(db: Executor, p: Principal, q: ItemsParams, countMatched: boolean): Promise<FeaturePage>;
+  /**
+   * A page; `countMatched: false` when the caller already knows `numberMatched`; `texts`: features built earlier
+   * for the same state of the jurisdiction (feature-texts.ts).
+   */
+  page(db: Executor, p: Principal, q: ItemsParams, countMatched: boolean, texts?: FeatureTexts | null): Promise<FeaturePage>;
   one(db: Executor, p: Principal, featureId: string): Promise<string | null>;
 }
 
@@ -46,9 +49,10 @@ const permitsCollection: Collection = {
     { name: 'PermitType', values: PERMIT_TYPES },
   ],
   visibilityKey: (p) => permitScopeKey(permitScopeOf(p)),
-  page: (db, p, q, countMatched) =>
+  page: (db, p, q, countMatched, texts) =>
     permitFeaturePage(db, p, {
       countMatched,
+      texts: texts ?? null,
       filter: {
         status: (q.filters.StatusCurrent as PermitStatus[] | undefined) ?? null,
         type: (q.filters.PermitType as PermitType[] | undefined) ?? null,
@@ -71,7 +75,8 @@ const parcelsCollection: Collection = {
   properties: PARCEL_FEATURE_PROPERTIES,
   filters: [],
   visibilityKey: (p) => p.jurisdiction,
-  page: (db, p, q, countMatched) => parcelFeaturePage(db, p, { bbox: q.bbox, limit: q.limit, cursor: q.cursor, countMatched }),
+  page: (db, p, q, countMatched, texts) =>
+    parcelFeaturePage(db, p, { bbox: q.bbox, limit: q.limit, cursor: q.cursor, countMatched, texts: texts ?? null }),
   one: (db, p, id) => parcelFeature(db, p, id),
 };
 

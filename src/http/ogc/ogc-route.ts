@@ -13,6 +13,7 @@ import type { RequestScope } from '../../request-scope.ts';
 import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
+import { createFeatureTextCache } from './feature-texts.ts';
 import { createPageCache } from './page-cache.ts';
 import { checkCrs, checkKnownParams, formatOf, parseItemsParams } from './items-params.ts';
 import { ogcEntry, type OgcRequestFacts } from './ogc-audit-entry.ts';
@@ -40,6 +41,8 @@ export interface OgcRouteDeps {
   record: ((entry: Record<string, unknown>) => void) | null;
   /** Bytes of feature pages kept in memory (page-cache.ts); 0 turns the cache off. @default 64 MiB */
   pageCacheBytes?: number;
+  /** Bytes of single features' JSON kept in memory (feature-texts.ts); 0 turns the cache off. @default 64 MiB */
+  featureCacheBytes?: number;
   /** The external base URL (scheme, host, port) links are built on. */
   baseUrl: (request: Request) => string;
   log: Logger;
@@ -54,6 +57,7 @@ const FEATURES_PER_TOKEN = 100;
 export function createOgcRoute(deps: OgcRouteDeps) {
   const query = deps.schema.getQueryType()!;
   const pages = createPageCache(deps.pageCacheBytes === undefined ? {} : { maxBytes: deps.pageCacheBytes });
+  const featureTexts = createFeatureTextCache(deps.featureCacheBytes === undefined ? {} : { maxBytes: deps.featureCacheBytes });
 
   function mayRead(p: Principal, c: Collection): boolean {
     const field = query.getFields()[c.ruleOf];
@@ -99,7 +103,10 @@ export function createOgcRoute(deps: OgcRouteDeps) {
     // the first token was taken on arrival; the rest grows with the page size
     await charge(scope, Math.ceil(params.limit / FEATURES_PER_TOKEN));
     const walk = [root, c.id, c.visibilityKey(p), canonicalQuery(url.searchParams, ['cursor', 'limit', 'f'])];
-    const page = await pages.get(counter, selectors, walk, (countMatched) => deps.guard(() => c.page(deps.db, p, params, countMatched)));
+    const texts = featureTexts.scope(counter, c.id, p.jurisdiction);
+    const page = await pages.get(counter, selectors, walk, (countMatched) =>
+      deps.guard(() => c.page(deps.db, p, params, countMatched, texts)),
+    );
     facts.returned = page.returned;
     const type = params.format === 'json' ? MEDIA.json : MEDIA.geojson;
     const self = `${root}/collections/${c.id}/items`;
