@@ -104,11 +104,19 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions = {}) {
     }
   }
 
+  /** Polls one after another, never two at once (two reads from the same `last` would deliver rows twice). */
+  let queue: Promise<void> = Promise.resolve();
+  function pollInTurn(): Promise<void> {
+    const next = queue.then(poll);
+    queue = next;
+    return next;
+  }
+
   function schedule() {
     if (closed || channels.size === 0) return;
     timer = setTimeout(() => {
       timer = undefined;
-      polling = poll().finally(() => {
+      polling = pollInTurn().finally(() => {
         polling = null;
         schedule();
       });
@@ -153,7 +161,16 @@ export function createChangeFeed(db: Db, opts: ChangeFeedOptions = {}) {
     /** Reads now instead of at the next poll (tests; a writer that wants its change heard at once). */
     async poll(): Promise<void> {
       if (last < 0) return;
-      await (polling ?? poll());
+      await (polling ?? pollInTurn());
+    },
+    /**
+     * Resolves once every row committed before this call was handed to the listeners: a read that starts after any
+     * read under way (which may have started before the caller's commit). A new subscriber waits for it, so that it
+     * is not told of changes committed before it subscribed.
+     */
+    async catchUp(): Promise<void> {
+      if (last < 0) return;
+      await pollInTurn();
     },
     /** Stops polling and waits for a read under way. */
     async close(): Promise<void> {

@@ -38,6 +38,8 @@ export interface Database {
    * not read for a while (caches start over). Resolves to an unsubscribe.
    */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /** Resolves once every change committed before the call reached the listeners (src/db/change-feed.ts `catchUp`). */
+  catchUp(): Promise<void>;
   /** Connection pool figures for metrics (PGlite: one connection). */
   poolStats(): { max: number };
   close(): Promise<void>;
@@ -98,6 +100,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       url: opts.url,
       onQuery,
       listen: feed.listen,
+      catchUp: feed.catchUp,
       poolStats: () => ({ max }),
       close: async () => {
         await feed.close();
@@ -123,6 +126,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       dump: () => client.dumpDataDir('none'),
       onQuery,
       listen: feed.listen,
+      catchUp: feed.catchUp,
       poolStats: () => ({ max: 1 }),
       close: async () => {
         await feed.close();

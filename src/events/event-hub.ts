@@ -54,6 +54,8 @@ export function createEventHub(opts: EventHubOptions) {
 
   return {
     start,
+    /** Resolves once the events committed before the call were dispatched (a new subscriber hears only later ones). */
+    caughtUp: () => start().then(() => opts.database.catchUp()),
     /** Adds a listener; returns its removal. */
     on(listener: Listener): () => void {
       listeners.add(listener);

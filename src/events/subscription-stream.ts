@@ -38,12 +38,20 @@ export function createStreamRegistry(hub: EventHub, limits: StreamLimits) {
       throw new GraphQLError(`at most ${limits.perClient} open subscriptions per client`, { extensions: { code: 'RATE_LIMITED' } });
     }
     open.set(p.clientId, count + 1);
-    void hub.start();
     const queue: ChangeEvent[] = [];
     let wake: (() => void) | null = null;
     let done = false;
+    // the change feed is read every few milliseconds: what it hands over until it caught up committed before
+    // this subscription, and is not news to it
+    let armed = false;
+    void hub
+      .caughtUp()
+      .catch(() => {})
+      .then(() => {
+        armed = true;
+      });
     const off = hub.on((e) => {
-      if (done || !mayHear(p, e) || !accept(e)) return;
+      if (done || !armed || !mayHear(p, e) || !accept(e)) return;
       // a reader that does not keep up loses the oldest events rather than growing memory without bound
       if (queue.length >= 100) queue.shift();
       queue.push(e);

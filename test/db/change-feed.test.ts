@@ -6,6 +6,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { createChangeFeed } from '../../src/db/change-feed.ts';
+import { createEventHub } from '../../src/events/event-hub.ts';
+import type { ChangeEvent } from '../../src/events/event-types.ts';
+import { createStreamRegistry } from '../../src/events/subscription-stream.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let tdb: TestDatabase;
@@ -66,5 +70,33 @@ test.skipIf(!process.env.TEST_DATABASE_URL)('a change that commits after a later
   await slow;
   await feed.poll();
   expect(heard).toEqual(['fast', 'slow']);
+  await feed.close();
+});
+
+test('a new subscriber is not told of a change committed before it subscribed, however recently', async () => {
+  // the feed polls rarely here, so the earlier change is surely still unread when the stream starts
+  const feed = createChangeFeed(tdb.database.db, { pollMs: 60_000 });
+  const database = { ...tdb.database, listen: feed.listen, catchUp: feed.catchUp };
+  const hub = createEventHub({ database, log: createLogger('silent') });
+  await hub.start();
+  const event = (n: string) =>
+    sql`insert into change_events (channel, payload) values ('permit_events', ${JSON.stringify({
+      type: 'permit.status_changed',
+      jurisdiction: 'j1',
+      contractor: null,
+      data: { permitNumber: n },
+    })})`;
+  await tdb.database.db.execute(event('before'));
+  const streams = createStreamRegistry(hub, { perClient: 5, isRevoked: () => false });
+  const principal = { clientId: 'c1', role: 'analyst', scopes: new Set(['permits:read']), jurisdiction: 'j1' };
+  const stream = streams.stream(principal, new Date(Date.now() + 60_000), () => true);
+  await hub.caughtUp();
+  await Bun.sleep(0);
+  await tdb.database.db.execute(event('after'));
+  await feed.poll();
+  const first = await stream.next();
+  expect((first.value as ChangeEvent).data.permitNumber).toBe('after');
+  await stream.return?.();
+  await hub.stop();
   await feed.close();
 });
