@@ -11,8 +11,7 @@
  * back), so it is asked for again at the next polls, for `gapTimeoutMs` at most. Two changes of one permit keep
  * their order (the second waits for the first's row lock, so its row is inserted after the first committed).
  */
-import { sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import { type SQL, sql } from 'drizzle-orm';
 
 export interface ChangeFeedOptions {
   /** How often the table is read while someone listens. @default 50 */
@@ -36,7 +35,12 @@ interface Subscriber {
 /** Gaps tracked at most: a sequence that jumped (e.g. a large rolled-back import) is not waited for id by id. */
 const MAX_GAPS = 10_000;
 
-export function createChangeFeed(db: Db, opts: ChangeFeedOptions = {}) {
+/** What the feed needs of a database: statements (src/db/client.ts builds the feed, so no import back from it). */
+export interface FeedDb {
+  execute(query: SQL): PromiseLike<unknown>;
+}
+
+export function createChangeFeed(db: FeedDb, opts: ChangeFeedOptions = {}) {
   const pollMs = opts.pollMs ?? 50;
   const gapTimeoutMs = opts.gapTimeoutMs ?? 60_000;
   const retainMs = opts.retainMs ?? 300_000;
