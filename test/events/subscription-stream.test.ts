@@ -10,6 +10,8 @@ function fakeHub() {
   const listeners = new Set<(e: ChangeEvent) => void>();
   const hub = {
     start: async () => {},
+    // nothing committed before: caught up at once (a new stream hears events from the next tick on)
+    caughtUp: async () => {},
     on: (l: (e: ChangeEvent) => void) => (listeners.add(l), () => listeners.delete(l)),
     listenerCount: () => listeners.size,
     stop: async () => {},
@@ -57,6 +59,7 @@ describe('stream lifetime', () => {
     const { hub, emit, count } = fakeHub();
     const reg = createStreamRegistry(hub, { perClient: 1, isRevoked: () => false });
     const s = reg.stream(contractor, new Date(Date.now() + 200), () => true);
+    await Bun.sleep(0); // the stream hears what commits once it caught up
     emit(event());
     expect((await s.next()).value?.data.permitNumber).toBe('P-1');
     expect(() => reg.stream(contractor, new Date(Date.now() + 10_000), () => true)).toThrow(/at most 1/);
@@ -80,6 +83,7 @@ describe('stream lifetime', () => {
     const { hub, emit } = fakeHub();
     const reg = createStreamRegistry(hub, { perClient: 5, isRevoked: () => false });
     const s = reg.stream(clerk, new Date(Date.now() + 60_000), () => true);
+    await Bun.sleep(0); // the stream hears what commits once it caught up
     for (let i = 0; i < 150; i++) emit(event({ data: { permitNumber: `P-${i}` } }));
     expect((await s.next()).value?.data.permitNumber).toBe('P-50');
     await s.return!();
