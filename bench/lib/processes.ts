@@ -141,7 +141,12 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
     what: `app ${o.name}`,
     port: o.port,
     logDir: o.logDir,
-    argv: ['run', 'bench/server.ts'],
+    // BENCH_CPU_PROF=DIR: each app writes a CPU profile (Markdown) there when it stops
+    argv: [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      'run',
+      'bench/server.ts',
+    ],
     env: {
       ...baseEnv(),
       APP_ENV: 'development',

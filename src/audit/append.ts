@@ -268,10 +268,13 @@ export async function appendAuditEntries(
  * The entry is the placeholder `audit_entry` of the returned shape (src/db/fused-statements.ts), so the statement's
  * text is rendered once.
  */
-export function stagingStatement(entry: object, produced?: SQL): { statement: SQL; shape: Shape } {
+export function stagingStatement(entry: object, produced?: SQL): { statement: SQL; shape: Shape; stagedEntry: string } {
   const values = { audit_entry: canonicalJson(checkStorable(entry)) };
   const json = sql`${sql.placeholder('audit_entry')}::text::jsonb`;
-  if (!produced) return { statement: sql`insert into audit_pending (entry) values (${json})`, shape: { key: 'audit-staging', values } };
+  const stagedEntry = values.audit_entry;
+  if (!produced) {
+    return { statement: sql`insert into audit_pending (entry) values (${json})`, shape: { key: 'audit-staging', values }, stagedEntry };
+  }
   // a part of the change's own statement (src/db/fused-statements.ts): the records it creates join `affected`
   // (the entry is hashed from the stored jsonb when it is chained, so adding to it here is safe). `produced` is the
   // change's, so the change's own shape key covers its text.
@@ -280,6 +283,7 @@ export function stagingStatement(entry: object, produced?: SQL): { statement: SQ
     select jsonb_set(e, '{affected}', coalesce(e->'affected', '[]'::jsonb) || coalesce(to_jsonb(${produced}::text[]), '[]'::jsonb))
     from (select ${json} as e) as staged`,
     shape: { key: 'audit-staging-with-produced', values },
+    stagedEntry,
   };
 }
 

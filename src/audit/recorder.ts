@@ -20,7 +20,7 @@ export interface AuditRecorder {
    * The statement that stages the entry, for the caller to run inside the transaction of the change it describes
    * (the audited unit of work, before COMMIT); {@link committed} once that transaction committed.
    */
-  stagingFor(entry: Record<string, unknown>, produced?: SQL): { statement: SQL; shape: Shape };
+  stagingFor(entry: Record<string, unknown>, produced?: SQL): { statement: SQL; shape: Shape; stagedEntry: string };
   /** Stages the entry inside the caller's transaction (the outbox replay). */
   appendInTx(tx: Tx, entry: Record<string, unknown>): Promise<void>;
   /** A transaction with staged entries has committed: chain them with the next group commit. */

@@ -12,6 +12,7 @@
  */
 import { sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import type { ChangeBatching } from './change-batches.ts';
 import type { Executor } from './client.ts';
 import { rowsOf } from './client.ts';
 
@@ -36,6 +37,8 @@ export interface StatementChange<T> {
   result: (rows: Record<string, unknown>[]) => T;
   /** Set when the parts use placeholders: their values, and the key of the change's text. */
   shape?: Shape;
+  /** Set when concurrent changes like this one may be written as one statement (src/db/change-batches.ts). */
+  batch?: ChangeBatching;
 }
 
 /** A further part of a change's statement (e.g. its audit entry) and, when it uses placeholders, their values. */

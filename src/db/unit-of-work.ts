@@ -10,6 +10,7 @@
  * succeeded while the change had rolled back.)
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { changeBatchesOf, type ChangeBatching } from './change-batches.ts';
 import type { Db, Tx } from './client.ts';
 import { executeStatement, runStatementChange, type Shape, type StatementChange } from './fused-statements.ts';
 
@@ -20,6 +21,8 @@ export interface CommitStatement {
   shape?: Shape;
   /** Called once the transaction committed with the statement in it. */
   committed?: () => void;
+  /** The audit entry (canonical JSON) the statement stages: a batched change (src/db/change-batches.ts) stages it itself. */
+  stagedEntry?: string;
 }
 
 /**
@@ -60,9 +63,17 @@ export function createOneStatementUnit(db: Db, hooks: CommitHook[]) {
       part: sql`${sql.identifier(`commit_hook_${i}`)} as (${p.statement})`,
       ...(p.shape ? { shape: p.shape } : {}),
     }));
-    const result = await runStatementChange(db, change, extra);
+    const alone = () => runStatementChange(db, change, extra);
+    const batching = change.batch && batchRow(change.batch, parts);
+    const result = batching ? await changeBatchesOf(db).write(batching, alone, (row) => change.result([row])) : await alone();
     for (const p of parts) p.committed?.();
     return result;
   };
+}
+
+/** The change's batch row with the audit entry it stages; none when a hook's statement cannot be batched. */
+function batchRow(batch: ChangeBatching, parts: CommitStatement[]): ChangeBatching | undefined {
+  if (parts.length > 1 || parts.some((p) => p.stagedEntry === undefined)) return undefined;
+  return { ...batch, row: { ...batch.row, audit_entry: parts[0]?.stagedEntry ?? null } };
 }
 export type OneStatementUnit = ReturnType<typeof createOneStatementUnit>;

@@ -8,6 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { runStatementChange, type StatementChange } from '../db/fused-statements.ts';
 import { readSubmissionFacts, submissionStatement } from '../db/submission-statements.ts';
+import { runSubmissionBatch } from '../db/submission-batch-statement.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { requestHash } from './hashing.ts';
@@ -110,8 +111,35 @@ export async function planSubmission(
   if (!facts.parcel_id) throw badInput(v.input.apn != null ? 'input.apn' : 'input.parcelId', 'no such parcel in this jurisdiction');
 
   const year = now.getUTCFullYear();
+  const typeCode = permitTypeCode(v.input.permitType);
   return {
     write: {
+      // live submissions of one jurisdiction and year may share a statement; a replay keeps its receipt id, alone
+      ...(opts.receiptId === undefined
+        ? {
+            batch: {
+              group: `submission\u0000${p.jurisdiction}\u0000${year}`,
+              params: { jurisdiction: p.jurisdiction, year, year_text: String(year) },
+              row: {
+                type_code: typeCode,
+                permit_type: v.input.permitType,
+                work_class: v.input.workClass,
+                description: v.input.description,
+                valuation: v.input.valuation,
+                applicant_name: v.input.applicant.name,
+                applicant_email: v.input.applicant.email,
+                applicant_phone: v.input.applicant.phone,
+                parcel_id: facts.parcel_id,
+                contractor_id: facts.contractor_id,
+                now_text: now.toISOString(),
+                client_id: p.clientId,
+                idempotency_key: v.key,
+                request_hash: v.hash,
+              },
+              run: runSubmissionBatch,
+            },
+          }
+        : {}),
       ...submissionStatement(opts.receiptId !== undefined),
       shape: {
         key: opts.receiptId !== undefined ? 'submission-with-id' : 'submission',
@@ -120,7 +148,7 @@ export async function planSubmission(
           jurisdiction: p.jurisdiction,
           year,
           year_text: String(year),
-          type_code: permitTypeCode(v.input.permitType),
+          type_code: typeCode,
           permit_type: v.input.permitType,
           work_class: v.input.workClass,
           description: v.input.description,
