@@ -46,6 +46,8 @@ describe('issue 26 table', () => {
     expect(by('permit full / yoga floor')).toMatchObject({ values: [1.9, 2.6, 2.1], median: 2.1, pass: false });
     // two runs: the mean of the middle two
     expect(by('permit full, p99 / p50')).toMatchObject({ values: [3, 2], median: 2.5, pass: true });
+    // the floor's own tail in the same rounds, beside it: what the stack alone reaches on this machine
+    expect(by('permit full, p99 / p50').floor).toEqual({ values: [2, 2, 2], median: 2 });
     // measures this run did not take, and the drain without a figure
     expect(by('submitPermit full / peer')).toMatchObject({ values: [], median: null, pass: null });
     expect(by('outbox drain')).toMatchObject({ median: null, pass: null });
