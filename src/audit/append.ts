@@ -21,7 +21,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { PgTransaction } from 'drizzle-orm/pg-core';
-import { rowsOf, type Executor, type Tx } from '../db/client.ts';
+import type { Executor, Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import type { Shape } from '../db/fused-statements.ts';
 import { inspectClientJson, storableCopy, storableText } from '../guard/client-text.ts';
 import { canonicalJson } from './canonical-json.ts';

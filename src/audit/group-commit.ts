@@ -10,7 +10,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { rowsOf, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionFailure } from '../resilience/breaker.ts';
 import { inSpan, tracingOn } from '../ops/tracing.ts';

@@ -6,7 +6,8 @@
  * nothing else, so it streams the `hash` column in pages (32 bytes kept per entry).
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { hashLeaf, inclusionPath } from './merkle.ts';
 
 export interface AuditInclusionProof {

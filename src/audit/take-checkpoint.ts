@@ -6,7 +6,8 @@
  * copy stored in `audit_checkpoints` only helps as long as the database is trusted.
  */
 import { sql } from 'drizzle-orm';
-import { jsonOf, rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { jsonOf, rowsOf } from '../db/rows.ts';
 import {
   signCheckpoint,
   verifyCheckpoint,

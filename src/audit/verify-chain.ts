@@ -13,7 +13,8 @@
  * Rows are consumed one at a time with O(log n) memory, so a log of millions of entries verifies in pages.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointStatement } from './checkpoint.ts';
 import { GENESIS_HASH } from './hash-chain.ts';
 import { MerkleAccumulator, type FrontierNode } from './merkle.ts';

@@ -12,7 +12,8 @@
  *   rows status changes replaced (`replaced`).
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { loadAndVerify, type ChainVerification, type LoadAndVerifyOptions } from './verify-chain.ts';
 
 /** Entries reported per kind of problem, at most. */

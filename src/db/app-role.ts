@@ -5,7 +5,8 @@
  * UPDATE/DELETE/TRUNCATE on the audit tables, no DELETE on staged entries, no ownership (ALTER, DISABLE TRIGGER).
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Database } from './client.ts';
+import type { Database } from './client.ts';
+import { rowsOf } from './rows.ts';
 
 /** Tables only written through the rules below (append-only, or staged until chained). */
 const AUDIT_TABLES = ['audit_entries', 'audit_checkpoints', 'audit_pending'] as const;

@@ -12,6 +12,7 @@
  * their order (the second waits for the first's row lock, so its row is inserted after the first committed).
  */
 import { type SQL, sql } from 'drizzle-orm';
+import { rowsOf } from './rows.ts';
 
 export interface ChangeFeedOptions {
   /** How often the table is read while someone listens. @default 50 */
@@ -23,9 +24,6 @@ export interface ChangeFeedOptions {
   /** Told when a read fails (the database is down); the feed retries at the next poll. */
   onError?: (err: unknown) => void;
 }
-
-/** `db.execute` answers an array (postgres-js) or `{ rows }` (PGlite). */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 
 interface Subscriber {
   onMessage: (payload: string) => void;

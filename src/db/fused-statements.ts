@@ -14,7 +14,7 @@ import { sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { ChangeBatching } from './change-batches.ts';
 import type { Executor } from './client.ts';
-import { rowsOf } from './client.ts';
+import { rowsOf } from './rows.ts';
 
 /**
  * What makes a statement built with placeholders runnable: its values by placeholder name and, optionally, the key

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { rowsOf, type Database } from './client.ts';
+import type { Database } from './client.ts';
+import { rowsOf } from './rows.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const MIGRATION_LOCK = 7_301_000_001; // advisory lock id: several instances may start at once

@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Executor } from './client.ts';
-import { rowsOf } from './client.ts';
+import { rowsOf } from './rows.ts';
 import { executeStatement } from './fused-statements.ts';
 import { jurisdictions } from './schema/jurisdictions.ts';
 import { permitStatusHistory, permits } from './schema/permits.ts';

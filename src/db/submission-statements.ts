@@ -6,7 +6,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
-import { type Executor, rowsOf } from './client.ts';
+import type { Executor } from './client.ts';
+import { rowsOf } from './rows.ts';
 import { nextNumberStatement, permitNumberOf } from './permit-numbers.ts';
 import { contractors } from './schema/contractors.ts';
 import { parcels } from './schema/parcels.ts';

@@ -5,7 +5,8 @@
  * through a changing collection neither repeats nor skips what was there when it started.
  */
 import { and, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 
 /** Where a page starts: after a key (forwards) or before one (backwards, for `prev` links). */
 export type KeyCursor = { after: string } | { before: string };

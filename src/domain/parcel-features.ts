@@ -3,7 +3,8 @@
  * (APN, address, zoning); a principal sees its own jurisdiction's only.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import type { BBox } from './bbox.ts';
 import { jsonNumber, jsonObject, jsonString } from './json-text.ts';

@@ -7,7 +7,8 @@
  * the jurisdiction's name and state.
  */
 import { and, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { jurisdictions } from '../db/schema/jurisdictions.ts';
 import { parcels, zoningCodes } from '../db/schema/parcels.ts';
 import { permits } from '../db/schema/permits.ts';

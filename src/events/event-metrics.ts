@@ -4,7 +4,8 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 
 export interface DeliveryObserver {
   delivered(latencyMs: number): void;

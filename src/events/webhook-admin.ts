@@ -1,6 +1,7 @@
 /** What operators see and do (`cli webhooks list|replay`): every webhook's delivery figures, and replays. */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 
 export interface WebhookSummary {
   id: string;

@@ -13,7 +13,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
-import { rowsOf, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import type { Logger } from '../logger.ts';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { inSpan, traceHeaders } from '../ops/tracing.ts';

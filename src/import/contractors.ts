@@ -1,6 +1,7 @@
 /** Contractors from the licensing system's CSV export, upserted by license number within the jurisdiction. */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { LICENSE_STATUSES, type LicenseStatus } from '../db/schema/contractors.ts';
 import { csvItems, isoDate } from './columns.ts';
 import type { Checked, Dataset } from './run-import.ts';

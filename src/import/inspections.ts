@@ -10,7 +10,8 @@
  * its place in the inspectors' capacity, as a booked one does.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { INSPECTION_RESULTS, type InspectionResult } from '../db/schema/inspections.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { LIMITS } from '../domain/inputs.ts';

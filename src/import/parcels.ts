@@ -4,7 +4,8 @@
  * (description = the code) so a city's own codes load without a separate step.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { csvItems, normalizeFields } from './columns.ts';
 import { geojsonFeatures, GeoJsonFormatError } from './geojson-features.ts';
 import { checkPolygonal, parseWktPolygonal, type Polygonal } from './geometry.ts';

@@ -4,7 +4,8 @@
  * another tenant's permit of the same number.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 
 export interface PermitRef {

@@ -9,7 +9,8 @@
  * counts only). A file without these columns leaves the stored ones as they are.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor, type Tx } from '../db/client.ts';
+import type { Executor, Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { PERMIT_STATUSES, PERMIT_TYPES, WORK_CLASSES, type PermitStatus, type PermitType, type WorkClass } from '../db/schema/permits.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { applicantSchema, LIMITS } from '../domain/inputs.ts';

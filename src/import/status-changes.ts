@@ -7,7 +7,8 @@
  * reruns in any order end with the same chain.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import type { Jurisdiction } from '../db/schema/jurisdictions.ts';
 import { PERMIT_STATUSES, type PermitStatus } from '../db/schema/permits.ts';
 import { LIMITS } from '../domain/inputs.ts';

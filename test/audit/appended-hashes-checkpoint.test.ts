@@ -13,7 +13,8 @@ import type { CheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { entryHash } from '../../src/audit/hash-chain.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
-import { jsonOf, rowsOf, type Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/client.ts';
+import { jsonOf, rowsOf } from '../../src/db/rows.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { asSuperuserWithoutTriggers, entryReads, useAuditDatabase } from './support.ts';
 

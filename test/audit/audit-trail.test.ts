@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { verifyCheckpoint } from '../../src/audit/checkpoint.ts';
 import { verifyInclusion } from '../../src/audit/merkle.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';

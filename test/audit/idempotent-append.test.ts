@@ -13,7 +13,8 @@ import { appendAuditEntries } from '../../src/audit/append.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { createThreadedAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
-import { jsonOf, rowsOf, type Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/client.ts';
+import { jsonOf, rowsOf } from '../../src/db/rows.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 import { auditKeys, DB_TIMEOUT, resetAuditTables } from './support.ts';
 

@@ -12,6 +12,7 @@ import { MerkleAccumulator, merkleRoot } from '../../src/audit/merkle.ts';
 import { takeCheckpoint, takeNextCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import type { Db } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { asSuperuserWithoutTriggers, auditKeys, entryReads, useAuditDatabase } from './support.ts';
 
@@ -108,10 +109,12 @@ test('an unusable starting point (frontier altered, or a forged checkpoint row) 
 
 async function hashesUpTo(seq: number): Promise<string[]> {
   // the hashes as they were chained (stored hash column: the edit above changed the entry, not its hash)
-  const rows = (await db.execute(sql`select hash from audit_entries where seq <= ${seq}::bigint order by seq`)) as unknown;
-  return (Array.isArray(rows) ? rows : (rows as { rows: { hash: string }[] }).rows).map((r: { hash: string }) => r.hash);
+  return rowsOf<{ hash: string }>(await db.execute(sql`select hash from audit_entries where seq <= ${seq}::bigint order by seq`)).map(
+    (r) => r.hash,
+  );
 }
 async function hashesFrom(seq: number): Promise<string[]> {
-  const rows = (await db.execute(sql`select hash from audit_entries where seq >= ${seq}::bigint order by seq`)) as unknown;
-  return (Array.isArray(rows) ? rows : (rows as { rows: { hash: string }[] }).rows).map((r: { hash: string }) => r.hash);
+  return rowsOf<{ hash: string }>(await db.execute(sql`select hash from audit_entries where seq >= ${seq}::bigint order by seq`)).map(
+    (r) => r.hash,
+  );
 }

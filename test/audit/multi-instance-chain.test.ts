@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { exportPKCS8, generateKeyPair } from 'jose';
-import { openDatabase, rowsOf, type Database } from '../../src/db/client.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.ts';
 import { createPgDatabase } from '../helpers/database.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { resetAuditTables } from './support.ts';
 

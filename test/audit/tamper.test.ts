@@ -10,7 +10,8 @@ import type { CheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { entryHash } from '../../src/audit/hash-chain.ts';
 import { takeCheckpoint } from '../../src/audit/take-checkpoint.ts';
 import { loadAndVerify, verifyChain } from '../../src/audit/verify-chain.ts';
-import { rowsOf, type Db, type Tx } from '../../src/db/client.ts';
+import type { Db, Tx } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { asSuperuserWithoutTriggers, DB_TIMEOUT, useAuditDatabase } from './support.ts';
 import { setDefaultTimeout } from 'bun:test';
 

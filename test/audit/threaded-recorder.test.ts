@@ -15,7 +15,7 @@ import { createSecurityAlerts } from '../../src/audit/security-alerts.ts';
 import { createThreadedAuditRecorder, type ThreadedAuditRecorderOptions } from '../../src/audit/recorder.ts';
 import type { Logger } from '../../src/logger.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { auditKeys, resetAuditTables } from './support.ts';

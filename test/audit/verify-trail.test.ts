@@ -12,7 +12,7 @@ import { hashOfCanonical } from '../../src/audit/hash-chain.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { verifyAuditTrail } from '../../src/audit/verify-trail.ts';
 import { appendAuditEntries } from '../../src/audit/append.ts';
-import { jsonOf, rowsOf } from '../../src/db/client.ts';
+import { jsonOf, rowsOf } from '../../src/db/rows.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createCliDatabase, runCli, type CliDatabase } from '../cli/support.ts';
 

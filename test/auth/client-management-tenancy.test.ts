@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { registerClient } from '../../src/auth/client-registry.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { demoLicense } from '../../src/db/seed.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 

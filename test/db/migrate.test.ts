@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { setDefaultTimeout } from 'bun:test';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test }
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { eq, sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { contractors } from '../../src/db/schema/contractors.ts';
 import { permits, permitStatusHistory } from '../../src/db/schema/permits.ts';
 import { parcels } from '../../src/db/schema/parcels.ts';

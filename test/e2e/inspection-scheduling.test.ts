@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { inspectionCapacity, inspectionHolidays } from '../../src/db/schema/inspections.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { PERMIT_FEATURE_PROPERTIES } from '../../src/domain/permit-features.ts';
 import { BreakerOpenError } from '../../src/resilience/breaker.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

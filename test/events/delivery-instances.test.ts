@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { openDatabase, rowsOf, type Database } from '../../src/db/client.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../src/events/webhook-dispatcher.ts';
 import { newWebhookSecret } from '../../src/events/webhook-store.ts';
 import { replayDeliveries, webhookSummaries } from '../../src/events/webhook-admin.ts';

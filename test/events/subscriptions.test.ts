@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { subscribe, type SseStream } from './sse-client.ts';
 

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROLE_SCOPES } from '../../src/auth/policy.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { parcels } from '../../src/db/schema/parcels.ts';
 import { permits } from '../../src/db/schema/permits.ts';
 import { demoLicense, seedDemoData } from '../../src/db/seed.ts';

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql, type SQL } from 'drizzle-orm';
-import { openDatabase, rowsOf, type Database, type Executor } from '../../src/db/client.ts';
+import { openDatabase, type Database, type Executor } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { createOneStatementUnit, createUnitOfWork, type CommitHook } from '../../src/db/unit-of-work.ts';
 import type { StatementChange } from '../../src/db/fused-statements.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

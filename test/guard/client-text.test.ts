@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { inspectClientJson, MAX_CLIENT_JSON_DEPTH, storableCopy, storableText } from '../../src/guard/client-text.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 

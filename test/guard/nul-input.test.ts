@@ -80,7 +80,7 @@ test('nested in an input object, and as a string literal in the document; nothin
 
 test('the refusal is audited with its code', async () => {
   const { sql } = await import('drizzle-orm');
-  const { rowsOf } = await import('../../src/db/client.ts');
+  const { rowsOf } = await import('../../src/db/rows.ts');
   const r = await t.gql(
     'mutation Nul($n: String!) { transitionPermit(number: $n, to: UNDER_REVIEW) { status } }',
     { n: N },

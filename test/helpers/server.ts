@@ -117,7 +117,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
 /** Counts rows of a table (tests check that refused inputs wrote nothing). */
 export async function countRows(t: TestServer, table: string): Promise<number> {
   const { sql } = await import('drizzle-orm');
-  const { rowsOf } = await import('../../src/db/client.ts');
+  const { rowsOf } = await import('../../src/db/rows.ts');
   const r = rowsOf<{ n: number }>(await t.tdb.database.db.execute(sql.raw(`select count(*)::int as n from ${table}`)));
   return Number(r[0]!.n);
 }

@@ -42,7 +42,7 @@ test('a request whose client disconnects before sending its whole body logs no e
 
 test('a request whose client hung up is audited as such (499 CLIENT_CLOSED_REQUEST), not as a server error', async () => {
   const { sql } = await import('drizzle-orm');
-  const { rowsOf } = await import('../../src/db/client.ts');
+  const { rowsOf } = await import('../../src/db/rows.ts');
   await tornRequest('X-Request-Id: hangup-audit-1\r\n');
   await Bun.sleep(300);
   await t.running.audit.flush();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import pino from 'pino';
 import { createTrustedProxyMatcher } from '../../src/auth/trusted-proxy.ts';
 import { openRequestScope } from '../../src/http/open-request-scope.ts';
-import { rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { sql } from 'drizzle-orm';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

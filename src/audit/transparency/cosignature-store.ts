@@ -7,7 +7,8 @@
  * witness keys of AUDIT_WITNESSES over the note of exactly that tree before publishing it.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
+import { rowsOf } from '../../db/rows.ts';
 import type { TreeHead } from './checkpoint-note.ts';
 import type { NoteVerifier } from './signed-note.ts';
 

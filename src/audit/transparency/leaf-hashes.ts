@@ -3,7 +3,8 @@
  * kept per entry). Consistency and offline inclusion proofs are computed from these.
  */
 import { sql } from 'drizzle-orm';
-import { jsonOf, rowsOf, type Executor } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
+import { jsonOf, rowsOf } from '../../db/rows.ts';
 import { hashLeaf } from '../merkle.ts';
 
 /** Leaf hashes of entries 1..size in order, or null when the log is shorter than `size` or has a gap. */

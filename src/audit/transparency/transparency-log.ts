@@ -9,7 +9,8 @@
  * instance publishes the same note for the same tree; notes are kept per tree in memory.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Executor } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
+import { rowsOf } from '../../db/rows.ts';
 import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys } from '../checkpoint.ts';
 import { inclusionPath, merkleTreeHash } from '../merkle.ts';
 import { signCheckpointNote, type TreeHead } from './checkpoint-note.ts';

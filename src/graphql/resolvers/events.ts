@@ -1,6 +1,6 @@
 /** Webhooks and subscriptions (issue 22): thin, the rules are in src/events/. */
 import { decodeJwt } from 'jose';
-import { jsonOf } from '../../db/client.ts';
+import { jsonOf } from '../../db/rows.ts';
 import type { WebhookDeliveryRow, WebhookRow } from '../../db/schema/webhooks.ts';
 import { eventNameOf, type ChangeEvent, type EventTypeName } from '../../events/event-types.ts';
 import { principalOf, type GraphQLContext } from '../context.ts';

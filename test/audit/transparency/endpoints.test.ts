@@ -36,7 +36,7 @@ describe('GET /audit/checkpoint and /audit/verifier-key', () => {
 
   test('the note carries the tree of the newest signed ES256 checkpoint', async () => {
     const { sql } = await import('drizzle-orm');
-    const { rowsOf } = await import('../../../src/db/client.ts');
+    const { rowsOf } = await import('../../../src/db/rows.ts');
     const [row] = rowsOf<{ size: string; root_hash: string }>(
       await t.tdb.database.db.execute(sql`select size::text as size, root_hash from audit_checkpoints order by size desc limit 1`),
     );

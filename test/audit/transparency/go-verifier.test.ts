@@ -17,7 +17,7 @@ import { createTileHasher, leavesNeeded, parseTilePath } from '../../../src/audi
 import { formatVerifierKey, parseVerifierKey } from '../../../src/audit/transparency/signed-note.ts';
 import { createWitnessService } from '../../../src/audit/transparency/witness-server.ts';
 import { witnessKey } from '../../../src/audit/transparency/witness.ts';
-import { rowsOf } from '../../../src/db/client.ts';
+import { rowsOf } from '../../../src/db/rows.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { getText, growAndCheckpoint } from './support.ts';
 

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { hashLeaf, merkleTreeHash } from '../../../src/audit/merkle.ts';
 import { openCheckpoint } from '../../../src/audit/transparency/checkpoint-note.ts';
 import { parseVerifierKey } from '../../../src/audit/transparency/signed-note.ts';
-import { rowsOf } from '../../../src/db/client.ts';
+import { rowsOf } from '../../../src/db/rows.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { getText } from './support.ts';
 
