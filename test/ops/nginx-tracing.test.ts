@@ -9,22 +9,24 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createTestPki, type TestPki } from '../helpers/certs.ts';
 import { NGINX_BIN, nginxAvailable, startNginx, type RunningNginx } from '../helpers/nginx.ts';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import {
+  AUDIT_APPENDER,
+  expectSubmissionTrace,
+  groupCommitsLinkedTo,
+  SUBMIT_PERMIT,
+  submissionInput,
+} from '../helpers/traced-submission.ts';
 
 setDefaultTimeout(120_000);
 
 const missing = !nginxAvailable();
 if (missing) console.warn(`SKIPPED nginx tracing tests: ${NGINX_BIN} not found (apt-get install -y nginx)`);
 
-const SUBMIT = `mutation SubmitPermit($input: SubmitPermitInput!, $key: String!) {
-  submitPermit(input: $input, idempotencyKey: $key) { receipt { id state permitNumber } } }`;
 /** What a client tries to impose; nginx must replace all of it. */
 const CLIENT_TRACE = 'deadbeefdeadbeefdeadbeefdeadbeef';
 const CLIENT_TRACEPARENT = `00-${CLIENT_TRACE}-1111111111111111-01`;
-
-/** Where the audit group commit runs in this test's server: the worker thread on PostgreSQL (the default there). */
-const APPENDER = process.env.TEST_DATABASE_URL ? 'worker' : 'inline';
 
 interface AccessLine {
   traceId: string;
@@ -54,14 +56,6 @@ async function newAccessLines(nginx: RunningNginx, before: number, count: number
     if (lines.length >= count || Date.now() > deadline) return lines;
     await Bun.sleep(20);
   }
-}
-
-/** Whether `span` descends from `ancestor` through received spans. */
-function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, all: ReceivedSpan[]): boolean {
-  for (let s: ReceivedSpan | undefined = span; s; s = all.find((p) => p.spanId === s!.parentSpanId)) {
-    if (s.parentSpanId === ancestor.spanId) return true;
-  }
-  return false;
 }
 
 describe.skipIf(missing)("a submission through real nginx: nginx's traceparent continued", () => {
@@ -118,18 +112,8 @@ describe.skipIf(missing)("a submission through real nginx: nginx's traceparent c
       .parcel.id;
     const before = accessLines(nginx).length;
     const { response, body } = await viaNginx(
-      SUBMIT,
-      {
-        key: 'nginx-trace-0001',
-        input: {
-          parcelId: parcel,
-          permitType: 'BUILDING',
-          workClass: 'ADDITION',
-          description: 'Rear addition, traced through nginx',
-          valuation: 1000,
-          applicant: { name: 'Ada Lovelace', email: 'ada@example.org', phone: '+1 555 010 2030' },
-        },
-      },
+      SUBMIT_PERMIT,
+      { key: 'nginx-trace-0001', input: submissionInput(parcel, 'Rear addition, traced through nginx') },
       await t.token('demo-contractor-a'),
     );
     expect(body.errors).toBeUndefined();
@@ -149,44 +133,20 @@ describe.skipIf(missing)("a submission through real nginx: nginx's traceparent c
     await t.running.tracing.flush();
     expect(receiver.spans.some((s) => s.traceId === CLIENT_TRACE)).toBe(false);
     const spans = receiver.spans.filter((s) => s.traceId === line.traceId);
-    const root = spans.find((s) => s.parentSpanId === line.spanId)!;
-    expect(root).toBeDefined();
-    expect(root.name).toBe('mutation SubmitPermit');
-    expect(root.kind).toBe(2); // SERVER
+    const root = expectSubmissionTrace(spans, line.spanId, 'permit-gateway-nginx-test');
     expect(root.traceState).toBe(''); // the client's tracestate was cleared by nginx
-    expect(root.attributes).toMatchObject({
-      'graphql.operation.type': 'mutation',
-      'graphql.operation.name': 'SubmitPermit',
-      'permit_gateway.request_id': line.traceId,
-      'http.response.status_code': 200,
-    });
-    expect(root.resource['service.name']).toBe('permit-gateway-nginx-test');
-
-    // token verification, the guards (rate limit, validation: armor and field policy, the breaker), the audit append
-    const names = spans.map((s) => s.name);
-    for (const name of ['auth.verify_token', 'rate_limit', 'graphql.validate', 'db.breaker', 'audit.append']) expect(names).toContain(name);
-    const statements = spans.filter((s) => s.attributes['db.system.name'] === 'postgresql');
-    expect(statements.length).toBeGreaterThanOrEqual(1);
-    expect(statements.every((s) => s.kind === 3)).toBe(true); // CLIENT
-    // the permit's insert runs inside the audit append (the change and its staged entry in one transaction)
-    const append = spans.find((s) => s.name === 'audit.append')!;
-    const inAppend = statements.filter((s) => descendsFrom(s, append, spans)).map((s) => String(s.attributes['db.query.text']));
-    expect(inAppend.some((q) => /insert into "?permits"?/i.test(q))).toBe(true);
-    for (const s of spans) if (s !== root) expect(descendsFrom(s, root, spans)).toBe(true);
+    expect(root.attributes['permit_gateway.request_id']).toBe(line.traceId);
 
     // the entry is chained later by a group commit (the audit worker thread's on PostgreSQL): a trace of its own,
     // linked to this request's span
-    const linked = () =>
-      receiver.spans.filter(
-        (s) => s.name === 'audit.group_commit' && s.links.some((l) => l.traceId === line.traceId && l.spanId === root.spanId),
-      );
+    const linked = () => groupCommitsLinkedTo(receiver.spans, root);
     for (const deadline = Date.now() + 10_000; ; await Bun.sleep(50)) {
       await t.running.audit.flush();
       await t.running.tracing.flush();
       if (linked().length > 0 || Date.now() > deadline) break;
     }
     const commits = linked();
-    expect(commits.map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([APPENDER]);
+    expect(commits.map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([AUDIT_APPENDER]);
     expect(commits[0]!.traceId).not.toBe(line.traceId);
   });
 

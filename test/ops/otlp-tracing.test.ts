@@ -16,22 +16,19 @@ import { rowsOf } from '../../src/db/rows.ts';
 import { sql } from 'drizzle-orm';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import {
+  AUDIT_APPENDER,
+  expectSubmissionTrace,
+  groupCommitsLinkedTo,
+  SPAN_KIND,
+  SUBMIT_PERMIT,
+  submissionInput,
+} from '../helpers/traced-submission.ts';
 
 setDefaultTimeout(120_000);
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const NGINX_SPAN = '00f067aa0ba902b7';
 const traceparent = (traceId = TRACE_ID, parent = NGINX_SPAN) => `00-${traceId}-${parent}-01`;
-const SUBMIT = `mutation SubmitPermit($input: SubmitPermitInput!, $key: String!) {
-  submitPermit(input: $input, idempotencyKey: $key) { receipt { id state permitNumber } } }`;
-
-const sampleInput = (parcelId: string) => ({
-  parcelId,
-  permitType: 'BUILDING',
-  workClass: 'ADDITION',
-  description: 'Rear addition, traced',
-  valuation: 1000,
-  applicant: { name: 'Ada Lovelace', email: 'ada@example.org', phone: '+1 555 010 2030' },
-});
 
 let receiver: OtlpReceiver;
 let t: TestServer;
@@ -66,15 +63,6 @@ async function flushAll(): Promise<void> {
   await t.running.tracing.flush();
 }
 
-/** The group-commit spans that link to `span`. */
-const groupCommitsLinkedTo = (span: ReceivedSpan) =>
-  receiver.spans.filter(
-    (s) => s.name === 'audit.group_commit' && s.links.some((l) => l.traceId === span.traceId && l.spanId === span.spanId),
-  );
-
-/** Where the audit group commit runs in this test's server: the worker thread on PostgreSQL (the default there). */
-const APPENDER = process.env.TEST_DATABASE_URL ? 'worker' : 'inline';
-
 async function someParcel(): Promise<string> {
   const clerk = await t.token('demo-clerk');
   return (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node.parcel.id;
@@ -82,7 +70,9 @@ async function someParcel(): Promise<string> {
 
 async function submitTraced(traceId: string, key: string, parcel?: string) {
   const contractor = await t.token('demo-contractor-a');
-  return t.gql(SUBMIT, { input: sampleInput(parcel ?? (await someParcel())), key }, contractor, { traceparent: traceparent(traceId) });
+  return t.gql(SUBMIT_PERMIT, { input: submissionInput(parcel ?? (await someParcel())), key }, contractor, {
+    traceparent: traceparent(traceId),
+  });
 }
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) {
@@ -93,55 +83,26 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20
   }
 }
 
-/** Whether `span` descends from `ancestor` through received spans. */
-function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, all: ReceivedSpan[]): boolean {
-  for (let s: ReceivedSpan | undefined = span; s; s = all.find((p) => p.spanId === s!.parentSpanId)) {
-    if (s.parentSpanId === ancestor.spanId) return true;
-  }
-  return false;
-}
-
 describe('a submission behind nginx, traced', () => {
   test("nginx's traceparent is continued through token, guards, SQL and the audit append", async () => {
     const contractor = await t.token('demo-contractor-a');
     const clerk = await t.token('demo-clerk');
     const parcel = (await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk)).body.data.permits.edges[0].node
       .parcel.id;
-    const r = await t.gql(SUBMIT, { input: sampleInput(parcel), key: 'otel-0001' }, contractor, {
+    const r = await t.gql(SUBMIT_PERMIT, { input: submissionInput(parcel), key: 'otel-0001' }, contractor, {
       traceparent: traceparent(),
       tracestate: 'nginx=1',
     });
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data.submitPermit.receipt.state).toBe('PERSISTED');
 
-    const spans = await spansOf(TRACE_ID);
-    const root = spans.find((s) => s.parentSpanId === NGINX_SPAN)!;
-    expect(root).toBeDefined();
-    expect(root.name).toBe('mutation SubmitPermit');
-    expect(root.kind).toBe(2); // SERVER
-    expect(root.attributes).toMatchObject({
-      'graphql.operation.type': 'mutation',
-      'graphql.operation.name': 'SubmitPermit',
-      'http.request.method': 'POST',
-      'http.route': '/graphql',
-      'http.response.status_code': 200,
-    });
+    const root = expectSubmissionTrace(await spansOf(TRACE_ID), NGINX_SPAN, 'permit-gateway-test');
+    expect(root.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql' });
     // the document's shape only: no literal the client typed
     expect(String(root.attributes['graphql.document'])).toContain('submitPermit(input: $input, idempotencyKey: $key)');
-    expect(root.resource['service.name']).toBe('permit-gateway-test');
-
-    const names = spans.map((s) => s.name);
-    for (const name of ['auth.verify_token', 'rate_limit', 'graphql.validate', 'db.breaker', 'audit.append']) expect(names).toContain(name);
-    const statements = spans.filter((s) => s.attributes['db.system.name'] === 'postgresql');
-    expect(statements.length).toBeGreaterThanOrEqual(1);
-    expect(statements.every((s) => s.kind === 3)).toBe(true); // CLIENT
-    // the submission's statement runs inside the audit append: the change and its entry together
-    const append = spans.find((s) => s.name === 'audit.append')!;
-    expect(statements.some((s) => descendsFrom(s, append, spans))).toBe(true);
-    for (const s of spans) if (s !== root) expect(descendsFrom(s, root, spans)).toBe(true);
     // the staged entry is chained by a group commit (the audit worker thread's on PostgreSQL) linked to this request
     await flushAll();
-    expect(groupCommitsLinkedTo(root).map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([APPENDER]);
+    expect(groupCommitsLinkedTo(receiver.spans, root).map((s) => s.attributes['permit_gateway.audit.appender'])).toEqual([AUDIT_APPENDER]);
   });
 
   test('the trace id is in the log lines and in the audit entry', async () => {
@@ -189,7 +150,7 @@ describe('traceparent is believed from trusted proxies only', () => {
 });
 
 describe('background work: traces of their own, linked to the requests they serve', () => {
-  test(`the audit group commit (${APPENDER}) chaining a submission's entry links to its request span`, async () => {
+  test(`the audit group commit (${AUDIT_APPENDER}) chaining a submission's entry links to its request span`, async () => {
     const id = 'c0ffee00c0ffee00c0ffee00c0ffee01';
     const r = await submitTraced(id, 'otel-gc-0001');
     expect(r.body.data.submitPermit.receipt.state).toBe('PERSISTED');
@@ -198,12 +159,12 @@ describe('background work: traces of their own, linked to the requests they serv
     expect(root.name).toBe('mutation SubmitPermit');
     // the entry was staged in the request (audit.append, a child of the request span) and chained later
     expect(receiver.spans.some((s) => s.traceId === id && s.name === 'audit.append')).toBe(true);
-    const [commit] = groupCommitsLinkedTo(root);
+    const [commit] = groupCommitsLinkedTo(receiver.spans, root);
     expect(commit).toBeDefined();
     // a trace of its own: one commit chains many requests' entries, none of them its parent
     expect(commit!.traceId).not.toBe(id);
     expect(commit!.parentSpanId).toBe('');
-    expect(commit!.attributes['permit_gateway.audit.appender']).toBe(APPENDER);
+    expect(commit!.attributes['permit_gateway.audit.appender']).toBe(AUDIT_APPENDER);
     expect(commit!.resource['service.name']).toBe('permit-gateway-test');
     // its statements are its children (in the worker thread on PostgreSQL)
     const statements = receiver.spans.filter((s) => s.parentSpanId === commit!.spanId && s.attributes['db.system.name'] === 'postgresql');
@@ -219,9 +180,9 @@ describe('background work: traces of their own, linked to the requests they serv
     await flushAll();
     const root = receiver.spans.find((s) => s.traceId === id && s.parentSpanId === NGINX_SPAN)!;
     expect(root.name).toBe('query Linked');
-    const commits = groupCommitsLinkedTo(root);
+    const commits = groupCommitsLinkedTo(receiver.spans, root);
     expect(commits.length).toBe(1);
-    expect(commits[0]!.attributes['permit_gateway.audit.appender']).toBe(APPENDER);
+    expect(commits[0]!.attributes['permit_gateway.audit.appender']).toBe(AUDIT_APPENDER);
   });
 
   test('the replay of a submission queued during an outage links to the request that queued it', async () => {
@@ -252,7 +213,7 @@ describe('background work: traces of their own, linked to the requests they serv
     const below = receiver.spans.filter((s) => s.traceId === replay.traceId && s.attributes['db.system.name'] === 'postgresql');
     expect(below.some((s) => String(s.attributes['db.query.text']).includes('audit_pending'))).toBe(true);
     // and the group commit that chains the replay's entry links to the replay
-    expect(groupCommitsLinkedTo(replay).length).toBeGreaterThanOrEqual(1);
+    expect(groupCommitsLinkedTo(receiver.spans, replay).length).toBeGreaterThanOrEqual(1);
   });
 
   test('a webhook delivery is a CLIENT span whose traceparent the receiver gets', async () => {
@@ -289,7 +250,7 @@ describe('background work: traces of their own, linked to the requests they serv
       expect(span.name).toBe('webhook.delivery');
       expect(span.traceId).toBe(traceId!);
       expect(span.parentSpanId).toBe('');
-      expect(span.kind).toBe(3); // CLIENT
+      expect(span.kind).toBe(SPAN_KIND.client);
       expect(span.attributes).toMatchObject({
         'permit_gateway.webhook.id': webhookId,
         'permit_gateway.webhook.message_id': delivery!.webhookId!,
