@@ -60,6 +60,7 @@ import { useRequestLog } from './ops/use-request-log.ts';
 import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
 import { useTracing } from './ops/use-tracing.ts';
+import { redisClientName } from './ops/redis-client-name.ts';
 import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
@@ -156,7 +157,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     p ? { key: `sub:${p.clientId}`, role: p.role in scaledLimits ? p.role : 'anonymous' } : { key: `ip:${ip}`, role: 'anonymous' };
   const buckets =
     guardOn && rateLimitOn
-      ? createTokenBucketStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:' })
+      ? createTokenBucketStore({
+          ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+          keyPrefix: deps.rateLimitPrefix ?? 'pg:rl:',
+          connectionName: redisClientName('rate-limit'),
+        })
       : null;
 
   // plugins are typed for the context each one needs (Plugin's context parameter is invariant, so no one type fits all)
@@ -515,6 +520,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     ),
   );
 
-  return { yoga, schema, handle, metrics, changeCounters, listeningOn };
+  /** Lets go of what the app opened itself: the change counters' feed subscription and the buckets' Redis connection. */
+  async function close() {
+    await changeCounters.close().catch(() => {});
+    await buckets?.close?.();
+  }
+
+  return { yoga, schema, handle, metrics, changeCounters, listeningOn, close };
 }
 export type App = ReturnType<typeof createApp>;

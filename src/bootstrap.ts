@@ -19,6 +19,7 @@ import { startTracing, type Tracing } from './ops/tracing.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
 import { openOutbox } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
+import { redisClientName } from './ops/redis-client-name.ts';
 import { createServices, type AppServices } from './services.ts';
 import { DbTimeoutError, isConnectionFailure } from './resilience/breaker.ts';
 import { startDbProbe } from './resilience/db-probe.ts';
@@ -96,6 +97,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     const statusCache = createStatusCache({
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       prefix: opts.cachePrefix ?? config.redisKeyPrefix,
+      redisConnectionName: redisClientName('status-cache'),
     });
     const outbox = openOutbox({ dir: config.dataDir });
 
@@ -303,7 +305,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         outbox.close();
         await audit.close();
         await statusCache.close();
-        await app.changeCounters.close().catch(() => {});
+        await app.close();
         if (!opts.database) await database.close();
         await tracing.shutdown();
       },

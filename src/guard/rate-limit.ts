@@ -97,6 +97,8 @@ export interface RedisStoreOptions {
   client?: Redis;
   /** Prefix of every bucket key, e.g. per deployment or per test. @default 'pg:rl:' */
   keyPrefix?: string;
+  /** The name the connection gives itself (CLIENT SETNAME); ignored when `client` is given. */
+  connectionName?: string;
 }
 
 export class RedisTokenBucketStore implements TokenBucketStore {
@@ -107,7 +109,13 @@ export class RedisTokenBucketStore implements TokenBucketStore {
   constructor(options: RedisStoreOptions) {
     if (!options.client && !options.url) throw new Error('RedisTokenBucketStore needs a url or a client');
     this.#owned = !options.client;
-    const redis = options.client ?? new Redis(options.url!, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    const redis =
+      options.client ??
+      new Redis(options.url!, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: true,
+        ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+      });
     if (!('tokenBucketTake' in redis)) redis.defineCommand('tokenBucketTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.#redis = redis as RedisWithTake;
     this.#prefix = options.keyPrefix ?? 'pg:rl:';
@@ -121,13 +129,19 @@ export class RedisTokenBucketStore implements TokenBucketStore {
   }
 
   async close() {
-    if (this.#owned) await this.#redis.quit();
+    if (!this.#owned) return;
+    try {
+      await this.#redis.quit();
+    } catch {
+      // already closed or never connected: nothing to say goodbye to, but no reconnection either
+      this.#redis.disconnect();
+    }
   }
 }
 
 /** Redis when a URL is given, memory otherwise. */
-export function createTokenBucketStore(options: { redisUrl?: string; keyPrefix?: string } = {}): TokenBucketStore {
+export function createTokenBucketStore(options: { redisUrl?: string; keyPrefix?: string; connectionName?: string } = {}): TokenBucketStore {
   return options.redisUrl
-    ? new RedisTokenBucketStore({ url: options.redisUrl, keyPrefix: options.keyPrefix })
+    ? new RedisTokenBucketStore({ url: options.redisUrl, keyPrefix: options.keyPrefix, connectionName: options.connectionName })
     : new MemoryTokenBucketStore();
 }

@@ -69,6 +69,8 @@ export interface StatusCacheOptions {
   redisTimeoutMs?: number;
   /** Told about Redis errors (each one also means the memory layer answered). @default ignore */
   onError?: (err: unknown) => void;
+  /** The name the Redis connection gives itself (CLIENT SETNAME). */
+  redisConnectionName?: string;
 }
 
 function iso(value: string | Date, field: string, number: string): string {
@@ -235,6 +237,7 @@ export class RedisStatusCache implements StatusCache {
       connectTimeout: 1000,
       // Keep reconnecting in the background, at most every 2 s.
       retryStrategy: (times) => Math.min(times * 200, 2000),
+      ...(opts.redisConnectionName ? { connectionName: opts.redisConnectionName } : {}),
     });
     redis.defineCommand('setStatusIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
     // Without a listener ioredis prints every connection error; we report them through onError instead.
