@@ -11,9 +11,13 @@ import type { RequestScope } from '../../request-scope.ts';
 export function useFreshCountersAfterWrites(forget: (jurisdiction: string) => void): Plugin<{ scope: RequestScope }> {
   return {
     onExecute({ args }) {
-      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
-      const jurisdiction = (args.contextValue as { scope: RequestScope }).scope.principal?.jurisdiction;
+      const context = args.contextValue as { scope: RequestScope };
+      const jurisdiction = context.scope.principal?.jurisdiction;
       if (!jurisdiction) return;
+      // the audit trail (src/audit/use-audit-trail.ts) noted the operation's type when it validated; read anew only
+      // where nothing noted it (a pipeline without the audit trail, bench/)
+      const type = context.scope.audit.byContext.get(context)?.type ?? getOperationAST(args.document, args.operationName)?.operation;
+      if (type !== 'mutation') return;
       return {
         onExecuteDone() {
           forget(jurisdiction);
