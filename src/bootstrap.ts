@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { prettyLogDestination, usePrettyLogs } from './ops/pretty-log.ts';
 import { startTracing, type Tracing } from './ops/tracing.ts';
 import { createDbBreaker } from './resilience/breaker.ts';
-import { openOutbox } from './resilience/outbox.ts';
+import { openOutbox, type OutboxItem } from './resilience/outbox.ts';
 import { createStatusCache } from './resilience/status-cache.ts';
 import { redisClientName } from './ops/redis-client-name.ts';
 import { createServices, type AppServices } from './services.ts';
@@ -187,24 +187,25 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
           })
         : createAuditRecorder({ ...auditOptions, alerts });
     // queued work: its entry (recorded at request time, redacted) is chained when the work is persisted
-    const auditReplay: ReplayCommitHook = async (tx, item, affected) => {
-      const base = item.payload.audit ?? {
+    const replayEntry = (item: OutboxItem, affected: string[]) => ({
+      ...(item.payload.audit ?? {
         kind: 'graphql',
         clientId: item.payload.principal.clientId,
         operation: { type: 'mutation', name: item.kind },
-      };
-      await audit.appendInTx(tx, {
-        ...base,
-        affected,
-        queued: true,
-        receiptId: item.id,
-        outcome: 'ALLOWED',
-        replayedAt: new Date().toISOString(),
-      });
-    };
+      }),
+      affected,
+      queued: true,
+      receiptId: item.id,
+      outcome: 'ALLOWED',
+      replayedAt: new Date().toISOString(),
+    });
+    const auditReplay: ReplayCommitHook = (tx, item, affected) => audit.appendInTx(tx, replayEntry(item, affected));
     const handle = createReplayHandler(database.db, auditReplay);
-    // queued submissions go in batches, one transaction each (src/resilience/replay-handler.ts)
-    const batch = createBatchReplayHandler(database.db, auditReplay);
+    // queued submissions go in batches, one transaction and one write statement each (src/resilience/replay-handler.ts)
+    const batch = createBatchReplayHandler(database.db, {
+      onCommit: auditReplay,
+      stageEntry: (item) => audit.stagingFor(replayEntry(item, [])).stagedEntry,
+    });
     const replayer = createReplayer({
       outbox,
       handle: (item) => breaker.execute(() => handle(item)),

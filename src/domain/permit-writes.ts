@@ -114,32 +114,29 @@ export async function planSubmission(
   const typeCode = permitTypeCode(v.input.permitType);
   return {
     write: {
-      // live submissions of one jurisdiction and year may share a statement; a replay keeps its receipt id, alone
-      ...(opts.receiptId === undefined
-        ? {
-            batch: {
-              group: `submission\u0000${p.jurisdiction}\u0000${year}`,
-              params: { jurisdiction: p.jurisdiction, year, year_text: String(year) },
-              row: {
-                type_code: typeCode,
-                permit_type: v.input.permitType,
-                work_class: v.input.workClass,
-                description: v.input.description,
-                valuation: v.input.valuation,
-                applicant_name: v.input.applicant.name,
-                applicant_email: v.input.applicant.email,
-                applicant_phone: v.input.applicant.phone,
-                parcel_id: facts.parcel_id,
-                contractor_id: facts.contractor_id,
-                now_text: now.toISOString(),
-                client_id: p.clientId,
-                idempotency_key: v.key,
-                request_hash: v.hash,
-              },
-              run: runSubmissionBatch,
-            },
-          }
-        : {}),
+      // submissions of one jurisdiction and year may share a statement (a replay's row keeps its receipt id)
+      batch: {
+        group: `submission\u0000${p.jurisdiction}\u0000${year}`,
+        params: { jurisdiction: p.jurisdiction, year, year_text: String(year) },
+        row: {
+          id: opts.receiptId ?? null,
+          type_code: typeCode,
+          permit_type: v.input.permitType,
+          work_class: v.input.workClass,
+          description: v.input.description,
+          valuation: v.input.valuation,
+          applicant_name: v.input.applicant.name,
+          applicant_email: v.input.applicant.email,
+          applicant_phone: v.input.applicant.phone,
+          parcel_id: facts.parcel_id,
+          contractor_id: facts.contractor_id,
+          now_text: now.toISOString(),
+          client_id: p.clientId,
+          idempotency_key: v.key,
+          request_hash: v.hash,
+        },
+        run: runSubmissionBatch,
+      },
       ...submissionStatement(opts.receiptId !== undefined),
       shape: {
         key: opts.receiptId !== undefined ? 'submission-with-id' : 'submission',

@@ -3,12 +3,12 @@
  * ownership and idempotency rules as a live request. A crash between the commit and `markPersisted` is harmless:
  * the next replay finds the idempotency key and answers with the same result.
  */
-import { sql } from 'drizzle-orm';
 import type { GraphQLError } from 'graphql';
 import { ROLE_SCOPES } from '../auth/policy.ts';
+import type { ChangeBatching } from '../db/change-batches.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { scheduleInspection, validateScheduling } from '../domain/inspections.ts';
-import { submitPermit, validateSubmission } from '../domain/permit-writes.ts';
+import { planSubmission, submitPermit, validateSubmission } from '../domain/permit-writes.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { OutboxItem } from './outbox.ts';
 import type { ReplayResult } from './replayer.ts';
@@ -33,34 +33,61 @@ function principalOf(item: OutboxItem): { p: Principal; input: Record<string, un
   return { p, input };
 }
 
+/** The audit entry a replayed submission stages (canonical JSON); the batch statement adds the permit number to its `affected`. */
+export type ReplayEntryStager = (item: OutboxItem) => string;
+
 /**
- * Queued submissions applied together (src/resilience/replayer.ts `handleBatch`): in order, in ONE transaction, one
- * commit for them all. A submission's checks only read and its write is one statement, so a refused item leaves
- * nothing behind and the others go on; any other failure rolls the whole batch back (the replayer then replays its
- * items one at a time). Only `submitPermit` items are batched (`batchable`): scheduling an inspection writes in
+ * Queued submissions applied together (src/resilience/replayer.ts `handleBatch`), in ONE transaction: every item's
+ * checks are read at once (one pipelined round trip), then the accepted ones are written, with their staged audit
+ * entries, by one statement per jurisdiction and year (src/db/submission-batch-statement.ts), in queue order, so the
+ * numbers follow the queue. A refused item leaves nothing behind (its checks only read) and the others go on; any
+ * other failure rolls the whole batch back (the replayer then replays its items one at a time, which also settles
+ * two items of one key). Only `submitPermit` items are batched (`batchable`): scheduling an inspection writes in
  * several statements and may be refused after one of them.
  */
-export function createBatchReplayHandler(db: Db, onCommit?: ReplayCommitHook) {
+export function createBatchReplayHandler(db: Db, hooks: { onCommit?: ReplayCommitHook; stageEntry?: ReplayEntryStager } = {}) {
+  const { onCommit, stageEntry } = hooks;
   return {
     batchable: (item: OutboxItem) => item.kind === 'submitPermit',
     handleBatch: (items: OutboxItem[]): Promise<ReplayResult[]> =>
       db.transaction(async (tx) => {
-        const results: ReplayResult[] = [];
-        for (const item of items) {
-          const { p, input } = principalOf(item);
-          try {
-            const v = validateSubmission(input, item.idempotencyKey);
-            const r = await submitPermit(tx, p, v, { receiptId: item.id });
-            await onCommit?.(tx, item, r.permitNumber ? [r.permitNumber] : []);
-            results.push({ state: 'PERSISTED', resultId: r.permitNumber! });
-          } catch (err) {
-            if (!isDomainRefusal(err)) throw err;
-            results.push({ state: 'REJECTED', reason: (err as Error).message });
+        const results: ReplayResult[] = new Array(items.length);
+        const refuse = (i: number, err: unknown) => {
+          if (!isDomainRefusal(err)) throw err;
+          results[i] = { state: 'REJECTED', reason: (err as Error).message };
+        };
+        // every check at once: their reads share the transaction's connection, pipelined
+        const planned = await Promise.allSettled(
+          items.map(async (item) => {
+            const { p, input } = principalOf(item);
+            return planSubmission(tx, p, validateSubmission(input, item.idempotencyKey), { receiptId: item.id });
+          }),
+        );
+        const groups = new Map<string, { batching: ChangeBatching; rows: Record<string, unknown>[]; at: number[] }>();
+        for (const [i, outcome] of planned.entries()) {
+          if (outcome.status === 'rejected') {
+            refuse(i, outcome.reason);
+            continue;
           }
+          const plan = outcome.value;
+          const item = items[i]!;
+          if ('prior' in plan) {
+            // already written by an earlier replay that died before settling: the same answer, audited as before
+            await onCommit?.(tx, item, plan.prior.permitNumber ? [plan.prior.permitNumber] : []);
+            results[i] = { state: 'PERSISTED', resultId: plan.prior.permitNumber! };
+            continue;
+          }
+          const batching = plan.write.batch!;
+          const group = groups.get(batching.group) ?? { batching, rows: [], at: [] };
+          groups.set(batching.group, group);
+          group.rows.push({ ...batching.row, audit_entry: stageEntry?.(item) ?? null });
+          group.at.push(i);
         }
-        // a refusal made of a failed statement would leave the transaction aborted, and COMMIT would then roll back
-        // without an error: this fails instead, and the batch goes one item at a time
-        await tx.execute(sql`select 1`);
+        for (const { batching, rows, at } of groups.values()) {
+          const written = await batching.run(tx, batching.params, rows);
+          if (written.length !== rows.length) throw new Error(`replay batch wrote ${written.length} of ${rows.length} submissions`);
+          for (const [k, row] of written.entries()) results[at[k]!] = { state: 'PERSISTED', resultId: String(row.permit_num) };
+        }
         return results;
       }),
   };

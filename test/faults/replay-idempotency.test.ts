@@ -152,4 +152,61 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('outbox replay idempotency (real
     expect(await permitsWithKey(keys[0]!)).toHaveLength(1);
     expect(await permitsWithKey(keys[2]!)).toHaveLength(1);
   });
+
+  test('a batch writes its accepted submissions in one statement, each staging its own audit entry naming its permit', async () => {
+    const keys = Array.from({ length: 6 }, (_, i) => `replay-one-stmt-${i}`);
+    const items = keys.map(
+      (k, i) =>
+        outbox.get(
+          outbox.enqueue({ kind: 'submitPermit', idempotencyKey: k, input: submissionInput(parcelId, 30 + i), principal: who }).id,
+        )!,
+    );
+    const [{ n: pendingBefore }] = rowsOf<{ n: number }>(
+      await tdb.database.db.execute(sql`select count(*)::int as n from audit_pending`),
+    ) as [{ n: number }];
+    const batch = createBatchReplayHandler(tdb.database.db, {
+      stageEntry: (item) => JSON.stringify({ kind: 'graphql', receiptId: item.id, affected: [] }),
+    });
+    const results = await batch.handleBatch(items);
+    expect(results.every((r) => r.state === 'PERSISTED')).toBe(true);
+    // rows inserted by one command share its command id (cmin); one statement per item would give six
+    const written = rowsOf<{ id: string; permit_num: string; cmin: string; xmin: string }>(
+      await tdb.database.db.execute(
+        sql`select id, permit_num, cmin::text, xmin::text from permits where submitted_by = ${who.clientId} and idempotency_key like 'replay-one-stmt-%' order by permit_num`,
+      ),
+    );
+    expect(written.map((r) => r.id)).toEqual(items.map((i) => i.id));
+    expect(written.map((r) => r.permit_num)).toEqual(results.map((r) => (r.state === 'PERSISTED' ? r.resultId : '')));
+    expect(new Set(written.map((r) => `${r.xmin}/${r.cmin}`)).size).toBe(1);
+    const staged = rowsOf<{ entry: { receiptId: string; affected: string[] } }>(
+      await tdb.database.db.execute(sql`select entry from audit_pending order by id offset ${pendingBefore}`),
+    );
+    expect(staged.map((r) => r.entry)).toEqual(
+      items.map((item, i) => expect.objectContaining({ receiptId: item.id, affected: [written[i]!.permit_num] })),
+    );
+    await tdb.database.db.execute(sql`delete from audit_pending`);
+  });
+
+  test('two items of one key in one batch: the batch rolls back whole, and alone the second gets the permit of the first', async () => {
+    const key = 'replay-same-key-0001';
+    const first = outbox.get(
+      outbox.enqueue({ kind: 'submitPermit', idempotencyKey: key, input: submissionInput(parcelId, 50), principal: who }).id,
+    )!;
+    // the outbox keeps one item per key; two instances' outboxes may each hold one
+    const twin = { ...first, id: crypto.randomUUID() };
+    const other = outbox.get(
+      outbox.enqueue({ kind: 'submitPermit', idempotencyKey: 'replay-same-key-0002', input: submissionInput(parcelId, 51), principal: who })
+        .id,
+    )!;
+    await expect(createBatchReplayHandler(tdb.database.db).handleBatch([other, first, twin])).rejects.toThrow();
+    expect(await permitsWithKey(key)).toHaveLength(0);
+    expect(await permitsWithKey('replay-same-key-0002')).toHaveLength(0);
+    const handle = createReplayHandler(tdb.database.db);
+    const [a, b] = [await handle(first), await handle(twin)];
+    const rows = await permitsWithKey(key);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.id).toBe(first.id);
+    expect(a).toEqual({ state: 'PERSISTED', resultId: rows[0]!.number });
+    expect(b).toEqual(a);
+  });
 });
