@@ -44,11 +44,9 @@ import { useRateLimit } from './guard/use-rate-limit.ts';
 import { useCostReport } from './guard/use-cost-report.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
-import { createChangeCounters } from './http/ogc/change-counters.ts';
 import { createOgcRoute } from './http/ogc/ogc-route.ts';
 import { findRoute, HTTP_ROUTES, type RouteName } from './http/route-table.ts';
 import { authorizationServerMetadata, jwksResponse } from './http/well-known.ts';
-import { changeCounter } from './domain/change-counter.ts';
 import type { Logger } from './logger.ts';
 import { createGraphiQLAssets } from './ops/graphiql-assets.ts';
 import { graphiqlExampleTabs } from './ops/graphiql-examples.ts';
@@ -113,6 +111,7 @@ type Route = (request: Request, scope: RequestScope, url: URL, match: RegExpExec
 
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const { config, database, log, services } = deps;
+  const { changeCounters } = services;
   const without = new Set(options.without ?? []);
   const guardOn = !without.has('guard');
   const authOn = !without.has('auth');
@@ -170,7 +169,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // audit: notes each operation as the client sent it, and what the client got; a mutation gets an audited unit
     // of work writing its entry in its transaction. First, so its onExecute runs whichever later plugin stops execution
     auditOn && useAuditTrail(deps.audit),
-    // a conditional OGC request right after this instance's own write sees the new change counter
+    // right after this instance's own write, a conditional OGC request sees the new change counter and a status
+    // poll reads the new status (both remember only what the jurisdiction's changes since vouch for)
     useFreshCountersAfterWrites((jurisdiction) => changeCounters.forget(jurisdiction)),
     // ops: see every result, refusals included
     useMetrics({ metrics }),
@@ -313,11 +313,6 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   // OGC API – Features: same token, policy, buckets, breaker and audit recorder as /graphql
   const localBuckets = new MemoryTokenBucketStore();
-  const changeCounters = createChangeCounters({
-    read: (jurisdiction) => services.breaker.execute(() => changeCounter(database.db, jurisdiction)),
-    listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
-    log,
-  });
   /** Takes `tokens` from the caller's bucket (the one /graphql charges); local buckets while Redis is unreachable. */
   async function chargeBucket(scope: RequestScope, tokens: number) {
     const who = rateLimitIdentity(scope);

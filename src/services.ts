@@ -19,6 +19,9 @@ import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
 import type { StatusCache } from './resilience/status-cache.ts';
 import type { Revocations } from './auth/revocations.ts';
 import type { EventServices } from './events/event-services.ts';
+import { createChangeCounters } from './db/change-counters.ts';
+import { createPublicStatusMemo } from './db/public-status-memo.ts';
+import { changeCounter } from './domain/change-counter.ts';
 
 export interface ServiceDeps {
   config: AppConfig;
@@ -49,10 +52,19 @@ export function createServices(deps: ServiceDeps) {
   /** Status reads are coalesced across requests: the breaker guards each batch's statement (one call per batch). */
   const guardedByBreaker = <T>(fn: () => Promise<T>) => breaker.execute(fn);
 
+  /** What this instance has heard of each jurisdiction's changes (OGC ETags; the public status memo below). */
+  const changeCounters = createChangeCounters({
+    read: (jurisdiction) => breaker.execute(() => changeCounter(database.db, jurisdiction)),
+    listen: (channel, onMessage, onReconnect) => database.listen(channel, onMessage, onReconnect),
+    log: deps.log,
+  });
+  /** Public status answers kept while no change of their jurisdiction was heard: a repeated poll reads nothing. */
+  const statusMemo = createPublicStatusMemo(changeCounters);
+
   async function permitStatus(number: string) {
     try {
       if (down()) throw new BreakerOpenError(0);
-      const row = await getPublicStatus(database.db, number, guardedByBreaker);
+      const row = await statusMemo.get(number, () => getPublicStatus(database.db, number, guardedByBreaker));
       if (!row) return null;
       const asOf = new Date();
       await statusCache.refresh(
@@ -186,7 +198,15 @@ export function createServices(deps: ServiceDeps) {
     return { id: permit.id, state: 'PERSISTED', permitNumber: permit.permitNum };
   }
 
-  return { permitStatus, rememberStatus, submitPermit: submit, scheduleInspection: schedule, submissionReceipt, isDown: down };
+  return {
+    permitStatus,
+    rememberStatus,
+    submitPermit: submit,
+    scheduleInspection: schedule,
+    submissionReceipt,
+    isDown: down,
+    changeCounters,
+  };
 }
 
 export type AppServices = ReturnType<typeof createServices> & {

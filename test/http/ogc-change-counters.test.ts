@@ -1,11 +1,11 @@
 /**
- * The in-memory change counters behind OGC 304s (src/http/ogc/change-counters.ts): kept while the LISTEN
+ * The in-memory change counters behind OGC 304s (src/db/change-counters.ts): kept while the LISTEN
  * subscription vouches for them, dropped on a notification or a reconnect, and never kept from a read that a
  * notification overtook (that read may predate the commit it announces).
  */
 import { expect, test } from 'bun:test';
 import pino from 'pino';
-import { createChangeCounters } from '../../src/http/ogc/change-counters.ts';
+import { createChangeCounters } from '../../src/db/change-counters.ts';
 
 function harness(maxAgeMs?: number) {
   let value = 1;

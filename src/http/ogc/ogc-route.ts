@@ -33,7 +33,7 @@ export interface OgcRouteDeps {
   /** Runs database work through the circuit breaker. */
   guard: <T>(fn: () => Promise<T>) => Promise<T>;
   /**
-   * The jurisdiction's change counter (ETag source), from memory when it can be (change-counters.ts): not guarded
+   * The jurisdiction's change counter (ETag source), from memory when it can be (src/db/change-counters.ts): not guarded
    * here, so during an outage a client whose copy is current still gets its 304 (or a page kept in memory).
    */
   changeCounter: (jurisdiction: string) => Promise<number>;

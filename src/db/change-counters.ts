@@ -6,7 +6,7 @@
  * overtook is not kept (it may predate the commit). A cached value is trusted for `maxAgeMs` at most, and not at
  * all while the subscription is down or after the feed could not read for a while.
  */
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../logger.ts';
 
 export interface ChangeCountersOptions {
   /** Reads the counter from the database (the app passes it through the circuit breaker). */
@@ -27,7 +27,9 @@ export function createChangeCounters(o: ChangeCountersOptions) {
   let live = false;
   let unlisten: (() => Promise<void>) | null = null;
 
+  let heardInAll = 0;
   const changed = (jurisdiction: string) => {
+    heardInAll++;
     generations.set(jurisdiction, (generations.get(jurisdiction) ?? 0) + 1);
     cache.delete(jurisdiction);
   };
@@ -39,6 +41,7 @@ export function createChangeCounters(o: ChangeCountersOptions) {
           (payload) => changed(payload),
           () => {
             epoch++;
+            heardInAll++;
             cache.clear();
           },
         )
@@ -63,6 +66,14 @@ export function createChangeCounters(o: ChangeCountersOptions) {
       }
       return counter;
     },
+    /**
+     * What this instance has heard of `jurisdiction`'s changes, as a token that differs after any later change
+     * (announced by the feed, or {@link forget}); undefined while the feed cannot vouch. A value read from the
+     * database while the token stayed the same is still current as long as the token does.
+     */
+    mark: (jurisdiction: string): string | undefined => (live ? `${epoch}:${generations.get(jurisdiction) ?? 0}` : undefined),
+    /** Changes heard so far in all (reconnects included): a read overtaken by none can be vouched for by its mark. */
+    heard: () => heardInAll,
     /** Drops the cached counter of `jurisdiction` (this instance just committed a change to it). */
     forget: changed,
     /** Resolves once the subscription is set up (tests wait for it). */
