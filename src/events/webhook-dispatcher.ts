@@ -19,7 +19,7 @@ import type { Logger } from '../logger.ts';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { inSpan, traceHeaders } from '../ops/tracing.ts';
 import { linkHeaderOf, withResourceLink, type EventBody } from './resource-link.ts';
-import { deliveryTarget, type TargetPolicy } from './webhook-target.ts';
+import { deliveryTarget, type Resolve, type TargetPolicy } from './webhook-target.ts';
 
 export interface DispatcherOptions {
   db: Db;
@@ -50,6 +50,11 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** Per request: connecting and reading the answer together. @default 10000 */
   timeoutMs?: number;
+  /**
+   * The addresses a target's host name has now, looked up before every attempt; a test gives names of its own
+   * (DNS rebinding, pinning) without a DNS server. @default the system resolver (`dns.lookup`, every address)
+   */
+  resolve?: Resolve;
   onDelivered?: (latencyMs: number) => void;
   onFailed?: (reason: string) => void;
 }
@@ -123,7 +128,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   const backoff = (attempts: number) => Math.min(base * 2 ** (attempts - 1), 3600_000) * (0.5 + Math.random());
 
   async function send(d: Claimed): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
-    const target = await deliveryTarget(d.url, policy);
+    const target = await deliveryTarget(d.url, policy, opts.resolve);
     if ('problem' in target) return { ok: false, status: null, error: `target refused: the URL ${target.problem}` };
     const stored = (typeof d.body === 'string' ? JSON.parse(d.body) : d.body) as EventBody;
     const sent = opts.baseUrl ? withResourceLink(stored, opts.baseUrl()) : stored;
