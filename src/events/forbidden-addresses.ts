@@ -1,8 +1,8 @@
 /**
  * Addresses a webhook may never reach (SSRF): loopback, private, link-local (cloud metadata), shared, reserved,
- * multicast, and IPv6 forms that embed one of those (IPv4-mapped, NAT64, 6to4). Works on the canonical text a
- * WHATWG URL or a DNS lookup gives, so `0x7f000001`, `2130706433`, `127.1` and `[::ffff:127.0.0.1]` all arrive
- * here already as 127.0.0.1 or ::ffff:7f00:1.
+ * multicast, every IPv6 address outside global unicast, and IPv6 forms that embed one of those (IPv4-mapped, NAT64,
+ * 6to4). Works on the canonical text a WHATWG URL or a DNS lookup gives, so `0x7f000001`, `2130706433`, `127.1` and
+ * `[::ffff:127.0.0.1]` all arrive here already as 127.0.0.1 or ::ffff:7f00:1.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -52,23 +52,24 @@ function v6Groups(ip: string): number[] {
 
 const embeddedV4 = (g: number[], from: number) => `${g[from]! >> 8}.${g[from]! & 255}.${g[from + 1]! >> 8}.${g[from + 1]! & 255}`;
 
+/**
+ * Only global unicast (2000::/3) is the public IPv6 Internet; everything else (unspecified, loopback, the reserved
+ * ::/8 with its IPv4-compatible and IPv4-translated forms, unique local, link-local, multicast, SRv6, local-use
+ * NAT64 64:ff9b:1::/48) is refused whatever it embeds, except the two forms that stand for an IPv4 address the host
+ * or the network reaches, which are judged by that address.
+ */
 function v6Blocked(ip: string): boolean {
   const g = v6Groups(ip);
   if (g.length !== 8 || g.some((x) => Number.isNaN(x))) return true;
   const zeroTo = (n: number) => g.slice(0, n).every((x) => x === 0);
-  if (zeroTo(8)) return true; // ::
-  if (zeroTo(7) && g[7] === 1) return true; // ::1
-  if (zeroTo(5) && g[5] === 0xffff) return v4Blocked(embeddedV4(g, 6)); // ::ffff:a.b.c.d
-  if (zeroTo(6)) return true; // ::a.b.c.d (deprecated IPv4-compatible)
+  if (zeroTo(5) && g[5] === 0xffff) return v4Blocked(embeddedV4(g, 6)); // ::ffff:a.b.c.d, IPv4-mapped
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4Blocked(embeddedV4(g, 6)); // NAT64
-  if (g[0] === 0x2002) return v4Blocked(embeddedV4(g, 1)); // 6to4
   const first = g[0]!;
-  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local (fd00:ec2::254: AWS metadata)
-  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
-  if ((first & 0xff00) === 0xff00) return true; // multicast
+  if ((first & 0xe000) !== 0x2000) return true; // outside 2000::/3 (fd00:ec2::254, AWS metadata, among them)
+  if (first === 0x2001 && g[1]! < 0x200) return true; // 2001::/23 IETF special purpose: Teredo, benchmarking, ORCHID
   if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
-  if (first === 0x100 && zeroTo(0) && g.slice(1, 4).every((x) => x === 0)) return true; // discard-only 100::/64
+  if (first === 0x3fff && g[1]! < 0x1000) return true; // 3fff::/20, documentation (RFC 9637)
+  if (first === 0x2002) return v4Blocked(embeddedV4(g, 1)); // 6to4
   return false;
 }
 

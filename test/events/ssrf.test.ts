@@ -38,6 +38,12 @@ const REFUSED = [
   'http://0/hook',
   'http://[::]/hook',
   'http://[64:ff9b::a9fe:a9fe]/hook',
+  'http://[64:ff9b:1::a9fe:a9fe]/hook', // local-use NAT64 of the metadata address
+  'http://[::ffff:0:7f00:1]/hook', // IPv4-translated loopback (SIIT)
+  'http://[::7f00:1]/hook', // IPv4-compatible loopback
+  'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook', // Teredo, carrying 127.0.0.1
+  'http://[100::1]/hook',
+  'http://[5f00::1]/hook',
   'http://metadata.google.internal/computeMetadata/v1/',
   'http://intranet/hook',
   'ftp://example.com/hook',
@@ -77,6 +83,11 @@ describe('webhook targets', () => {
     expect(isForbiddenAddress('::ffff:10.1.2.3')).toBe(true);
     expect(isForbiddenAddress('2002:c0a8:0101::1')).toBe(true); // 6to4 of 192.168.1.1
     expect(isForbiddenAddress('2606:4700:4700::1111')).toBe(false);
+    // outside global unicast, whatever it embeds; inside it, the special-purpose and documentation blocks
+    for (const ip of ['::1:2:3:4', '0:0:1::1', '200::1', '3fff::1', '2001:2::1', '2001:20::1', '2001:db8::1', '64:ff9b:1::808:808'])
+      expect(isForbiddenAddress(ip), ip).toBe(true);
+    for (const ip of ['2001:200::1', '2a00:1450:4001::1', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])
+      expect(isForbiddenAddress(ip), ip).toBe(false);
     expect(isForbiddenAddress('8.8.8.8')).toBe(false);
   });
 
