@@ -274,4 +274,26 @@ describe('subscriptions over SSE', () => {
       other.close();
     }
   });
+
+  // last in this file: the client stays revoked
+  test('revoking a client ends the streams it holds open, and it cannot subscribe again', async () => {
+    const tok = await t.token('demo-inspector');
+    const open = [await subscribe(t.url, STATUS, {}, tok), await subscribe(t.url, STATUS, {}, tok)];
+    try {
+      await Bun.sleep(300);
+      for (const s of open) expect(s.ended).toBe(false);
+      const revoked = await t.gql(`mutation { revokeClient(clientId: "demo-inspector") }`, {}, await t.token('demo-admin'));
+      expect(revoked.body.data?.revokeClient).toBe(true);
+      // the registry looks for revocations every few seconds (src/events/subscription-stream.ts)
+      const until = Date.now() + 10_000;
+      while (open.some((s) => !s.ended) && Date.now() < until) await Bun.sleep(100);
+      for (const s of open) expect(s.ended).toBe(true);
+      expect(t.running.services.events.streams.openStreams('demo-inspector')).toBe(0);
+      const again = await subscribe(t.url, STATUS, {}, tok);
+      expect(again.status).toBe(401);
+      again.close();
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
 });
