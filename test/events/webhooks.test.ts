@@ -285,4 +285,16 @@ describe('webhooks', () => {
       other.stop();
     }
   });
+
+  // after the tests above: deliveries succeeded, and some attempts failed with HTTP 500 first
+  test('metrics show delivery latency, failures by reason and the backlog', async () => {
+    const res = await fetch(`${t.url}/metrics`); // from loopback: METRICS_ALLOW's default
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (line: RegExp) => Number(new RegExp(`^${line.source} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    expect(value(/webhook_delivery_latency_seconds_count/)).toBeGreaterThanOrEqual(3);
+    expect(value(/webhook_delivery_failures_total\{reason="http_500"\}/)).toBeGreaterThanOrEqual(2);
+    expect(value(/webhook_deliveries_pending/)).toBeGreaterThanOrEqual(0);
+    expect(value(/subscription_streams_open/)).toBe(0);
+  });
 });
