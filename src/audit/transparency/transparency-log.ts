@@ -48,6 +48,13 @@ export interface TransparencyLogDeps {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** A row of audit_checkpoints as read here; nothing in it is believed before its JWS verifies. */
+interface StoredCheckpointRow {
+  size: string;
+  root_hash: string;
+  signature: string;
+}
+
 export function createTransparencyLog(d: TransparencyLogDeps) {
   const notes = new Map<string, string>();
   // the checkpoint endpoint is public: each stored JWS is verified once, not on every request
@@ -78,31 +85,46 @@ export function createTransparencyLog(d: TransparencyLogDeps) {
       })
     : null;
 
-  /** The newest stored checkpoint whose JWS verifies; the empty tree when there is none. */
-  async function latestHead(): Promise<TreeHead> {
-    const rows = rowsOf<{ size: string; root_hash: string; signature: string }>(
-      await d.db.execute(
-        sql`select size::text as size, root_hash, signature from audit_checkpoints order by audit_checkpoints.size desc limit 5`,
-      ),
-    );
-    for (const r of rows) {
-      let ok = verified.get(r.signature);
-      if (ok === undefined) {
-        const keys = await d.checkpointKeys();
-        try {
-          const s = await verifyCheckpoint(r.signature, keys);
-          ok = s.size === Number(r.size) && s.rootHash === r.root_hash;
-        } catch (err) {
-          // not signed by us: never published (any other failure is not remembered)
-          if (!(err instanceof CheckpointVerificationError)) throw err;
-          ok = false;
-        }
-        if (verified.size > 256) verified.clear();
-        verified.set(r.signature, ok);
+  /** True when the stored row's JWS is ours and signs exactly its size and root. */
+  async function rowVerifies(r: StoredCheckpointRow): Promise<boolean> {
+    let ok = verified.get(r.signature);
+    if (ok === undefined) {
+      const keys = await d.checkpointKeys();
+      try {
+        const s = await verifyCheckpoint(r.signature, keys);
+        ok = s.size === Number(r.size) && s.rootHash === r.root_hash;
+      } catch (err) {
+        // not signed by us: never published (any other failure is not remembered)
+        if (!(err instanceof CheckpointVerificationError)) throw err;
+        ok = false;
       }
-      if (ok) return { origin: d.origin, size: Number(r.size), rootHash: r.root_hash };
+      if (verified.size > 4096) verified.clear();
+      verified.set(r.signature, ok);
     }
-    return { origin: d.origin, size: 0, rootHash: hex(merkleTreeHash([])) };
+    return ok;
+  }
+
+  /**
+   * The newest stored checkpoint whose JWS verifies; the empty tree when there is none. Pages on past rows that
+   * do not verify, however many: rows written straight into the table (the app role may insert) must not make
+   * the log sign an older or the empty tree in place of its latest one.
+   */
+  async function latestHead(): Promise<TreeHead> {
+    const PAGE = 16;
+    // sizes are unique (the table's key), so paging by size below the last row read skips nothing
+    let below = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const rows: StoredCheckpointRow[] = rowsOf<StoredCheckpointRow>(
+        await d.db.execute(sql`
+          select size::text as size, root_hash, signature from audit_checkpoints
+          where size < ${below}::bigint order by audit_checkpoints.size desc limit ${PAGE}::int`),
+      );
+      for (const r of rows) {
+        if (await rowVerifies(r)) return { origin: d.origin, size: Number(r.size), rootHash: r.root_hash };
+      }
+      if (rows.length < PAGE) return { origin: d.origin, size: 0, rootHash: hex(merkleTreeHash([])) };
+      below = Number(rows[rows.length - 1]!.size);
+    }
   }
 
   /** The log-signed note of a tree, without cosignatures. */

@@ -105,4 +105,16 @@ describe('forged checkpoint rows', () => {
       values (1000000, ${'a'.repeat(64)}, ${'b'.repeat(64)}, 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA')`);
     expect((await getText(`${t.url}/audit/checkpoint`)).body).toBe(before);
   });
+
+  test('more forged rows than one read holds do not roll the published tree back to an older or empty one', async () => {
+    const { sql } = await import('drizzle-orm');
+    const before = (await getText(`${t.url}/audit/checkpoint`)).body;
+    expect(Number(before.split('\n')[1])).toBeGreaterThan(0);
+    for (let i = 1; i <= 40; i++) {
+      await t.tdb.database.db.execute(sql`
+        insert into audit_checkpoints (size, head_hash, root_hash, signature)
+        values (${1_000_000 + i}, ${'a'.repeat(64)}, ${'b'.repeat(64)}, ${`eyJhbGciOiJFUzI1NiJ9.e30.forged${i}`})`);
+    }
+    expect((await getText(`${t.url}/audit/checkpoint`)).body).toBe(before);
+  });
 });

@@ -268,3 +268,29 @@ describe('a split view shown to two witnesses', () => {
     }
   });
 });
+
+describe('a witness across a log key rotation', () => {
+  test('refuses the new key until it is pinned, then checks the new tree against the one the old key signed', async () => {
+    const { signer: oldKey } = generateNoteKey('permits.example.gov/audit');
+    const { signer: newKey } = generateNoteKey('permits.example.gov/audit');
+    const log = maliciousLog(oldKey);
+    try {
+      const dir = stateDir();
+      log.show(log.honest, 8);
+      await witnessOnce({ logUrl: log.url, stateDir: dir, logKeys: [formatVerifierKey(oldKey)] });
+      // the log now signs with a key this witness was never told about: never trusted silently
+      log.show(log.honest, 12, newKey);
+      await expect(witnessOnce({ logUrl: log.url, stateDir: dir })).rejects.toThrow('signature');
+      // pinned next to the old one: the checkpoint the old key signed still opens, so a rewrite is still a fork
+      log.show(log.forked, 12, newKey);
+      await expect(witnessOnce({ logUrl: log.url, stateDir: dir, logKeys: [formatVerifierKey(newKey)] })).rejects.toThrow('fork');
+      log.show(log.honest, 12, newKey);
+      const r = await witnessOnce({ logUrl: log.url, stateDir: dir });
+      expect(r.previousSize).toBe(8);
+      expect(r.checkpoint.note.verifiedBy.map((v) => v.keyId)).toEqual([newKey.keyId]);
+      expect(readFileSync(join(dir, 'log.vkey'), 'utf8').trim().split('\n')).toEqual([oldKey, newKey].map(formatVerifierKey));
+    } finally {
+      log.stop();
+    }
+  });
+});
