@@ -4,7 +4,7 @@
  * format and mapped vocabularies, and for the absence of any applicant data.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { writeFileSync } from 'node:fs';
@@ -247,6 +247,16 @@ describe('BLDS exports', () => {
         expect(doc).toMatch(new RegExp(`\\|\\s*\`${ours}\`\\s*\\|\\s*${cell}\\s*\\|`));
       }
     }
+  });
+
+  test('every BLDS field the GraphQL schema cites is one BLDS defines (RequestDate, not RequestedDate)', () => {
+    const known = new Set([...REQUIRED, ...RECOMMENDED_HELD, ...INSPECTION_FIELDS, ...STATUS_CHANGE_FIELDS]);
+    const dir = join(import.meta.dir, '..', '..', 'schema');
+    const cited = readdirSync(dir)
+      .filter((f) => f.endsWith('.graphql'))
+      .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/\bBLDS ([A-Z][A-Za-z0-9]*)/g)].map((m) => `${f}: ${m[1]}`));
+    expect(cited.length).toBeGreaterThan(10);
+    expect(cited.filter((c) => !known.has(c.slice(c.indexOf(': ') + 2)))).toEqual([]);
   });
 
   test(
