@@ -227,9 +227,28 @@ describe('BLDS exports', () => {
   test(
     'status-changes: one row per status a permit entered, with its BLDS mapped value and day',
     async () => {
+      // a correction or condition is noted in the history as from = to (src/domain/permit-conditions.ts): not a
+      // status the permit entered, so not a row (historyCount was taken before this note)
+      const database = await cdb.open();
+      try {
+        const [h] = await database.db
+          .select({ permitId: permitStatusHistory.permitId, to: permitStatusHistory.toStatus })
+          .from(permitStatusHistory)
+          .limit(1);
+        await database.db.insert(permitStatusHistory).values({
+          permitId: h!.permitId,
+          fromStatus: h!.to,
+          toStatus: h!.to,
+          reason: 'correction 0000-NOTE-ROW added: provide structural calcs',
+          actor: 'demo-clerk',
+        });
+      } finally {
+        await database.close();
+      }
       const { header, rows, raw } = await exportCsv('status-changes');
       for (const f of STATUS_CHANGE_FIELDS) expect(header).toContain(f);
       expect(rows.length).toBe(historyCount);
+      expect(raw).not.toContain('NOTE-ROW');
       for (const r of rows) {
         expect(col(r, 'StatusPreviousDate')).toMatch(DAY);
         expect(BLDS_STATUS_PREVIOUS).toContain(col(r, 'StatusPreviousMapped'));
