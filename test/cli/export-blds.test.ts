@@ -198,7 +198,7 @@ describe('BLDS exports', () => {
   );
 
   test(
-    'inspections: the BLDS inspection fields by their BLDS names, BLDS ResultMapped values, Final and ReInspection as Yes/No',
+    'inspections: the BLDS inspection fields by their BLDS names, BLDS ResultMapped values, Final and ReInspection (needed) as Yes/No',
     async () => {
       const { header, rows, raw } = await exportCsv('inspections');
       for (const f of INSPECTION_FIELDS) expect(header).toContain(f);
@@ -211,7 +211,8 @@ describe('BLDS exports', () => {
         expect(col(r, 'RequestDate')).toMatch(DAY);
         if (col(r, 'Result') !== 'PENDING') expect(col(r, 'InspectedDate')).toMatch(DAY);
         expect(['Yes', 'No']).toContain(col(r, 'Final'));
-        expect(['Yes', 'No']).toContain(col(r, 'ReInspection'));
+        // BLDS: "whether a reinspection is needed": after a rejected or partial result only
+        expect(col(r, 'ReInspection')).toBe(['Rejected', 'Partial'].includes(col(r, 'ResultMapped')) ? 'Yes' : 'No');
         expect(col(r, 'ResultMapped')).toBe(EXPECTED_RESULT_MAPPED[col(r, 'Result')]!);
         if (col(r, 'ResultMapped') !== '') expect(BLDS_INSPECTION_RESULT).toContain(col(r, 'ResultMapped'));
         expect(col(r, 'Final') === 'Yes').toBe(col(r, 'InspType') === 'Final');
@@ -219,6 +220,7 @@ describe('BLDS exports', () => {
       // the demo data has inspections passed, failed and still to come: each mapping is exercised
       const results = new Set(rows.map((r) => col(r, 'Result')));
       for (const ours of ['PENDING', 'PASS', 'FAIL']) expect(results).toContain(ours);
+      expect(rows.some((r) => col(r, 'ReInspection') === 'Yes')).toBe(true);
       expectNoPersonalData(raw);
     },
     CLI_TEST_TIMEOUT,
