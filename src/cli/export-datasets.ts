@@ -17,6 +17,7 @@ import {
   INSPECTION_RESULT_MAPPED,
   inspectionTypeMapped,
   isFinalInspectionType,
+  reinspectionNeeded,
   STATUS_MAPPED,
 } from '../domain/blds-vocabulary.ts';
 import { type CsvValue, writeCsv } from './blds-csv.ts';
@@ -73,7 +74,6 @@ export async function* inspectionRecords(db: Executor, jurisdiction?: string): A
         windowStart: inspections.windowStart,
         recordedAt: inspections.recordedAt,
         isFinal: inspections.isFinal,
-        isReinspection: inspections.isReinspection,
         inspector: inspections.inspector,
         assignedInspector: inspections.assignedInspector,
       })
@@ -95,7 +95,7 @@ export async function* inspectionRecords(db: Executor, jurisdiction?: string): A
         InspectedDate: bldsDate(r.recordedAt, r.timezone),
         // rows from before the flag existed (and imports) are final when their type says so
         Final: bldsFlag(r.isFinal || isFinalInspectionType(r.type)),
-        ReInspection: bldsFlag(r.isReinspection),
+        ReInspection: bldsFlag(reinspectionNeeded(r.result)),
         // staff client ids, not people's names
         Inspector: r.inspector ?? r.assignedInspector,
         Jurisdiction: r.jurisdictionId,

@@ -179,7 +179,7 @@ export const importInspections = importCommand(
   `Columns (BLDS names, case-insensitive; others ignored): PermitNum, InspType, Result (ours: PENDING, PASS, FAIL,
 PARTIAL, CANCELLED, or a legacy spelling such as Approved) or ResultMapped (BLDS: Passed, Rejected, Partial,
 Cancelled, OK for Service), ScheduledDate and/or InspectedDate (at least one), RequestDate (or RequestedDate), Final
-and ReInspection (Yes/No or Y/N), Inspector (an identifier; it is exported as is, so not a person's name). An inspection is
+and ReInspection (Yes/No or Y/N; checked, not stored: the result says whether one is needed), Inspector (an identifier; it is exported as is, so not a person's name). An inspection is
 identified by PermitNum, InspType and ScheduledDate (InspectedDate when there is no ScheduledDate): a rerun updates
 its result, dates and flags. A ScheduledDate without a time books the whole local day of the inspectors' capacity.
 Import the permits first. No webhook or subscription events are raised for imported inspections.`,

@@ -104,3 +104,6 @@ export function bldsDate(d: Date | null, timeZone: string): string | null {
 
 /** BLDS yes/no flags (`Final`, `ReInspection`): BLDS spells them `Yes` and `No`. */
 export const bldsFlag = (b: boolean) => (b ? 'Yes' : 'No');
+
+/** BLDS `ReInspection` says whether a reinspection is NEEDED: after a rejected or partial result, not before a result. */
+export const reinspectionNeeded = (result: InspectionResult) => result === 'FAIL' || result === 'PARTIAL';

@@ -1,10 +1,14 @@
 /**
  * Parcels as GeoJSON features with their polygons (OGC API – Features `parcels`). A parcel is public record
- * (APN, address, zoning); a principal sees its own jurisdiction's only.
+ * (APN, address, zoning); a principal sees its own jurisdiction's only. The address parts carry their BLDS names
+ * and are filled as the permits collection and the BLDS export fill them (permit-features.ts), so a parcel and its
+ * permits show one address: a parcel without address parts shows its one-line address and the jurisdiction's name
+ * and state.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { rowsOf } from '../db/rows.ts';
+import { jurisdictions } from '../db/schema/jurisdictions.ts';
 import { parcels } from '../db/schema/parcels.ts';
 import type { BBox } from './bbox.ts';
 import { jsonNumber, jsonObject, jsonString } from './json-text.ts';
@@ -24,6 +28,11 @@ export interface ParcelFeatureQuery {
 export const PARCEL_FEATURE_PROPERTIES = {
   PIN: 'string',
   Address: 'string',
+  OriginalAddress1: 'string',
+  OriginalAddress2: 'string',
+  OriginalCity: 'string',
+  OriginalState: 'string',
+  OriginalZip: 'string',
   ZoningCode: 'string',
   Latitude: 'number',
   Longitude: 'number',
@@ -39,12 +48,20 @@ const featureJson = jsonObject([
     jsonObject([
       ['PIN', jsonString(parcels.apn)],
       ['Address', jsonString(parcels.address)],
+      ['OriginalAddress1', jsonString(sql`coalesce(${parcels.address1}, ${parcels.address})`)],
+      ['OriginalAddress2', jsonString(parcels.address2)],
+      ['OriginalCity', jsonString(sql`coalesce(${parcels.city}, ${jurisdictions.name})`)],
+      ['OriginalState', jsonString(sql`coalesce(${parcels.state}, ${jurisdictions.state})`)],
+      ['OriginalZip', jsonString(parcels.zip)],
       ['ZoningCode', jsonString(parcels.zoningCode)],
       ['Latitude', jsonNumber(parcels.latitude)],
       ['Longitude', jsonNumber(parcels.longitude)],
     ]),
   ],
 ]);
+
+// the jurisdiction (a small table joined on its key) gives the city and state fallbacks
+const from = sql`${parcels} inner join ${jurisdictions} on ${jurisdictions.id} = ${parcels.jurisdictionId}`;
 
 function conditions(p: Principal, bbox: BBox | null | undefined): SQL[] {
   const conds: SQL[] = [eq(parcels.jurisdictionId, p.jurisdiction)];
@@ -64,7 +81,7 @@ export function parcelFeaturePage(db: Executor, p: Principal, q: ParcelFeatureQu
   return featurePage(db, {
     key: sql`${parcels.apn}`,
     feature: featureJson,
-    from: sql`${parcels}`,
+    from,
     where: conditions(p, q.bbox),
     limit: q.limit,
     cursor: q.cursor ?? null,
@@ -76,7 +93,7 @@ export function parcelFeaturePage(db: Executor, p: Principal, q: ParcelFeatureQu
 export async function parcelFeature(db: Executor, p: Principal, apn: string): Promise<string | null> {
   if (apn.length > 64 || apn.includes('\u0000')) return null;
   const [row] = rowsOf<{ f: string }>(
-    await db.execute(sql`select ${featureJson} as f from ${parcels} where ${and(...conditions(p, null), eq(parcels.apn, apn))}`),
+    await db.execute(sql`select ${featureJson} as f from ${from} where ${and(...conditions(p, null), eq(parcels.apn, apn))}`),
   );
   return row?.f ?? null;
 }

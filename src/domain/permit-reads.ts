@@ -1,8 +1,8 @@
 /** Permit queries, always within what the principal may see (see visibility.ts). */
-import { and, asc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { contractors } from '../db/schema/contractors.ts';
-import { parcels } from '../db/schema/parcels.ts';
+import { type Parcel, parcels, zoningCodes } from '../db/schema/parcels.ts';
 import { permits, type Permit, type PermitStatus, type PermitType } from '../db/schema/permits.ts';
 import { badInput } from '../errors.ts';
 import { checkBBox, type BBox } from './bbox.ts';
@@ -154,15 +154,20 @@ export async function getPublicStatus(db: Executor, number: string, guard: Guard
   ).load(number);
 }
 
+/** A parcel as the batch loader reads it: with its zoning code's category. */
+export type ClassifiedParcel = Parcel & { zoningCategory: string };
+
 /**
  * Batch loaders' queries, scoped to one jurisdiction: prepared once per loader and run per batch with
  * `.execute({ keys })` (the ids), so drizzle builds the SQL text once (db/batched-reads.ts, anyOfKeys).
  */
 export const batch = {
+  // with the zoning category, which is the permit's BLDS PermitClass (blds-vocabulary.ts): no statement of its own
   parcels: (db: Executor, jurisdiction: string) =>
     db
-      .select()
+      .select({ ...getTableColumns(parcels), zoningCategory: zoningCodes.category })
       .from(parcels)
+      .innerJoin(zoningCodes, eq(zoningCodes.code, parcels.zoningCode))
       .where(and(eq(parcels.jurisdictionId, jurisdiction), anyOfKeys(parcels.id, 'uuid')))
       .prepare('parcels_by_id'),
   contractors: (db: Executor, jurisdiction: string) =>

@@ -9,11 +9,10 @@ import { byKey, coalesced, groupedByKey, once } from '../db/batched-reads.ts';
 import type { Db } from '../db/client.ts';
 import type { ChecklistItem, Inspection } from '../db/schema/inspections.ts';
 import type { Contractor } from '../db/schema/contractors.ts';
-import type { Parcel } from '../db/schema/parcels.ts';
 import type { PermitStatusChange } from '../db/schema/permits.ts';
 import type { PermitCondition } from '../db/schema/permit-conditions.ts';
 import { conditionsOfPermits } from '../domain/condition-reads.ts';
-import { batch } from '../domain/permit-reads.ts';
+import { batch, type ClassifiedParcel } from '../domain/permit-reads.ts';
 import type { Principal } from '../domain/principal.ts';
 import { checklistOfInspections, historyOfPermits, inspectionsOfPermits } from '../domain/related-reads.ts';
 
@@ -42,14 +41,14 @@ export function createLoaders(db: Db, p: Principal | null) {
   const j = p?.jurisdiction ?? '';
   return {
     parcel: p
-      ? viaStatement<Parcel, Parcel>(
+      ? viaStatement<ClassifiedParcel, ClassifiedParcel>(
           db,
           'parcel',
           j,
           () => batch.parcels(db, j),
           (ids, rows) => byKey(ids, rows, (r) => r.id),
         )
-      : new DataLoader<string, Parcel | null>(none),
+      : new DataLoader<string, ClassifiedParcel | null>(none),
     contractor: p
       ? viaStatement<Contractor, Contractor>(
           db,

@@ -139,7 +139,9 @@ function checkInspection(input: unknown, j: Jurisdiction): Checked<InspectionRow
       recorded_at: dates.inspecteddate?.toISOString() ?? null,
       created_at: requested.toISOString(),
       is_final: flags.final ?? false,
-      is_reinspection: flags.reinspection ?? false,
+      // BLDS's ReInspection says whether one is needed, which the result already tells (it is exported from it);
+      // whether this inspection IS a re-inspection is not in a BLDS file
+      is_reinspection: false,
       inspector: inspector === '' ? null : inspector,
     },
   };

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/rows.ts';
+import { PARCEL_FEATURE_PROPERTIES } from '../../src/domain/parcel-features.ts';
 import { PERMIT_FEATURE_PROPERTIES } from '../../src/domain/permit-features.ts';
 import { BreakerOpenError } from '../../src/resilience/breaker.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -209,7 +210,7 @@ describe('documents and media types', () => {
     }
   });
 
-  test('permits carry the BLDS facts: address parts, permit class, square footage, housing units, expiry, master permit', async () => {
+  test('permits and parcels carry the BLDS facts (address parts, class, sq ft, units, expiry, master permit) in OGC and GraphQL', async () => {
     const [first, second] = (await items('/ogc/collections/permits/items?limit=2')).features;
     // every property the collection declares, and no other
     expect(Object.keys(first!.properties).sort()).toEqual(Object.keys(PERMIT_FEATURE_PROPERTIES).sort());
@@ -246,10 +247,41 @@ describe('documents and media types', () => {
     const gj = await t.gql(`{ permitsGeoJSON(bbox: { minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 }, first: 10000) }`, {}, gis);
     const viaGraphql = gj.body.data.permitsGeoJSON.features.find((f: Feature) => f.properties.PermitNum === first!.id);
     expect(viaGraphql.properties).toMatchObject({ ExpiresDate: '2027-03-31', HousingUnits: 2, OriginalZip: '62701' });
+    // and on GraphQL's Permit and Parcel types (issue 24: "exposed in GraphQL and OGC properties")
+    const asPermit = await t.gql(
+      `query($n: String!) { permit(number: $n) { permitClass permitClassMapped totalSqFt housingUnits expiresOn masterPermitNumber
+        parcel { address1 address2 city state zip } } }`,
+      { n: first!.id },
+      clerk,
+    );
+    expect(asPermit.body.errors).toBeUndefined();
+    expect(asPermit.body.data.permit).toEqual({
+      permitClass: zoning!.category,
+      permitClassMapped: zoning!.category === 'residential' ? 'Residential' : 'Non-Residential',
+      totalSqFt: 1850,
+      housingUnits: 2,
+      expiresOn: '2027-03-31',
+      masterPermitNumber: second!.id,
+      parcel: { address1: '12 Elm St', address2: 'Unit 4', city: 'Springfield', state: 'IL', zip: '62701' },
+    });
+    // the parcel's own feature carries the same address parts, by the same BLDS names
+    const parcel = await get(`/ogc/collections/parcels/items/${encodeURIComponent(one.body.properties.PIN)}`);
+    expect(parcel.status).toBe(200);
+    expect(Object.keys(parcel.body.properties).sort()).toEqual(Object.keys(PARCEL_FEATURE_PROPERTIES).sort());
+    expect(parcel.body.properties).toMatchObject({
+      OriginalAddress1: '12 Elm St',
+      OriginalAddress2: 'Unit 4',
+      OriginalCity: 'Springfield',
+      OriginalState: 'IL',
+      OriginalZip: '62701',
+    });
     // a permit whose source held none of these: nulls, and the jurisdiction's name as the city
     const plain = await get(`/ogc/collections/permits/items/${encodeURIComponent(second!.id)}`);
     expect(plain.body.properties).toMatchObject({ TotalSqFt: null, HousingUnits: null, ExpiresDate: null, MasterPermitNum: null });
     expect(plain.body.properties.OriginalCity).toBe('Demo City');
+    const plainParcel = await get(`/ogc/collections/parcels/items/${encodeURIComponent(plain.body.properties.PIN)}`);
+    expect(plainParcel.body.properties.OriginalCity).toBe(plain.body.properties.OriginalCity);
+    expect(plainParcel.body.properties.OriginalAddress1).toBe(plain.body.properties.OriginalAddress1);
   });
 
   test('one feature by id, with its links; HEAD answers too', async () => {

@@ -3,6 +3,7 @@ import type { ChecklistItem, Inspection } from '../../db/schema/inspections.ts';
 import type { Parcel } from '../../db/schema/parcels.ts';
 import type { Permit, PermitStatusChange } from '../../db/schema/permits.ts';
 import type { Contractor } from '../../db/schema/contractors.ts';
+import { permitClassMapped } from '../../domain/blds-vocabulary.ts';
 import { pageSize } from '../../domain/pagination.ts';
 import { hasScope } from '../../domain/principal.ts';
 import { loadersOf, type GraphQLContext } from '../context.ts';
@@ -18,6 +19,12 @@ export const permitTypeResolvers = {
     expiresOn: (p: Permit) => p.expiresDate ?? null,
     masterPermitNumber: (p: Permit) => p.masterPermitNum ?? null,
     parcel: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).parcel.load(p.parcelId),
+    // BLDS PermitClass is the parcel's zoning category, read with the parcel (as the BLDS export and OGC fill it)
+    permitClass: async (p: Permit, _: unknown, ctx: GraphQLContext) => (await loadersOf(ctx).parcel.load(p.parcelId))?.zoningCategory,
+    permitClassMapped: async (p: Permit, _: unknown, ctx: GraphQLContext) => {
+      const parcel = await loadersOf(ctx).parcel.load(p.parcelId);
+      return parcel ? permitClassMapped(parcel.zoningCategory) : null;
+    },
     contractor: (p: Permit, _: unknown, ctx: GraphQLContext) => loadersOf(ctx).contractor.load(p.contractorId),
     inspections: async (p: Permit, args: { first?: number | null }, ctx: GraphQLContext) =>
       (await loadersOf(ctx).inspections.load(p.id)).slice(0, pageSize(args.first)),
