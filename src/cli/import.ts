@@ -141,7 +141,8 @@ export const importParcels = importCommand(
   `FILE is a GeoJSON FeatureCollection of Polygon/MultiPolygon features in WGS 84 (from a shapefile or file
 geodatabase: ogr2ogr -f GeoJSON -t_srs EPSG:4326 out.geojson county.shp), or a CSV (name ending .csv) with a wkt
 column. Columns (feature properties or CSV headers, case-insensitive; others ignored): apn, address1, address2,
-city, state, zip, zoning, and in CSV wkt.`,
+city, state, zip, zoning, and in CSV wkt. A file without apn or zoning (or a CSV without wkt) is refused before any
+row, naming the columns it has: rename the county's (ogr2ogr -sql "SELECT PARCEL_ID AS apn, ZONE AS zoning … FROM layer").`,
 );
 
 export const importContractors = importCommand(

@@ -26,11 +26,30 @@ export interface ParcelRow {
   geometry: Polygonal;
 }
 
+/**
+ * Properties every parcel needs. A file without one (ogr2ogr keeps the county's attribute names, e.g. PARCEL_ID) is
+ * one mistake, named once before any row as a CSV's missing column is, not one refusal per feature.
+ */
+const REQUIRED = ['apn', 'zoning'] as const;
+
+/** The required properties the first feature lacks, as a file-level error naming what it has instead. */
+function missingProperties(path: string, index: number, properties: unknown): ImportFileError | null {
+  const names = properties && typeof properties === 'object' ? Object.keys(properties) : [];
+  const lower = new Set(names.map((n) => n.toLowerCase()));
+  const missing = REQUIRED.filter((c) => !lower.has(c));
+  if (!missing.length) return null;
+  return new ImportFileError(
+    `${path}:${index}: missing property(ies) ${missing.join(', ')} (found: ${names.join(', ') || 'none'}): rename them in the file or ` +
+      `on the way (ogr2ogr -sql "SELECT <id column> AS apn, <zoning column> AS zoning, … FROM <layer>")`,
+  );
+}
+
 /** CRS names that mean WGS 84 longitude/latitude; anything else must be reprojected first. */
 const WGS84 =
   /^(urn:ogc:def:crs:OGC:1\.3:CRS84|urn:ogc:def:crs:EPSG::4326|EPSG:4326|http:\/\/www\.opengis\.net\/def\/crs\/OGC\/1\.3\/CRS84)$/i;
 
 async function* geojsonItems(path: string, chunks: AsyncIterable<string>): AsyncGenerator<SourceItem> {
+  let first = true;
   try {
     for await (const f of geojsonFeatures(chunks, (crs) => {
       const name = (crs as { properties?: { name?: unknown } } | undefined)?.properties?.name;
@@ -46,7 +65,14 @@ async function* geojsonItems(path: string, chunks: AsyncIterable<string>): Async
       }
       const feature = f.feature as { type?: unknown; properties?: unknown; geometry?: unknown } | null;
       if (!feature || typeof feature !== 'object' || feature.type !== 'Feature') yield { at: f.index, reason: 'not a GeoJSON Feature' };
-      else yield { at: f.index, input: { fields: normalizeFields(feature.properties), geometry: checkPolygonal(feature.geometry) } };
+      else {
+        if (first) {
+          first = false;
+          const missing = missingProperties(path, f.index, feature.properties);
+          if (missing) throw missing;
+        }
+        yield { at: f.index, input: { fields: normalizeFields(feature.properties), geometry: checkPolygonal(feature.geometry) } };
+      }
     }
   } catch (err) {
     if (err instanceof GeoJsonFormatError) throw new ImportFileError(`${path}: ${err.message}`);
@@ -55,7 +81,7 @@ async function* geojsonItems(path: string, chunks: AsyncIterable<string>): Async
 }
 
 async function* csvParcelItems(path: string, chunks: AsyncIterable<string>): AsyncGenerator<SourceItem> {
-  for await (const item of csvItems(path, chunks, ['apn', 'wkt'])) {
+  for await (const item of csvItems(path, chunks, [...REQUIRED, 'wkt'])) {
     if ('reason' in item) yield item;
     else {
       const fields = item.input as Record<string, string>;

@@ -89,6 +89,10 @@ const scriptJson = (v: unknown) =>
     .replace(/\u2029/g, '\\u2029');
 
 export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPHIQL_ASSETS_PATH): string {
+  // Yoga's page gives GraphiQL an initial query (`?query=`, else `query`, else its welcome text), and GraphiQL puts it
+  // in the open tab's editor: preset tabs opened titled by their operation but showing the welcome text. The first
+  // preset tab's text as that query makes the editor show it (a later visit finds that tab again in its storage).
+  const page = opts.defaultTabs?.[0]?.query ? { ...opts, query: opts.defaultTabs[0].query } : opts;
   const title = escapeHtml(opts.title || 'GraphiQL');
   const a = basePath;
   const workers = { editorWorkerService: `${a}editor.worker.js`, json: `${a}json.worker.js`, graphql: `${a}graphql.worker.js` };
@@ -104,7 +108,7 @@ export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPH
     `function prepareWorkers(){return Promise.all(Object.entries(workerUrls).map(async([r,o])=>{const e=await fetch(o),t=await e.text();workers[r]=prepareBlob(t)}))}` +
     `self.MonacoEnvironment={globalAPI:!1,getWorkerUrl:function(r,o){return workers[o]}}</script>` +
     `<script src="${a}yoga-graphiql.umd.js"></script>` +
-    `<script>prepareWorkers().finally(()=>{YogaGraphiQL.renderYogaGraphiQL(root,Object.assign(${scriptJson(opts)},pgTokenHelp))})</script>` +
+    `<script>prepareWorkers().finally(()=>{YogaGraphiQL.renderYogaGraphiQL(root,Object.assign(${scriptJson(page)},pgTokenHelp))})</script>` +
     `</body></html>`
   );
 }

@@ -1,7 +1,8 @@
 /**
  * GraphiQL in a real browser (Debian's Chromium driven by playwright-core): the page served at GET /graphql
- * loads its assets from this server (no CDN), the CSP stays intact (no violation reported), the page says how to
- * get and paste a token before there is one, an analyst pastes a bearer token into the headers editor, the schema
+ * loads its assets from this server (no CDN), the CSP stays intact (no violation reported), a first visit opens the
+ * example operations of docs/examples as tabs (the analyst's first), the page says how to get and paste a token before
+ * there is one and that a role without introspection may not read the schema, an analyst pastes a bearer token into the headers editor, the schema
  * is fetched again without any click, then permitStats runs and shows the result. Screenshot:
  * test/artifacts/graphiql.png (git-ignored).
  * Skipped when /usr/bin/chromium is absent (`apt-get install -y chromium`).
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { graphiqlExampleTabs } from '../../src/ops/graphiql-examples.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { setDefaultTimeout } from 'bun:test';
 
@@ -25,6 +27,9 @@ const hasChromium = existsSync(CHROMIUM);
 const WIRING_FILES = ['app.ts', 'bootstrap.ts', 'main.ts', 'http/serve.ts'].map((f) => join(import.meta.dir, '../../src', f));
 const wiredTo = (module: string) => WIRING_FILES.some((f) => readFileSync(f, 'utf8').includes(module));
 const wired = wiredTo('ops/graphiql-assets');
+
+/** GraphiQL names a tab after the first operation of its document: the analyst's example first, then by file name. */
+const EXAMPLE_TAB_TITLES = graphiqlExampleTabs().map(({ query }) => /^(?:query|mutation|subscription)\s+(\w+)/m.exec(query)![1]!);
 
 let t: TestServer | undefined;
 let browser: BrowserContext | undefined;
@@ -91,6 +96,15 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
       expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
       await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 120_000 });
 
+      // a first visit opens the example operations of docs/examples as tabs, one per role, the analyst's first and open
+      const tabs = (await page.locator('.graphiql-tab .graphiql-tab-button').allTextContents()).map((text) => text.trim());
+      expect(tabs).toEqual(EXAMPLE_TAB_TITLES);
+      expect(await page.locator('.graphiql-tab-active .graphiql-tab-button').textContent()).toContain('PermitsByStatus');
+      // its editor holds the analyst's example, not Yoga's welcome text (Monaco renders spaces as U+00A0)
+      const editorText = ((await page.locator('.graphiql-query-editor').textContent()) ?? '').replace(/\u00a0/g, ' ');
+      expect(editorText).toContain('query PermitsByStatus');
+      expect(editorText).not.toContain('Welcome to');
+
       // before a token: the note says what to paste and where a token comes from, not only "Error fetching schema"
       const note = page.locator('#pg-token-help');
       for (const until = Date.now() + 60_000; schemaFetches.length === 0 && Date.now() < until; ) await Bun.sleep(100);
@@ -103,14 +117,29 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'graphiql-no-token.png') });
 
-      const token = await t!.token('demo-analyst');
       const headersTab = page.locator('.graphiql-editor-tools button', { hasText: 'Headers' });
       if (!/\bactive\b/.test((await headersTab.getAttribute('class')) ?? '')) await headersTab.click();
-      await setEditorText(
-        page,
-        'section.graphiql-editor-tool .graphiql-editor:not(.hidden)',
-        JSON.stringify({ Authorization: `Bearer ${token}` }),
+      const pasteToken = (token: string) =>
+        setEditorText(
+          page,
+          'section.graphiql-editor-tool .graphiql-editor:not(.hidden)',
+          JSON.stringify({ Authorization: `Bearer ${token}` }),
+        );
+
+      // a role without introspection: the note says so (not "Error fetching schema") and that its queries still run
+      await pasteToken(await t!.token('demo-contractor-a'));
+      await page.waitForFunction(
+        () => /may not read the schema/.test(document.getElementById('pg-token-help')?.textContent ?? ''),
+        undefined,
+        {
+          timeout: 60_000,
+        },
       );
+      expect(await note.isVisible()).toBe(true);
+      expect(await note.textContent()).toContain('Queries allowed to its role still run');
+      expect(schemaFetches.at(-1)).toEqual({ auth: true, status: 403 });
+
+      await pasteToken(await t!.token('demo-analyst'));
       // the schema is fetched again by itself with the pasted token, and the note goes away
       await page.waitForFunction(() => (document.getElementById('pg-token-help') as HTMLElement).hidden, undefined, { timeout: 60_000 });
       expect(schemaFetches.at(-1)).toEqual({ auth: true, status: 200 });
