@@ -608,9 +608,40 @@ describe('errors', () => {
     expect(r.body.code).toBe('NotFound');
   });
 
-  test('a method other than GET → 405', async () => {
-    const r = await fetch(`${t.url}/ogc/collections/permits/items`, { method: 'POST', headers: { authorization: `Bearer ${gis}` } });
+  test('a method other than GET or HEAD → 405 with an OGC exception body, Allow naming both, audited', async () => {
+    await t.running.audit.flush();
+    const [h] = rowsOf<{ n: string }>(await t.tdb.database.db.execute(sql`select coalesce(max(seq),0)::text as n from audit_entries`));
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const r = await fetch(`${t.url}/ogc/collections/permits/items`, { method, headers: { authorization: `Bearer ${gis}` } });
+      expect(r.status).toBe(405);
+      expect(r.headers.get('allow')).toBe('GET, HEAD');
+      expect(r.headers.get('content-type')).toStartWith('application/json');
+      const body = (await r.json()) as { code: string; description: string };
+      expect(body.code).toBe('MethodNotAllowed');
+      expect(typeof body.description).toBe('string');
+    }
+    // without a token: the same 401 as a GET gets
+    expect((await fetch(`${t.url}/ogc/collections/permits/items`, { method: 'POST' })).status).toBe(401);
+    await t.running.audit.flush();
+    const rows = rowsOf<{ entry: Record<string, any> }>(
+      await t.tdb.database.db.execute(
+        sql`select entry from audit_entries where seq > ${Number(h!.n)} and entry->>'kind' = 'ogc' order by seq`,
+      ),
+    ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry));
+    expect(rows.map((e) => e.httpStatus)).toEqual([405, 405, 405, 401]);
+    expect(rows[0]).toMatchObject({
+      clientId: 'demo-gis',
+      path: '/ogc/collections/permits/items',
+      outcome: 'ERROR',
+      errorCodes: ['MethodNotAllowed'],
+    });
+  });
+
+  test("other routes' 405 names HEAD too: every read route answers it", async () => {
+    const r = await fetch(`${t.url}/healthz`, { method: 'POST' });
     expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe('GET, HEAD');
+    expect((await fetch(`${t.url}/healthz`, { method: 'HEAD' })).status).toBe(200);
   });
 });
 
