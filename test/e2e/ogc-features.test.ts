@@ -412,6 +412,42 @@ describe('filters, bbox and datetime', () => {
     const f = changed.features.find((x) => x.id === number);
     expect(f?.properties.StatusCurrent).toBe('WITHDRAWN');
   });
+
+  test('sync: an expired permit stays with its status, and GraphQL updatedSince returns the same changes', async () => {
+    const issued = (await items('/ogc/collections/permits/items?StatusCurrent=ISSUED&limit=1')).features[0]!;
+    const before = new Date(Date.now() - 1000).toISOString();
+    const etag = (await get(`/ogc/collections/permits/items?datetime=${before}/..`)).headers.get('etag')!;
+    const withdrawn = await submitPermit('ogc-sync-0002');
+    for (const [n, to, token] of [
+      [withdrawn, 'WITHDRAWN', contractorA],
+      [issued.id, 'EXPIRED', clerk],
+    ] as const) {
+      const r = await t.gql(
+        `mutation($n: String!, $to: PermitStatus!) { transitionPermit(number: $n, to: $to, reason: "sync test") { status } }`,
+        { n, to },
+        token,
+      );
+      expect(r.body.errors).toBeUndefined();
+    }
+    // the client's copy of the changes is stale: not a 304
+    expect((await get(`/ogc/collections/permits/items?datetime=${before}/..`, gis, { 'if-none-match': etag })).status).toBe(200);
+    const viaOgc = await walk(`/ogc/collections/permits/items?datetime=${before}/..`);
+    const statusOf = (fs: Feature[]) => Object.fromEntries(fs.map((f) => [f.id, f.properties.StatusCurrent]));
+    expect(statusOf(viaOgc.features)).toMatchObject({ [withdrawn]: 'WITHDRAWN', [issued.id]: 'EXPIRED' });
+    // GraphQL's sync filter: the same permits, in the list and as GeoJSON
+    const filter = { updatedSince: before };
+    expect(await totalCount(gis, filter)).toBe(viaOgc.features.length);
+    const gj = await t.gql(
+      `query($f: PermitFilter) { permitsGeoJSON(bbox: { minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 }, filter: $f) }`,
+      { f: filter },
+      gis,
+    );
+    expect(gj.body.errors).toBeUndefined();
+    const features = gj.body.data.permitsGeoJSON.features as Feature[];
+    expect(Object.fromEntries(features.map((f) => [f.properties.PermitNum, f.properties.StatusCurrent]))).toEqual(
+      statusOf(viaOgc.features),
+    );
+  });
 });
 
 describe('policy', () => {
