@@ -461,7 +461,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     const url = new URL(request.url);
     const found = findRoute(url.pathname, request.method);
     if (found === 'method-not-allowed') {
-      return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET' } });
+      // every `read` route answers HEAD as well as GET (RFC 9110 §10.2.1: Allow lists them all)
+      return Response.json({ error: 'method not allowed' }, { status: 405, headers: { Allow: 'GET, HEAD' } });
     }
     if (!found) return Response.json({ error: 'not_found' }, { status: 404 });
     if (HTTP_ROUTES[found.name].limit === 'bucket') {

@@ -47,7 +47,8 @@ export const HTTP_ROUTES = {
   },
   '/ogc/{path}': {
     pattern: /^\/ogc(\/.*)?$/,
-    methods: 'read',
+    // `any`: other methods get the OGC API's own 405 (an OGC exception, audited), not the router's
+    methods: 'any',
     limit: 'priced',
     why: 'needs a token (anonymous: 401 before anything is read); each request by the page it reads',
   },

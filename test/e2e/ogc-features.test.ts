@@ -444,6 +444,42 @@ describe('filters, bbox and datetime', () => {
     const f = changed.features.find((x) => x.id === number);
     expect(f?.properties.StatusCurrent).toBe('WITHDRAWN');
   });
+
+  test('sync: an expired permit stays with its status, and GraphQL updatedSince returns the same changes', async () => {
+    const issued = (await items('/ogc/collections/permits/items?StatusCurrent=ISSUED&limit=1')).features[0]!;
+    const before = new Date(Date.now() - 1000).toISOString();
+    const etag = (await get(`/ogc/collections/permits/items?datetime=${before}/..`)).headers.get('etag')!;
+    const withdrawn = await submitPermit('ogc-sync-0002');
+    for (const [n, to, token] of [
+      [withdrawn, 'WITHDRAWN', contractorA],
+      [issued.id, 'EXPIRED', clerk],
+    ] as const) {
+      const r = await t.gql(
+        `mutation($n: String!, $to: PermitStatus!) { transitionPermit(number: $n, to: $to, reason: "sync test") { status } }`,
+        { n, to },
+        token,
+      );
+      expect(r.body.errors).toBeUndefined();
+    }
+    // the client's copy of the changes is stale: not a 304
+    expect((await get(`/ogc/collections/permits/items?datetime=${before}/..`, gis, { 'if-none-match': etag })).status).toBe(200);
+    const viaOgc = await walk(`/ogc/collections/permits/items?datetime=${before}/..`);
+    const statusOf = (fs: Feature[]) => Object.fromEntries(fs.map((f) => [f.id, f.properties.StatusCurrent]));
+    expect(statusOf(viaOgc.features)).toMatchObject({ [withdrawn]: 'WITHDRAWN', [issued.id]: 'EXPIRED' });
+    // GraphQL's sync filter: the same permits, in the list and as GeoJSON
+    const filter = { updatedSince: before };
+    expect(await totalCount(gis, filter)).toBe(viaOgc.features.length);
+    const gj = await t.gql(
+      `query($f: PermitFilter) { permitsGeoJSON(bbox: { minLon: -180, minLat: -90, maxLon: 180, maxLat: 90 }, filter: $f) }`,
+      { f: filter },
+      gis,
+    );
+    expect(gj.body.errors).toBeUndefined();
+    const features = gj.body.data.permitsGeoJSON.features as Feature[];
+    expect(Object.fromEntries(features.map((f) => [f.properties.PermitNum, f.properties.StatusCurrent]))).toEqual(
+      statusOf(viaOgc.features),
+    );
+  });
 });
 
 describe('policy', () => {
@@ -640,9 +676,40 @@ describe('errors', () => {
     expect(r.body.code).toBe('NotFound');
   });
 
-  test('a method other than GET → 405', async () => {
-    const r = await fetch(`${t.url}/ogc/collections/permits/items`, { method: 'POST', headers: { authorization: `Bearer ${gis}` } });
+  test('a method other than GET or HEAD → 405 with an OGC exception body, Allow naming both, audited', async () => {
+    await t.running.audit.flush();
+    const [h] = rowsOf<{ n: string }>(await t.tdb.database.db.execute(sql`select coalesce(max(seq),0)::text as n from audit_entries`));
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const r = await fetch(`${t.url}/ogc/collections/permits/items`, { method, headers: { authorization: `Bearer ${gis}` } });
+      expect(r.status).toBe(405);
+      expect(r.headers.get('allow')).toBe('GET, HEAD');
+      expect(r.headers.get('content-type')).toStartWith('application/json');
+      const body = (await r.json()) as { code: string; description: string };
+      expect(body.code).toBe('MethodNotAllowed');
+      expect(typeof body.description).toBe('string');
+    }
+    // without a token: the same 401 as a GET gets
+    expect((await fetch(`${t.url}/ogc/collections/permits/items`, { method: 'POST' })).status).toBe(401);
+    await t.running.audit.flush();
+    const rows = rowsOf<{ entry: Record<string, any> }>(
+      await t.tdb.database.db.execute(
+        sql`select entry from audit_entries where seq > ${Number(h!.n)} and entry->>'kind' = 'ogc' order by seq`,
+      ),
+    ).map((r) => (typeof r.entry === 'string' ? JSON.parse(r.entry) : r.entry));
+    expect(rows.map((e) => e.httpStatus)).toEqual([405, 405, 405, 401]);
+    expect(rows[0]).toMatchObject({
+      clientId: 'demo-gis',
+      path: '/ogc/collections/permits/items',
+      outcome: 'ERROR',
+      errorCodes: ['MethodNotAllowed'],
+    });
+  });
+
+  test("other routes' 405 names HEAD too: every read route answers it", async () => {
+    const r = await fetch(`${t.url}/healthz`, { method: 'POST' });
     expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe('GET, HEAD');
+    expect((await fetch(`${t.url}/healthz`, { method: 'HEAD' })).status).toBe(200);
   });
 });
 

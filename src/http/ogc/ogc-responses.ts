@@ -37,6 +37,7 @@ export type OgcErrorCode =
   | 'NotFound'
   | 'Unauthorized'
   | 'Forbidden'
+  | 'MethodNotAllowed'
   | 'TooManyRequests'
   | 'ServiceUnavailable'
   | 'InternalError';

@@ -230,6 +230,13 @@ export function createOgcRoute(deps: OgcRouteDeps) {
       } else {
         scope.principal = auth.principal;
         await charge(scope, 1);
+        // answered here, not by the router's generic 405: an OGC exception with HEAD in Allow, charged and audited
+        // like any other request (a caller without a token learns nothing more than its 401)
+        if (request.method !== 'GET' && request.method !== 'HEAD') {
+          throw new OgcError(405, 'MethodNotAllowed', `${request.method.slice(0, 16)}: only GET and HEAD are answered`, {
+            Allow: 'GET, HEAD',
+          });
+        }
         response = await dispatch(request, url, scope, auth.principal, facts);
       }
     } catch (err) {
