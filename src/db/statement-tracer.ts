@@ -3,8 +3,11 @@
  * import ops/, and with no tracer set a statement runs exactly as before.
  */
 
-/** Called as a statement is sent; the function it returns is called once when the statement has settled. */
-export type StatementTracer = (text: string) => (error?: unknown) => void;
+/**
+ * Called as a statement is sent; the function it returns is called once when the statement has settled, and when it
+ * returns none the statement runs unwrapped (nothing records it: an unsampled request, background work).
+ */
+export type StatementTracer = (text: string) => ((error?: unknown) => void) | undefined;
 
 let tracer: StatementTracer | null = null;
 
@@ -14,8 +17,8 @@ export function setStatementTracer(t: StatementTracer | null): void {
 
 /** Wraps a statement's promise so the tracer hears when it settles (postgres-js queries run on their first `then`). */
 export function traceStatement<Q extends PromiseLike<unknown>>(text: string, query: Q): Q {
-  if (!tracer) return query;
-  const end = tracer(text);
+  const end = tracer?.(text);
+  if (!end) return query;
   // `await` on a plain Promise never looks its `then` up: chain instead (PGlite's queries are plain and eager)
   if (query instanceof Promise && query.constructor === Promise) {
     return query.then(

@@ -48,6 +48,9 @@ export function withRequestSpan(next: ScopedHandler): ScopedHandler {
     const { span, context } = started;
     const sc = span.spanContext();
     if (sc.traceFlags & 1) scope.traceId = sc.traceId;
+    // an unsampled request still runs in its context (an outgoing call must carry its trace id, sampled flag 0), but
+    // nothing is recorded on its span and nothing below it starts a span (tracing.ts)
+    if (!span.isRecording()) return withContext(context, () => next(request, scope));
     try {
       const response = await withContext(context, () => next(request, scope));
       span.setAttribute('http.response.status_code', response.status);

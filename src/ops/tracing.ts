@@ -105,10 +105,11 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
   trace.setGlobalTracerProvider(provider);
   const t = trace.getTracer('permit-gateway');
   tracer = t;
-  // one CLIENT span per SQL statement of a traced request; statements of background work (probe, group commit
-  // worker) have no parent and are left out rather than each starting a trace of its own
+  // one CLIENT span per SQL statement of a recorded request; statements of background work (probe, group commit
+  // worker) have no parent and are left out rather than each starting a trace of its own, and those of an unsampled
+  // request would only be dropped, so they run unwrapped
   setStatementTracer((text) => {
-    if (!trace.getActiveSpan()) return () => {};
+    if (!recordingSpan()) return undefined;
     const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
     const span = t.startSpan(operation, {
       kind: SpanKind.CLIENT,
@@ -160,9 +161,20 @@ function linksFrom(traceparents: ReadonlyArray<string | undefined> | undefined):
 }
 
 /**
- * Runs `fn` in a child span of the active one (a plain call when tracing is off, or when nothing is active and
- * `root` is not set: a background probe should not start a trace every few seconds). Errors mark the span and
- * propagate unchanged.
+ * The active span if it is being recorded: only then can a child be. Most requests are not sampled (10 % is typical);
+ * their children would be non-recording spans that are dropped unseen, yet cost ids, a context and closures each,
+ * so nothing below an unsampled span is started (its trace id and sampled flag stay in the context for
+ * propagation).
+ */
+function recordingSpan(): Span | undefined {
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span : undefined;
+}
+
+/**
+ * Runs `fn` in a child span of the active one (a plain call when tracing is off, when the active span is not
+ * recorded, or when nothing is active and `root` is not set: a background probe should not start a trace every few
+ * seconds). Errors mark the span and propagate unchanged.
  */
 export function inSpan<T>(
   name: string,
@@ -170,7 +182,7 @@ export function inSpan<T>(
   fn: (span?: Span) => Promise<T> | T,
   options: SpanOptions = {},
 ): Promise<T> | T {
-  if (!tracer || (!options.root && !trace.getActiveSpan())) return fn();
+  if (!tracer || (!options.root && !recordingSpan())) return fn();
   const spanOptions = {
     attributes,
     ...(options.kind !== undefined ? { kind: options.kind } : {}),
@@ -199,9 +211,12 @@ export function inSpan<T>(
   });
 }
 
-/** Starts a span that is not made active (for phases measured by two hooks, e.g. validation). */
+/**
+ * Starts a child of the active span that is not made active (for phases measured by two hooks, e.g. validation);
+ * undefined unless the active span is recorded.
+ */
 export function startSpan(name: string, attributes: Attributes = {}): Span | undefined {
-  return tracer?.startSpan(name, { attributes });
+  return tracer && recordingSpan() ? tracer.startSpan(name, { attributes }) : undefined;
 }
 
 /** Starts a request's server span under the context a trusted proxy forwarded (or a new trace). */

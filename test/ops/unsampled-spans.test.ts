@@ -1,0 +1,81 @@
+/**
+ * Issue 25's overhead target: at 10 % sampling nine requests in ten are not recorded, so nothing below their request
+ * span may cost a span (children, the validation span, one per SQL statement), while the context they run in still
+ * carries the trace id with sampled flag 0 to outgoing calls. A sampled request keeps its whole tree.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { SpanKind } from '@opentelemetry/api';
+import { traceStatement } from '../../src/db/statement-tracer.ts';
+import { inSpan, startServerSpan, startSpan, startTracing, traceHeaders, withContext, type Tracing } from '../../src/ops/tracing.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
+
+const UNSAMPLED = 'aaaa0000aaaa0000aaaa0000aaaa0000';
+const SAMPLED = 'bbbb0000bbbb0000bbbb0000bbbb0000';
+const PROXY_SPAN = '0123456789abcdef';
+
+let receiver: OtlpReceiver;
+let tracing: Tracing;
+beforeAll(() => {
+  receiver = startOtlpReceiver();
+  tracing = startTracing({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0',
+  });
+});
+afterAll(async () => {
+  await tracing?.shutdown();
+  receiver?.stop();
+});
+
+/** A lazy thenable like a postgres-js query (its `then` on the prototype): it runs on its first `then`. */
+class FakeQuery implements PromiseLike<unknown> {
+  // biome-ignore lint/suspicious/noThenProperty: a stand-in for the driver's lazy query
+  then<A = unknown, B = never>(ok?: ((v: unknown) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null) {
+    return Promise.resolve<unknown>([{ one: 1 }]).then(ok, fail);
+  }
+}
+
+/** What a request under the proxy's `traceparent` (flag `01` or `00`) does below its server span. */
+async function request(traceId: string, flags: '00' | '01') {
+  const started = startServerSpan('POST /graphql', {}, { traceparent: `00-${traceId}-${PROXY_SPAN}-${flags}` }, SpanKind.SERVER)!;
+  const seen = await withContext(started.context, async () => {
+    const validate = startSpan('graphql.validate');
+    validate?.end();
+    const query = new FakeQuery();
+    const traced = traceStatement('select 1', query);
+    const wrapped = Object.hasOwn(traced, 'then');
+    await traced;
+    const child = await inSpan('auth.verify_token', {}, async (span) => ({
+      span,
+      recording: span?.isRecording(),
+      headers: traceHeaders(),
+    }));
+    return { validate, wrapped, ...child };
+  });
+  started.span.end();
+  return seen;
+}
+
+describe('below an unsampled request span nothing is started', () => {
+  test('no child span, no validation span, statements unwrapped; the traceparent still carries flag 0', async () => {
+    const seen = await request(UNSAMPLED, '00');
+    expect(seen.span).toBeUndefined();
+    expect(seen.validate).toBeUndefined();
+    expect(seen.wrapped).toBe(false);
+    expect(seen.headers.traceparent).toMatch(new RegExp(`^00-${UNSAMPLED}-[0-9a-f]{16}-00$`));
+  });
+
+  test('a sampled request keeps its children, its validation span and a span per statement', async () => {
+    const seen = await request(SAMPLED, '01');
+    expect(seen.recording).toBe(true);
+    expect(seen.validate).toBeDefined();
+    expect(seen.wrapped).toBe(true);
+    expect(seen.headers.traceparent).toMatch(new RegExp(`^00-${SAMPLED}-[0-9a-f]{16}-01$`));
+
+    await tracing.flush();
+    const names = receiver.spans.filter((s) => s.traceId === SAMPLED).map((s) => s.name);
+    expect(names.sort()).toEqual(['POST /graphql', 'SELECT', 'auth.verify_token', 'graphql.validate']);
+    expect(receiver.spans.some((s) => s.traceId === UNSAMPLED)).toBe(false);
+  });
+});
