@@ -4,7 +4,8 @@
  * client receives (onResultProcess, so refusals before execution count too): `graphql_errors_total` by code,
  * `rate_limit_hits_total` by role for RATE_LIMITED, and `auth_failures_total` for UNAUTHENTICATED (no token)
  * and FORBIDDEN (missing scope), and per role `graphql_query_cost` / `graphql_query_depth` from the notes the guard
- * left on the scope (measure-only refusals are counted where they happen, app.ts). Invalid tokens are refused before Yoga runs: count those through
+ * left on the scope (measure-only refusals are counted where they happen, app.ts). Invalid tokens are refused before
+ * Yoga runs: count those through
  * `Metrics.recordAuthFailure` from the authentication step.
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';

@@ -53,7 +53,10 @@ export const permits = pgTable(
     issuedDate: timestamp('issued_date', { withTimezone: true }),
     completedDate: timestamp('completed_date', { withTimezone: true }),
     statusDate: timestamp('status_date', { withTimezone: true }).notNull().defaultNow(),
-    /** BLDS facts a legacy system may hold (imported, exported; null when unknown): ExpiresDate, TotalSqFt, HousingUnits, MasterPermitNum. */
+    /**
+     * BLDS facts a legacy system may hold (imported, exported; null when unknown): ExpiresDate, TotalSqFt,
+     * HousingUnits, MasterPermitNum.
+     */
     expiresDate: date('expires_date', { mode: 'string' }),
     totalSqFt: integer('total_sq_ft'),
     housingUnits: integer('housing_units'),
