@@ -59,7 +59,7 @@ import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
 import { useTracing } from './ops/use-tracing.ts';
 import { redisClientName } from './ops/redis-client-name.ts';
-import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
+import { type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import type { AppServices } from './services.ts';
@@ -183,10 +183,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
     guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
     guardOn &&
-      useBatchLimit<ServerContext>({
+      useBatchLimit({
         limit: BATCH_LIMIT,
-        measureOnly: ({ scope }) => isMeasureOnly(scope),
-        onWouldRefuse: ({ scope }, message) => wouldRefuse(scope, 'batch', { refusal: message }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, message) => wouldRefuse(scopeOf(c), 'batch', { refusal: message }),
       }),
     buckets !== null &&
       useRateLimit({
@@ -195,16 +195,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
         // default permitsGeoJSON page (5,000 features at 3 each in the SDL, 15,000) takes 16
         costPerToken: QUERY_PRICING.costPerToken,
-        identify: (c) => rateLimitIdentity((c as unknown as ServerContext).scope),
+        identify: (c) => rateLimitIdentity(scopeOf(c)),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
         onBudget: (c, budget, tokens) => {
-          const { cost } = (c as unknown as ServerContext).scope;
+          const { cost } = scopeOf(c);
           cost.budget = budget;
           cost.tokens = (cost.tokens ?? 0) + tokens;
         },
         // measure-only clients are counted and logged, never refused (once per request, though both charges may go over)
-        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
-        onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse((c as unknown as ServerContext).scope, 'rate', { retryAfterSeconds }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse(scopeOf(c), 'rate', { retryAfterSeconds }),
       }),
     // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
     guardOn && useCostReport(),
@@ -214,15 +214,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         // lists and JSON fields are priced by what they can return (@listSize / @cost in the SDL)
         maxCost: QUERY_PRICING.maxCost,
         defaultListSize: QUERY_PRICING.defaultListSize,
-        canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
+        canSeeSuggestions: (c) => Boolean(scopeOf(c).principal?.scopes.has('schema:introspect')),
         onCost: (c, cost, depth) => {
-          const notes = (c as unknown as ServerContext).scope.cost;
+          const notes = scopeOf(c).cost;
           notes.estimated = cost;
           notes.depth = depth;
         },
         // measure-only clients are served over depth, cost, aliases, directives, tokens…: each refusal counted
-        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
-        onWouldRefuse: (c, limit, message) => wouldRefuse((c as unknown as ServerContext).scope, limit, { refusal: message }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, limit, message) => wouldRefuse(scopeOf(c), limit, { refusal: message }),
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
     useInputErrors(),

@@ -47,10 +47,10 @@ import { computeQueryCost, listSizeVariables, queryDepth, selectOperation } from
 import { fieldPricesOf, type FieldPrices } from './field-prices.ts';
 
 /** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
-export type GuardContext = Record<string, unknown> & {
+export interface GuardContext {
   request?: Request;
   params?: { variables?: Record<string, unknown> | null; operationName?: string | null };
-};
+}
 
 /** The limits a measure-only client may go over (the names `onWouldRefuse` hears and the metric's `limit` label). */
 export type LimitName = 'tokens' | 'depth' | 'aliases' | 'directives' | 'cost' | 'field_repeats' | 'introspection_depth';
@@ -317,7 +317,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       addPlugin(armor as Plugin);
     },
     onExecutionResult({ result, context }) {
-      const privileged = o.canSeeSuggestions(context as unknown as GuardContext);
+      const privileged = o.canSeeSuggestions(context);
       const results = Array.isArray(result) ? result : [result];
       for (const r of results) {
         if (!r || typeof r !== 'object' || !('errors' in r) || !Array.isArray(r.errors)) continue;
@@ -333,7 +333,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       }
     },
     onParse({ context, params, setParseFn }) {
-      const ctx = context as unknown as GuardContext;
+      const ctx: GuardContext = context;
       const text = typeof params.source === 'string' ? params.source : params.source.body;
       const measureOnly = o.measureOnly(ctx);
       // counted here, before Yoga's parse cache, for every request: a document cached for a measure-only client must
@@ -364,7 +364,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       });
     },
     onValidate({ context, params, addValidationRule }) {
-      const ctx = context as unknown as GuardContext;
+      const ctx: GuardContext = context;
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;

@@ -23,7 +23,8 @@ import { MemoryTokenBucketStore, RedisTokenBucketStore, type RateLimitPolicy, ty
 import { getQueryCost } from './use-armor-limits.ts';
 import { inSpan } from '../ops/tracing.ts';
 
-export type RateLimitContext = Record<string, unknown>;
+/** The operation's Yoga context, whatever the app keeps in it: only `identify` and the hooks below look inside. */
+export type RateLimitContext = object;
 
 export interface RateLimitIdentity {
   /** Bucket key, e.g. `sub:client-42` or `ip:203.0.113.7`. */
@@ -81,11 +82,11 @@ const defaults: Required<
   Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight' | 'onBudget' | 'measureOnly' | 'onWouldRefuse'>
 > = {
   identify: (context) => {
-    const p = context.principal as { sub?: unknown; role?: unknown } | undefined;
+    const { principal: p, clientIp } = context as { principal?: { sub?: unknown; role?: unknown }; clientIp?: unknown };
     if (p && typeof p.sub === 'string' && p.sub) {
       return { key: `sub:${p.sub}`, role: typeof p.role === 'string' ? p.role : 'anonymous' };
     }
-    const ip = typeof context.clientIp === 'string' && context.clientIp ? context.clientIp : 'unknown';
+    const ip = typeof clientIp === 'string' && clientIp ? clientIp : 'unknown';
     return { key: `ip:${ip}`, role: 'anonymous' };
   },
   keyPrefix: 'pg:rl:',
@@ -139,11 +140,11 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
 
   return {
     async onParams({ context, setResult }) {
-      const refuse = await take(context as unknown as RateLimitContext, () => 1);
+      const refuse = await take(context, () => 1);
       if (refuse !== undefined) setResult({ errors: [rateLimited(refuse)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as unknown as RateLimitContext;
+      const context = args.contextValue as RateLimitContext;
       const total = weights.get(context) ?? weight(context);
       const refuse = await take(context, (policy) => Math.min(total, policy.burst) - 1);
       if (refuse !== undefined) setResultAndStopExecution({ errors: [rateLimited(refuse)] });
