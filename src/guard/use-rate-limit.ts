@@ -6,8 +6,7 @@
  * Two charges per operation:
  * 1. `onParams` (before parsing): 1 token, so floods are refused before any parsing or validation work;
  * 2. `onExecute` (after validation, before any resolver): `min(weight(context), burst) - 1` more tokens, where the default
- *    weight grows with the armor cost (`getQueryCost`) — expensive operations spend more budget. The weight of
- *    one request can also be set by another plugin with `setRateLimitWeight(context, n)` before execution.
+ *    weight grows with the armor cost (`getQueryCost`) — expensive operations spend more budget.
  * Each operation of a batched request is charged separately.
  *
  * The identity must already be on the server context when Yoga parses params (this app passes the request scope,
@@ -94,13 +93,6 @@ const defaults: Required<
   onStoreError: () => {},
 };
 
-const weights = new WeakMap<object, number>();
-
-/** Set the total token weight of this operation (call before execution, e.g. in another plugin's onValidate). */
-export function setRateLimitWeight(context: object, weight: number): void {
-  weights.set(context, weight);
-}
-
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const identify = options.identify ?? defaults.identify;
   const costPerToken = options.costPerToken ?? defaults.costPerToken;
@@ -145,7 +137,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
     },
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as RateLimitContext;
-      const total = weights.get(context) ?? weight(context);
+      const total = weight(context);
       const refuse = await take(context, (policy) => Math.min(total, policy.burst) - 1);
       if (refuse !== undefined) setResultAndStopExecution({ errors: [rateLimited(refuse)] });
     },
