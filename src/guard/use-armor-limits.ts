@@ -132,11 +132,15 @@ const defaults: Required<ArmorLimitsOptions> = {
 /** Which limit a refusal came from (the errors of cached validation results keep theirs). */
 const limitOf = new WeakMap<GraphQLError, LimitName>();
 
-const queryCosts = new WeakMap<object, number>();
+/** What this plugin notes on the operation's own context, so the fact travels with the operation it belongs to. */
+export interface CostedContext {
+  /** The operation's static cost, computed during validation. */
+  queryCost?: number;
+}
 
-/** The static cost computed for this request's operation during validation (undefined before validation). */
+/** The static cost computed for this operation during validation (undefined before validation). */
 export function getQueryCost(context: object): number | undefined {
-  return queryCosts.get(context);
+  return (context as CostedContext).queryCost;
 }
 
 /**
@@ -363,7 +367,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         }
       });
     },
-    onValidate({ context, params, addValidationRule }) {
+    onValidate({ context, params, addValidationRule, extendContext }) {
       const ctx: GuardContext = context;
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
@@ -384,7 +388,8 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         cost = computeQueryCost(params.schema, document, { ...o, prices }, variables, selectOperation(document, ctx.params?.operationName));
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
-      queryCosts.set(context, cost);
+      // on the operation's context, not in a side map: each operation of a batch has its own, and the rate limit reads it
+      extendContext({ queryCost: cost } satisfies CostedContext as Partial<typeof context>);
       const opName = ctx.params?.operationName ?? '';
       let depth = perDocument.depths.get(opName);
       if (depth === undefined) {
