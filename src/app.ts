@@ -471,49 +471,53 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return routes[found.name](request, scope, url, found.match);
   }
 
-  // edge steps, outermost first: the request's span, the request id and security headers on every response, HTTP
-  // metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withRequestSpan(
-    withRequestIdHeader(
-      withSecurityHeaders(
-        withHttpMetrics(
-          withCors(
-            withBodyLimit(route, {
-              maxBytes: config.maxBodyBytes,
-              // a refused body never reaches Yoga's request log: say so here, with the request's id
-              onRefused: (request, scope) =>
-                log.warn(
-                  {
-                    requestId: scope.requestId,
-                    ip: scope.ip,
-                    method: request.method,
-                    path: new URL(request.url).pathname,
-                    contentLength: request.headers.get('content-length'),
-                    maxBytes: config.maxBodyBytes,
-                  },
-                  'request body too large (413)',
-                ),
-            }),
-            { origins: config.corsOrigins },
-          ),
-          metrics,
-        ),
-        {
-          onError: (err, request, scope) => {
-            // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
-            if (request.signal.aborted) {
-              log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
-            } else {
-              log.error({ err }, 'unhandled error');
-            }
-          },
-          // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
-          graphiqlAssets: "'self'",
-          graphiqlFavicon: "'self'",
+  /** An edge step: one concern wrapped around everything after it. */
+  type EdgeStep = (next: ScopedHandler) => ScopedHandler;
+  // edge steps, outermost first, read top to bottom: each wraps the ones below it and, innermost, the routes
+  const edgeSteps: EdgeStep[] = [
+    // the request's span
+    withRequestSpan,
+    // the request id on every response
+    withRequestIdHeader,
+    // security headers on every response, and the one place an unhandled error is logged
+    (next) =>
+      withSecurityHeaders(next, {
+        onError: (err, request, scope) => {
+          // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
+          if (request.signal.aborted) {
+            log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
+          } else {
+            log.error({ err }, 'unhandled error');
+          }
         },
-      ),
-    ),
-  );
+        // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
+        graphiqlAssets: "'self'",
+        graphiqlFavicon: "'self'",
+      }),
+    // HTTP metrics
+    (next) => withHttpMetrics(next, metrics),
+    // CORS allowlist
+    (next) => withCors(next, { origins: config.corsOrigins }),
+    // body limit before parsing
+    (next) =>
+      withBodyLimit(next, {
+        maxBytes: config.maxBodyBytes,
+        // a refused body never reaches Yoga's request log: say so here, with the request's id
+        onRefused: (request, scope) =>
+          log.warn(
+            {
+              requestId: scope.requestId,
+              ip: scope.ip,
+              method: request.method,
+              path: new URL(request.url).pathname,
+              contentLength: request.headers.get('content-length'),
+              maxBytes: config.maxBodyBytes,
+            },
+            'request body too large (413)',
+          ),
+      }),
+  ];
+  const handle = edgeSteps.reduceRight<ScopedHandler>((next, step) => step(next), route);
 
   /** Lets go of what the app opened itself: the change counters' feed subscription and the buckets' Redis connection. */
   async function close() {
