@@ -1,3 +1,7 @@
+/**
+ * What every resolver receives: the request scope, the services and the unit of work, and helpers to reach them
+ * (the operation's batch loaders, the principal the access policy vouched for).
+ */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Principal } from '../domain/principal.ts';

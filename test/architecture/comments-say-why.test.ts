@@ -1,4 +1,5 @@
 /**
+ * Every file in src/ opens with a comment saying why it exists, so a newcomer learns a file's place before its code.
  * Comments say why, in a sentence; measurements (timings, throughput, before → after figures) belong in commit
  * messages and bench/, where they are dated and can be run again, not in src/ where they go stale unnoticed.
  */
@@ -45,4 +46,11 @@ test('no comment in src/ carries a measurement', () => {
       });
   }
   expect(offenders).toEqual([]);
+});
+
+test('every file in src/ opens with a comment saying why it exists', () => {
+  const bare = sourceFiles(SRC)
+    .filter((file) => !/^\s*(?:\/\*|\/\/)/.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(SRC, file));
+  expect(bare).toEqual([]);
 });

@@ -1,3 +1,7 @@
+/**
+ * The audit trail's tables, together because they are read and trusted together: the hash-chained entries, the signed
+ * checkpoints over them, witnesses' cosignatures, and mutations' entries waiting for the next group commit.
+ */
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 

@@ -1,3 +1,4 @@
+/** The per-jurisdiction change counters the OGC routes' ETags are made of, kept by triggers so no writer has to know. */
 import { bigint, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { jurisdictions } from './jurisdictions.ts';
 

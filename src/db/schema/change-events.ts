@@ -1,3 +1,4 @@
+/** The table every instance's change feed reads committed changes from, in place of NOTIFY (why: see the table below). */
 import { bigserial, pgTable, text } from 'drizzle-orm/pg-core';
 
 /**

@@ -1,3 +1,4 @@
+/** Permits, their status history and their number counters: the core records every other part of the service serves. */
 import { bigserial, date, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contractors } from './contractors.ts';
 import { jurisdictions } from './jurisdictions.ts';
