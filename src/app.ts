@@ -59,7 +59,7 @@ import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
 import { useTracing } from './ops/use-tracing.ts';
 import { redisClientName } from './ops/redis-client-name.ts';
-import type { RequestScope, ScopedHandler, ServerContext } from './request-scope.ts';
+import { type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import type { AppServices } from './services.ts';
@@ -183,10 +183,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     guardOn && useCsrfPrevention({ origins: config.corsOrigins }),
     guardOn && config.persistedOnly && useTrustedDocuments({ documents: loadPersistedDocuments() }),
     guardOn &&
-      useBatchLimit<ServerContext>({
+      useBatchLimit({
         limit: BATCH_LIMIT,
-        measureOnly: ({ scope }) => isMeasureOnly(scope),
-        onWouldRefuse: ({ scope }, message) => wouldRefuse(scope, 'batch', { refusal: message }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, message) => wouldRefuse(scopeOf(c), 'batch', { refusal: message }),
       }),
     buckets !== null &&
       useRateLimit({
@@ -195,16 +195,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         // an operation costs 1 + cost/1000 tokens: a page of 200 permits with nested records (~8,600) takes 9, a
         // default permitsGeoJSON page (5,000 features at 3 each in the SDL, 15,000) takes 16
         costPerToken: QUERY_PRICING.costPerToken,
-        identify: (c) => rateLimitIdentity((c as unknown as ServerContext).scope),
+        identify: (c) => rateLimitIdentity(scopeOf(c)),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
         onBudget: (c, budget, tokens) => {
-          const { cost } = (c as unknown as ServerContext).scope;
+          const { cost } = scopeOf(c);
           cost.budget = budget;
           cost.tokens = (cost.tokens ?? 0) + tokens;
         },
         // measure-only clients are counted and logged, never refused (once per request, though both charges may go over)
-        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
-        onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse((c as unknown as ServerContext).scope, 'rate', { retryAfterSeconds }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse(scopeOf(c), 'rate', { retryAfterSeconds }),
       }),
     // extensions.cost and the RateLimit headers, from what the cost rule and the rate limit noted on the scope
     guardOn && useCostReport(),
@@ -214,15 +214,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         // lists and JSON fields are priced by what they can return (@listSize / @cost in the SDL)
         maxCost: QUERY_PRICING.maxCost,
         defaultListSize: QUERY_PRICING.defaultListSize,
-        canSeeSuggestions: (c) => Boolean((c as unknown as ServerContext).scope.principal?.scopes.has('schema:introspect')),
+        canSeeSuggestions: (c) => Boolean(scopeOf(c).principal?.scopes.has('schema:introspect')),
         onCost: (c, cost, depth) => {
-          const notes = (c as unknown as ServerContext).scope.cost;
+          const notes = scopeOf(c).cost;
           notes.estimated = cost;
           notes.depth = depth;
         },
         // measure-only clients are served over depth, cost, aliases, directives, tokens…: each refusal counted
-        measureOnly: (c) => isMeasureOnly((c as unknown as ServerContext).scope),
-        onWouldRefuse: (c, limit, message) => wouldRefuse((c as unknown as ServerContext).scope, limit, { refusal: message }),
+        measureOnly: (c) => isMeasureOnly(scopeOf(c)),
+        onWouldRefuse: (c, limit, message) => wouldRefuse(scopeOf(c), limit, { refusal: message }),
       }),
     // contract-shaped input errors: BAD_USER_INPUT naming the field path
     useInputErrors(),
@@ -472,49 +472,53 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return routes[found.name](request, scope, url, found.match);
   }
 
-  // edge steps, outermost first: the request's span, the request id and security headers on every response, HTTP
-  // metrics, CORS allowlist, body limit before parsing
-  const handle: ScopedHandler = withRequestSpan(
-    withRequestIdHeader(
-      withSecurityHeaders(
-        withHttpMetrics(
-          withCors(
-            withBodyLimit(route, {
-              maxBytes: config.maxBodyBytes,
-              // a refused body never reaches Yoga's request log: say so here, with the request's id
-              onRefused: (request, scope) =>
-                log.warn(
-                  {
-                    requestId: scope.requestId,
-                    ip: scope.ip,
-                    method: request.method,
-                    path: new URL(request.url).pathname,
-                    contentLength: request.headers.get('content-length'),
-                    maxBytes: config.maxBodyBytes,
-                  },
-                  'request body too large (413)',
-                ),
-            }),
-            { origins: config.corsOrigins },
-          ),
-          metrics,
-        ),
-        {
-          onError: (err, request, scope) => {
-            // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
-            if (request.signal.aborted) {
-              log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
-            } else {
-              log.error({ err }, 'unhandled error');
-            }
-          },
-          // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
-          graphiqlAssets: "'self'",
-          graphiqlFavicon: "'self'",
+  /** An edge step: one concern wrapped around everything after it. */
+  type EdgeStep = (next: ScopedHandler) => ScopedHandler;
+  // edge steps, outermost first, read top to bottom: each wraps the ones below it and, innermost, the routes
+  const edgeSteps: EdgeStep[] = [
+    // the request's span
+    withRequestSpan,
+    // the request id on every response
+    withRequestIdHeader,
+    // security headers on every response, and the one place an unhandled error is logged
+    (next) =>
+      withSecurityHeaders(next, {
+        onError: (err, request, scope) => {
+          // a client that hung up mid-request (a torn body, a load generator stopping) is not a server fault
+          if (request.signal.aborted) {
+            log.debug({ requestId: (scope as RequestScope).requestId }, 'client closed the connection before the response');
+          } else {
+            log.error({ err }, 'unhandled error');
+          }
         },
-      ),
-    ),
-  );
+        // GraphiQL's assets are served by this server (src/ops/graphiql-assets.ts)
+        graphiqlAssets: "'self'",
+        graphiqlFavicon: "'self'",
+      }),
+    // HTTP metrics
+    (next) => withHttpMetrics(next, metrics),
+    // CORS allowlist
+    (next) => withCors(next, { origins: config.corsOrigins }),
+    // body limit before parsing
+    (next) =>
+      withBodyLimit(next, {
+        maxBytes: config.maxBodyBytes,
+        // a refused body never reaches Yoga's request log: say so here, with the request's id
+        onRefused: (request, scope) =>
+          log.warn(
+            {
+              requestId: scope.requestId,
+              ip: scope.ip,
+              method: request.method,
+              path: new URL(request.url).pathname,
+              contentLength: request.headers.get('content-length'),
+              maxBytes: config.maxBodyBytes,
+            },
+            'request body too large (413)',
+          ),
+      }),
+  ];
+  const handle = edgeSteps.reduceRight<ScopedHandler>((next, step) => step(next), route);
 
   /** Lets go of what the app opened itself: the change counters' feed subscription and the buckets' Redis connection. */
   async function close() {

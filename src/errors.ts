@@ -1,5 +1,6 @@
 /**
- * The error codes clients rely on (`extensions.code`, with the HTTP status each answers) and one factory per code. Clients get a short message and a stable
+ * The error codes clients rely on (`extensions.code`, with the HTTP status each answers) and one factory per code.
+ * Clients get a short message and a stable
  * `extensions.code`; details go to the log. Anything not built here is masked by Yoga.
  */
 import { GraphQLError } from 'graphql';

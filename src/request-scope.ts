@@ -69,3 +69,18 @@ export interface ServerContext {
 
 /** A step or route of the HTTP pipeline. */
 export type ScopedHandler = (request: Request, scope: RequestScope) => Promise<Response>;
+
+/**
+ * The request scope a Yoga server context or GraphQL context carries. Every context this app's Yoga builds starts
+ * from the server context the edge passed, so the cast lives here once instead of at every hook that reads it.
+ */
+export function scopeOf(context: unknown): RequestScope {
+  const scope = scopeIfAny(context);
+  if (!scope) throw new TypeError('this context carries no request scope: Yoga was called without one');
+  return scope;
+}
+
+/** The scope, or undefined for a context built without one (a Yoga called directly, as some tests do). */
+export function scopeIfAny(context: unknown): RequestScope | undefined {
+  return typeof context === 'object' && context !== null ? (context as Partial<ServerContext>).scope : undefined;
+}

@@ -8,7 +8,7 @@ import { useGenericAuth } from '@envelop/generic-auth';
 import type { Plugin } from 'graphql-yoga';
 import { forbidden, invalidToken, invalidTokenChallenge, unauthenticated } from '../errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import type { RequestFacts, ServerContext } from '../request-scope.ts';
+import { type RequestFacts, scopeOf } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 import { fieldRule, ruleSatisfied } from './policy.ts';
 import { InvalidTokenError, tokenFailureOf } from './verify-access-token.ts';
@@ -66,7 +66,7 @@ export function useAccessPolicy(): Plugin {
     contextFieldName: 'principal',
     authDirectiveName: 'public',
     // the token was verified before Yoga ran (authenticateRequest): guard plugins need the principal at parse time
-    resolveUserFn: (context) => (context as unknown as ServerContext).scope.principal,
+    resolveUserFn: (context) => scopeOf(context).principal,
     extractScopes: (p) => (p ? [...p.scopes] : []),
     validateUser({ user, parentType, field, path }) {
       if (!('getFields' in parentType) || !('isTypeOf' in parentType)) return undefined;
@@ -78,7 +78,7 @@ export function useAccessPolicy(): Plugin {
   }) as unknown as Plugin;
   // the rule's walk is the costliest step per request: allowed verdicts are remembered (access-verdict-cache.ts)
   return withVerdictCache(auth, (context) => {
-    const p = (context as unknown as ServerContext).scope.principal;
+    const p = scopeOf(context).principal;
     return p ? [...p.scopes] : null;
   });
 }

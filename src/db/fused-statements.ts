@@ -6,9 +6,10 @@
  * and flushes the commit, never while a reply travels to the application and the next statement comes back.
  * Every data-modifying part runs exactly once, whether the final select reads it or not.
  *
- * Such a statement is large (a submission's: 4 parts, ~1,500 characters, 26 values) and drizzle renders it anew
- * for every request, walking the nested SQL objects, although its text never changes, only its values. A statement given a {@link Shape} holds placeholders
- * (`sql.placeholder(name)`) for its values instead and is rendered once per shape key.
+ * Such a statement is large (a submission's has 4 parts and a value for every column) and drizzle renders it anew
+ * for every request, walking the nested SQL objects, although its text never changes, only its values. A statement
+ * given a {@link Shape} holds placeholders (`sql.placeholder(name)`) for its values instead and is rendered once per
+ * shape key.
  */
 import { sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';

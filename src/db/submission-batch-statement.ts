@@ -13,7 +13,10 @@ import { permitStatusHistory, permits } from './schema/permits.ts';
 
 const $ = (name: string) => sql.placeholder(name);
 
-/** The columns of one submission's row (`id`: the permit's, or null for a new one; `audit_entry`: the staged entry's canonical JSON, or null). */
+/**
+ * The columns of one submission's row (`id`: the permit's, or null for a new one; `audit_entry`: the staged entry's
+ * canonical JSON, or null).
+ */
 const ROW_TYPE = sql.raw(`ord int, id uuid, type_code text, permit_type text, work_class text, description text,
   valuation numeric, applicant_name text, applicant_email text, applicant_phone text, parcel_id uuid,
   contractor_id uuid, now_text text, client_id text, idempotency_key text, request_hash text, audit_entry text`);

@@ -8,11 +8,12 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import type { Executor } from './client.ts';
 import { rowsOf } from './rows.ts';
-import { nextNumberStatement, permitNumberOf } from './permit-numbers.ts';
+import { nextNumberStatement, permitNumberOf, permitTypeCode } from './permit-numbers.ts';
 import { contractors } from './schema/contractors.ts';
 import { parcels } from './schema/parcels.ts';
-import { permitStatusHistory, permits } from './schema/permits.ts';
+import { type PermitType, permitStatusHistory, permits } from './schema/permits.ts';
 import { executeStatement, type StatementChange } from './fused-statements.ts';
+import { runSubmissionBatch } from './submission-batch-statement.ts';
 
 /** An earlier submission with the key, the principal's contractor record and the parcel, read in one statement. */
 export interface SubmissionFacts {
@@ -59,6 +60,77 @@ export async function readSubmissionFacts(db: Executor, q: SubmissionFactsQuery)
   };
   const [row] = rowsOf<SubmissionFacts>(await executeStatement(db, submissionFactsStatement, { key: 'submission-facts', values }));
   return row!;
+}
+
+/** One checked submission's values: what the permit, its number and its history row are written from. */
+export interface SubmissionValues {
+  /** The permit's id when it must be kept (the outbox replay keeps its receipt id); a new one otherwise. */
+  id?: string;
+  jurisdiction: string;
+  permitType: PermitType;
+  workClass: string;
+  description: string;
+  valuation: number;
+  applicantName: string;
+  applicantEmail: string;
+  applicantPhone: string;
+  parcelId: string;
+  contractorId: string;
+  /** When it was submitted; its year picks the number sequence. */
+  now: Date;
+  clientId: string;
+  idempotencyKey: string;
+  requestHash: string;
+}
+
+/** What the write created: the permit's id and number. */
+export interface WrittenSubmission {
+  id: string;
+  permitNumber: string;
+}
+
+/**
+ * A submission's write as one statement (its text rendered once), which concurrent submissions of the same
+ * jurisdiction and year may share (src/db/change-batches.ts); `answer` turns what was written into the caller's result.
+ */
+export function submissionWrite<T>(v: SubmissionValues, answer: (written: WrittenSubmission) => T): StatementChange<T> {
+  const year = v.now.getUTCFullYear();
+  const group = { jurisdiction: v.jurisdiction, year, year_text: String(year) };
+  const row = {
+    type_code: permitTypeCode(v.permitType),
+    permit_type: v.permitType,
+    work_class: v.workClass,
+    description: v.description,
+    valuation: v.valuation,
+    applicant_name: v.applicantName,
+    applicant_email: v.applicantEmail,
+    applicant_phone: v.applicantPhone,
+    parcel_id: v.parcelId,
+    contractor_id: v.contractorId,
+    now_text: v.now.toISOString(),
+    client_id: v.clientId,
+    idempotency_key: v.idempotencyKey,
+    request_hash: v.requestHash,
+  };
+  const withId = v.id !== undefined;
+  return {
+    // a replay's row keeps its receipt id
+    batch: {
+      group: `submission\u0000${v.jurisdiction}\u0000${year}`,
+      params: group,
+      row: { id: v.id ?? null, ...row },
+      run: runSubmissionBatch,
+    },
+    ...submissionStatement(withId),
+    shape: {
+      key: withId ? 'submission-with-id' : 'submission',
+      values: { ...(withId ? { id: v.id } : {}), ...group, ...row, now: v.now },
+    },
+    result: (rows) => {
+      const written = rows[0] as { id: string; permit_num: string };
+      return answer({ id: written.id, permitNumber: written.permit_num });
+    },
+  };
 }
 
 /** The statement's text parts; its values (`shape`) and the reading of its rows are the caller's. */

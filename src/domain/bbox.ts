@@ -1,3 +1,4 @@
+/** The bounding box GraphQL and OGC searches take, checked once here so both refuse a bad box with the same words. */
 import { badInput } from '../errors.ts';
 
 export interface BBox {

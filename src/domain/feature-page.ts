@@ -102,8 +102,8 @@ export async function featurePage(db: Executor, s: FeaturePageSpec): Promise<Fea
 /**
  * The page from its keys: one statement reads the page's keys in walk order (and the count), a second builds the
  * features `texts` lacks, each kept for the next page that holds it. Building a feature's JSON is nearly all of a
- * page's cost in PostgreSQL (about 15 µs a feature against 1 µs for its key, full demo data), and GIS clients ask
- * for the same features again in other pages (panning, zooming, other filters and page sizes).
+ * page's cost in PostgreSQL (reading its key is a small part of it), and GIS clients ask for the same features
+ * again in other pages (panning, zooming, other filters and page sizes).
  */
 async function pageFromTexts(db: Executor, s: FeaturePageSpec, texts: FeatureTexts): Promise<FeaturePage> {
   const backwards = Boolean(s.cursor && 'before' in s.cursor);

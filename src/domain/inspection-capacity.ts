@@ -57,7 +57,10 @@ export interface Slot {
   end: Date;
 }
 
-/** The capacity of `inspectionType` in a jurisdiction (its own row, else the default row, else DEFAULT_CAPACITY), its time zone and the holidays between two instants. */
+/**
+ * The capacity of `inspectionType` in a jurisdiction (its own row, else the default row, else DEFAULT_CAPACITY), its
+ * time zone and the holidays between two instants.
+ */
 export async function loadCalendar(db: Executor, jurisdiction: string, inspectionType: string, from: Date, to: Date): Promise<Calendar> {
   const [j] = await db.select({ timeZone: jurisdictions.timezone }).from(jurisdictions).where(eq(jurisdictions.id, jurisdiction));
   const timeZone = j?.timeZone ?? 'UTC';

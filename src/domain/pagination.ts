@@ -1,3 +1,4 @@
+/** Cursor pagination shared by every list: one page size rule and one opaque cursor format for all connections. */
 import { badInput } from '../errors.ts';
 
 export const PAGE = { default: 50, max: 200 } as const;

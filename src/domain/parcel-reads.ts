@@ -1,3 +1,4 @@
+/** Parcel reads, scoped to the caller's jurisdiction here so no resolver can forget the tenancy filter. */
 import { and, asc, between, eq, gt } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { parcels, type Parcel } from '../db/schema/parcels.ts';

@@ -7,8 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { runStatementChange, type StatementChange } from '../db/fused-statements.ts';
-import { readSubmissionFacts, submissionStatement } from '../db/submission-statements.ts';
-import { runSubmissionBatch } from '../db/submission-batch-statement.ts';
+import { readSubmissionFacts, submissionWrite } from '../db/submission-statements.ts';
 import { permits, permitStatusHistory, type Permit, type PermitStatus } from '../db/schema/permits.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { requestHash } from './hashing.ts';
@@ -23,7 +22,6 @@ import {
 } from './inputs.ts';
 import { unresolvedConditions } from './condition-reads.ts';
 import { AMENDABLE, checkConditions, checkTransition } from './lifecycle.ts';
-import { permitTypeCode } from '../db/permit-numbers.ts';
 import type { Principal } from './principal.ts';
 import { visiblePermits } from './visibility.ts';
 
@@ -110,64 +108,27 @@ export async function planSubmission(
   }
   if (!facts.parcel_id) throw badInput(v.input.apn != null ? 'input.apn' : 'input.parcelId', 'no such parcel in this jurisdiction');
 
-  const year = now.getUTCFullYear();
-  const typeCode = permitTypeCode(v.input.permitType);
-  return {
-    write: {
-      // submissions of one jurisdiction and year may share a statement (a replay's row keeps its receipt id)
-      batch: {
-        group: `submission\u0000${p.jurisdiction}\u0000${year}`,
-        params: { jurisdiction: p.jurisdiction, year, year_text: String(year) },
-        row: {
-          id: opts.receiptId ?? null,
-          type_code: typeCode,
-          permit_type: v.input.permitType,
-          work_class: v.input.workClass,
-          description: v.input.description,
-          valuation: v.input.valuation,
-          applicant_name: v.input.applicant.name,
-          applicant_email: v.input.applicant.email,
-          applicant_phone: v.input.applicant.phone,
-          parcel_id: facts.parcel_id,
-          contractor_id: facts.contractor_id,
-          now_text: now.toISOString(),
-          client_id: p.clientId,
-          idempotency_key: v.key,
-          request_hash: v.hash,
-        },
-        run: runSubmissionBatch,
-      },
-      ...submissionStatement(opts.receiptId !== undefined),
-      shape: {
-        key: opts.receiptId !== undefined ? 'submission-with-id' : 'submission',
-        values: {
-          ...(opts.receiptId !== undefined ? { id: opts.receiptId } : {}),
-          jurisdiction: p.jurisdiction,
-          year,
-          year_text: String(year),
-          type_code: typeCode,
-          permit_type: v.input.permitType,
-          work_class: v.input.workClass,
-          description: v.input.description,
-          valuation: v.input.valuation,
-          applicant_name: v.input.applicant.name,
-          applicant_email: v.input.applicant.email,
-          applicant_phone: v.input.applicant.phone,
-          parcel_id: facts.parcel_id,
-          contractor_id: facts.contractor_id,
-          now,
-          now_text: now.toISOString(),
-          client_id: p.clientId,
-          idempotency_key: v.key,
-          request_hash: v.hash,
-        },
-      },
-      result: (rows) => {
-        const row = rows[0] as { id: string; permit_num: string };
-        return { id: row.id, state: 'PERSISTED', permitNumber: row.permit_num, submittedAt: now };
-      },
+  const write = submissionWrite(
+    {
+      ...(opts.receiptId !== undefined ? { id: opts.receiptId } : {}),
+      jurisdiction: p.jurisdiction,
+      permitType: v.input.permitType,
+      workClass: v.input.workClass,
+      description: v.input.description,
+      valuation: v.input.valuation,
+      applicantName: v.input.applicant.name,
+      applicantEmail: v.input.applicant.email,
+      applicantPhone: v.input.applicant.phone,
+      parcelId: facts.parcel_id,
+      contractorId: facts.contractor_id,
+      now,
+      clientId: p.clientId,
+      idempotencyKey: v.key,
+      requestHash: v.hash,
     },
-  };
+    (written): SubmissionReceipt => ({ ...written, state: 'PERSISTED', submittedAt: now }),
+  );
+  return { write };
 }
 
 /** Checks and writes a submission inside the caller's transaction (the outbox replay, which audits in it too). */

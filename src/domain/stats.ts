@@ -1,3 +1,4 @@
+/** Permit statistics for dashboards, aggregated in the database and scoped to the caller's jurisdiction. */
 import { and, gte, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { permits } from '../db/schema/permits.ts';

@@ -1,3 +1,7 @@
+/**
+ * What every resolver receives: the request scope, the services and the unit of work, and helpers to reach them
+ * (the operation's batch loaders, the principal the access policy vouched for).
+ */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -19,18 +23,14 @@ export interface GraphQLContext extends YogaInitialContext {
    * writes the operation's entry in the same transaction; without an audit trail changes carry no entry.
    */
   work: AuditedWork;
+  /** Batch loaders for this operation (loadersOf builds them on first use; they cache what they load). */
+  loaders?: Loaders;
 }
 
-const loaders = new WeakMap<object, Loaders>();
-
-/** Loaders are built on first use, after the principal is known. */
+/** The operation's batch loaders, built on first use: an operation that reads nothing through them builds none. */
 export function loadersOf(ctx: GraphQLContext): Loaders {
-  let l = loaders.get(ctx);
-  if (!l) {
-    l = createLoaders(ctx.database.db, ctx.scope.principal);
-    loaders.set(ctx, l);
-  }
-  return l;
+  ctx.loaders ??= createLoaders(ctx.database.db, ctx.scope.principal);
+  return ctx.loaders;
 }
 
 /** Resolvers behind `@requiresScopes` always have a principal; this narrows the type. */

@@ -47,8 +47,8 @@ export interface CompiledExecutionOptions {
   /** Called once per (document, operation) compiled, with whether graphql-jit took it. @default nothing */
   onCompile?: (operationName: string | null, compiled: boolean) => void;
   /**
-   * Executions of one (document, operation) on Yoga's executor before it is compiled. Compiling the `permit` read
-   * costs ~1.2 ms of CPU and saves ~70 µs per execution, so it pays from ~15 executions on: a client's fixed document
+   * Executions of one (document, operation) on Yoga's executor before it is compiled. Compiling costs many times
+   * what one execution saves, so it pays only for a document that runs again and again: a client's fixed document
    * (values in variables) gets there at once, one with its values written into the text is a new document each
    * time and would pay the compilation on every request. @default 5
    */

@@ -17,7 +17,10 @@ export interface CorsOptions {
   credentials?: boolean;
   /** Methods a preflight may ask for. @default ['GET', 'POST', 'OPTIONS'] */
   methods?: string[];
-  /** Request headers a preflight may ask for. @default ['content-type', 'authorization', 'x-graphql-client-name', 'apollo-require-preflight', 'graphql-preflight', 'x-request-id'] */
+  /**
+   * Request headers a preflight may ask for.
+   * @default ['content-type', 'authorization', 'x-graphql-client-name', 'apollo-require-preflight', 'graphql-preflight', 'x-request-id']
+   */
   allowedHeaders?: string[];
   /** Response headers readable by the page. @default ['retry-after', 'x-request-id'] */
   exposedHeaders?: string[];

@@ -1,6 +1,7 @@
 /**
  * Read prices declared in the SDL (schema/directives.graphql): `@listSize(assumedSize, slicingArguments, sizedFields,
- * requireOneSlicingArgument)` on fields and `@cost(weight)`, the GraphQL cost directives (IBM cost spec, Apollo demand control). query-cost.ts
+ * requireOneSlicingArgument)` on fields and `@cost(weight)`, the GraphQL cost directives (IBM cost spec, Apollo demand
+ * control). query-cost.ts
  * turns them into the static cost that both the armor cost limit and the rate-limit charge follow, so a field that
  * can return thousands of items (a GeoJSON FeatureCollection, a page of 200) costs what it can return.
  */

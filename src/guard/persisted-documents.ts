@@ -8,7 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServerContext } from '../request-scope.ts';
+import { scopeOf } from '../request-scope.ts';
 import { queryRejected } from '../errors.ts';
 
 export const PERSISTED_DIR = fileURLToPath(new URL('../../schema/persisted', import.meta.url));
@@ -60,7 +60,7 @@ export function useTrustedDocuments({ documents }: TrustedDocumentsOptions): Plu
   const open = persistedOperations(documents, true);
   return {
     onParams(payload) {
-      const principal = (payload.context as unknown as ServerContext).scope.principal;
+      const principal = scopeOf(payload.context).principal;
       return (principal?.scopes.has('schema:introspect') ? open : strict).onParams!(payload);
     },
   };

@@ -15,11 +15,17 @@
 import { editHeaders } from './response-headers.ts';
 
 export interface SecurityHeadersOptions {
-  /** `Strict-Transport-Security` value; `false` leaves it out (e.g. plain-HTTP development). @default 'max-age=63072000; includeSubDomains' */
+  /**
+   * `Strict-Transport-Security` value; `false` leaves it out (e.g. plain-HTTP development).
+   * @default 'max-age=63072000; includeSubDomains'
+   */
   hsts?: string | false;
   /** CSP for everything that is not HTML. @default "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'" */
   apiCsp?: string;
-  /** Base URL GraphiQL's assets are loaded from (Yoga 5.24: `@graphql-yoga/graphiql@4.5.1` on unpkg). @default 'https://unpkg.com/@graphql-yoga/graphiql@4.5.1/' */
+  /**
+   * Base URL GraphiQL's assets are loaded from (Yoga 5.24: `@graphql-yoga/graphiql@4.5.1` on unpkg).
+   * @default 'https://unpkg.com/@graphql-yoga/graphiql@4.5.1/'
+   */
   graphiqlAssets?: string;
   /** Extra `img-src` for the GraphiQL favicon. @default 'https://raw.githubusercontent.com/graphql-hive/graphql-yoga/' */
   graphiqlFavicon?: string;

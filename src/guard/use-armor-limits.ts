@@ -47,10 +47,10 @@ import { computeQueryCost, listSizeVariables, queryDepth, selectOperation } from
 import { fieldPricesOf, type FieldPrices } from './field-prices.ts';
 
 /** The Yoga/envelop context as the guard sees it during parse and validation (before context building). */
-export type GuardContext = Record<string, unknown> & {
+export interface GuardContext {
   request?: Request;
   params?: { variables?: Record<string, unknown> | null; operationName?: string | null };
-};
+}
 
 /** The limits a measure-only client may go over (the names `onWouldRefuse` hears and the metric's `limit` label). */
 export type LimitName = 'tokens' | 'depth' | 'aliases' | 'directives' | 'cost' | 'field_repeats' | 'introspection_depth';
@@ -132,11 +132,15 @@ const defaults: Required<ArmorLimitsOptions> = {
 /** Which limit a refusal came from (the errors of cached validation results keep theirs). */
 const limitOf = new WeakMap<GraphQLError, LimitName>();
 
-const queryCosts = new WeakMap<object, number>();
+/** What this plugin notes on the operation's own context, so the fact travels with the operation it belongs to. */
+export interface CostedContext {
+  /** The operation's static cost, computed during validation. */
+  queryCost?: number;
+}
 
-/** The static cost computed for this request's operation during validation (undefined before validation). */
+/** The static cost computed for this operation during validation (undefined before validation). */
 export function getQueryCost(context: object): number | undefined {
-  return queryCosts.get(context);
+  return (context as CostedContext).queryCost;
 }
 
 /**
@@ -317,7 +321,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       addPlugin(armor as Plugin);
     },
     onExecutionResult({ result, context }) {
-      const privileged = o.canSeeSuggestions(context as unknown as GuardContext);
+      const privileged = o.canSeeSuggestions(context);
       const results = Array.isArray(result) ? result : [result];
       for (const r of results) {
         if (!r || typeof r !== 'object' || !('errors' in r) || !Array.isArray(r.errors)) continue;
@@ -333,7 +337,7 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
       }
     },
     onParse({ context, params, setParseFn }) {
-      const ctx = context as unknown as GuardContext;
+      const ctx: GuardContext = context;
       const text = typeof params.source === 'string' ? params.source : params.source.body;
       const measureOnly = o.measureOnly(ctx);
       // counted here, before Yoga's parse cache, for every request: a document cached for a measure-only client must
@@ -363,8 +367,8 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         }
       });
     },
-    onValidate({ context, params, addValidationRule }) {
-      const ctx = context as unknown as GuardContext;
+    onValidate({ context, params, addValidationRule, extendContext }) {
+      const ctx: GuardContext = context;
       const privileged = o.canSeeSuggestions(ctx);
       const document: DocumentNode = params.documentAST;
       const variables = ctx.params?.variables ?? null;
@@ -384,7 +388,8 @@ export function useArmorLimits(options: ArmorLimitsOptions = {}): Plugin {
         cost = computeQueryCost(params.schema, document, { ...o, prices }, variables, selectOperation(document, ctx.params?.operationName));
         if (perDocument.costs.size < 64) perDocument.costs.set(costKey, cost);
       }
-      queryCosts.set(context, cost);
+      // on the operation's context, not in a side map: each operation of a batch has its own, and the rate limit reads it
+      extendContext({ queryCost: cost } satisfies CostedContext as Partial<typeof context>);
       const opName = ctx.params?.operationName ?? '';
       let depth = perDocument.depths.get(opName);
       if (depth === undefined) {

@@ -10,18 +10,18 @@
 import type { Plugin } from 'graphql-yoga';
 import { rejection } from './use-armor-limits.ts';
 
-export interface BatchLimitOptions<C = Record<string, unknown>> {
+export interface BatchLimitOptions {
   /** Most operations in one batched request. @default 10 */
   limit?: number;
   /** Whether the request's client only measures (its Yoga server context). @default nobody */
-  measureOnly?: (serverContext: C) => boolean;
+  measureOnly?: (serverContext: object) => boolean;
   /** A measure-only client sent a batch over the limit; `message` is the refusal it would have got. @default nothing */
-  onWouldRefuse?: (serverContext: C, message: string) => void;
+  onWouldRefuse?: (serverContext: object, message: string) => void;
 }
 
 const defaults = { limit: 10 };
 
-export function useBatchLimit<C = Record<string, unknown>>(options: BatchLimitOptions<C> = {}): Plugin {
+export function useBatchLimit(options: BatchLimitOptions = {}): Plugin {
   const limit = options.limit ?? defaults.limit;
   const measureOnly = options.measureOnly ?? (() => false);
   const onWouldRefuse = options.onWouldRefuse ?? (() => {});
@@ -31,7 +31,7 @@ export function useBatchLimit<C = Record<string, unknown>>(options: BatchLimitOp
         onRequestParseDone({ requestParserResult }) {
           if (Array.isArray(requestParserResult) && requestParserResult.length > limit) {
             const message = `Batch limit of ${limit} operations exceeded, found ${requestParserResult.length}.`;
-            if (measureOnly(serverContext as unknown as C)) return onWouldRefuse(serverContext as unknown as C, message);
+            if (measureOnly(serverContext)) return onWouldRefuse(serverContext, message);
             throw rejection(message);
           }
         },

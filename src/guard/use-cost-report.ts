@@ -8,7 +8,7 @@
  */
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { CostNotes, ServerContext } from '../request-scope.ts';
+import { type CostNotes, scopeIfAny } from '../request-scope.ts';
 
 /** The `extensions.cost` object, or undefined when neither cost nor budget is known (e.g. a body that is not JSON). */
 export function costExtension(notes: CostNotes): Record<string, unknown> | undefined {
@@ -27,7 +27,7 @@ const sfString = (s: string) => `"${s.replace(/[^A-Za-z0-9_.:-]/g, '_')}"`;
 export function useCostReport(): Plugin {
   return {
     onResultProcess({ result, setResult, serverContext }) {
-      const notes = (serverContext as unknown as Partial<ServerContext>).scope?.cost;
+      const notes = scopeIfAny(serverContext)?.cost;
       const cost = notes && costExtension(notes);
       if (!cost) return;
       const withCost = (r: unknown) =>
@@ -37,7 +37,7 @@ export function useCostReport(): Plugin {
       setResult((Array.isArray(result) ? result.map(withCost) : withCost(result)) as typeof result);
     },
     onResponse({ response, serverContext }) {
-      const b = (serverContext as unknown as Partial<ServerContext>).scope?.cost.budget;
+      const b = scopeIfAny(serverContext)?.cost.budget;
       if (!b) return;
       const window = Math.ceil(b.limit / b.refillPerSecond);
       response.headers.set('RateLimit-Policy', `${sfString(b.policy)};q=${b.limit};w=${window}`);

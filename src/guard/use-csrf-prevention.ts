@@ -11,7 +11,10 @@
 import type { Plugin } from 'graphql-yoga';
 
 export interface CsrfPreventionOptions {
-  /** Headers proving the request was preflighted or sent by a non-browser client. @default ['x-graphql-client-name', 'apollo-require-preflight', 'graphql-preflight'] */
+  /**
+   * Headers proving the request was preflighted or sent by a non-browser client.
+   * @default ['x-graphql-client-name', 'apollo-require-preflight', 'graphql-preflight']
+   */
   requestHeaders?: string[];
   /** Origins allowed to POST cross-origin (same list as CORS, `CORS_ORIGINS`). @default [] */
   origins?: string[];

@@ -6,8 +6,7 @@
  * Two charges per operation:
  * 1. `onParams` (before parsing): 1 token, so floods are refused before any parsing or validation work;
  * 2. `onExecute` (after validation, before any resolver): `min(weight(context), burst) - 1` more tokens, where the default
- *    weight grows with the armor cost (`getQueryCost`) — expensive operations spend more budget. The weight of
- *    one request can also be set by another plugin with `setRateLimitWeight(context, n)` before execution.
+ *    weight grows with the armor cost (`getQueryCost`) — expensive operations spend more budget.
  * Each operation of a batched request is charged separately.
  *
  * The identity must already be on the server context when Yoga parses params (this app passes the request scope,
@@ -23,7 +22,8 @@ import { MemoryTokenBucketStore, RedisTokenBucketStore, type RateLimitPolicy, ty
 import { getQueryCost } from './use-armor-limits.ts';
 import { inSpan } from '../ops/tracing.ts';
 
-export type RateLimitContext = Record<string, unknown>;
+/** The operation's Yoga context, whatever the app keeps in it: only `identify` and the hooks below look inside. */
+export type RateLimitContext = object;
 
 export interface RateLimitIdentity {
   /** Bucket key, e.g. `sub:client-42` or `ip:203.0.113.7`. */
@@ -81,24 +81,17 @@ const defaults: Required<
   Omit<RateLimitOptions, 'policies' | 'store' | 'redisUrl' | 'weight' | 'onBudget' | 'measureOnly' | 'onWouldRefuse'>
 > = {
   identify: (context) => {
-    const p = context.principal as { sub?: unknown; role?: unknown } | undefined;
+    const { principal: p, clientIp } = context as { principal?: { sub?: unknown; role?: unknown }; clientIp?: unknown };
     if (p && typeof p.sub === 'string' && p.sub) {
       return { key: `sub:${p.sub}`, role: typeof p.role === 'string' ? p.role : 'anonymous' };
     }
-    const ip = typeof context.clientIp === 'string' && context.clientIp ? context.clientIp : 'unknown';
+    const ip = typeof clientIp === 'string' && clientIp ? clientIp : 'unknown';
     return { key: `ip:${ip}`, role: 'anonymous' };
   },
   keyPrefix: 'pg:rl:',
   costPerToken: 250,
   onStoreError: () => {},
 };
-
-const weights = new WeakMap<object, number>();
-
-/** Set the total token weight of this operation (call before execution, e.g. in another plugin's onValidate). */
-export function setRateLimitWeight(context: object, weight: number): void {
-  weights.set(context, weight);
-}
 
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const identify = options.identify ?? defaults.identify;
@@ -139,12 +132,12 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
 
   return {
     async onParams({ context, setResult }) {
-      const refuse = await take(context as unknown as RateLimitContext, () => 1);
+      const refuse = await take(context, () => 1);
       if (refuse !== undefined) setResult({ errors: [rateLimited(refuse)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as unknown as RateLimitContext;
-      const total = weights.get(context) ?? weight(context);
+      const context = args.contextValue as RateLimitContext;
+      const total = weight(context);
       const refuse = await take(context, (policy) => Math.min(total, policy.burst) - 1);
       if (refuse !== undefined) setResultAndStopExecution({ errors: [rateLimited(refuse)] });
     },

@@ -1,3 +1,4 @@
+/** The documents clients discover the token issuer by (JWKS, RFC 8414 metadata), built here so routes only serve them. */
 import type { JWK } from 'jose';
 
 export const jwksResponse = (keys: JWK[]) => Response.json({ keys }, { headers: { 'Cache-Control': 'public, max-age=60' } });

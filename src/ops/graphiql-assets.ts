@@ -14,7 +14,10 @@ import { TOKEN_HELP_HTML, TOKEN_HELP_SCRIPT } from './graphiql-token-help.ts';
 export const GRAPHIQL_ASSETS_PATH = '/graphiql-assets/';
 
 export interface GraphiQLAssetsOptions {
-  /** Directory holding `graphiql.css`, `yoga-graphiql.umd.js` and `monacoeditorwork/`. @default the installed `@graphql-yoga/graphiql/dist` */
+  /**
+   * Directory holding `graphiql.css`, `yoga-graphiql.umd.js` and `monacoeditorwork/`.
+   * @default the installed `@graphql-yoga/graphiql/dist`
+   */
   distDir?: string;
   /** URL path prefix the assets are served under (ends with `/`). @default '/graphiql-assets/' */
   basePath?: string;

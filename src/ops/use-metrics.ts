@@ -4,14 +4,15 @@
  * client receives (onResultProcess, so refusals before execution count too): `graphql_errors_total` by code,
  * `rate_limit_hits_total` by role for RATE_LIMITED, and `auth_failures_total` for UNAUTHENTICATED (no token)
  * and FORBIDDEN (missing scope), and per role `graphql_query_cost` / `graphql_query_depth` from the notes the guard
- * left on the scope (measure-only refusals are counted where they happen, app.ts). Invalid tokens are refused before Yoga runs: count those through
+ * left on the scope (measure-only refusals are counted where they happen, app.ts). Invalid tokens are refused before
+ * Yoga runs: count those through
  * `Metrics.recordAuthFailure` from the authentication step.
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthFailureReason, codeLabel, type Metrics } from './metrics.ts';
 import { clientClosedCodes } from './abandoned-requests.ts';
-import type { ServerContext } from '../request-scope.ts';
+import { scopeIfAny, scopeOf } from '../request-scope.ts';
 
 export interface MetricsPluginOptions {
   metrics: Metrics;
@@ -19,7 +20,7 @@ export interface MetricsPluginOptions {
   roleOf?: (context: Record<string, unknown>) => string;
 }
 
-const defaultRoleOf = (c: Record<string, unknown>) => (c as unknown as ServerContext).scope?.principal?.role ?? 'anonymous';
+const defaultRoleOf = (c: Record<string, unknown>) => scopeIfAny(c)?.principal?.role ?? 'anonymous';
 
 const ROLE_RE = /^[a-z_]{1,32}$/;
 
@@ -38,7 +39,7 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
     onExecute({ args }) {
       const op = getOperationAST(args.document, args.operationName ?? undefined);
       const labels = { operation: metrics.operationLabel(op?.name?.value, true), type: op?.operation ?? 'query' };
-      const t0 = (args.contextValue as unknown as ServerContext).scope.startedAt;
+      const t0 = scopeOf(args.contextValue).startedAt;
       return {
         onExecuteDone() {
           metrics.operationDuration.observe(labels, (performance.now() - t0) / 1000);
@@ -55,7 +56,7 @@ export function useMetrics(options: MetricsPluginOptions): Plugin {
       const role = roleOf(serverContext as Record<string, unknown>);
       const roleLabel = { role: ROLE_RE.test(role) ? role : 'other' };
       if (seen.has('RATE_LIMITED')) metrics.rateLimitHits.inc(roleLabel);
-      const cost = (serverContext as unknown as Partial<ServerContext>).scope?.cost;
+      const cost = scopeIfAny(serverContext)?.cost;
       if (Number.isFinite(cost?.estimated)) metrics.queryCost.observe(roleLabel, cost!.estimated!);
       if (cost?.depth !== undefined) metrics.queryDepth.observe(roleLabel, cost.depth);
       if (seen.has('UNAUTHENTICATED')) metrics.recordAuthFailure(AuthFailureReason.MISSING_TOKEN);

@@ -7,7 +7,7 @@
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ServerContext } from '../request-scope.ts';
+import { scopeOf } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 
 export interface RequestLogPluginOptions {
@@ -36,17 +36,17 @@ export function useRequestLog(options: RequestLogPluginOptions): Plugin {
     onParams({ params, context }) {
       // the name the client asked for; replaced by the parsed operation's name once it executes
       const name = safeName(params.operationName);
-      if (name) (context as unknown as ServerContext).scope.log.names.push(name);
+      if (name) scopeOf(context).log.names.push(name);
     },
     onExecute({ args }) {
       const op = getOperationAST(args.document, args.operationName ?? undefined);
-      const s = (args.contextValue as unknown as ServerContext).scope.log;
+      const s = scopeOf(args.contextValue).log;
       const name = safeName(op?.name?.value);
       if (name && !s.names.includes(name)) s.names.push(name);
       if (op) s.types.push(op.operation);
     },
     onResultProcess({ result, serverContext }) {
-      const scope = (serverContext as unknown as ServerContext).scope;
+      const scope = scopeOf(serverContext);
       const s = scope.log;
       const principal = scope.principal;
       const codes = [...new Set(codesOf(result))];

@@ -10,7 +10,7 @@
 import { trace } from '@opentelemetry/api';
 import { Kind, print, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ServerContext } from '../request-scope.ts';
+import { scopeIfAny } from '../request-scope.ts';
 import { startSpan, tracingOn } from './tracing.ts';
 
 /** The document with every literal value replaced: its shape, not what the client typed. */
@@ -41,7 +41,7 @@ export function useTracing(options: TracingPluginOptions = {}): Plugin {
       };
     },
     onResultProcess({ result, setResult, serverContext }) {
-      const traceId = tracingOn() ? (serverContext as unknown as Partial<ServerContext>).scope?.traceId : undefined;
+      const traceId = tracingOn() ? scopeIfAny(serverContext)?.traceId : undefined;
       if (!traceId) return;
       const withId = (r: unknown) =>
         r && typeof r === 'object' && !(Symbol.asyncIterator in r) && (r as ExecutionResult).errors?.length

@@ -4,9 +4,9 @@
  *
  * With `handleBatch`, runs of consecutive items it accepts (`batchable`) are applied together, up to
  * `transactionSize` in one database transaction, and their outcomes recorded in one outbox transaction: one commit
- * and one fsync on each side for the run instead of one per item (issue 26: ~600-700 → … items a second). When a
- * batch fails other than by the database being unavailable, its items are replayed one at a time, as without
- * batching, so a poisoned item is found and counted alone.
+ * and one fsync on each side for the run instead of one per item. When a batch fails other than by the database
+ * being unavailable, its items are replayed one at a time, as without batching, so a poisoned item is found and
+ * counted alone.
  *
  * Per item the handler answers PERSISTED (with the permit number / inspection id) or REJECTED (with the
  * reason, e.g. the idempotency key already exists with a different input). When the handler fails because

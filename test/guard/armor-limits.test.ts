@@ -7,7 +7,7 @@ const costs: number[] = [];
 const noTokenLimit = startYoga([useArmorLimits({ maxTokens: 1_000_000 })]);
 const app = startYoga([
   useArmorLimits({
-    canSeeSuggestions: (ctx) => ((ctx.principal as Principal | undefined)?.scopes ?? []).includes('schema:introspect'),
+    canSeeSuggestions: (ctx) => ((ctx as { principal?: Principal }).principal?.scopes ?? []).includes('schema:introspect'),
   }),
   {
     onExecute({ args }) {

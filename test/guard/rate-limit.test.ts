@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { MemoryTokenBucketStore, RedisTokenBucketStore } from '../../src/guard/rate-limit.ts';
-import { useRateLimit, setRateLimitWeight } from '../../src/guard/use-rate-limit.ts';
+import * as rateLimitModule from '../../src/guard/use-rate-limit.ts';
+import { useRateLimit } from '../../src/guard/use-rate-limit.ts';
 import { useArmorLimits } from '../../src/guard/use-armor-limits.ts';
 import { gql, startYoga } from './helpers.ts';
 
@@ -88,13 +89,13 @@ describe('plugin over HTTP (memory store)', () => {
   });
 });
 
-describe('weight hook', () => {
-  const app = startYoga([
-    { onValidate: ({ context }) => setRateLimitWeight(context, 3) },
-    useRateLimit({ policies: { anonymous: { ratePerSec: 0.01, burst: 6 } } }),
-  ]);
+describe('weight option', () => {
+  const app = startYoga([useRateLimit({ policies: { anonymous: { ratePerSec: 0.01, burst: 6 } }, weight: () => 3 })]);
   afterAll(() => app.stop());
-  test('setRateLimitWeight overrides the weight of a request', async () => {
+  test('the one way to weigh an operation is the weight option (no side channel keyed by context)', () => {
+    expect(Object.keys(rateLimitModule)).not.toContain('setRateLimitWeight');
+  });
+  test('weight overrides the weight of a request', async () => {
     expect((await gql(app.url, '{ hello }')).status).toBe(200);
     expect((await gql(app.url, '{ hello }')).status).toBe(200);
     const r = await gql(app.url, '{ hello }');

@@ -1,8 +1,13 @@
+/**
+ * The audit trail's tables, together because they are read and trusted together: the hash-chained entries, the signed
+ * checkpoints over them, witnesses' cosignatures, and mutations' entries waiting for the next group commit.
+ */
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
- * The tamper-evident audit log (README "PostgreSQL: the owner migrates, the server runs as the app role"; operators and auditors read this table). `seq` is assigned under a database lock by the appender,
+ * The tamper-evident audit log (README "PostgreSQL: the owner migrates, the server runs as the app role"; operators and
+ * auditors read this table). `seq` is assigned under a database lock by the appender,
  * never by a sequence, so the chain has no gaps: hash = SHA-256(prev_hash ‖ canonical JSON(entry)).
  * Triggers (migration 0001) refuse UPDATE, DELETE and TRUNCATE.
  */

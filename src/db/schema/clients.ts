@@ -1,3 +1,4 @@
+/** Who may ask for tokens and what signs them: the OAuth clients and the built-in issuer's signing keys. */
 import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { jurisdictions } from './jurisdictions.ts';
 

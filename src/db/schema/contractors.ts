@@ -1,3 +1,4 @@
+/** Licensed contractors of a jurisdiction: the applicants a permit names, and the license state that lets them apply. */
 import { date, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { jurisdictions } from './jurisdictions.ts';
 

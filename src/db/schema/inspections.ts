@@ -1,3 +1,4 @@
+/** Inspections of a permit, their checklists, and the capacity and holidays that decide which slots can be booked. */
 import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { jurisdictions } from './jurisdictions.ts';
 import { permits } from './permits.ts';

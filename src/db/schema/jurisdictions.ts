@@ -1,3 +1,4 @@
+/** The tenants: every other table's rows belong to one jurisdiction, so this table is the root of every tenancy check. */
 import { pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** A tenant: every row of permit data belongs to exactly one jurisdiction. */

@@ -1,3 +1,4 @@
+/** Land parcels and the zoning codes they fall under: where a permit's work takes place, searchable by bounding box. */
 import { doublePrecision, index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { jurisdictions } from './jurisdictions.ts';
 

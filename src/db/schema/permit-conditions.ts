@@ -1,3 +1,4 @@
+/** Corrections and conditions attached to a permit, kept apart from the permit row because each has its own lifecycle. */
 import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { PERMIT_STATUSES, permits } from './permits.ts';
 

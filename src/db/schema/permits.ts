@@ -1,3 +1,4 @@
+/** Permits, their status history and their number counters: the core records every other part of the service serves. */
 import { bigserial, date, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contractors } from './contractors.ts';
 import { jurisdictions } from './jurisdictions.ts';
@@ -53,7 +54,10 @@ export const permits = pgTable(
     issuedDate: timestamp('issued_date', { withTimezone: true }),
     completedDate: timestamp('completed_date', { withTimezone: true }),
     statusDate: timestamp('status_date', { withTimezone: true }).notNull().defaultNow(),
-    /** BLDS facts a legacy system may hold (imported, exported; null when unknown): ExpiresDate, TotalSqFt, HousingUnits, MasterPermitNum. */
+    /**
+     * BLDS facts a legacy system may hold (imported, exported; null when unknown): ExpiresDate, TotalSqFt,
+     * HousingUnits, MasterPermitNum.
+     */
     expiresDate: date('expires_date', { mode: 'string' }),
     totalSqFt: integer('total_sq_ft'),
     housingUnits: integer('housing_units'),

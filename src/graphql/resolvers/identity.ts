@@ -1,3 +1,4 @@
+/** Thin resolvers of who the caller is and of client management: rules in src/auth/client-registry.ts, writes audited. */
 import { registerClient, revokeClient } from '../../auth/client-registry.ts';
 import { principalOf, type GraphQLContext } from '../context.ts';
 

@@ -1,3 +1,4 @@
+/** Thin resolvers of the permit and parcel queries: the reads and their tenancy checks live in domain/, shaped here. */
 import { parcelsGeoJSON, permitsGeoJSON } from '../../domain/geojson.ts';
 import { countPermits, getPermit, listPermits, type Page, type PermitFilter } from '../../domain/permit-reads.ts';
 import { encodeCursor } from '../../domain/pagination.ts';
