@@ -35,7 +35,9 @@ async function poll(n: string) {
   }
 }
 
+/** A SUBMITTED permit's number, once every earlier change has reached this instance (a late one would make a read unrememberable). */
 async function submittedPermit(): Promise<string> {
+  await t.running.database.catchUp();
   const clerk = await t.token('demo-clerk');
   const r = await t.gql(`{ permits(first: 1, filter: { status: SUBMITTED }) { edges { node { number } } } }`, {}, clerk);
   expect(r.body.errors).toBeUndefined();
