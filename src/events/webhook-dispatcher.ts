@@ -19,6 +19,7 @@ import type { Logger } from '../logger.ts';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { inSpan, traceHeaders } from '../ops/tracing.ts';
 import { linkHeaderOf, withResourceLink, type EventBody } from './resource-link.ts';
+import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_RETRY_BASE_MS, retryDelayMs } from './retry-schedule.ts';
 import { deliveryTarget, type Resolve, type TargetPolicy } from './webhook-target.ts';
 
 export interface DispatcherOptions {
@@ -92,8 +93,8 @@ async function readCapped(res: Response, max: number): Promise<string> {
 
 export function createWebhookDispatcher(opts: DispatcherOptions) {
   const { db, log, policy } = opts;
-  const base = opts.retryBaseMs ?? 5000;
-  const giveUpAfter = opts.giveUpAfterMs ?? 25 * 3600_000;
+  const base = opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
+  const giveUpAfter = opts.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
   const disableAfter = opts.disableAfterMs ?? 3 * 24 * 3600_000;
   const pollMs = opts.pollMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -123,9 +124,6 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
         returning d.seq, d.message_id, d.body, d.attempts, d.created_at, w.url, w.secret, w.id as webhook_id`),
     );
   }
-
-  /** The delay before attempt `attempts + 1`: exponential, capped at an hour, with jitter so retries spread out. */
-  const backoff = (attempts: number) => Math.min(base * 2 ** (attempts - 1), 3600_000) * (0.5 + Math.random());
 
   async function send(d: Claimed): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
     const target = await deliveryTarget(d.url, policy, opts.resolve);
@@ -180,7 +178,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
     }
     opts.onFailed?.(r.status !== null ? `http_${r.status}` : r.error.startsWith('target refused') ? 'refused' : 'error');
     const dead = Date.now() - new Date(d.created_at).getTime() >= giveUpAfter;
-    const next = new Date(Date.now() + backoff(d.attempts));
+    const next = new Date(Date.now() + retryDelayMs(d.attempts, base));
     await db.execute(sql`
       update webhook_deliveries set state = ${dead ? 'dead' : 'pending'}, next_attempt_at = ${next.toISOString()}::timestamptz,
         last_status = ${r.status}, last_error = ${r.error} where seq = ${d.seq}`);
