@@ -36,10 +36,12 @@ export async function publishReceiptEvents(db: Db, receipts: ReceiptOutcome[]): 
         as (receipt_id uuid, type text, client_id text, jurisdiction text, body jsonb, event text))
         with ordinality as x(receipt_id, type, client_id, jurisdiction, body, event, n)),
     d as (
-      insert into webhook_deliveries (message_id, webhook_id, permit_id, event_type, body)
-      select 'msg_' || replace(gen_random_uuid()::text, '-', ''), w.id, r.receipt_id, r.type, r.body
+      insert into webhook_deliveries (message_id, webhook_id, permit_id, event_type, body, next_attempt_at)
+      -- a disabled webhook's deliveries wait until it is replayed (migration *_deliveries_wait_while_disabled)
+      select 'msg_' || replace(gen_random_uuid()::text, '-', ''), w.id, r.receipt_id, r.type, r.body,
+        case when w.active then now() else 'infinity'::timestamptz end
       from r join webhooks w
-        on w.client_id = r.client_id and w.jurisdiction_id = r.jurisdiction and w.active and r.type = any (w.events)
+        on w.client_id = r.client_id and w.jurisdiction_id = r.jurisdiction and w.deleted_at is null and r.type = any (w.events)
       order by r.n)
     insert into change_events (channel, payload) select ${EVENTS_CHANNEL}, r.event from r order by r.n`);
 }

@@ -57,6 +57,11 @@ export async function replayDeliveries(db: Db, webhookId: string, since?: Date):
         where id = ${webhookId}::uuid and deleted_at is null returning id`),
     );
     if (!hook) return null;
+    // what was queued while it was disabled waited (due at 'infinity'): due now
+    const waiting = rowsOf<{ seq: number }>(
+      await tx.execute(sql`update webhook_deliveries set next_attempt_at = now()
+        where webhook_id = ${webhookId}::uuid and state = 'pending' and next_attempt_at = 'infinity' returning seq`),
+    );
     const rows = rowsOf<{ seq: number }>(
       await tx.execute(sql`
         update webhook_deliveries set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
@@ -64,6 +69,6 @@ export async function replayDeliveries(db: Db, webhookId: string, since?: Date):
           and ${since ? sql`created_at >= ${since.toISOString()}::timestamptz` : sql`state = 'dead'`}
         returning seq`),
     );
-    return rows.length;
+    return waiting.length + rows.length;
   });
 }

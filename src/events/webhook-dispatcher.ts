@@ -270,7 +270,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
   async function releaseEarlierClaims(): Promise<void> {
     const released = rowsOf<{ seq: number }>(
       await db.execute(sql`update webhook_deliveries set next_attempt_at = now()
-        where state = 'pending' and next_attempt_at > now() returning seq`),
+        where state = 'pending' and next_attempt_at > now() and next_attempt_at <> 'infinity' returning seq`),
     ).length;
     if (released) log.info({ released }, 'webhook deliveries of an earlier process are due again');
   }

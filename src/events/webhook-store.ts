@@ -96,7 +96,7 @@ function decodeSeq(cursor: string | null | undefined): number | null {
 export async function webhookDeliveryPage(db: Executor, p: Principal, webhookId: string, first?: number | null, after?: string | null) {
   const size = pageSize(first);
   const afterSeq = decodeSeq(after);
-  const [hook] = isUuid(webhookId) ? await db.select({ id: webhooks.id }).from(webhooks).where(ownWebhook(p, webhookId)) : [];
+  const [hook] = isUuid(webhookId) ? await db.select().from(webhooks).where(ownWebhook(p, webhookId)) : [];
   if (!hook) throw notFound(`webhook ${webhookId}`);
   const rows = await db
     .select()
@@ -106,6 +106,8 @@ export async function webhookDeliveryPage(db: Executor, p: Principal, webhookId:
     .limit(size + 1);
   const nodes = rows.slice(0, size);
   return {
+    // its state and, once the server disabled it, why: what its owner reads beside the failures
+    webhook: hook,
     edges: nodes.map((n) => ({ cursor: encodeSeq(n.seq), node: n })),
     pageInfo: {
       hasNextPage: rows.length > size,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { replayDeliveries } from '../../src/events/webhook-admin.ts';
 import { startReceiver } from './receiver.ts';
 
 setDefaultTimeout(120_000);
@@ -19,9 +20,10 @@ afterAll(() => t.stop(), 30_000);
 
 const REGISTER = `mutation($in: RegisterWebhookInput!) { registerWebhook(input: $in) { webhook { id } } }`;
 const HOOKS = `{ webhooks { id active disabledReason } }`;
-const DELIVERIES = `query($id: ID!) { webhookDeliveries(webhookId: $id, first: 10) { edges { node { id state attempts lastStatus lastError } } } }`;
+const DELIVERIES = `query($id: ID!) { webhookDeliveries(webhookId: $id, first: 10) {
+  webhook { active disabledReason } edges { node { id state attempts lastStatus lastError } } } }`;
 
-async function submitAsOwner(owner: string) {
+async function submitAsOwner(owner: string, key = 'disabled-reason-1'): Promise<string> {
   const clerk = await t.token('demo-clerk');
   const p = await t.gql(`{ permits(first: 1) { edges { node { parcel { id } } } } }`, {}, clerk);
   const input = {
@@ -33,11 +35,12 @@ async function submitAsOwner(owner: string) {
     applicant: { name: 'Ada Lovelace', email: 'ada@example.org', phone: '+1 555 010 2030' },
   };
   const r = await t.gql(
-    `mutation($input: SubmitPermitInput!) { submitPermit(input: $input, idempotencyKey: "disabled-reason-1") { receipt { permitNumber } } }`,
-    { input },
+    `mutation($input: SubmitPermitInput!, $key: String!) { submitPermit(input: $input, idempotencyKey: $key) { receipt { permitNumber } } }`,
+    { input, key },
     await t.token(owner),
   );
   expect(r.body.errors).toBeUndefined();
+  return r.body.data.submitPermit.receipt.permitNumber as string;
 }
 
 describe("a disabled webhook's reason", () => {
@@ -66,6 +69,8 @@ describe("a disabled webhook's reason", () => {
 
       const deliveries = await t.gql(DELIVERIES, { id }, owner);
       expect(deliveries.body.errors).toBeUndefined();
+      // the issue's words: the owner sees why in webhookDeliveries
+      expect(deliveries.body.data.webhookDeliveries.webhook).toEqual({ active: false, disabledReason: hook?.disabledReason });
       const nodes = deliveries.body.data.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
       expect(nodes).toEqual([
         { id: expect.any(String), state: 'DEAD', attempts: expect.any(Number), lastStatus: 500, lastError: 'HTTP 500: try later' },
@@ -82,6 +87,44 @@ describe("a disabled webhook's reason", () => {
         expect(peek.body.data ?? null).toBeNull();
         expect(JSON.stringify(peek.body)).not.toContain('HTTP 500');
       }
+    } finally {
+      receiver.stop();
+    }
+  });
+
+  test('events committed while it is disabled wait, and reach the receiver once an operator replays it', async () => {
+    const receiver = startReceiver();
+    try {
+      const owner = await t.token('demo-contractor-a');
+      const reg = await t.gql(
+        `mutation($in: RegisterWebhookInput!) { registerWebhook(input: $in) { webhook { id } secret } }`,
+        { in: { url: receiver.url, events: ['PERMIT_SUBMITTED'] } },
+        owner,
+      );
+      expect(reg.body.errors).toBeUndefined();
+      const id = reg.body.data.registerWebhook.webhook.id as string;
+      receiver.secret = reg.body.data.registerWebhook.secret as string;
+      // the state the dispatcher leaves a webhook in after days of failures
+      await t.tdb.database.db.execute(
+        sql`update webhooks set active = false, disabled_reason = 'disabled after failing since then: HTTP 500' where id = ${id}::uuid`,
+      );
+      const number = await submitAsOwner('demo-contractor-a', 'disabled-reason-2');
+      const waiting = await t.gql(
+        `query($id: ID!) { webhookDeliveries(webhookId: $id, first: 10) { edges { node { state attempts nextAttemptAt } } } }`,
+        { id },
+        owner,
+      );
+      expect(waiting.body.errors).toBeUndefined();
+      expect(waiting.body.data.webhookDeliveries.edges.map((e: { node: unknown }) => e.node)).toEqual([
+        { state: 'PENDING', attempts: 0, nextAttemptAt: null },
+      ]);
+      await Bun.sleep(1_000);
+      expect(receiver.attempts.size).toBe(0);
+
+      expect(await replayDeliveries(t.tdb.database.db, id)).toBe(1);
+      const got = await receiver.waitFor(1);
+      expect(got.map((g) => (g.body.data as { permitNumber?: string }).permitNumber)).toEqual([number]);
+      expect(receiver.unverified).toEqual([]);
     } finally {
       receiver.stop();
     }

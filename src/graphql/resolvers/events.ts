@@ -22,7 +22,8 @@ const deliveryView = (d: WebhookDeliveryRow) => ({
   lastStatus: d.lastStatus,
   lastError: d.lastError,
   createdAt: d.createdAt,
-  nextAttemptAt: d.state === 'pending' ? d.nextAttemptAt : null,
+  // a disabled webhook's deliveries wait with no time set (due at 'infinity' until it is replayed)
+  nextAttemptAt: d.state === 'pending' && Number.isFinite(d.nextAttemptAt.getTime()) ? d.nextAttemptAt : null,
   deliveredAt: d.deliveredAt,
   payload: jsonOf(d.body as object),
 });
@@ -52,7 +53,11 @@ export const eventResolvers = {
       ctx: GraphQLContext,
     ) => {
       const page = await ctx.services.events.deliveries(principalOf(ctx), args.webhookId, args.first, args.after);
-      return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: deliveryView(e.node) })) };
+      return {
+        ...page,
+        webhook: webhookView(page.webhook),
+        edges: page.edges.map((e) => ({ cursor: e.cursor, node: deliveryView(e.node) })),
+      };
     },
   },
   Mutation: {
