@@ -183,7 +183,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       update webhook_deliveries set state = ${dead ? 'dead' : 'pending'}, next_attempt_at = ${next.toISOString()}::timestamptz,
         last_status = ${r.status}, last_error = ${r.error} where seq = ${d.seq}`);
     if (dead) {
-      // failing for days without one success: stop queueing for it, and say why where its owner looks
+      // failing for days without one success: its deliveries wait for an operator's replay; say why where its owner looks
       await db.execute(sql`
         update webhooks set active = false,
           disabled_reason = ${`disabled after failing since ${new Date(Date.now() - disableAfter).toISOString()}: ${r.error}`}
