@@ -22,6 +22,7 @@ import type { TokenVerifier } from './auth/verify-access-token.ts';
 import type { AppConfig } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Principal } from './domain/principal.ts';
+import type { PublicAddress } from './http/public-address.ts';
 import { serviceDegraded } from './errors.ts';
 import type { GraphQLContext } from './graphql/context.ts';
 import { useInputErrors } from './graphql/input-errors.ts';
@@ -73,6 +74,8 @@ const BATCH_CEILING = 50;
 
 export interface AppDeps {
   config: AppConfig;
+  /** PUBLIC_URL and the issuer, following the port serve() binds when derived from HOST/PORT. */
+  address: PublicAddress;
   database: Database;
   log: Logger;
   services: AppServices;
@@ -289,13 +292,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     ((request, scope) =>
       authenticateRequest(request, scope, { verifier: deps.verifier, log, onAuthFailure: (reason) => metrics.recordAuthFailure(reason) }));
 
-  // the discovery document names where this server really is: PUBLIC_URL, or (derived in development) the port it bound
-  let publicUrl = config.publicUrl;
-  const listeningOn = (port: number) => {
-    if (config.publicUrlDerived) publicUrl = publicUrl.replace(/:\d+$/, `:${port}`);
-  };
+  // the discovery document names where this server really is: PUBLIC_URL, or (derived in development) the port it
+  // bound, and then the issuer of its tokens is that URL too (src/http/public-address.ts)
+  const { address } = deps;
+  const listeningOn = (port: number) => address.listeningOn(port);
   // webhook deliveries link to the permit they are about under the same URL
-  services.events.useBaseUrl(() => publicUrl);
+  services.events.useBaseUrl(address.url);
 
   async function graphql(request: Request, scope: RequestScope): Promise<Response> {
     const auth = await inSpan('auth.verify_token', {}, () => authenticate(request, scope));
@@ -340,9 +342,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     record: auditOn ? (entry) => deps.audit.record(entry) : null,
     ...(options.ogcPageCacheBytes === undefined ? {} : { pageCacheBytes: options.ogcPageCacheBytes }),
     ...(options.ogcFeatureCacheBytes === undefined ? {} : { featureCacheBytes: options.ogcFeatureCacheBytes }),
-    // switch to config.publicUrl (PUBLIC_URL) once config carries it
     // PUBLIC_URL: the address clients know this service by (behind a proxy, not the one it listens on)
-    baseUrl: () => publicUrl,
+    baseUrl: address.url,
     log,
   });
 
@@ -447,7 +448,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         onAuthFailure: (reason) => metrics.recordAuthFailure(reason),
       }),
     '/.well-known/jwks.json': async () => jwksResponse(await deps.publishedKeys()),
-    '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(config.metadataIssuer, publicUrl),
+    '/.well-known/oauth-authorization-server': () => authorizationServerMetadata(address.metadataIssuer(), address.url()),
     // public, like a CT log's get-sth: the signed tree head and the key to check it need no token
     '/audit/checkpoint': () => auditText(() => deps.transparency.checkpointNote()),
     '/audit/verifier-key': () => auditText(async () => `${deps.transparency.verifierKey()}\n`),

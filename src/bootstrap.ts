@@ -34,12 +34,15 @@ import { createSecurityAlerts } from './audit/security-alerts.ts';
 import { warmStatusCache } from './resilience/warm-status-cache.ts';
 import { createEventServices } from './events/event-services.ts';
 import type { JWK } from 'jose';
+import { createPublicAddress, type PublicAddress } from './http/public-address.ts';
 
 export interface Running {
   app: App;
   /** OpenTelemetry tracing (off unless an OTLP endpoint is configured by the standard OTEL_* variables). */
   tracing: Tracing;
   config: AppConfig;
+  /** PUBLIC_URL and the tokens' exact `iss` as they are once the server listens (config holds them before). */
+  address: PublicAddress;
   database: Database;
   services: AppServices;
   audit: AuditRecorder;
@@ -255,8 +258,10 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
     revocations.start();
     replayer.start();
     const stopProbe = startDbProbe(database.db, breaker);
+    // PUBLIC_URL and the tokens' issuer; in development derived from HOST/PORT, they follow the port serve() binds
+    const address = createPublicAddress(config);
     const verifier = createTokenVerifier({
-      issuer: config.jwt.issuer,
+      issuer: address.issuer,
       audience: config.jwt.audience,
       ...(config.jwt.jwksUrl ? { jwksUrl: config.jwt.jwksUrl } : {}),
       localKeys: keys,
@@ -268,6 +273,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         transparency,
         rateLimitPrefix: `${opts.cachePrefix ?? config.redisKeyPrefix}rl:`,
         config,
+        address,
         database,
         log,
         services,
@@ -276,7 +282,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
         isReady: () => connected,
         tokenEndpoint: {
           key: signingKey,
-          issuer: config.jwt.issuer,
+          issuer: address.issuer,
           audience: config.jwt.audience,
           ttlSeconds: config.jwt.ttlSeconds,
           throttle: createLoginThrottle(),
@@ -288,6 +294,7 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       app,
       tracing,
       config,
+      address,
       database,
       services,
       audit,

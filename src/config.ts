@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseVerifierKey, SIG_COSIGNATURE_V1 } from './audit/transparency/signed-note.ts';
 import { createTrustedProxyMatcher } from './auth/trusted-proxy.ts';
 
+/** Production's placeholder issuer while JWT_ISSUER is unset, which the production checks refuse by this value. */
 export const DEV_ISSUER = 'http://127.0.0.1:4000';
 export const DEV_AUDIENCE = 'permit-gateway';
 export const DEV_AUDIT_LOG_ORIGIN = 'dev.permit-gateway.localhost/audit';
@@ -109,8 +110,9 @@ const envSchema = z.object({
     }, 'must be an http(s) URL without query, fragment or credentials, e.g. https://permits.example.gov')
     .optional(),
   /**
-   * Exact `iss` of every token. @default PUBLIC_URL when set, else a fixed development value (not derived from PORT:
-   * instances on one database accept each other's tokens); unset in production is refused
+   * Exact `iss` of every token. @default PUBLIC_URL (in development and test derived from HOST/PORT, with the port
+   * the server actually bound); unset in production is refused. Instances on different ports that share tokens (one
+   * database and signing key) set one JWT_ISSUER (or one PUBLIC_URL).
    */
   JWT_ISSUER: z.string().url().optional(),
   JWT_AUDIENCE: z.string().min(1).default(DEV_AUDIENCE),
@@ -208,7 +210,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const production = e.APP_ENV === 'production';
   // production keeps the development issuer as its default so the production checks can name it as unset
   const publicUrl = baseUrlOf(e.PUBLIC_URL ?? (production ? (e.JWT_ISSUER ?? DEV_ISSUER) : derivedPublicUrl(e.HOST, e.PORT)));
-  const issuer = e.JWT_ISSUER ?? (production || !e.PUBLIC_URL ? DEV_ISSUER : publicUrl);
+  const issuer = e.JWT_ISSUER ?? (production ? DEV_ISSUER : publicUrl);
+  const publicUrlDerived = !e.PUBLIC_URL && !production;
   return {
     env: e.APP_ENV,
     nodeEnv: e.NODE_ENV,
@@ -222,7 +225,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** The OAuth metadata's `issuer`: JWT_ISSUER when set, else PUBLIC_URL (which then is the tokens' `iss` too). */
     metadataIssuer: e.JWT_ISSUER ? issuer : publicUrl,
     /** True when PUBLIC_URL was derived from HOST/PORT (the server then reports the port it actually bound). */
-    publicUrlDerived: !e.PUBLIC_URL && !production,
+    publicUrlDerived,
+    /**
+     * True when the issuer is that derived PUBLIC_URL (development and test without PUBLIC_URL and JWT_ISSUER): it
+     * follows the port actually bound too (src/http/public-address.ts), so `jwt.issuer` is only its value before.
+     */
+    issuerDerived: publicUrlDerived && !e.JWT_ISSUER,
     /** PUBLIC_URL as set (production checks: with JWKS_URL, JWT_ISSUER is not ours to default it to). */
     publicUrlSet: Boolean(e.PUBLIC_URL),
     jwt: {

@@ -122,6 +122,9 @@ export async function spawnServer(o: {
   return server;
 }
 
+/** The `iss` every app process the benchmark starts issues and accepts (JWT_ISSUER). */
+export const BENCH_ISSUER = 'http://bench.permit-gateway.localhost';
+
 export const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
 
 export interface AppStart {
@@ -160,6 +163,9 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
       DATA_DIR: o.dataDir,
       LOG_LEVEL: 'warn',
       SEED: 'none',
+      // one issuer for every app process: a token fetched from one is used on the others (scale-out, variants side by
+      // side); without it each one's issuer would be its own address
+      JWT_ISSUER: BENCH_ISSUER,
       ...o.env,
     },
     ready: async (url) => (await fetch(`${url}/readyz`)).status === 200 && existsSync(join(o.dataDir, 'demo-clients.json')),

@@ -37,7 +37,8 @@ export function tokenFailureOf(err: unknown): TokenFailure {
 }
 
 export interface TokenVerifierOptions {
-  issuer: string;
+  /** The exact `iss` accepted; a function when it settles later (src/http/public-address.ts). */
+  issuer: string | (() => string);
   audience: string;
   /** External identity provider's JWKS; unset uses `localKeys`. */
   jwksUrl?: string;
@@ -105,7 +106,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
 
   async function verifySignature(token: string): Promise<JWTPayload> {
     const options = {
-      issuer: opts.issuer,
+      issuer: typeof opts.issuer === 'function' ? opts.issuer() : opts.issuer,
       audience: opts.audience,
       algorithms: ['ES256', 'RS256'],
       clockTolerance: CLOCK_TOLERANCE_S,

@@ -4,8 +4,8 @@
  * walked once, iteratively, before anything else looks inside them:
  * - nesting over the cap in variables or extensions, and bad text in the operation name (no operation can bear it),
  *   are refused at once, HTTP 400, before the document is parsed;
- * - bad text in variables (values and keys, used or not) or extensions is refused when the operation would execute,
- *   after the access policy (a caller without access is refused as such whatever it sent) and before any resolver;
+ * - bad text in variables (values and keys, used or not) or extensions is refused when the operation would execute
+ *   (or subscribe), after the access policy (a caller without access is refused as such whatever it sent) and before any resolver;
  * - string literals in the document: a validation rule (the parser itself refuses lone surrogates there).
  * Before, NUL made statements fail (a masked 500) and a lone surrogate made the request's audit entry impossible to
  * hash (it was replaced by a record naming nobody, while the request went through).
@@ -62,6 +62,11 @@ export function useClientText(): Plugin {
       addValidationRule(ClientTextStringLiterals);
     },
     onExecute({ args, setResultAndStopExecution }) {
+      const found = pending.get(args.contextValue as object);
+      if (found) setResultAndStopExecution({ data: null, errors: [badInput(found.path, TEXT_MESSAGES[found.problem])] });
+    },
+    // a subscription is subscribed, never executed: without this its bad text went through (SSE and WebSocket)
+    onSubscribe({ args, setResultAndStopExecution }) {
       const found = pending.get(args.contextValue as object);
       if (found) setResultAndStopExecution({ data: null, errors: [badInput(found.path, TEXT_MESSAGES[found.problem])] });
     },

@@ -5,8 +5,14 @@
  * per-client stream cap and the audit apply exactly as to an SSE request; the stream's events are relayed as `next`
  * messages. The token comes from the upgrade request's Authorization header or `connection_init`'s payload
  * (`{ authorization: "Bearer …" }`: browsers cannot set headers on a WebSocket).
+ *
+ * The bridge re-serialises what a client sent, so it must not fail on client data before the pipeline sees it:
+ * JSON.stringify recurses (a subscribe payload nested 100,000 deep overflowed the stack, an uncaught error with
+ * the operation left hanging) and a header cannot hold a token outside Latin-1 (a TypeError). Nesting the
+ * pipeline would refuse anyway is refused here with the pipeline's BAD_USER_INPUT; such a token closes the socket.
  */
 import type { ServerWebSocket, WebSocketHandler } from 'bun';
+import { inspectClientJson, MAX_CLIENT_JSON_DEPTH, TEXT_MESSAGES } from '../guard/client-text.ts';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
 
@@ -86,8 +92,25 @@ async function relay(ws: ServerWebSocket<SocketData>, id: string, response: Resp
   send({ type: 'complete' });
 }
 
+/** True when `value` can be an HTTP header value (Latin-1, no CR, LF or NUL), as the bridged request needs. */
+const isHeaderValue = (value: string) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value);
+
+/**
+ * The pipeline's refusal (src/guard/use-client-text.ts) of a payload nested deeper than the cap, or null. Variables
+ * and extensions sit one level below the payload, so a cap one deeper finds exactly what the pipeline refuses; the
+ * path is named as the pipeline names it (variables by their own names).
+ */
+function tooDeep(payload: unknown): object[] | null {
+  const found = inspectClientJson(payload, '', MAX_CLIENT_JSON_DEPTH + 1, () => null).tooDeep;
+  if (!found) return null;
+  const field = found.path.replace(/^variables\./, '');
+  return [{ message: `${field}: ${TEXT_MESSAGES.depth}`, extensions: { code: 'BAD_USER_INPUT', field } }];
+}
+
 export function createGraphQLWebSocket(run: Run): WebSocketHandler<SocketData> {
   function subscribe(ws: ServerWebSocket<SocketData>, id: string, payload: unknown) {
+    const refused = tooDeep(payload);
+    if (refused) return void ws.send(JSON.stringify({ id, type: 'error', payload: refused }));
     const abort = new AbortController();
     ws.data.operations.set(id, abort);
     const headers = new Headers(ws.data.headers);
@@ -121,7 +144,11 @@ export function createGraphQLWebSocket(run: Run): WebSocketHandler<SocketData> {
           if (ws.data.acked) return ws.close(4429, 'Too many initialisation requests');
           clearTimeout(ws.data.initTimer);
           const auth = message.payload?.authorization ?? message.payload?.Authorization;
-          if (typeof auth === 'string') ws.data.authorization = auth;
+          if (typeof auth === 'string') {
+            // a header cannot carry it, so no request could: the credential is unusable, as is the connection
+            if (!isHeaderValue(auth)) return ws.close(4403, 'Forbidden');
+            ws.data.authorization = auth;
+          }
           ws.data.acked = true;
           return void ws.send(JSON.stringify({ type: 'connection_ack' }));
         }

@@ -17,7 +17,8 @@ import { isDatabaseUnavailable } from '../resilience/breaker.ts';
 export interface TokenEndpointDeps {
   db: Executor;
   key: SigningKey;
-  issuer: string;
+  /** The `iss` of every token issued; a function when it settles later (src/http/public-address.ts). */
+  issuer: string | (() => string);
   audience: string;
   ttlSeconds: number;
   throttle: LoginThrottle;
@@ -159,7 +160,7 @@ async function answerTokenRequest(
       scopes,
       certThumbprint: client.certThumbprint,
     },
-    { issuer: deps.issuer, audience: deps.audience, ttlSeconds: deps.ttlSeconds },
+    { issuer: typeof deps.issuer === 'function' ? deps.issuer() : deps.issuer, audience: deps.audience, ttlSeconds: deps.ttlSeconds },
   );
   return finish(
     Response.json({ access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') }, { headers: NO_STORE }),

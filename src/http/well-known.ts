@@ -5,7 +5,7 @@ export const jwksResponse = (keys: JWK[]) => Response.json({ keys }, { headers: 
 
 /**
  * RFC 8414 authorization server metadata for the built-in issuer: `issuer` is JWT_ISSUER when set, else
- * PUBLIC_URL; the endpoints live under the external base URL (PUBLIC_URL).
+ * PUBLIC_URL (the tokens' `iss` either way); the endpoints live under the external base URL (PUBLIC_URL).
  */
 export const authorizationServerMetadata = (issuer: string, baseUrl: string) =>
   Response.json(

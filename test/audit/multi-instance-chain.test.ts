@@ -23,10 +23,16 @@ let db: Database;
 beforeAll(async () => {
   if (!onPostgres) return;
   pg = await createPgDatabase('pg_chain');
-  // one signing key for all instances, as in production; the first instance migrates, seeds and registers the
-  // demo clients, the others (APP_ENV=test) join the same database
+  // one signing key and one issuer for all instances, as in production (without JWT_ISSUER each instance's issuer
+  // would be its own address: tokens from one would be refused by the others); the first instance migrates, seeds
+  // and registers the demo clients, the others (APP_ENV=test) join the same database
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const shared = { DATABASE_URL: pg.url, RATE_LIMIT_SCALE: '0', SIGNING_KEY_PEM: await exportPKCS8(privateKey) };
+  const shared = {
+    DATABASE_URL: pg.url,
+    RATE_LIMIT_SCALE: '0',
+    SIGNING_KEY_PEM: await exportPKCS8(privateKey),
+    JWT_ISSUER: 'https://permits.example.test',
+  };
   apps.push(await startAppProcess(shared));
   apps.push(...(await Promise.all([1, 2].map(() => startAppProcess({ ...shared, APP_ENV: 'test', SEED: 'none' })))));
   db = await openDatabase({ url: pg.url });

@@ -25,7 +25,8 @@ const b64url = (v: string | Uint8Array) => Buffer.from(v).toString('base64url');
 function claims(over: JWTPayload = {}): JWTPayload {
   const iat = now();
   return {
-    iss: t.running.config.jwt.issuer,
+    // the issuer the server settled on: in test without JWT_ISSUER, the URL it bound
+    iss: t.running.address.issuer(),
     aud: t.running.config.jwt.audience,
     sub: 'demo-clerk',
     jti: crypto.randomUUID(),
@@ -116,7 +117,8 @@ describe('JWT attacks', () => {
   });
 
   test('wrong iss and wrong aud (including near misses and arrays)', async () => {
-    const { issuer, audience } = t.running.config.jwt;
+    const { audience } = t.running.config.jwt;
+    const issuer = t.running.address.issuer();
     for (const iss of ['https://evil.example', `${issuer}/`, issuer.toUpperCase() === issuer ? `${issuer}x` : issuer.toUpperCase()]) {
       await expectInvalidToken(`Bearer ${await sign(claims({ iss }))}`, `iss ${iss}`);
     }

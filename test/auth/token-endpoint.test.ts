@@ -387,7 +387,7 @@ describe('issued tokens', () => {
       expect(typeof header.kid).toBe('string');
       expect(jwks.keys.map((k) => k.kid)).toContain(header.kid!);
       const { payload } = await jwtVerify(token, keySet, {
-        issuer: t.running.config.jwt.issuer,
+        issuer: t.running.address.issuer(),
         audience: t.running.config.jwt.audience,
         algorithms: ['ES256'],
       });
@@ -415,7 +415,9 @@ describe('issued tokens', () => {
     const r = await fetch(`${t.url}/.well-known/oauth-authorization-server`);
     expect(r.status).toBe(200);
     const m = (await r.json()) as Record<string, any>;
-    expect(m.issuer).toBe(t.running.config.jwt.issuer);
+    // issuer = the tokens' exact iss = the URL the server bound (test, no JWT_ISSUER nor PUBLIC_URL)
+    expect(m.issuer).toBe(t.running.address.issuer());
+    expect(m.issuer).toBe(t.url);
     expect(m.token_endpoint).toEndWith('/oauth/token');
     expect(m.grant_types_supported).toEqual(['client_credentials']);
     expect(m.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post']));

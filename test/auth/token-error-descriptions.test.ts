@@ -21,7 +21,7 @@ const now = () => Math.floor(Date.now() / 1000);
 function claims(over: JWTPayload = {}): JWTPayload {
   const iat = now();
   return {
-    iss: t.running.config.jwt.issuer,
+    iss: t.running.address.issuer(),
     aud: t.running.config.jwt.audience,
     sub: 'demo-clerk',
     jti: crypto.randomUUID(),

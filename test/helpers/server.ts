@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ensureDemoClients, type DemoClient } from '../../src/auth/demo-clients.ts';
 import { bootstrap, type Running } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/client.ts';
 import { serve } from '../../src/http/serve.ts';
 import { traceMixin } from '../../src/logger.ts';
 import pino from 'pino';
@@ -108,6 +109,48 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
       await server.stop(true);
       await running.close();
       await tdb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (config.redisUrl) await cleanUpRedisKeys(redisPrefix);
+    },
+  };
+}
+
+/** Another instance on a server's database: its own data directory (signing key, outbox) and port. */
+export interface SiblingServer {
+  url: string;
+  running: Running;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts another instance on `of`'s database, as a second process of one deployment would run: its own data
+ * directory (so its own signing key, published to the shared database), Bun.serve on a free port. On PostgreSQL it
+ * opens connections of its own; PGlite is one process's database, so the instance shares `of`'s handle. Instances
+ * share tokens only when they share an issuer (`JWT_ISSUER` or `PUBLIC_URL` in `env`): without, each one's issuer is
+ * the URL it bound.
+ */
+export async function startSiblingServer(of: TestServer, env: Record<string, string> = {}): Promise<SiblingServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-sibling-'));
+  const own = of.tdb.url ? await openDatabase({ url: of.tdb.url }) : null;
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SEED: 'none',
+    RATE_LIMIT_SCALE: '100',
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...env,
+  });
+  const redisPrefix = testRedisPrefix('sibling');
+  const running = await bootstrap(config, { database: own ?? of.tdb.database, cachePrefix: redisPrefix });
+  const server = serve(running, { hostname: '127.0.0.1', port: 0 });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    running,
+    async stop() {
+      await server.stop(true);
+      await running.close();
+      await own?.close();
       rmSync(dataDir, { recursive: true, force: true });
       if (config.redisUrl) await cleanUpRedisKeys(redisPrefix);
     },
