@@ -91,6 +91,14 @@ const scriptJson = (v: unknown) =>
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 
+/**
+ * GraphiQL's tabs are framer-motion reorderable items that keep a stale `transform` from the layout animation of the
+ * first render (graphiql.css hides it only while the tab has no focus). A mouse press focuses the tab's button, the
+ * transform applies, the tab jumps away from the pointer and the click lands on the tab list: the tab never opens.
+ * Keeping tabs in place makes a click switch tabs (dragging to reorder loses its visual feedback).
+ */
+const TAB_STYLE = '.graphiql-tab{transform:none!important}';
+
 export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPHIQL_ASSETS_PATH): string {
   // Yoga's page gives GraphiQL an initial query (`?query=`, else `query`, else its welcome text), and GraphiQL puts it
   // in the open tab's editor: preset tabs opened titled by their operation but showing the welcome text. The first
@@ -101,7 +109,7 @@ export function renderLocalGraphiQL(opts: GraphiQLOptions = {}, basePath = GRAPH
   const workers = { editorWorkerService: `${a}editor.worker.js`, json: `${a}json.worker.js`, graphql: `${a}graphql.worker.js` };
   return (
     `<!doctype html><html lang=en><head><meta charset=utf-8><title>${title}</title>` +
-    `<link rel=icon href="data:,"><link rel=stylesheet href="${a}graphiql.css"></head>` +
+    `<link rel=icon href="data:,"><link rel=stylesheet href="${a}graphiql.css"><style>${TAB_STYLE}</style></head>` +
     `<body id=body class=no-focus-outline><noscript>You need to enable JavaScript to run this app.</noscript>` +
     TOKEN_HELP_HTML +
     `<div id=root>Loading ${title}...</div>` +

@@ -1,7 +1,8 @@
 /**
  * GraphiQL in a real browser (Debian's Chromium driven by playwright-core): the page served at GET /graphql
  * loads its assets from this server (no CDN), the CSP stays intact (no violation reported), a first visit opens the
- * example operations of docs/examples as tabs (the analyst's first), the page says how to get and paste a token before
+ * example operations of docs/examples as tabs (the analyst's first) and a mouse click on another tab shows that tab's
+ * example in the editor, the page says how to get and paste a token before
  * there is one and that a role without introspection may not read the schema, an analyst pastes a bearer token into the headers editor, the schema
  * is fetched again without any click, then permitStats runs and shows the result. Screenshot:
  * test/artifacts/graphiql.png (git-ignored).
@@ -144,6 +145,8 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
       await page.waitForFunction(() => (document.getElementById('pg-token-help') as HTMLElement).hidden, undefined, { timeout: 60_000 });
       expect(schemaFetches.at(-1)).toEqual({ auth: true, status: 200 });
       await setEditorText(page, '.graphiql-query-editor', QUERY);
+      // GraphiQL takes the edited query's operation name after a 100 ms debounce
+      await Bun.sleep(500);
       await page.locator('.graphiql-execute-button').click();
 
       const result = page.locator('.result-window');
@@ -156,6 +159,31 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
       expect(text).not.toContain('"errors"');
 
       await page.screenshot({ path: join(ARTIFACTS, 'graphiql.png') });
+
+      // a mouse click on another tab shows that tab's example (every other role's tab in turn)
+      const examples = graphiqlExampleTabs();
+      expect(examples.length).toBeGreaterThan(1);
+      for (const i of [...examples.keys()].slice(1)) {
+        const title = EXAMPLE_TAB_TITLES[i]!;
+        const firstLine = examples[i]!.query.split('\n')[0]!;
+        await page.locator('.graphiql-tab .graphiql-tab-button', { hasText: title }).first().click();
+        const shown = await page
+          .waitForFunction(
+            ([line, name]) => {
+              const text = (document.querySelector('.graphiql-query-editor')?.textContent ?? '').replace(/\u00a0/g, ' ');
+              return text.includes(line!) && new RegExp(`(query|mutation|subscription) ${name}\\b`).test(text);
+            },
+            [firstLine, title],
+            { timeout: 10_000 },
+          )
+          .then(
+            () => true,
+            () => false,
+          );
+        expect({ tab: title, shown }).toEqual({ tab: title, shown: true });
+        expect(await page.locator('.graphiql-tab-active .graphiql-tab-button').textContent()).toContain(title);
+      }
+
       expect(offSite).toEqual([]);
       expect(cspViolations).toEqual([]);
       expect(pageErrors).toEqual([]);
