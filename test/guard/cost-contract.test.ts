@@ -49,7 +49,12 @@ describe('cost and budget visible to clients', () => {
     const tok = await t.token('demo-clerk');
     const r = await t.gql(`{ a: permitsGeoJSON(bbox: ${BOX}) b: permitsGeoJSON(bbox: ${BOX}) c: permitsGeoJSON(bbox: ${BOX}) }`, {}, tok);
     expect(r.status).toBe(400);
-    expect((r.body as { extensions?: { cost?: any } }).extensions?.cost.estimated).toBe(45_000);
+    const cost = (r.body as { extensions?: { cost?: any } }).extensions?.cost;
+    expect(cost.estimated).toBe(45_000);
+    // and, like every response, the budget left (the request's first token was taken before validation)
+    expect(cost.budget).toMatchObject({ policy: 'clerk', limit: 90 });
+    expect(r.headers.get('ratelimit-policy')).toBe('"clerk";q=90;w=3');
+    expect(r.headers.get('ratelimit')).toMatch(/^"clerk";r=\d+;t=\d+$/);
   });
 
   test('a 429 keeps Retry-After and carries the empty budget', async () => {
@@ -59,6 +64,10 @@ describe('cost and budget visible to clients', () => {
     expect(refused).toBeDefined();
     expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(refused!.headers.get('ratelimit')).toMatch(/^"analyst";r=\d+;t=\d+$/);
+    // the budget it met: fewer tokens left than the 15 the page takes after its first
+    const budget = (refused!.body as { extensions?: { cost?: any } }).extensions?.cost.budget;
+    expect(budget.policy).toBe('analyst');
+    expect(budget.remaining).toBeLessThan(15);
     expect(refused!.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 });

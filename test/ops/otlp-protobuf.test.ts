@@ -43,6 +43,8 @@ describe('OTLP http/protobuf and the sampler', () => {
     const root = receiver.spans.find((s) => s.traceId === TRACE_ID && s.parentSpanId === PROXY_SPAN);
     expect(root?.name).toBe('query One');
     expect(root?.attributes['graphql.operation.name']).toBe('One');
+    // the document is recorded only when OTEL_INSTRUMENTATION_GRAPHQL_CAPTURE_DOCUMENT asks for it
+    expect(root?.attributes['graphql.document']).toBeUndefined();
     expect(root?.resource['service.name']).toBe('permit-gateway');
     expect(receiver.spans.filter((s) => s.traceId === TRACE_ID && s.name === 'SELECT').length).toBeGreaterThanOrEqual(1);
     expect(receiver.spans.some((s) => s.name === 'query Two')).toBe(false);

@@ -139,6 +139,21 @@ describe('a submission behind nginx, traced', () => {
   });
 });
 
+describe('graphql.document: sanitised, and only when asked', () => {
+  test('every literal the client typed is replaced; the shape stays', async () => {
+    const id = 'dddddddddddddddddddddddddddd0001';
+    const r = await t.gql(`query Lit { permitStatus(number: "BP-SECRET-4711") { status } }`, {}, undefined, {
+      traceparent: traceparent(id),
+    });
+    expect(r.status).toBe(200);
+    const root = (await spansOf(id)).find((s) => s.parentSpanId === NGINX_SPAN)!;
+    expect(root.name).toBe('query Lit');
+    const document = String(root.attributes['graphql.document']);
+    expect(document).toContain('permitStatus(number: "")');
+    expect(document).not.toContain('SECRET');
+  });
+});
+
 describe('traceparent is believed from trusted proxies only', () => {
   test("a client's own traceparent does not reach the scope", () => {
     const request = new Request('http://gw.test/graphql', { headers: { traceparent: traceparent(), tracestate: 'x=1' } });

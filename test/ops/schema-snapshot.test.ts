@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildSchema as buildSdl } from 'graphql';
 import { buildSchema } from '../../src/graphql/schema.ts';
+import { fieldPricesOf } from '../../src/guard/field-prices.ts';
 import { compareWithSnapshot, SNAPSHOT_FILE, snapshotOf } from '../../src/ops/schema-snapshot.ts';
 
 const current = buildSchema();
@@ -42,6 +43,14 @@ describe('schema snapshot', () => {
     ]) {
       expect(q[f]).toBeDefined();
     }
+  });
+
+  test('the published SDL carries the cost directives, exactly the prices the limiter reads', () => {
+    // the cost limit and the rate limit price operations by fieldPricesOf(served schema) (use-armor-limits.ts)
+    const served = fieldPricesOf(current);
+    expect(served.size).toBeGreaterThan(20);
+    expect(fieldPricesOf(buildSdl(snapshot))).toEqual(served);
+    expect(snapshot).toMatch(/^ {2}permitsGeoJSON\(.*\): JSON! @listSize\(assumedSize: 5000, .*\) @cost\(weight: 3\)$/m);
   });
 
   test('removing a field from a copy of the schema is detected as breaking', () => {

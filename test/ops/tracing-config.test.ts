@@ -1,6 +1,16 @@
 /** Issue 25: tracing is configured by the standard OTEL_* variables only, and is off without an endpoint. */
 import { describe, expect, test } from 'bun:test';
-import { samplerFromEnv, startTracing, tracesEndpoint, tracingOn } from '../../src/ops/tracing.ts';
+import { traceStatement } from '../../src/db/statement-tracer.ts';
+import {
+  activeTraceId,
+  activeTraceparent,
+  inSpan,
+  samplerFromEnv,
+  startTracing,
+  traceHeaders,
+  tracesEndpoint,
+  tracingOn,
+} from '../../src/ops/tracing.ts';
 
 describe('OTEL_* configuration', () => {
   test('the traces endpoint: the signal-specific one as is, the generic one with /v1/traces, else off', () => {
@@ -27,5 +37,17 @@ describe('OTEL_* configuration', () => {
     expect(t.enabled).toBe(false);
     expect(tracingOn()).toBe(false);
     await t.shutdown();
+  });
+
+  test('off costs nothing: spans are plain calls, statements run unwrapped, no header or id is made', () => {
+    startTracing({ OTEL_SERVICE_NAME: 'x' });
+    // even background work (`root`) is a plain synchronous call, given no span and no promise in between
+    expect(inSpan('audit.group_commit', {}, (span) => span ?? 'plain', { root: true })).toBe('plain');
+    // a statement's query object comes back as is: no wrapper, no hook on its `then`
+    const query = Promise.resolve(1);
+    expect(traceStatement('select 1', query)).toBe(query);
+    expect(traceHeaders()).toEqual({});
+    expect(activeTraceId()).toBeUndefined();
+    expect(activeTraceparent()).toBeUndefined();
   });
 });
