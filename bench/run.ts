@@ -43,7 +43,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchToken, graphql, tokensFor } from './lib/client.ts';
-import { createBenchDatabase, openReader, type BenchDatabase } from './lib/database.ts';
+import { createBenchDatabase, createSettler, openReader, type BenchDatabase } from './lib/database.ts';
 import { freePort, readRss, REPO, rssAfterGc, startApp, startBare, startYogaFloor, type ChildServer } from './lib/processes.ts';
 import {
   ACTS_AS,
@@ -114,6 +114,8 @@ const DRAIN_COUNT = Number(opts['drain-count']);
  * server the other databases' work would otherwise land in every run's figure.
  */
 const PG_DATABASES: string[] = [];
+/** Settles the benchmark's database before each measured run (bench/lib/database.ts `createSettler`). */
+let settleDatabase: () => Promise<void> = async () => {};
 const INSTANCES = opts.instances ? Number(opts.instances) : 0;
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -257,6 +259,7 @@ async function timedRun(
   label: string,
 ) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
+  await settleDatabase();
   const before = cpuSnapshot(server.pid, PG_DATABASES);
   const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
   const cpu = cpuPerRequest(before, cpuSnapshot(server.pid, PG_DATABASES), r.requests);
@@ -1059,6 +1062,8 @@ async function main() {
   }
   const db = await createBenchDatabase(BASE_URL);
   PG_DATABASES.push(db.name);
+  const settler = createSettler(db.url);
+  settleDatabase = settler.settle;
   const work = mkdtempSync(join(tmpdir(), 'pg-bench-'));
   mkdirSync(join(work, 'logs'), { recursive: true });
   let code = 0;
@@ -1076,6 +1081,7 @@ async function main() {
     code = 1;
   } finally {
     await cleanUpPeer();
+    await settler.end().catch(() => {});
     if (opts['keep-db']) log(`kept database ${db.url}`);
     else await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
     try {

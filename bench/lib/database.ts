@@ -39,3 +39,27 @@ export async function createBenchDatabase(baseUrl: string, suffix = ''): Promise
 export function openReader(url: string) {
   return postgres(url, { max: 2, onnotice: () => {} });
 }
+
+/** Tables whose rows the app updates or deletes as it runs (the rest only grow). */
+const CHURNED = ['audit_pending', 'change_events', 'permits', 'permit_number_counters', 'jurisdiction_changes', 'webhook_deliveries'];
+
+/**
+ * Run before each measured run: waits until the previous run's audit entries are chained, then vacuums the tables
+ * it churned. A server with autovacuum off (CI's is) keeps every dead row of every earlier run, so each run paid
+ * for all runs before it and the second run of an adjacent pair was the dearer one whatever it ran; production's
+ * autovacuum keeps them down as this does.
+ */
+export function createSettler(url: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  return {
+    async settle(): Promise<void> {
+      for (let i = 0; i < 50; i++) {
+        const [row] = await sql`select count(*)::int as n from audit_pending`;
+        if (!row?.n) break;
+        await Bun.sleep(100);
+      }
+      await sql.unsafe(`vacuum ${CHURNED.join(', ')}`);
+    },
+    end: () => sql.end(),
+  };
+}
