@@ -33,7 +33,7 @@ interface Outcome {
 /** Registers `url` as the only active webhook, raises one event for it and lets one dispatcher pass try it. */
 async function deliverOnce(url: string, opts: Partial<DispatcherOptions> = {}): Promise<{ outcome: Outcome; secret: string; ms: number }> {
   const db = tdb.database.db;
-  await db.execute(sql`update webhooks set active = false`);
+  await db.execute(sql`update webhooks set active = false, deleted_at = now() where deleted_at is null`);
   const secret = newWebhookSecret();
   const [hook] = rowsOf<{ id: string }>(
     await db.execute(sql`insert into webhooks (client_id, jurisdiction_id, url, events, secret)

@@ -102,7 +102,7 @@ describe('webhook delivery across instances', () => {
 
   test('a claim left by an instance that died is taken over once its lease ran out, with the same webhook-id', async () => {
     const r = startReceiver();
-    await tdb.database.db.execute(sql`update webhooks set active = false`);
+    await tdb.database.db.execute(sql`update webhooks set active = false, deleted_at = now() where deleted_at is null`);
     const survivor = createWebhookDispatcher({
       db: (await instanceDatabase()).db,
       log,
@@ -138,7 +138,7 @@ describe('webhook delivery across instances', () => {
   test('a delivery failing past the retry window is dead-lettered, a webhook failing for days disabled; replay sends it again', async () => {
     const r = startReceiver();
     r.failFirst = 1;
-    await tdb.database.db.execute(sql`update webhooks set active = false`);
+    await tdb.database.db.execute(sql`update webhooks set active = false, deleted_at = now() where deleted_at is null`);
     // a retry window and a disable threshold of zero stand for "failing for more than a day / for days"
     const give = createWebhookDispatcher({ db: tdb.database.db, log, policy, giveUpAfterMs: 0, disableAfterMs: 0 });
     try {
@@ -167,7 +167,7 @@ describe('webhook delivery across instances', () => {
       port: 0,
       fetch: () => Bun.sleep(4000).then(() => new Response(null, { status: 204 })),
     });
-    await tdb.database.db.execute(sql`update webhooks set active = false`);
+    await tdb.database.db.execute(sql`update webhooks set active = false, deleted_at = now() where deleted_at is null`);
     const dispatcher = createWebhookDispatcher({ db: tdb.database.db, log, policy, pollMs: 50, timeoutMs: 5000 });
     try {
       const slowHook = { url: `http://127.0.0.1:${slow.port}/hook`, secret: null } as unknown as Receiver;
