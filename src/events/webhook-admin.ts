@@ -59,12 +59,12 @@ export async function replayDeliveries(db: Db, webhookId: string, since?: Date):
     if (!hook) return null;
     // what was queued while it was disabled waited (due at 'infinity'): due now
     const waiting = rowsOf<{ seq: number }>(
-      await tx.execute(sql`update webhook_deliveries set next_attempt_at = now()
+      await tx.execute(sql`update webhook_deliveries set next_attempt_at = now(), retry_from = now()
         where webhook_id = ${webhookId}::uuid and state = 'pending' and next_attempt_at = 'infinity' returning seq`),
     );
     const rows = rowsOf<{ seq: number }>(
       await tx.execute(sql`
-        update webhook_deliveries set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+        update webhook_deliveries set state = 'pending', attempts = 0, next_attempt_at = now(), retry_from = now(), last_error = null
         where webhook_id = ${webhookId}::uuid and state <> 'pending'
           and ${since ? sql`created_at >= ${since.toISOString()}::timestamptz` : sql`state = 'dead'`}
         returning seq`),

@@ -70,6 +70,7 @@ interface Claimed {
   body: unknown;
   attempts: number;
   created_at: string | Date;
+  retry_from: string | Date;
   url: string;
   secret: string;
   webhook_id: string;
@@ -121,7 +122,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
         update webhook_deliveries d set next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}), attempts = d.attempts + 1
         from due, webhooks w
         where d.seq = due.seq and w.id = d.webhook_id
-        returning d.seq, d.message_id, d.body, d.attempts, d.created_at, w.url, w.secret, w.id as webhook_id`),
+        returning d.seq, d.message_id, d.body, d.attempts, d.created_at, d.retry_from, w.url, w.secret, w.id as webhook_id`),
     );
   }
 
@@ -177,7 +178,8 @@ export function createWebhookDispatcher(opts: DispatcherOptions) {
       return;
     }
     opts.onFailed?.(r.status !== null ? `http_${r.status}` : r.error.startsWith('target refused') ? 'refused' : 'error');
-    const dead = Date.now() - new Date(d.created_at).getTime() >= giveUpAfter;
+    // the window runs from when it was queued or last replayed: a replayed delivery gets a full window again
+    const dead = Date.now() - new Date(d.retry_from).getTime() >= giveUpAfter;
     const next = new Date(Date.now() + retryDelayMs(d.attempts, base));
     await db.execute(sql`
       update webhook_deliveries set state = ${dead ? 'dead' : 'pending'}, next_attempt_at = ${next.toISOString()}::timestamptz,

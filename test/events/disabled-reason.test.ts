@@ -57,7 +57,8 @@ describe("a disabled webhook's reason", () => {
       // failing for days: the webhook and its delivery are made 4 days old (retry window 25 h, disabled after 3 days)
       await t.tdb.database.db.execute(sql`update webhooks set created_at = now() - interval '4 days' where id = ${id}::uuid`);
       await t.tdb.database.db.execute(
-        sql`update webhook_deliveries set created_at = now() - interval '4 days', next_attempt_at = now() where webhook_id = ${id}::uuid`,
+        sql`update webhook_deliveries set created_at = now() - interval '4 days', retry_from = now() - interval '4 days', next_attempt_at = now()
+          where webhook_id = ${id}::uuid`,
       );
       let hook: { id: string; active: boolean; disabledReason: string | null } | undefined;
       for (const end = Date.now() + 20_000; Date.now() < end; await Bun.sleep(200)) {

@@ -2,7 +2,7 @@
  * Issue 22: failed deliveries are "retried with exponential backoff and jitter for at least a day, then
  * dead-lettered". The schedule function on its own (growth, jitter, cap), then the dispatcher's defaults on a real
  * database: a delivery failing for just under a day is retried after a backoff, one failing for over 25 hours is
- * dead-lettered.
+ * dead-lettered, and one an operator replays gets a full window again.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
@@ -10,6 +10,7 @@ import pino from 'pino';
 import { rowsOf } from '../../src/db/rows.ts';
 import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_RETRY_BASE_MS, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/events/retry-schedule.ts';
 import { createWebhookDispatcher } from '../../src/events/webhook-dispatcher.ts';
+import { replayDeliveries } from '../../src/events/webhook-admin.ts';
 import { newWebhookSecret } from '../../src/events/webhook-store.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { startReceiver } from './receiver.ts';
@@ -69,9 +70,9 @@ describe("the dispatcher's default retry window, on a real database", () => {
           values ('test', 'demo-city', ${receiver.url}, '{permit.status_changed}'::text[], ${newWebhookSecret()}) returning id::text`),
       );
       const delivery = (messageId: string, age: string, attempts: number) =>
-        db.execute(sql`insert into webhook_deliveries (message_id, webhook_id, event_type, body, attempts, created_at)
+        db.execute(sql`insert into webhook_deliveries (message_id, webhook_id, event_type, body, attempts, created_at, retry_from)
           values (${messageId}, ${hook!.id}::uuid, 'permit.status_changed', '{"type":"permit.status_changed","data":{}}'::jsonb,
-            ${attempts}, now() - ${age}::interval)`);
+            ${attempts}, now() - ${age}::interval, now() - ${age}::interval)`);
       await delivery('msg_young_first', '23 hours 50 minutes', 0);
       await delivery('msg_young_fourth', '23 hours 50 minutes', 3);
       await delivery('msg_old', '25 hours 5 minutes', 7);
@@ -96,6 +97,16 @@ describe("the dispatcher's default retry window, on a real database", () => {
       expect(fourth.wait_ms).toBeGreaterThan(0.5 * 8 * DEFAULT_RETRY_BASE_MS - 1000);
       expect(fourth.wait_ms).toBeLessThan(1.5 * 8 * DEFAULT_RETRY_BASE_MS + 1000);
       expect(rows.get('msg_old')).toMatchObject({ state: 'dead', attempts: 8 });
+
+      // an operator's replay gives it a full window again: failing once more, it waits for its next attempt
+      expect(await replayDeliveries(db, hook!.id)).toBe(1);
+      await dispatcher.drainOnce();
+      expect(receiver.attempts.get('msg_old')).toBe(2);
+      const [replayed] = rowsOf<{ state: string; attempts: number; queued_long_ago: boolean }>(
+        await db.execute(sql`select state, attempts, created_at < now() - interval '25 hours' as queued_long_ago
+          from webhook_deliveries where message_id = 'msg_old'`),
+      );
+      expect(replayed).toEqual({ state: 'pending', attempts: 1, queued_long_ago: true });
     } finally {
       await dispatcher.stop();
       receiver.stop();
