@@ -41,10 +41,9 @@ export interface TestServerOptions {
   logLines?: string[];
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
-  const tdb = await createTestDatabase({ seed: 'small' });
-  const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-'));
-  const config = loadConfig({
+/** A test instance's configuration: quiet, unseeded, rate limits scaled out of the way, `env` last. */
+function testConfig(dataDir: string, env: Record<string, string>) {
+  return loadConfig({
     APP_ENV: 'test',
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -54,6 +53,12 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...env,
   });
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
+  const tdb = await createTestDatabase({ seed: 'small' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-'));
+  const config = testConfig(dataDir, env);
   const log = opts.logLines
     ? pino({ level: 'info', mixin: traceMixin }, { write: (line: string) => void opts.logLines!.push(line) })
     : undefined;
@@ -132,15 +137,7 @@ export interface SiblingServer {
 export async function startSiblingServer(of: TestServer, env: Record<string, string> = {}): Promise<SiblingServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pg-test-sibling-'));
   const own = of.tdb.url ? await openDatabase({ url: of.tdb.url }) : null;
-  const config = loadConfig({
-    APP_ENV: 'test',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SEED: 'none',
-    RATE_LIMIT_SCALE: '100',
-    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
-    ...env,
-  });
+  const config = testConfig(dataDir, env);
   const redisPrefix = testRedisPrefix('sibling');
   const running = await bootstrap(config, { database: own ?? of.tdb.database, cachePrefix: redisPrefix });
   const server = serve(running, { hostname: '127.0.0.1', port: 0 });
