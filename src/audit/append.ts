@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { Executor, Tx } from '../db/client.ts';
 import { rowsOf } from '../db/rows.ts';
+import { PLANNED_PER_CALL } from '../db/prepared-statements.ts';
 import type { Shape } from '../db/fused-statements.ts';
 import { inspectClientJson, storableCopy, storableText } from '../guard/client-text.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -192,7 +193,8 @@ async function appendLocked(tx: Executor, offered: Record<string, unknown>[], wi
   const ids = offered.map(entryIdOf).filter((id): id is string => id !== undefined);
   // the head and, in the same round trip, which of the offered entries the chain already holds
   const [head] = rowsOf<Head>(
-    await tx.execute(sql`
+    // planned per call: a plan kept from when the chain was short scanned all of it once it had grown
+    await tx.execute(sql`${sql.raw(PLANNED_PER_CALL)}
       select (select seq from audit_entries order by seq desc limit 1)::text as seq,
              (select hash from audit_entries order by seq desc limit 1) as hash,
              to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now,

@@ -15,6 +15,12 @@
  * texts this application sends are fixed by its code (coalesced lookups and filters use `= any($1)`, not IN
  * lists), but a cap means no input can make the per-connection statement caches of the driver and of PostgreSQL
  * grow without bound.
+ *
+ * The connections keep one generic plan per statement (client.ts), made at its first execution on that connection
+ * and kept until the table's statistics change. A statement on a table that grows fast while the app runs (the
+ * audit chain) would keep the plan its table's first few pages earned: a sequential scan, which grew with the
+ * chain until each group commit scanned it whole. Such a statement begins with {@link PLANNED_PER_CALL} and runs
+ * unnamed: planned at every execution, against the table as it is.
  */
 import type { Sql } from 'postgres';
 import { traceStatement } from './statement-tracer.ts';
@@ -30,6 +36,9 @@ export interface PreparingClient {
   /** Statement texts admitted for preparing so far (for tests and metrics). */
   admitted(): number;
 }
+
+/** Marks a statement text to be planned at every execution (see the module comment). */
+export const PLANNED_PER_CALL = '/* planned per call */';
 
 type Unsafe = (text: string, args?: unknown[], options?: Record<string, unknown>) => unknown;
 type Scoped = (...args: unknown[]) => unknown;
@@ -56,7 +65,7 @@ export function withPreparedStatements(client: Sql, options: PreparedStatementsO
             if (args !== undefined && !Array.isArray(args)) return unsafe.call(t, text, [], args as Record<string, unknown>);
             const params = (args ?? []) as unknown[];
             // a statement without parameters goes as a simple query (one round trip already)
-            const prepare = params.length > 0 && opts?.prepare !== true && admit(text);
+            const prepare = params.length > 0 && opts?.prepare !== true && !text.startsWith(PLANNED_PER_CALL) && admit(text);
             return traceStatement(text, unsafe.call(t, text, params, prepare ? { ...opts, prepare: true } : opts) as PromiseLike<unknown>);
           };
         }
