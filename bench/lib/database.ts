@@ -62,7 +62,8 @@ export function createSettler(url: string) {
       // the read entries the audit workers still hold (group-committed every 100 ms) and the checkpoints they set off:
       // chained and taken before the next run, which would otherwise pay for them
       const mark = async () => {
-        const [row] = await sql`select (select coalesce(max(seq), 0) from audit_entries)::text || '/' || (select count(*) from audit_checkpoints)::text as m`;
+        const [row] =
+          await sql`select (select coalesce(max(seq), 0) from audit_entries)::text || '/' || (select count(*) from audit_checkpoints)::text as m`;
         return String(row?.m);
       };
       let before = await mark();

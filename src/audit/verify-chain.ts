@@ -14,6 +14,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
+import { PLANNED_PER_CALL } from '../db/prepared-statements.ts';
 import { rowsOf } from '../db/rows.ts';
 import { CheckpointVerificationError, verifyCheckpoint, type CheckpointPublicKeys, type CheckpointStatement } from './checkpoint.ts';
 import { GENESIS_HASH } from './hash-chain.ts';
@@ -251,16 +252,18 @@ export async function loadAndVerify(executor: Executor, opts: LoadAndVerifyOptio
   /** One page in seq order; entries with a known hash are not read. */
   async function page(after: number): Promise<PageRow[]> {
     const window = sql`from audit_entries where seq > ${after}::bigint and seq <= ${upTo}::bigint order by audit_entries.seq limit ${pageSize}::int`;
+    // planned per call, as the lookup below: a plan kept from when the chain was short scanned all of it per page
+    const select = sql.raw(`${PLANNED_PER_CALL} select`);
     if (!known)
-      return rowsOf<StoredRow>(await executor.execute(sql`select seq::text as seq, entry::text as entry, prev_hash, hash ${window}`));
-    const links = rowsOf<Omit<StoredRow, 'entry'>>(await executor.execute(sql`select seq::text as seq, prev_hash, hash ${window}`));
+      return rowsOf<StoredRow>(await executor.execute(sql`${select} seq::text as seq, entry::text as entry, prev_hash, hash ${window}`));
+    const links = rowsOf<Omit<StoredRow, 'entry'>>(await executor.execute(sql`${select} seq::text as seq, prev_hash, hash ${window}`));
     const withKnown = links.map((r) => ({ ...r, knownHash: known.get(Number(r.seq)) }));
     const unknown = withKnown.filter((r) => r.knownHash === undefined).map((r) => r.seq);
     const entries = new Map<string, string>();
     if (unknown.length) {
       const read = rowsOf<{ seq: string; entry: string }>(
         await executor.execute(
-          sql`select seq::text as seq, entry::text as entry from audit_entries where seq = any(${sql.param(unknown)}::bigint[])`,
+          sql`${select} seq::text as seq, entry::text as entry from audit_entries where seq = any(${sql.param(unknown)}::bigint[])`,
         ),
       );
       for (const r of read) entries.set(r.seq, r.entry);
