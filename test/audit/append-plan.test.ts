@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { appendAuditEntries } from '../../src/audit/append.ts';
+import { loadInclusionProof } from '../../src/audit/inclusion.ts';
+import { loadEntry, loadLeafHashes } from '../../src/audit/transparency/leaf-hashes.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
@@ -60,13 +62,19 @@ describe.skipIf(!usingPostgres())('the audit append on a growing chain', () => {
   });
 
   // runs first: the test after it grows the chain with rows that do not verify
-  test("after the chain grew, a checkpoint's verification reads it by index, a page at a time", async () => {
+  test("after the chain grew, a checkpoint's verification and the proofs read it by index, a page at a time", async () => {
     const { db } = database;
     // what another instance appended is unknown to this one's checkpoint: read and hashed in full
     const unknown = { get: () => undefined };
     for (let i = 0; i < 4; i++) await db.transaction((tx) => appendAuditEntries(tx, offered(50), { withPending: true }));
     await observer`analyze audit_entries`;
-    for (let i = 0; i < 6; i++) expect((await loadAndVerify(db, { pageSize: 50, knownHashes: unknown })).ok).toBe(true);
+    // and what the transparency endpoints read as the log grows: leaf hashes, one entry, an inclusion proof
+    for (let i = 0; i < 6; i++) {
+      expect((await loadAndVerify(db, { pageSize: 50, knownHashes: unknown })).ok).toBe(true);
+      expect(await loadLeafHashes(db, 200, 50)).toHaveLength(200);
+      expect(await loadEntry(db, 5)).not.toBeNull();
+      expect(await loadInclusionProof(db, 5, 200, 50)).not.toBeNull();
+    }
     // the chain grows through another session (another instance), with entries that verify
     const other = await openDatabase({ url: pg.url, poolMax: 1 });
     try {
@@ -77,7 +85,10 @@ describe.skipIf(!usingPostgres())('the audit append on a growing chain', () => {
     const before = await settledScans(0);
     const verified = await loadAndVerify(db, { pageSize: 2000, knownHashes: unknown });
     expect(verified).toMatchObject({ ok: true, size: 20_200 });
-    const after = await settledScans(before.idx + 10);
+    expect(await loadLeafHashes(db, 20_200, 2000)).toHaveLength(20_200);
+    expect((await loadEntry(db, 20_100))?.seq).toBe(20_100);
+    expect(await loadInclusionProof(db, 20_100, 20_200, 2000)).not.toBeNull();
+    const after = await settledScans(before.idx + 20);
     expect(after.seq - before.seq).toBe(0);
   });
 
