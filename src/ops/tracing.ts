@@ -110,7 +110,8 @@ export function startTracing(env: OtelEnv, serviceVersion?: string): Tracing {
   // request would only be dropped, so they run unwrapped
   setStatementTracer((text) => {
     if (!recordingSpan()) return undefined;
-    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    // named by the statement's first word, after any leading comment (`PLANNED_PER_CALL` is one)
+    const operation = /^\s*(?:\/\*[\s\S]*?\*\/\s*)*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
     const span = t.startSpan(operation, {
       kind: SpanKind.CLIENT,
       attributes: { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text.slice(0, 4096) },

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { SpanKind } from '@opentelemetry/api';
+import { PLANNED_PER_CALL } from '../../src/db/prepared-statements.ts';
 import { traceStatement } from '../../src/db/statement-tracer.ts';
 import { inSpan, startServerSpan, startSpan, startTracing, traceHeaders, withContext, type Tracing } from '../../src/ops/tracing.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
@@ -77,5 +78,15 @@ describe('below an unsampled request span nothing is started', () => {
     const names = receiver.spans.filter((s) => s.traceId === SAMPLED).map((s) => s.name);
     expect(names.sort()).toEqual(['POST /graphql', 'SELECT', 'auth.verify_token', 'graphql.validate']);
     expect(receiver.spans.some((s) => s.traceId === UNSAMPLED)).toBe(false);
+  });
+
+  test('a statement planned per call is still named by its operation, not by its leading comment', async () => {
+    const traceId = 'cccc0000cccc0000cccc0000cccc0000';
+    const started = startServerSpan('POST /graphql', {}, { traceparent: `00-${traceId}-${PROXY_SPAN}-01` }, SpanKind.SERVER)!;
+    await withContext(started.context, () => traceStatement(`${PLANNED_PER_CALL}\n  select 1`, new FakeQuery()));
+    started.span.end();
+    await tracing.flush();
+    const names = receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name);
+    expect(names.sort()).toEqual(['POST /graphql', 'SELECT']);
   });
 });
