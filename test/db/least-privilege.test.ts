@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.ts';
-import { createPgDatabase, usingPostgres } from '../helpers/database.ts';
+import { asRole, createPgDatabase, createPgDatabaseWithRoles, usingPostgres } from '../helpers/database.ts';
 import { runCli } from '../cli/support.ts';
 
 setDefaultTimeout(180_000);
@@ -21,14 +21,6 @@ const pg = usingPostgres();
 const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 const OWNER = `lp_owner_${suffix}`;
 const APP = `lp_app_${suffix}`;
-
-/** The url of `base` as another role (trust authentication on the test server). */
-const as = (base: string, role: string) => {
-  const u = new URL(base);
-  u.username = role;
-  u.password = '';
-  return u.toString();
-};
 
 /** The error PostgreSQL gives `statement` as `client`'s role, or null when it succeeded. */
 async function refusal(client: postgres.Sql, statement: string): Promise<string | null> {
@@ -48,42 +40,35 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
   const dirs: string[] = [];
 
   beforeAll(async () => {
-    db = await createPgDatabase('pg_least_priv');
+    db = await createPgDatabaseWithRoles('pg_least_priv', { owner: OWNER, app: APP });
     admin = postgres(db.url, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create role ${OWNER} login`);
-    await admin.unsafe(`create role ${APP} login`);
-    // the owner owns the database, so also its `public` schema (PostgreSQL 15: owned by pg_database_owner)
-    await admin.unsafe(`alter database "${new URL(db.url).pathname.slice(1)}" owner to ${OWNER}`);
-    appSql = postgres(as(db.url, APP), { max: 1, onnotice: () => {} });
+    appSql = postgres(asRole(db.url, APP), { max: 1, onnotice: () => {} });
   });
 
   afterAll(async () => {
     await app?.stop();
     await appSql?.end();
-    await db?.drop();
-    // roles are cluster-wide: dropped once their database is gone
     await admin?.end();
-    const cluster = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    await cluster.unsafe(`drop role if exists ${APP}`);
-    await cluster.unsafe(`drop role if exists ${OWNER}`);
-    await cluster.end();
+    await db?.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   test('cli db migrate --app-role, then the server as the app role serves a submission and chains its entry', async () => {
-    const migrated = await runCli(['db', 'migrate', '--app-role', APP, '--json'], { DATABASE_URL: as(db.url, OWNER) });
+    const migrated = await runCli(['db', 'migrate', '--app-role', APP, '--json'], { DATABASE_URL: asRole(db.url, OWNER) });
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
     const out = JSON.parse(migrated.stdout) as { applied: string[]; appRole: string; grants: string[] };
     expect(out.appRole).toBe(APP);
     expect(out.applied).toContain('0007_audit_chain_function');
     // a second run is a no-op for the schema and grants the same again
-    const again = JSON.parse((await runCli(['db', 'migrate', '--app-role', APP, '--json'], { DATABASE_URL: as(db.url, OWNER) })).stdout);
+    const again = JSON.parse(
+      (await runCli(['db', 'migrate', '--app-role', APP, '--json'], { DATABASE_URL: asRole(db.url, OWNER) })).stdout,
+    );
     expect(again.applied).toEqual([]);
 
     const dataDir = mkdtempSync(join(tmpdir(), 'pg-least-priv-'));
     dirs.push(dataDir);
-    app = await startAppProcess({ DATABASE_URL: as(db.url, APP), RATE_LIMIT_SCALE: '0' }, { dataDir });
+    app = await startAppProcess({ DATABASE_URL: asRole(db.url, APP), RATE_LIMIT_SCALE: '0' }, { dataDir });
     const contractor = await app.token('demo-contractor-a');
     const gis = await app.token('demo-gis');
     const post = (token: string, body: unknown) =>
@@ -167,13 +152,13 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
     app = undefined;
 
     // the trail verifies, read as the app role (its grants suffice for the CLI's check-only start)
-    const verified = await runCli(['audit', 'verify', '--json'], { DATABASE_URL: as(db.url, APP), DATA_DIR: dataDir });
+    const verified = await runCli(['audit', 'verify', '--json'], { DATABASE_URL: asRole(db.url, APP), DATA_DIR: dataDir });
     expect(JSON.parse(verified.stdout).ok).toBe(true);
   });
 
   test('production refuses to start as the app role on a stale schema, naming cli db migrate', async () => {
     // the last migration forgotten, as after deploying new code without running the migration
-    const owner = postgres(as(db.url, OWNER), { max: 1, onnotice: () => {} });
+    const owner = postgres(asRole(db.url, OWNER), { max: 1, onnotice: () => {} });
     await owner.unsafe(
       'delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)',
     );
@@ -194,7 +179,7 @@ describe.skipIf(!pg)('least privilege: owner migrates, the server runs as the ap
         JWT_ISSUER: 'https://permits.example.gov',
         JWT_AUDIENCE: 'permit-gateway-prod',
         LOG_LEVEL: 'info',
-        DATABASE_URL: as(db.url, APP),
+        DATABASE_URL: asRole(db.url, APP),
         DATA_DIR: dataDir,
         PORT: '0',
       },

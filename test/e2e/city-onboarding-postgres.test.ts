@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { runCli } from '../cli/support.ts';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.ts';
-import { createPgDatabase, usingPostgres } from '../helpers/database.ts';
+import { asRole, createPgDatabaseWithRoles, usingPostgres } from '../helpers/database.ts';
 
 setDefaultTimeout(240_000);
 
@@ -22,42 +21,25 @@ const OWNER = `onb_owner_${suffix}`;
 const APP = `onb_app_${suffix}`;
 const J = 'springfield-il';
 
-/** The url of `base` as another role (trust authentication on the test server). */
-const as = (base: string, role: string) => {
-  const u = new URL(base);
-  u.username = role;
-  u.password = '';
-  return u.toString();
-};
-
 describe.skipIf(!pg)("README: bring your city's data, with the CLI and the app role (PostgreSQL)", () => {
   let db: { url: string; drop(): Promise<void> };
   let app: AppProcess | undefined;
   let dir = '';
 
   beforeAll(async () => {
-    db = await createPgDatabase('pg_onboarding');
-    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create role ${OWNER} login`);
-    await admin.unsafe(`create role ${APP} login`);
-    await admin.unsafe(`alter database "${new URL(db.url).pathname.slice(1)}" owner to ${OWNER}`);
-    await admin.end();
+    db = await createPgDatabaseWithRoles('pg_onboarding', { owner: OWNER, app: APP });
     dir = mkdtempSync(join(tmpdir(), 'pg-onboarding-pg-'));
   });
 
   afterAll(async () => {
     await app?.stop();
     await db?.drop();
-    const cluster = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    await cluster.unsafe(`drop role if exists ${APP}`);
-    await cluster.unsafe(`drop role if exists ${OWNER}`);
-    await cluster.end();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** `bun run cli …` as the owner, as in the README's steps 2 to 6; its JSON output. */
   async function cli(...args: string[]) {
-    const r = await runCli([...args, '--json'], { DATABASE_URL: as(db.url, OWNER) });
+    const r = await runCli([...args, '--json'], { DATABASE_URL: asRole(db.url, OWNER) });
     if (r.code !== 0) throw new Error(`cli ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
     return r.stdout ? JSON.parse(r.stdout) : null;
   }
@@ -130,7 +112,7 @@ describe.skipIf(!pg)("README: bring your city's data, with the CLI and the app r
     const gis = await cli('clients', 'create', '--id', 'springfield-gis', '--role', 'gis_vendor', '--jurisdiction', J);
 
     // 7. the server as the app role, nothing seeded
-    app = await startAppProcess({ DATABASE_URL: as(db.url, APP), SEED: 'none', RATE_LIMIT_SCALE: '0' }, { dataDir: dir });
+    app = await startAppProcess({ DATABASE_URL: asRole(db.url, APP), SEED: 'none', RATE_LIMIT_SCALE: '0' }, { dataDir: dir });
     const token = async (clientId: string, secret: string) => {
       const r = await fetch(`${app!.url}/oauth/token`, {
         method: 'POST',

@@ -36,6 +36,47 @@ export async function createPgDatabase(prefix = 'pg_test'): Promise<{ url: strin
   };
 }
 
+/** The url of `base` as another role (trust authentication on the test server). */
+export function asRole(base: string, role: string): string {
+  const u = new URL(base);
+  u.username = role;
+  u.password = '';
+  return u.toString();
+}
+
+/**
+ * The README's deployment on an empty PostgreSQL database: login roles `owner` (which owns the database, so also its
+ * `public` schema: PostgreSQL 15 gives it to pg_database_owner) and `app`. Roles are cluster-wide: `drop()` drops them
+ * once their database is gone.
+ */
+export async function createPgDatabaseWithRoles(
+  prefix: string,
+  roles: { owner: string; app: string },
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const db = await createPgDatabase(prefix);
+  const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create role ${roles.owner} login`);
+    await admin.unsafe(`create role ${roles.app} login`);
+    await admin.unsafe(`alter database "${new URL(db.url).pathname.slice(1)}" owner to ${roles.owner}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: db.url,
+    async drop() {
+      await db.drop();
+      const cluster = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+      try {
+        await cluster.unsafe(`drop role if exists ${roles.app}`);
+        await cluster.unsafe(`drop role if exists ${roles.owner}`);
+      } finally {
+        await cluster.end();
+      }
+    },
+  };
+}
+
 // Migrated (and seeded) PGlite data directories, made once per test process and cloned for each test file:
 // loading a dump skips initdb and the migrations (seconds per file on a busy machine).
 const templates = ((globalThis as Record<string, unknown>).__pgliteTemplates ??= new Map()) as Map<string, Promise<Blob>>;
