@@ -99,6 +99,7 @@ const { values: opts } = parseArgs({
     threads: { type: 'string', default: '2' },
     'keep-db': { type: 'boolean', default: false },
     tracing: { type: 'boolean', default: false },
+    'tracing-pairs': { type: 'string', default: '7' },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -109,6 +110,8 @@ const THREADS = Number(opts.threads);
 const ONLY = opts.only ? new Set(opts.only.split(',')) : QUICK ? new Set(['permit', 'permitStatus', 'submitPermit', 'drain']) : null;
 const PEER_DIR = opts.peer === 'none' ? null : (opts.peer ?? process.env.PEER_DIR ?? join(REPO, '..', 'shared', 'peer'));
 const DRAIN_COUNT = Number(opts['drain-count']);
+/** --tracing: adjacent traced/off pairs; one pair swings by ±15 % with the machine, the median of seven by far less */
+const TRACING_PAIRS = Math.max(1, Number(opts['tracing-pairs']));
 /**
  * The databases whose PostgreSQL backends count in CPU per request (the benchmark's and the peer's): on a shared
  * server the other databases' work would otherwise land in every run's figure.
@@ -495,7 +498,7 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
     return { raw, gc: gc.rss };
   };
   /** --tracing: rps with tracing off (full) and at 10 % sampling, adjacent runs */
-  const tracingPairs: { off: number; traced: number }[] = [];
+  const tracingPairs: { off: Measured; traced: Measured }[] = [];
   const paced: {
     name: ScenarioName;
     connections: number;
@@ -651,15 +654,18 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       });
       // the order alternates (off first, then traced first, then off first): the second run of a pair met a machine
       // that had drifted, and always giving it to the traced app charged the drift to tracing
-      const tracedRun = async () => (await timedRun(traced, `${traced.url}/graphql`, script, cMax, 0, 'permit', 'traced-10%')).r;
+      const tracedRun = async (): Promise<Measured> => {
+        const { r, cpu } = await timedRun(traced, `${traced.url}/graphql`, script, cMax, 0, 'permit', 'traced-10%');
+        return { ...r, name: 'permit', variant: 'full', connections: cMax, ...(cpu ? { cpu_per_request: cpu } : {}) };
+      };
       const offRun = () => measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < TRACING_PAIRS; i++) {
         if (i % 2 === 0) {
           const f = await offRun();
-          tracingPairs.push({ off: f.rps, traced: (await tracedRun()).rps });
+          tracingPairs.push({ off: f, traced: await tracedRun() });
         } else {
           const t = await tracedRun();
-          tracingPairs.push({ off: (await offRun()).rps, traced: t.rps });
+          tracingPairs.push({ off: await offRun(), traced: t });
         }
       }
       await track(traced, 'traced');
@@ -789,9 +795,11 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
         })),
         submit_full_to_no_audit_rounds: submitRatios.map((r) => round(r)),
         tracing_pairs: tracingPairs.map((p) => ({
-          off_rps: round(p.off, 1),
-          traced_10pct_rps: round(p.traced, 1),
-          ratio: round(p.traced / p.off),
+          off_rps: round(p.off.rps, 1),
+          traced_10pct_rps: round(p.traced.rps, 1),
+          ratio: round(p.traced.rps / p.off.rps),
+          off_cpu_per_request: p.off.cpu_per_request ?? null,
+          traced_cpu_per_request: p.traced.cpu_per_request ?? null,
         })),
         rss_runs_mb: rss.runs.map((x) => round(x, 1)),
         rss_leak_check: {
@@ -835,12 +843,19 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       console.log(`  304 ${ogc.not_modified_rps} rps; bare Bun.serve ${ogc.bare_rps ?? '—'} rps (×${ogc.not_modified_to_bare ?? '—'})`);
   }
   if (tracingPairs.length) {
-    const ratio = medianBy(tracingPairs, (p) => p.traced / p.off);
-    const r = ratio.traced / ratio.off;
+    const ratio = medianBy(tracingPairs, (p) => p.traced.rps / p.off.rps);
+    const r = ratio.traced.rps / ratio.off.rps;
+    // the serving thread's CPU per request, traced / off: what tracing adds where it runs, steadier than throughput
+    const cpuRatios = tracingPairs.flatMap((p) =>
+      p.traced.cpu_per_request && p.off.cpu_per_request ? [p.traced.cpu_per_request.app_main_us / p.off.cpu_per_request.app_main_us] : [],
+    );
+    const cpuMedian = cpuRatios.length ? medianBy(cpuRatios, (x) => x) : undefined;
     console.log(
-      `\ntracing at 10 % sampling / off (permit, c=${cMax}, median of ${tracingPairs.length} adjacent pairs: ${tracingPairs.map((p) => round(p.traced / p.off)).join(', ')}): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %`,
+      `\ntracing at 10 % sampling / off (permit, c=${cMax}, median of ${tracingPairs.length} adjacent pairs: ${tracingPairs.map((p) => round(p.traced.rps / p.off.rps)).join(', ')}): ${round(r)} — ${r >= 0.95 ? 'within' : 'NOT within'} 5 %` +
+        (cpuMedian !== undefined ? `; serving-thread CPU per request traced / off: median ${round(cpuMedian)}` : ''),
     );
   }
+
   printAcceptance(
     acceptance(
       scenarios,
