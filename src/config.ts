@@ -81,6 +81,7 @@ const envSchema = z.object({
    * every `instanceof` of its execution, a large share of a nested read's cost. Checked in production only.
    */
   NODE_ENV: z.string().optional(),
+  MIMALLOC_PURGE_DELAY: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z
@@ -215,6 +216,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: e.APP_ENV,
     nodeEnv: e.NODE_ENV,
+    /** Read by Bun's allocator before anything runs; here only to warn when a production server lacks it. */
+    allocatorPurgeDelay: e.MIMALLOC_PURGE_DELAY,
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,

@@ -127,6 +127,23 @@ export const BENCH_ISSUER = 'http://bench.permit-gateway.localhost';
 
 export const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
 
+/**
+ * The variables `bun run start` sets before Bun starts (the `NAME=value` words in front of `bun` in package.json's
+ * start script, e.g. the allocator's MIMALLOC_PURGE_DELAY): every Bun server the benchmark starts (the app's variants,
+ * the yoga floor, bare) runs with them, as deployed, so the ratios between them compare like with like.
+ */
+export function startScriptEnv(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const prefix = /^((?:\s*[A-Z_][A-Z0-9_]*=\S*)*)\s*bun\b/.exec(pkg.scripts?.start ?? '')?.[1] ?? '';
+  return Object.fromEntries(
+    prefix
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
+}
+
 export interface AppStart {
   name: string;
   port: number;
@@ -152,6 +169,7 @@ export async function startApp(o: AppStart): Promise<ChildServer> {
     ],
     env: {
       ...baseEnv(),
+      ...startScriptEnv(),
       APP_ENV: 'development',
       // as deployed (README, Production configuration): graphql-js without its development checks
       NODE_ENV: 'production',
@@ -183,6 +201,7 @@ Bun.serve({ hostname: '127.0.0.1', port: ${port}, fetch: () => new Response(body
     port,
     logDir,
     argv: ['-e', code],
+    env: { ...baseEnv(), ...startScriptEnv() },
     ready: async (url) => (await fetch(url, { method: 'POST', body: '{}' })).ok,
     timeoutMs: 20_000,
   });
@@ -200,7 +219,7 @@ export function startYogaFloor(port: number, logDir: string, sampleFile: string)
     port,
     logDir,
     argv: ['run', 'bench/lib/yoga-floor.ts'],
-    env: { ...baseEnv(), NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
+    env: { ...baseEnv(), ...startScriptEnv(), NODE_ENV: 'production', PORT: String(port), FLOOR_SAMPLE: sampleFile },
     ready: async (url) =>
       (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: probe })).ok,
     timeoutMs: 20_000,

@@ -21,3 +21,9 @@ test('NODE_ENV is read into the configuration (main warns in production without 
   expect(loadConfig({ NODE_ENV: 'production' }).nodeEnv).toBe('production');
   expect(loadConfig({}).nodeEnv).toBeUndefined();
 });
+
+test('`bun run start` keeps freed memory in the allocator, and the benchmark starts its Bun servers the same way', async () => {
+  const { startScriptEnv } = await import('../../bench/lib/processes.ts');
+  expect(startScriptEnv()).toEqual({ MIMALLOC_PURGE_DELAY: '-1' });
+  expect(loadConfig({ MIMALLOC_PURGE_DELAY: '-1' }).allocatorPurgeDelay).toBe('-1');
+});

@@ -159,7 +159,7 @@ describe('production start-up', () => {
   );
 });
 
-describe('production start-up: NODE_ENV', () => {
+describe('production start-up: NODE_ENV and the allocator', () => {
   /** Starts the production server on a fresh embedded database until it listens; returns its log lines. */
   async function startupLog(extra: Record<string, string>): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'pg-prod-env-'));
@@ -195,12 +195,14 @@ describe('production start-up: NODE_ENV', () => {
     }
   }
 
-  test('a production server without NODE_ENV=production warns at start, with it it does not', async () => {
+  test('a production server without NODE_ENV=production or MIMALLOC_PURGE_DELAY warns at start, with them it does not', async () => {
     const without = await startupLog({});
     expect(without).toContain('permit gateway listening');
     expect(without).toContain('NODE_ENV is not');
-    const withIt = await startupLog({ NODE_ENV: 'production' });
+    expect(without).toContain('MIMALLOC_PURGE_DELAY is not set');
+    const withIt = await startupLog({ NODE_ENV: 'production', MIMALLOC_PURGE_DELAY: '-1' });
     expect(withIt).toContain('permit gateway listening');
     expect(withIt).not.toContain('NODE_ENV is not');
+    expect(withIt).not.toContain('MIMALLOC_PURGE_DELAY');
   }, 120_000);
 });
