@@ -50,6 +50,7 @@ async function writeContractors(tx: Tx, jurisdiction: { id: string }, rows: Cont
 
 export const contractorsDataset: Dataset<ContractorRow> = {
   name: 'contractors',
+  tables: ['contractors'],
   records: (path, chunks) => csvItems(path, chunks, ['license_number', 'name', 'license_status', 'license_expires_on']),
   check: checkContractor,
   write: writeContractors,

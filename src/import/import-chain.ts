@@ -7,6 +7,7 @@
  * the earlier files' rows, or every inspection would be refused as naming an unknown permit: it runs the whole chain
  * for real inside one outer transaction (each batch a savepoint) without audit entries, and rolls that back at the end.
  */
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import type { Progress } from './progress.ts';
 import { type Dataset, type ImportOptions, type ImportReport, runImport } from './run-import.ts';
@@ -22,6 +23,18 @@ export interface ChainOptions extends Omit<ImportOptions<unknown>, 'dataset' | '
   onRefusal?: (file: ChainFile, r: { at: number; reason: string }) => void;
   /** Draws the progress bar of one file; none when absent. */
   progress?: (totalBytes: number, file: ChainFile) => Progress;
+}
+
+/**
+ * Refreshes the planner's statistics of the tables an import wrote to. A running server prepares its statements
+ * with one generic plan each (src/db/prepared-statements.ts), made from the statistics of the day: planned on a
+ * city's empty tables, a lookup can stay a sequential scan over the hundreds of thousands of rows just imported,
+ * until autovacuum (if it runs at all) analyses them. ANALYZE invalidates those plans. A role that does not own a
+ * table cannot analyse it before PostgreSQL 17; it gets a notice, not an error, and the import stands.
+ */
+async function analyzeWritten(db: Db, files: readonly ChainFile[], reports: readonly ImportReport[]) {
+  const tables = new Set(files.filter((_, i) => (reports[i]?.batches ?? 0) > 0).flatMap((f) => f.dataset.tables));
+  if (tables.size) await db.execute(sql.raw(`analyze ${[...tables].map((t) => `"${t}"`).join(', ')}`));
 }
 
 /** Thrown to roll back a chained dry run. */
@@ -48,6 +61,7 @@ export async function runImportChain(o: ChainOptions): Promise<ImportReport[]> {
   };
   if (!o.dryRun || o.files.length < 2) {
     await run(o.db, Boolean(o.dryRun), o.audit);
+    if (!o.dryRun) await analyzeWritten(o.db, o.files, reports);
     return reports;
   }
   try {

@@ -174,6 +174,7 @@ async function writeInspections(tx: Tx, j: Jurisdiction, rows: InspectionRow[]) 
 
 export const inspectionsDataset: Dataset<InspectionRow> = {
   name: 'inspections',
+  tables: ['inspections'],
   records: (path, chunks) => csvItems(path, chunks, ['permitnum', 'insptype']),
   check: checkInspection,
   resolve: resolvePermitNumbers,

@@ -153,6 +153,7 @@ async function writeParcels(tx: Tx, jurisdiction: { id: string }, rows: ParcelRo
 
 export const parcelsDataset: Dataset<ParcelRow> = {
   name: 'parcels',
+  tables: ['parcels', 'zoning_codes'],
   records: (path, chunks) => (/\.csv$/i.test(path) ? csvParcelItems(path, chunks) : geojsonItems(path, chunks)),
   check: checkParcel,
   write: writeParcels,

@@ -292,6 +292,7 @@ async function writePermits(tx: Tx, j: { id: string }, rows: PermitRow[]) {
 
 export const permitsDataset: Dataset<PermitRow> = {
   name: 'permits',
+  tables: ['permits', 'permit_status_history'],
   records: (path, chunks) =>
     csvItems(path, chunks, ['permitnum', 'statuscurrent', 'permittype', 'workclass', 'applieddate', 'pin', 'contractorlicnum']),
   check: checkPermit,

@@ -31,6 +31,8 @@ export interface WriteCounts {
 
 export interface Dataset<Row> {
   name: 'parcels' | 'contractors' | 'permits' | 'inspections' | 'status-changes';
+  /** The tables its writes change, analysed once the import has committed (import-chain.ts). */
+  tables: readonly string[];
   /** What the file's records are, e.g. CSV rows or GeoJSON features (also checks the header or the CRS). */
   records(path: string, chunks: AsyncIterable<string>): AsyncIterable<SourceItem>;
   /** Checks one record on its own (no database): the row to write and its upsert key, or why it is refused. */

@@ -109,6 +109,7 @@ async function writeStatusChanges(tx: Tx, _j: Jurisdiction, rows: StatusChangeRo
 
 export const statusChangesDataset: Dataset<StatusChangeRow> = {
   name: 'status-changes',
+  tables: ['permit_status_history'],
   records: (path, chunks) => csvItems(path, chunks, ['permitnum']),
   check: checkStatusChange,
   resolve: resolvePermitNumbers,
