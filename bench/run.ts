@@ -280,6 +280,8 @@ async function timedRun(
  */
 interface Step {
   variant: RunVariant;
+  /** How its runs are named in the log. @default the variant ('yoga floor' for the floor) */
+  label?: string;
   server: ChildServer;
   url: string;
   script: string;
@@ -318,7 +320,7 @@ function peerStep(peer: Peer, name: ScenarioName): Step {
 }
 
 async function runStep(step: Step, name: ScenarioName, connections: number): Promise<Measured> {
-  const label = step.variant === 'floor' ? 'yoga floor' : step.variant;
+  const label = step.label ?? (step.variant === 'floor' ? 'yoga floor' : step.variant);
   const { r, cpu } = await timedRun(step.server, step.url, step.script, connections, 0, name, label);
   return { ...r, name, variant: step.variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
@@ -654,10 +656,8 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       });
       // the order alternates (off first, then traced first, then off first): the second run of a pair met a machine
       // that had drifted, and always giving it to the traced app charged the drift to tracing
-      const tracedRun = async (): Promise<Measured> => {
-        const { r, cpu } = await timedRun(traced, `${traced.url}/graphql`, script, cMax, 0, 'permit', 'traced-10%');
-        return { ...r, name: 'permit', variant: 'full', connections: cMax, ...(cpu ? { cpu_per_request: cpu } : {}) };
-      };
+      const tracedStep: Step = { variant: 'full', label: 'traced-10%', server: traced, url: `${traced.url}/graphql`, script, warmupS: 0 };
+      const tracedRun = () => runStep(tracedStep, 'permit', cMax);
       const offRun = () => measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
       for (let i = 0; i < TRACING_PAIRS; i++) {
         if (i % 2 === 0) {

@@ -5,7 +5,7 @@ import { appendAuditEntries } from '../../src/audit/append.ts';
 import type { Db } from '../../src/db/client.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { DB_TIMEOUT } from './support.ts';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
+import { asRole, createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.ts';
 import { setDefaultTimeout } from 'bun:test';
 
 // starts databases and servers: Bun's 5 s default is too short on a busy machine
@@ -93,9 +93,7 @@ describe('append-only audit tables', () => {
       const role = `audit_app_${Math.random().toString(36).slice(2, 8)}`;
       await db.execute(sql.raw(`create role ${role} login`));
       await db.execute(sql.raw(`grant select, insert, update, delete, truncate on audit_entries to ${role}`));
-      const u = new URL(t.url as string);
-      u.username = role;
-      const app = postgres(u.toString(), { max: 1, onnotice: () => {} });
+      const app = postgres(asRole(t.url as string, role), { max: 1, onnotice: () => {} });
       try {
         await expect(app`update audit_entries set entry = '{}'::jsonb where seq = 1`).rejects.toThrow(/append-only/);
         await expect(app`delete from audit_entries where seq = 1`).rejects.toThrow(/append-only/);
