@@ -2,8 +2,8 @@
  * The edge step that opens each request's server span (src/ops/tracing.ts), continuing the W3C context a trusted
  * proxy forwarded (the scope holds it only then). Named by the GraphQL semantic conventions once the operation is
  * known (`query PermitPage`, `graphql.operation.type` / `.name`), else by the HTTP ones (`POST /oauth/token`).
- * Everything later in the request runs inside it, so token verification, guards, SQL and the audit append are its
- * children. With tracing off the step only checks a flag.
+ * Everything later in a sampled request runs inside it, so token verification, guards, SQL and the audit append are
+ * its children; an unsampled one runs outside any trace context. With tracing off the step only checks a flag.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { RequestScope, ScopedHandler } from '../request-scope.ts';
@@ -27,30 +27,36 @@ function graphqlName(scope: RequestScope): { name: string; type?: string; operat
   return { name: operation ? `${type} ${operation}` : type, type, ...(operation ? { operation } : {}) };
 }
 
+/** The path of a request URL without parsing the whole URL (the query and fragment dropped). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = url.slice(start).search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, start + end);
+}
+
 export function withRequestSpan(next: ScopedHandler): ScopedHandler {
   return async (request, scope) => {
     if (!tracingOn()) return next(request, scope);
-    const url = new URL(request.url);
-    const route = KNOWN_ROUTES.has(url.pathname) ? url.pathname : url.pathname.startsWith('/status/') ? '/status/{number}' : 'other';
-    const started = startServerSpan(
-      `${request.method} ${route}`,
-      {
-        'http.request.method': request.method,
-        'url.path': url.pathname,
-        'http.route': route,
-        'client.address': scope.ip,
-        'permit_gateway.request_id': scope.requestId,
-      },
-      scope,
-      SpanKind.SERVER,
-    );
+    const path = pathOf(request.url);
+    const route = KNOWN_ROUTES.has(path) ? path : path.startsWith('/status/') ? '/status/{number}' : 'other';
+    // attributes only once the sampler has said yes: the standard samplers read none of them, and nine requests in
+    // ten (10 % sampling) would build them for nothing
+    const started = startServerSpan(`${request.method} ${route}`, {}, scope, SpanKind.SERVER);
     if (!started) return next(request, scope);
     const { span, context } = started;
-    const sc = span.spanContext();
-    if (sc.traceFlags & 1) scope.traceId = sc.traceId;
-    // an unsampled request still runs in its context (an outgoing call must carry its trace id, sampled flag 0), but
-    // nothing is recorded on its span and nothing below it starts a span (tracing.ts)
-    if (!span.isRecording()) return withContext(context, () => next(request, scope));
+    // an unsampled request runs in no trace context: nothing below it would be recorded, it makes no outgoing call
+    // (webhooks and witnesses are background work with traces of their own), and entering an AsyncLocalStorage
+    // context made Bun carry it through every await: ~5 % of the serving thread at 10 % sampling (docs/benchmark.md)
+    if (!span.isRecording()) return next(request, scope);
+    scope.traceId = span.spanContext().traceId;
+    span.setAttributes({
+      'http.request.method': request.method,
+      'url.path': path,
+      'http.route': route,
+      'client.address': scope.ip,
+      'permit_gateway.request_id': scope.requestId,
+    });
     try {
       const response = await withContext(context, () => next(request, scope));
       span.setAttribute('http.response.status_code', response.status);

@@ -1,12 +1,15 @@
 /**
  * Issue 25's overhead target: at 10 % sampling nine requests in ten are not recorded, so nothing below their request
- * span may cost a span (children, the validation span, one per SQL statement), while the context they run in still
- * carries the trace id with sampled flag 0 to outgoing calls. A sampled request keeps its whole tree.
+ * span may cost a span (children, the validation span, one per SQL statement), and the request step does not even
+ * enter a trace context for them (Bun carries an AsyncLocalStorage context through every await). Code that does run
+ * in an unsampled context still passes the trace id on with sampled flag 0. A sampled request keeps its whole tree.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { PLANNED_PER_CALL } from '../../src/db/prepared-statements.ts';
 import { traceStatement } from '../../src/db/statement-tracer.ts';
+import { withRequestSpan } from '../../src/ops/request-span.ts';
+import type { RequestScope } from '../../src/request-scope.ts';
 import { inSpan, startServerSpan, startSpan, startTracing, traceHeaders, withContext, type Tracing } from '../../src/ops/tracing.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 
@@ -88,5 +91,38 @@ describe('below an unsampled request span nothing is started', () => {
     await tracing.flush();
     const names = receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name);
     expect(names.sort()).toEqual(['POST /graphql', 'SELECT']);
+  });
+
+  test('the request step runs an unsampled request outside any trace context and a sampled one inside its span', async () => {
+    const seen: { active?: string; recording?: boolean; scopeTraceId?: string }[] = [];
+    const step = withRequestSpan(async (_request, scope) => {
+      const active = trace.getActiveSpan();
+      seen.push({ active: active?.spanContext().traceId, recording: active?.isRecording(), scopeTraceId: scope.traceId });
+      return new Response('ok');
+    });
+    const scopeFor = (traceparent: string) =>
+      ({
+        requestId: 'r',
+        ip: '127.0.0.1',
+        peer: '127.0.0.1',
+        startedAt: 0,
+        principal: null,
+        log: { names: [], types: [] },
+        cost: {},
+        traceparent,
+      }) as unknown as RequestScope;
+    const traceId = 'dddd0000dddd0000dddd0000dddd0000';
+    await step(new Request('http://gateway.test/graphql?x=1'), scopeFor(`00-${UNSAMPLED}-${PROXY_SPAN}-00`));
+    await step(new Request('http://gateway.test/graphql?x=1'), scopeFor(`00-${traceId}-${PROXY_SPAN}-01`));
+    expect(seen[0]).toEqual({ active: undefined, recording: undefined, scopeTraceId: undefined });
+    expect(seen[1]).toEqual({ active: traceId, recording: true, scopeTraceId: traceId });
+
+    await tracing.flush();
+    const server = receiver.spans.find((s) => s.traceId === traceId);
+    expect(server?.name).toBe('GET /graphql');
+    expect(server?.parentSpanId).toBe(PROXY_SPAN);
+    expect(server?.attributes['url.path']).toBe('/graphql');
+    expect(server?.attributes['http.route']).toBe('/graphql');
+    expect(server?.attributes['http.response.status_code']).toBe(200);
   });
 });
