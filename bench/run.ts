@@ -11,7 +11,8 @@
  *   bun run bench -- --events          change notifications: webhook latency at 100 changes/s, memory of 1,000 SSE
  *                                      subscriptions → bench/results/events.json (bench/lib/events.ts)
  *   bun run bench -- --tracing         also OpenTelemetry at 10 % sampling (spans to a local OTLP sink) against
- *                                      tracing off: `permit` at the highest connection count, three adjacent pairs
+ *                                      tracing off: `permit` at the highest connection count, 21 adjacent pairs
+ *                                      of 2 s runs (--tracing-pairs N, --tracing-seconds S)
  *   bun run bench -- --instances 3     scale-out: one vs three app processes on one PostgreSQL + Redis, audit
  *                                      chain verified afterwards, shared rate limit probed → bench/results/instances.json
  *
@@ -99,7 +100,8 @@ const { values: opts } = parseArgs({
     threads: { type: 'string', default: '2' },
     'keep-db': { type: 'boolean', default: false },
     tracing: { type: 'boolean', default: false },
-    'tracing-pairs': { type: 'string', default: '7' },
+    'tracing-pairs': { type: 'string', default: '21' },
+    'tracing-seconds': { type: 'string', default: '2' },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -110,8 +112,12 @@ const THREADS = Number(opts.threads);
 const ONLY = opts.only ? new Set(opts.only.split(',')) : QUICK ? new Set(['permit', 'permitStatus', 'submitPermit', 'drain']) : null;
 const PEER_DIR = opts.peer === 'none' ? null : (opts.peer ?? process.env.PEER_DIR ?? join(REPO, '..', 'shared', 'peer'));
 const DRAIN_COUNT = Number(opts['drain-count']);
-/** --tracing: adjacent traced/off pairs; one pair swings by ±15 % with the machine, the median of seven by far less */
+/**
+ * --tracing: adjacent traced/off pairs, each run this short: one pair swings by ±15 % with the machine, and many short
+ * pairs follow its drift closer than a few long ones (25 pairs of 2 s: traced / off 0.87-1.17, median 0.97)
+ */
 const TRACING_PAIRS = Math.max(1, Number(opts['tracing-pairs']));
+const TRACING_SECONDS = Math.max(1, Number(opts['tracing-seconds']));
 /**
  * The databases whose PostgreSQL backends count in CPU per request (the benchmark's and the peer's): on a shared
  * server the other databases' work would otherwise land in every run's figure.
@@ -260,11 +266,12 @@ async function timedRun(
   warmup: number,
   name: string,
   label: string,
+  seconds = SECONDS,
 ) {
   if (warmup > 0) await runWrk({ url, script, connections, seconds: warmup, threads: THREADS, tag: runTag('w') });
   await settleDatabase();
   const before = cpuSnapshot(server.pid, PG_DATABASES);
-  const r = await runWrk({ url, script, connections, seconds: SECONDS, threads: THREADS, tag: runTag('m') });
+  const r = await runWrk({ url, script, connections, seconds, threads: THREADS, tag: runTag('m') });
   const cpu = cpuPerRequest(before, cpuSnapshot(server.pid, PG_DATABASES), r.requests);
   log(
     `${name.padEnd(12)} ${label.padEnd(12)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} rps  p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ms  errors ${r.errors}` +
@@ -286,6 +293,8 @@ interface Step {
   url: string;
   script: string;
   warmupS: number;
+  /** Length of each measured run. @default --seconds */
+  seconds?: number;
 }
 
 /** The app variant's step for `name` (the scenarios of the rounds need no conditional headers). */
@@ -321,7 +330,7 @@ function peerStep(peer: Peer, name: ScenarioName): Step {
 
 async function runStep(step: Step, name: ScenarioName, connections: number): Promise<Measured> {
   const label = step.label ?? (step.variant === 'floor' ? 'yoga floor' : step.variant);
-  const { r, cpu } = await timedRun(step.server, step.url, step.script, connections, 0, name, label);
+  const { r, cpu } = await timedRun(step.server, step.url, step.script, connections, 0, name, label, step.seconds);
   return { ...r, name, variant: step.variant, connections, ...(cpu ? { cpu_per_request: cpu } : {}) };
 }
 
@@ -656,9 +665,18 @@ async function runMatrix(db: BenchDatabase, work: string, machine: Record<string
       });
       // the order alternates (off first, then traced first, then off first): the second run of a pair met a machine
       // that had drifted, and always giving it to the traced app charged the drift to tracing
-      const tracedStep: Step = { variant: 'full', label: 'traced-10%', server: traced, url: `${traced.url}/graphql`, script, warmupS: 0 };
+      const tracedStep: Step = {
+        variant: 'full',
+        label: 'traced-10%',
+        server: traced,
+        url: `${traced.url}/graphql`,
+        script,
+        warmupS: 0,
+        seconds: TRACING_SECONDS,
+      };
+      const offStep: Step = { ...appStep(app, 'full', 'permit', inputs, tokens, 0), seconds: TRACING_SECONDS };
       const tracedRun = () => runStep(tracedStep, 'permit', cMax);
-      const offRun = () => measure(app, 'full', 'permit', cMax, inputs, tokens, 0);
+      const offRun = () => runStep(offStep, 'permit', cMax);
       for (let i = 0; i < TRACING_PAIRS; i++) {
         if (i % 2 === 0) {
           const f = await offRun();
