@@ -45,11 +45,12 @@ export function withRequestSpan(next: ScopedHandler): ScopedHandler {
     const started = startServerSpan(`${request.method} ${route}`, {}, scope, SpanKind.SERVER);
     if (!started) return next(request, scope);
     const { span, context } = started;
+    // sampled or not, the id names the request in its log line, its errors' extensions and its audit entry
+    scope.traceId = span.spanContext().traceId;
     // an unsampled request runs in no trace context: nothing below it would be recorded, it makes no outgoing call
     // (webhooks and witnesses are background work with traces of their own), and entering an AsyncLocalStorage
     // context made Bun carry it through every await: ~5 % of the serving thread at 10 % sampling (docs/benchmark.md)
     if (!span.isRecording()) return next(request, scope);
-    scope.traceId = span.spanContext().traceId;
     span.setAttributes({
       'http.request.method': request.method,
       'url.path': path,

@@ -1,6 +1,7 @@
 /**
  * One pino JSON line per GraphQL request, written when the result is sent:
- * `{ requestId, clientId, role, operation, operationType, durationMs, outcome, errorCodes? }`.
+ * `{ requestId, traceId?, clientId, role, operation, operationType, durationMs, outcome, errorCodes? }`; `traceId`
+ * whenever tracing is on, for unsampled requests too (their spans are not recorded, their logs and audit entry are).
  * `outcome` is `ok` or `error`; `errorCodes` lists the distinct `extensions.code` values.
  * Deliberately never logged: variables, the query text, tokens, headers, error messages (which may quote input
  * values) and anything from the result data — so no secrets or personal data can reach the log this way.
@@ -53,6 +54,7 @@ export function useRequestLog(options: RequestLogPluginOptions): Plugin {
       log.info(
         {
           requestId: scope.requestId,
+          ...(scope.traceId ? { traceId: scope.traceId } : {}),
           clientId: principal?.clientId ?? null,
           role: principal?.role ?? 'anonymous',
           operation: s.names.length ? s.names.join(',') : null,

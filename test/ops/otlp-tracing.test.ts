@@ -130,6 +130,24 @@ describe('a submission behind nginx, traced', () => {
     expect((r.body as { extensions?: { traceId?: string } }).extensions?.traceId).toBe(id);
   });
 
+  test('a request the proxy did not sample keeps its trace id in the log line, the error and the audit entry', async () => {
+    const id = '5555666677778888999900001111aaaa';
+    const r = await t.gql(`query Unsampled { permits(first: 1) { edges { node { nope } } } }`, {}, await t.token('demo-clerk'), {
+      traceparent: `00-${id}-${NGINX_SPAN}-00`,
+    });
+    expect(r.body.errors?.length).toBeGreaterThan(0);
+    expect((r.body as { extensions?: { traceId?: string } }).extensions?.traceId).toBe(id);
+    const lines = logLines.map((l) => JSON.parse(l)).filter((l) => l.traceId === id);
+    expect(lines.map((l) => l.msg)).toContain('graphql request');
+    await t.running.audit.flush();
+    const rows = rowsOf<{ entry: unknown }>(
+      await t.tdb.database.db.execute(sql`select entry from audit_entries where entry->>'traceId' = ${id}`),
+    );
+    expect(rows.length).toBe(1);
+    // the proxy's decision holds: nothing of it is recorded
+    expect(await spansOf(id)).toEqual([]);
+  });
+
   test('without a traceparent a request starts a trace of its own', async () => {
     const r = await t.gql(`{ permitStatus(number: "X") { status } }`);
     expect(r.status).toBe(200);

@@ -114,7 +114,7 @@ describe('below an unsampled request span nothing is started', () => {
     const traceId = 'dddd0000dddd0000dddd0000dddd0000';
     await step(new Request('http://gateway.test/graphql?x=1'), scopeFor(`00-${UNSAMPLED}-${PROXY_SPAN}-00`));
     await step(new Request('http://gateway.test/graphql?x=1'), scopeFor(`00-${traceId}-${PROXY_SPAN}-01`));
-    expect(seen[0]).toEqual({ active: undefined, recording: undefined, scopeTraceId: undefined });
+    expect(seen[0]).toEqual({ active: undefined, recording: undefined, scopeTraceId: UNSAMPLED });
     expect(seen[1]).toEqual({ active: traceId, recording: true, scopeTraceId: traceId });
 
     await tracing.flush();
