@@ -214,9 +214,9 @@ export async function bootstrap(config: AppConfig, opts: BootstrapOptions = {}):
       handle: (item) => breaker.execute(() => handle(item)),
       handleBatch: (items) => breaker.execute(() => batch.handleBatch(items)),
       batchable: batch.batchable,
-      // at most 25 to a transaction, fewer when the database is slow (batchBudgetMs): a batch must commit well
-      // within the breaker's 2 s call timeout, or every batch would time out and the drain stall
-      transactionSize: 25,
+      // at most 100 to a transaction, fewer when the database is slow (batchBudgetMs, 400 ms): a batch must commit
+      // well within the breaker's 2 s call timeout, or every batch would time out and the drain stall
+      transactionSize: 100,
       isAvailable: () => connected && !breaker.isOpen(),
       onSettled: (item, r) => {
         audit.committed(); // the replay's staged entry (if it persisted anything) joins the chain
