@@ -60,7 +60,7 @@ import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
 import { useTracing } from './ops/use-tracing.ts';
 import { redisClientName } from './ops/redis-client-name.ts';
-import { type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
+import { logIds, type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import type { AppServices } from './services.ts';
@@ -418,14 +418,14 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         guardDb: (query) => services.breaker.execute(query),
         isDown: services.isDown,
         retryAfterSeconds: () => Math.max(1, services.breaker.retryAfterMs() / 1000),
-        onInternalError: (err, meta) => log.error({ err, requestId: meta.requestId }, 'token endpoint: internal error'),
+        onInternalError: (err, meta) => log.error({ err, ...logIds(meta) }, 'token endpoint: internal error'),
         onResult: (r) => {
           // who asked and what they got; never the secret or the token (neither is in `r`)
           const refused = r.status !== 200;
           (refused ? log.warn : log.info).call(
             log,
             {
-              requestId: r.meta.requestId,
+              ...logIds(r.meta),
               ip: r.meta.ip,
               client: r.clientId,
               status: r.status,

@@ -19,6 +19,14 @@ export interface RequestFacts {
   traceId?: string;
 }
 
+/**
+ * The ids a log line names its request by: the request id, and the trace id whenever tracing is on (sampled or not,
+ * so that an id from an error or an audit entry finds the line; the logger's mixin knows sampled requests only).
+ */
+export function logIds(facts: RequestFacts): { requestId: string; traceId?: string } {
+  return facts.traceId ? { requestId: facts.requestId, traceId: facts.traceId } : { requestId: facts.requestId };
+}
+
 /** A client's rate budget after its last charge: the `RateLimit` headers and `extensions.cost.budget`. */
 export interface RateBudget {
   /** The policy's name (the client's role). */

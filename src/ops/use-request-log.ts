@@ -8,7 +8,7 @@
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { scopeOf } from '../request-scope.ts';
+import { logIds, scopeOf } from '../request-scope.ts';
 import type { Logger } from '../logger.ts';
 
 export interface RequestLogPluginOptions {
@@ -53,8 +53,7 @@ export function useRequestLog(options: RequestLogPluginOptions): Plugin {
       const codes = [...new Set(codesOf(result))];
       log.info(
         {
-          requestId: scope.requestId,
-          ...(scope.traceId ? { traceId: scope.traceId } : {}),
+          ...logIds(scope),
           clientId: principal?.clientId ?? null,
           role: principal?.role ?? 'anonymous',
           operation: s.names.length ? s.names.join(',') : null,

@@ -148,6 +148,19 @@ describe('a submission behind nginx, traced', () => {
     expect(await spansOf(id)).toEqual([]);
   });
 
+  test("an unsampled token request's log line names its trace id", async () => {
+    const id = '6666777788889999aaaabbbbccccdddd';
+    const res = await fetch(`${t.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', traceparent: `00-${id}-${NGINX_SPAN}-00` },
+      body: 'grant_type=client_credentials&client_id=demo-clerk&client_secret=not-the-secret',
+    });
+    expect(res.status).toBe(401);
+    await res.arrayBuffer();
+    const lines = logLines.map((l) => JSON.parse(l)).filter((l) => l.traceId === id);
+    expect(lines.map((l) => l.msg)).toContain('token refused');
+  });
+
   test('without a traceparent a request starts a trace of its own', async () => {
     const r = await t.gql(`{ permitStatus(number: "X") { status } }`);
     expect(r.status).toBe(200);

@@ -9,7 +9,7 @@ import type { Executor } from '../../db/client.ts';
 import { jurisdictionExtent } from '../../domain/parcel-features.ts';
 import type { Principal } from '../../domain/principal.ts';
 import type { Logger } from '../../logger.ts';
-import type { RequestScope } from '../../request-scope.ts';
+import { logIds, type RequestScope } from '../../request-scope.ts';
 import { isDatabaseUnavailable } from '../../resilience/breaker.ts';
 import { collectionById, COLLECTIONS, type Collection } from './collections.ts';
 import { conditionalAnswer, itemsETag } from './etag.ts';
@@ -261,7 +261,7 @@ function asOgcError(err: unknown, log: Logger, scope: RequestScope): OgcError {
   if (err instanceof OgcError) return err;
   if (isDatabaseUnavailable(err))
     return new OgcError(503, 'ServiceUnavailable', 'the permit database is unavailable; try again shortly', { 'Retry-After': '5' });
-  log.error({ err, requestId: scope.requestId }, 'internal error (ogc)');
+  log.error({ err, ...logIds(scope) }, 'internal error (ogc)');
   return new OgcError(500, 'InternalError', 'internal error');
 }
 
