@@ -49,7 +49,7 @@ export function withRequestSpan(next: ScopedHandler): ScopedHandler {
     scope.traceId = span.spanContext().traceId;
     // an unsampled request runs in no trace context: nothing below it would be recorded, it makes no outgoing call
     // (webhooks and witnesses are background work with traces of their own), and entering an AsyncLocalStorage
-    // context made Bun carry it through every await: ~5 % of the serving thread at 10 % sampling (docs/benchmark.md)
+    // context makes Bun carry it through every await of the request (its cost: docs/benchmark.md)
     if (!span.isRecording()) return next(request, scope);
     span.setAttributes({
       'http.request.method': request.method,
