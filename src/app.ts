@@ -55,6 +55,7 @@ import { auditChainLength } from './ops/metric-sources.ts';
 import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
+import { createInternalErrorLog } from './ops/internal-error-log.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
 import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
@@ -167,6 +168,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       : null;
 
   // plugins are typed for the context each one needs (Plugin's context parameter is invariant, so no one type fits all)
+  // an internal error's log line names its request (the masking below sees the error, not the request)
+  const internalErrors = createInternalErrorLog(log);
   // biome-ignore lint/suspicious/noExplicitAny: the list mixes plugins of different context types
   const plugins: Array<Plugin<any> | false> = [
     // audit: notes each operation as the client sent it, and what the client got; a mutation gets an audited unit
@@ -178,6 +181,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     // ops: see every result, refusals included
     useMetrics({ metrics }),
     useRequestLog({ log }),
+    internalErrors.plugin,
     // traces: the validation span, the trace id in error results (hooks return at once while tracing is off)
     useTracing({ captureDocument: config.otel.OTEL_INSTRUMENTATION_GRAPHQL_CAPTURE_DOCUMENT === 'true' }),
     // a body or parameter that is not JSON: a plain 400, not the parser's own words (nor a 500 for GET)
@@ -278,7 +282,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         if (isDatabaseUnavailable(original)) return serviceDegraded();
         const masked = yogaMaskError(error, message, isDev);
         // a client that hung up mid-request is not a server fault
-        if (masked !== error && (original as Error)?.name !== 'AbortError') log.error({ err: original }, 'internal error');
+        if (masked !== error && (original as Error)?.name !== 'AbortError') internalErrors.masked(masked, original);
         return masked;
       },
       isDev: false,

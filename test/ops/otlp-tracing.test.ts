@@ -148,6 +148,37 @@ describe('a submission behind nginx, traced', () => {
     expect(await spansOf(id)).toEqual([]);
   });
 
+  test("an internal error's log line names the request and its trace id, sampled or not", async () => {
+    const db = t.tdb.database.db;
+    await db.execute(
+      sql.raw(
+        `create or replace function otel_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+      ),
+    );
+    await db.execute(sql.raw(`create trigger otel_fail before insert on audit_pending for each row execute function otel_fail()`));
+    try {
+      for (const [id, flags] of [
+        ['7777888899990000aaaabbbbccccdddd', '00'],
+        ['7777888899990000aaaabbbbcccceeee', '01'],
+      ] as const) {
+        const contractor = await t.token('demo-contractor-a');
+        const r = await t.gql(SUBMIT_PERMIT, { input: submissionInput(await someParcel()), key: `otel-fail-${flags}` }, contractor, {
+          traceparent: `00-${id}-${NGINX_SPAN}-${flags}`,
+        });
+        expect(r.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+        const requestId = r.headers.get('x-request-id');
+        const line = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'internal error' && l.traceId === id);
+        expect(line?.requestId).toBe(requestId);
+        // what failed is in the log, not in the answer
+        expect(JSON.stringify(line)).toContain('injected failure');
+        expect(JSON.stringify(r.body)).not.toContain('injected failure');
+      }
+    } finally {
+      await db.execute(sql.raw('drop trigger otel_fail on audit_pending'));
+      await db.execute(sql.raw('drop function otel_fail()'));
+    }
+  });
+
   test("an unsampled token request's log line names its trace id", async () => {
     const id = '6666777788889999aaaabbbbccccdddd';
     const res = await fetch(`${t.url}/oauth/token`, {
