@@ -4,9 +4,7 @@
  * instance or another, changes the counter's mark and with it every remembered answer of that jurisdiction is
  * read again. A read overtaken by any change notification is not remembered (it may predate the commit), nor is
  * "no such permit" (the number's jurisdiction is not known until a permit has it). An answer is trusted for
- * `maxAgeMs` at most, a bound on a notification that never came; one asked for after `refreshAfterMs` is answered
- * from memory while a single read in the background renews it, so a busy number's poll never waits for that bound
- * (answers remembered together would otherwise all expire together, each poll then waiting for the database).
+ * `maxAgeMs` at most, a bound on a notification that never came.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -27,51 +25,26 @@ export interface PublicStatusMemoOptions {
   max?: number;
   /** Longest an answer is trusted without a read. @default 5000 */
   maxAgeMs?: number;
-  /** Age from which an answer given is renewed in the background. @default maxAgeMs / 2 */
-  refreshAfterMs?: number;
 }
 
 export function createPublicStatusMemo(marks: ChangeMarks, o: PublicStatusMemoOptions = {}) {
   const maxAgeMs = o.maxAgeMs ?? 5_000;
-  const refreshAfterMs = o.refreshAfterMs ?? maxAgeMs / 2;
   const memo = new LRUCache<string, { row: PublicStatusRow; mark: string; at: number }>({ max: o.max ?? 50_000 });
-  /** Numbers being renewed in the background (one read each at a time). */
-  const renewing = new Set<string>();
-
-  async function readAndRemember(number: string, read: () => Promise<PublicStatusRow | null>): Promise<PublicStatusRow | null> {
-    const heard = marks.heard();
-    const row = await read();
-    if (!row) {
-      memo.delete(number);
-      return null;
-    }
-    const mark = marks.heard() === heard ? marks.mark(row.jurisdiction) : undefined;
-    if (mark !== undefined) memo.set(number, { row, mark, at: performance.now() });
-    else memo.delete(number);
-    return row;
-  }
-
-  function renew(number: string, read: () => Promise<PublicStatusRow | null>): void {
-    if (renewing.has(number)) return;
-    renewing.add(number);
-    // a failed renewal changes nothing: the answer stays until maxAgeMs, then a poll reads (and fails) itself
-    void readAndRemember(number, read)
-      .catch(() => {})
-      .finally(() => renewing.delete(number));
-  }
-
   return {
     /** The permit's public status: remembered while still current, else from `read` (and remembered if it can be). */
     async get(number: string, read: () => Promise<PublicStatusRow | null>): Promise<PublicStatusRow | null> {
       const hit = memo.get(number);
-      if (hit && hit.mark === marks.mark(hit.row.jurisdiction)) {
-        const age = performance.now() - hit.at;
-        if (age < maxAgeMs) {
-          if (age >= refreshAfterMs) renew(number, read);
-          return hit.row;
-        }
+      if (hit && hit.mark === marks.mark(hit.row.jurisdiction) && performance.now() - hit.at < maxAgeMs) return hit.row;
+      const heard = marks.heard();
+      const row = await read();
+      if (!row) {
+        memo.delete(number);
+        return null;
       }
-      return readAndRemember(number, read);
+      const mark = marks.heard() === heard ? marks.mark(row.jurisdiction) : undefined;
+      if (mark !== undefined) memo.set(number, { row, mark, at: performance.now() });
+      else memo.delete(number);
+      return row;
     },
   };
 }
