@@ -40,9 +40,9 @@ import { useCsrfPrevention } from './guard/use-csrf-prevention.ts';
 import { useClientText } from './guard/use-client-text.ts';
 import { useRequestBodyErrors } from './guard/use-request-body-errors.ts';
 import { rateLimitedResponse } from './guard/rate-limited-response.ts';
-import { createTokenBucketStore, MemoryTokenBucketStore } from './guard/rate-limit.ts';
-import { useRateLimit } from './guard/use-rate-limit.ts';
-import { useCostReport } from './guard/use-cost-report.ts';
+import { createTokenBucketStore, MemoryTokenBucketStore, type TakeResult } from './guard/rate-limit.ts';
+import { budgetAfter, useRateLimit } from './guard/use-rate-limit.ts';
+import { setRateLimitHeaders, useCostReport } from './guard/use-cost-report.ts';
 import { recordedStatus } from './ops/abandoned-requests.ts';
 import { handleTokenRequest, type TokenEndpointDeps } from './http/oauth-token.ts';
 import { createOgcRoute } from './http/ogc/ogc-route.ts';
@@ -325,13 +325,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     const policy = scaledLimits[who.role as keyof typeof scaledLimits];
     // as for GraphQL, a request costs a full burst at most (the token on arrival plus burst - 1), else it could never run
     const cost = Math.min(tokens, Math.max(1, policy.burst - 1));
-    let taken: { allowed: boolean; retryAfterSeconds: number };
+    let taken: TakeResult;
     try {
       taken = await (buckets ?? localBuckets).take(who.key, cost, policy);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
       taken = await localBuckets.take(who.key, cost, policy);
     }
+    // what the client has left, for the OGC response's RateLimit headers (as GraphQL's onBudget notes it)
+    scope.cost.budget = budgetAfter(who.role, policy, taken.remaining);
+    if (taken.allowed) scope.cost.tokens = (scope.cost.tokens ?? 0) + cost;
     if (taken.allowed || !isMeasureOnly(scope)) return taken;
     wouldRefuse(scope, 'rate', { retryAfterSeconds: taken.retryAfterSeconds });
     return { ...taken, allowed: true };
@@ -472,9 +475,24 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     if (!found) return Response.json({ error: 'not_found' }, { status: 404 });
     if (HTTP_ROUTES[found.name].limit === 'bucket') {
       const refused = await rateLimitRefusal(scope);
-      if (refused) return refused;
+      if (refused) return withBudget(refused, scope);
     }
-    return routes[found.name](request, scope, url, found.match);
+    return withBudget(await routes[found.name](request, scope, url, found.match), scope);
+  }
+
+  /** Whatever route charged the caller's bucket, its answer shows the budget left (the `RateLimit` headers). */
+  function withBudget(response: Response, scope: RequestScope): Response {
+    const budget = scope.cost.budget;
+    if (!budget) return response;
+    try {
+      setRateLimitHeaders(response.headers, budget);
+      return response;
+    } catch {
+      // a response whose headers are immutable (one passed through from fetch) is copied, not changed
+      const copy = new Response(response.body, response);
+      setRateLimitHeaders(copy.headers, budget);
+      return copy;
+    }
   }
 
   /** An edge step: one concern wrapped around everything after it. */

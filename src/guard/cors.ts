@@ -22,7 +22,10 @@ export interface CorsOptions {
    * @default ['content-type', 'authorization', 'x-graphql-client-name', 'apollo-require-preflight', 'graphql-preflight', 'x-request-id']
    */
   allowedHeaders?: string[];
-  /** Response headers readable by the page. @default ['retry-after', 'x-request-id'] */
+  /**
+   * Response headers readable by the page: a browser client paces itself by its budget, as any other does.
+   * @default ['retry-after', 'x-request-id', 'ratelimit', 'ratelimit-policy']
+   */
   exposedHeaders?: string[];
   /** Preflight cache in seconds. @default 600 */
   maxAge?: number;
@@ -40,7 +43,7 @@ const defaults: Required<CorsOptions> = {
     'graphql-preflight',
     'x-request-id',
   ],
-  exposedHeaders: ['retry-after', 'x-request-id'],
+  exposedHeaders: ['retry-after', 'x-request-id', 'ratelimit', 'ratelimit-policy'],
   maxAge: 600,
 };
 

@@ -8,7 +8,7 @@
  */
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type CostNotes, scopeIfAny } from '../request-scope.ts';
+import { type CostNotes, type RateBudget, scopeIfAny } from '../request-scope.ts';
 
 /** The `extensions.cost` object, or undefined when neither cost nor budget is known (e.g. a body that is not JSON). */
 export function costExtension(notes: CostNotes): Record<string, unknown> | undefined {
@@ -24,6 +24,13 @@ export function costExtension(notes: CostNotes): Record<string, unknown> | undef
 /** A structured-field string may hold these only; roles are `[a-z_]`, this keeps a header valid whatever comes. */
 const sfString = (s: string) => `"${s.replace(/[^A-Za-z0-9_.:-]/g, '_')}"`;
 
+/** The IETF `RateLimit-Policy` and `RateLimit` headers of a budget (GraphQL responses here, OGC responses too). */
+export function setRateLimitHeaders(headers: Headers, b: RateBudget): void {
+  const window = Math.ceil(b.limit / b.refillPerSecond);
+  headers.set('RateLimit-Policy', `${sfString(b.policy)};q=${b.limit};w=${window}`);
+  headers.set('RateLimit', `${sfString(b.policy)};r=${b.remaining};t=${b.resetSeconds}`);
+}
+
 export function useCostReport(): Plugin {
   return {
     onResultProcess({ result, setResult, serverContext }) {
@@ -38,10 +45,7 @@ export function useCostReport(): Plugin {
     },
     onResponse({ response, serverContext }) {
       const b = scopeIfAny(serverContext)?.cost.budget;
-      if (!b) return;
-      const window = Math.ceil(b.limit / b.refillPerSecond);
-      response.headers.set('RateLimit-Policy', `${sfString(b.policy)};q=${b.limit};w=${window}`);
-      response.headers.set('RateLimit', `${sfString(b.policy)};r=${b.remaining};t=${b.resetSeconds}`);
+      if (b) setRateLimitHeaders(response.headers, b);
     },
   };
 }

@@ -13,7 +13,7 @@ setDefaultTimeout(120_000);
 let t: TestServer;
 beforeAll(async () => {
   // gis_vendor: 5 tokens a second, a burst of 15; clerk: 3 a second, a burst of 9
-  t = await startTestServer({ RATE_LIMIT_SCALE: '0.1' });
+  t = await startTestServer({ RATE_LIMIT_SCALE: '0.1', CORS_ORIGINS: 'http://localhost:5173' });
 }, 180_000);
 afterAll(() => t?.stop());
 
@@ -56,4 +56,37 @@ test('small pages cost little: a burst holds several of them', async () => {
   }
   const big = await get('/ogc/collections/permits/items?limit=10000', clerk);
   expect(big.status).toBe(429);
+});
+
+test('OGC answers carry the RateLimit headers of the budget they were charged to, as GraphQL answers do', async () => {
+  // a client whose bucket the tests above left alone: clerk's budget, another jurisdiction
+  const clerk = await t.token('demo-clerk-other');
+  const page = await get('/ogc/collections/permits/items?limit=100', clerk);
+  expect(page.status).toBe(200);
+  await page.arrayBuffer();
+  const gql = await t.gql('{ me { clientId } }', {}, clerk);
+  expect(gql.status).toBe(200);
+  // the same policy on both, named by the role
+  expect(page.headers.get('ratelimit-policy')).toBe(gql.headers.get('ratelimit-policy'));
+  expect(page.headers.get('ratelimit-policy')).toMatch(/^"clerk";q=9;w=\d+$/);
+  // 9 tokens, 2 taken by the page (1 on arrival, 1 for its 100 features), 1 by the GraphQL request
+  const left = (h: Headers) => Number(/;r=(\d+);t=\d+$/.exec(h.get('ratelimit') ?? '')?.[1]);
+  expect(left(page.headers)).toBeGreaterThanOrEqual(7); // 8 if a token was refilled between the two charges
+  expect(left(page.headers)).toBeLessThan(9);
+  expect(gql.headers.get('ratelimit')).toMatch(/^"clerk";r=\d+;t=\d+$/);
+  // a refusal keeps its Retry-After beside them
+  const refused = await get('/ogc/collections/permits/items?limit=10000', clerk);
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get('retry-after')).toBeTruthy();
+  expect(refused.headers.get('ratelimit')).toMatch(/^"clerk";r=\d+;t=\d+$/);
+});
+
+test('a plain route charged to the bucket shows the budget too, and a page of an allowed origin may read it', async () => {
+  const status = await fetch(`${t.url}/status/NO-SUCH-PERMIT`, { headers: { origin: 'http://localhost:5173' } });
+  await status.arrayBuffer();
+  expect(status.headers.get('ratelimit-policy')).toMatch(/^"anonymous";q=\d+;w=\d+$/);
+  expect(status.headers.get('ratelimit')).toMatch(/^"anonymous";r=\d+;t=\d+$/);
+  const exposed = (status.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+  expect(status.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  expect(exposed).toEqual(expect.arrayContaining(['ratelimit', 'ratelimit-policy']));
 });
