@@ -56,6 +56,7 @@ import { createMetrics, withHttpMetrics } from './ops/metrics.ts';
 import { metricsResponse } from './ops/metrics-endpoint.ts';
 import { useMetrics } from './ops/use-metrics.ts';
 import { createInternalErrorLog } from './ops/internal-error-log.ts';
+import { snapshotOf } from './ops/schema-snapshot.ts';
 import { useRequestLog } from './ops/use-request-log.ts';
 import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
@@ -462,8 +463,33 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     '/healthz': () => Response.json({ status: 'ok' }),
     '/readyz': readiness,
     '/audit/tile/{path}': (_r, _s, _u, match) => auditTile(match[1]!),
+    '/schema.graphql': (request, scope) => pricedSdl(request, scope),
     '/status/{number}': (_r, _s, _u, match) => publicStatus(match[1]!),
   };
+
+  /**
+   * The SDL with the cost directives the limits read (`@cost`, `@listSize`), so a client can price a query before it
+   * sends it: introspection cannot carry applied directives. Whoever may introspect may read it.
+   */
+  let sdlText: string | undefined;
+  async function pricedSdl(request: Request, scope: RequestScope): Promise<Response> {
+    const auth = await authenticate(request, scope);
+    if ('reject' in auth) return auth.reject;
+    if (!auth.principal) {
+      return Response.json(
+        { error: 'unauthorized', message: 'a bearer token is required' },
+        { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } },
+      );
+    }
+    scope.principal = auth.principal;
+    if (!auth.principal.scopes.has('schema:introspect')) {
+      return Response.json({ error: 'forbidden', message: 'the schema needs the scope schema:introspect' }, { status: 403 });
+    }
+    sdlText ??= snapshotOf(schema);
+    return new Response(sdlText, {
+      headers: { 'Content-Type': 'application/graphql; charset=utf-8', 'Cache-Control': 'private, no-cache' },
+    });
+  }
 
   async function route(request: Request, scope: RequestScope): Promise<Response> {
     const url = new URL(request.url);

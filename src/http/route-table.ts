@@ -100,6 +100,12 @@ export const HTTP_ROUTES = {
     limit: 'bucket',
     why: 'reads hash tiles of the log from the database',
   },
+  '/schema.graphql': {
+    pattern: exact('/schema.graphql'),
+    methods: 'read',
+    limit: 'bucket',
+    why: 'the published SDL, printed once; a schema:introspect token only (others: 401/403)',
+  },
   '/status/{number}': {
     pattern: /^\/status\/([A-Za-z0-9-]{1,64})$/,
     methods: 'read',

@@ -39,6 +39,7 @@ const CASES: Record<RouteName, Case> = {
   '/healthz': { limit: 'exempt', path: '/healthz' },
   '/readyz': { limit: 'exempt', path: '/readyz' },
   '/audit/tile/{path}': { limit: 'bucket', path: '/audit/tile/0/000' },
+  '/schema.graphql': { limit: 'bucket', path: '/schema.graphql' },
   '/status/{number}': { limit: 'bucket', path: '/status/NO-SUCH-PERMIT' },
 };
 
