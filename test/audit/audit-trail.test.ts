@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/rows.ts';
 import { verifyCheckpoint } from '../../src/audit/checkpoint.ts';
 import { verifyInclusion } from '../../src/audit/merkle.ts';
+import { whileInsertsFail } from '../helpers/failing-inserts.ts';
 import { countRows, startTestServer, type TestServer } from '../helpers/server.ts';
 import { setDefaultTimeout } from 'bun:test';
 
@@ -131,15 +132,8 @@ describe('one audit entry per operation', () => {
   });
 
   test('a mutation whose audit append fails leaves no change behind', async () => {
-    const db = t.tdb.database.db;
     // the mutation's transaction writes its entry to audit_pending (chained by the next group commit)
-    await db.execute(
-      sql.raw(
-        `create or replace function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'injected audit failure'; end $$`,
-      ),
-    );
-    await db.execute(sql.raw(`create trigger audit_fail before insert on audit_pending for each row execute function audit_fail()`));
-    try {
+    await whileInsertsFail(t.tdb.database.db, 'audit_pending', 'injected audit failure', async () => {
       const before = await countRows(t, 'permits');
       const tok = await t.token('demo-contractor-b');
       const parcel =
@@ -162,9 +156,7 @@ describe('one audit entry per operation', () => {
       expect(r.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
       expect(JSON.stringify(r.body)).not.toContain('injected');
       expect(await countRows(t, 'permits')).toBe(before);
-    } finally {
-      await db.execute(sql.raw(`drop trigger audit_fail on audit_pending`));
-    }
+    });
   });
 
   test('a mutation entry staged in its transaction is chained by the next group commit, none left pending', async () => {

@@ -22,7 +22,8 @@ const sdl = (token?: string) => fetch(`${t.url}/schema.graphql`, token ? { heade
 /** The Query field's directive argument, read from the downloaded SDL as a client would. */
 function queryFieldArg(text: string, field: string, directive: string, arg: string): number {
   const query = parse(text).definitions.find((d) => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === 'Query');
-  const def = (query as { fields: FieldDefinitionNode[] }).fields.find((f) => f.name.value === field);
+  const fields = query?.kind === Kind.OBJECT_TYPE_DEFINITION ? (query.fields ?? []) : ([] as readonly FieldDefinitionNode[]);
+  const def = fields.find((f) => f.name.value === field);
   const value = def?.directives?.find((d) => d.name.value === directive)?.arguments?.find((a) => a.name.value === arg)?.value;
   if (value?.kind !== Kind.INT) throw new Error(`no @${directive}(${arg}:) on Query.${field}`);
   return Number(value.value);

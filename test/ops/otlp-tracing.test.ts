@@ -15,6 +15,7 @@ import { openRequestScope } from '../../src/http/open-request-scope.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { sql } from 'drizzle-orm';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
+import { whileInsertsFail } from '../helpers/failing-inserts.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import {
   AUDIT_APPENDER,
@@ -149,14 +150,7 @@ describe('a submission behind nginx, traced', () => {
   });
 
   test("an internal error's log line names the request and its trace id, sampled or not", async () => {
-    const db = t.tdb.database.db;
-    await db.execute(
-      sql.raw(
-        `create or replace function otel_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
-      ),
-    );
-    await db.execute(sql.raw(`create trigger otel_fail before insert on audit_pending for each row execute function otel_fail()`));
-    try {
+    await whileInsertsFail(t.tdb.database.db, 'audit_pending', 'injected failure', async () => {
       for (const [id, flags] of [
         ['7777888899990000aaaabbbbccccdddd', '00'],
         ['7777888899990000aaaabbbbcccceeee', '01'],
@@ -173,10 +167,7 @@ describe('a submission behind nginx, traced', () => {
         expect(JSON.stringify(line)).toContain('injected failure');
         expect(JSON.stringify(r.body)).not.toContain('injected failure');
       }
-    } finally {
-      await db.execute(sql.raw('drop trigger otel_fail on audit_pending'));
-      await db.execute(sql.raw('drop function otel_fail()'));
-    }
+    });
   });
 
   test("an unsampled token request's log line names its trace id", async () => {
