@@ -114,10 +114,10 @@ const PEER_DIR = opts.peer === 'none' ? null : (opts.peer ?? process.env.PEER_DI
 const DRAIN_COUNT = Number(opts['drain-count']);
 /**
  * --tracing: adjacent traced/off pairs, each run this short: one pair swings by ±15 % with the machine, and many short
- * pairs follow its drift closer than a few long ones (25 pairs of 2 s: traced / off 0.87-1.17, median 0.97)
+ * pairs follow its drift closer than a few long ones (in a trial of 25 pairs of 2 s: traced / off 0.87-1.17, median 0.97)
  */
-const TRACING_PAIRS = Math.max(1, Number(opts['tracing-pairs']));
-const TRACING_SECONDS = Math.max(1, Number(opts['tracing-seconds']));
+const TRACING_PAIRS = Math.max(1, Number(opts['tracing-pairs']) || 21);
+const TRACING_SECONDS = Math.max(1, Number(opts['tracing-seconds']) || 2);
 /**
  * The databases whose PostgreSQL backends count in CPU per request (the benchmark's and the peer's): on a shared
  * server the other databases' work would otherwise land in every run's figure.

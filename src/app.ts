@@ -485,6 +485,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     if (!auth.principal.scopes.has('schema:introspect')) {
       return Response.json({ error: 'forbidden', message: 'the schema needs the scope schema:introspect' }, { status: 403 });
     }
+    // charged to its holder's bucket (authenticated first: an address's anonymous budget is not theirs)
+    const refused = await rateLimitRefusal(scope);
+    if (refused) return refused;
     sdlText ??= snapshotOf(schema);
     return new Response(sdlText, {
       headers: { 'Content-Type': 'application/graphql; charset=utf-8', 'Cache-Control': 'private, no-cache' },
@@ -506,10 +509,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     return withBudget(await routes[found.name](request, scope, url, found.match), scope);
   }
 
-  /** Whatever route charged the caller's bucket, its answer shows the budget left (the `RateLimit` headers). */
+  /**
+   * Whatever route charged the caller's bucket, its answer shows the budget left (the `RateLimit` headers); not an
+   * answer any cache may keep for everyone (audit tiles, the JWKS), which would hand one caller's budget to all.
+   */
   function withBudget(response: Response, scope: RequestScope): Response {
     const budget = scope.cost.budget;
-    if (!budget) return response;
+    if (!budget || /\bpublic\b/i.test(response.headers.get('cache-control') ?? '')) return response;
     try {
       setRateLimitHeaders(response.headers, budget);
       return response;

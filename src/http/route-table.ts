@@ -103,8 +103,8 @@ export const HTTP_ROUTES = {
   '/schema.graphql': {
     pattern: exact('/schema.graphql'),
     methods: 'read',
-    limit: 'bucket',
-    why: 'the published SDL, printed once; a schema:introspect token only (others: 401/403)',
+    limit: 'priced',
+    why: "needs a schema:introspect token (others: 401/403 before any charge); one token of its holder's bucket",
   },
   '/status/{number}': {
     pattern: /^\/status\/([A-Za-z0-9-]{1,64})$/,

@@ -3,22 +3,24 @@
  * knows the error but not the request, so the original waits beside the masked error and is logged when the
  * request's result is processed, named by the request's ids (request id, and trace id even when not sampled: the
  * logger's mixin knows sampled requests only). A masked error that no processed result carries (a subscription's
- * event) is logged without them a second later rather than not at all.
+ * event) is logged a second later with the sampled trace id active when it was masked, rather than not at all.
  */
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.ts';
+import { activeTraceId } from './tracing.ts';
 import { logIds, scopeIfAny } from '../request-scope.ts';
 
 const UNCLAIMED_AFTER_MS = 1_000;
 
 export function createInternalErrorLog(log: Pick<Logger, 'error'>) {
-  const originals = new WeakMap<object, unknown>();
+  const originals = new WeakMap<object, { err: unknown; unclaimed: ReturnType<typeof setTimeout> }>();
   const write = (masked: object, ids: object) => {
-    if (!originals.has(masked)) return;
-    const err = originals.get(masked);
+    const pending = originals.get(masked);
+    if (!pending) return;
     originals.delete(masked);
-    log.error({ err, ...ids }, 'internal error');
+    clearTimeout(pending.unclaimed);
+    log.error({ err: pending.err, ...ids }, 'internal error');
   };
   const plugin: Plugin = {
     onResultProcess({ result, serverContext }) {
@@ -33,8 +35,10 @@ export function createInternalErrorLog(log: Pick<Logger, 'error'>) {
   return {
     /** `maskError` replaced `original` by `masked`: log it with the request that gets it. */
     masked(masked: object, original: unknown): void {
-      originals.set(masked, original);
-      setTimeout(() => write(masked, {}), UNCLAIMED_AFTER_MS).unref();
+      const traceId = activeTraceId();
+      const unclaimed = setTimeout(() => write(masked, traceId ? { traceId } : {}), UNCLAIMED_AFTER_MS);
+      unclaimed.unref();
+      originals.set(masked, { err: original, unclaimed });
     },
     plugin,
   };

@@ -44,6 +44,7 @@ const ROUTES = [
   '/healthz',
   '/readyz',
   '/metrics',
+  '/schema.graphql',
 ];
 const METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };

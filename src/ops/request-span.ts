@@ -18,6 +18,7 @@ const KNOWN_ROUTES = new Set([
   '/readyz',
   '/.well-known/jwks.json',
   '/audit/checkpoint',
+  '/schema.graphql',
 ]);
 
 function graphqlName(scope: RequestScope): { name: string; type?: string; operation?: string } | undefined {

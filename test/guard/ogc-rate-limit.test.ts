@@ -89,4 +89,10 @@ test('a plain route charged to the bucket shows the budget too, and a page of an
   const exposed = (status.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
   expect(status.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   expect(exposed).toEqual(expect.arrayContaining(['ratelimit', 'ratelimit-policy']));
+  // an answer shared caches may keep for everyone (the JWKS) must not hand one caller's budget to all
+  const jwks = await fetch(`${t.url}/.well-known/jwks.json`);
+  await jwks.arrayBuffer();
+  expect(jwks.status).toBe(200);
+  expect(jwks.headers.get('cache-control')).toContain('public');
+  expect(jwks.headers.get('ratelimit')).toBeNull();
 });

@@ -39,7 +39,7 @@ const CASES: Record<RouteName, Case> = {
   '/healthz': { limit: 'exempt', path: '/healthz' },
   '/readyz': { limit: 'exempt', path: '/readyz' },
   '/audit/tile/{path}': { limit: 'bucket', path: '/audit/tile/0/000' },
-  '/schema.graphql': { limit: 'bucket', path: '/schema.graphql' },
+  '/schema.graphql': { limit: 'priced', path: '/schema.graphql', client: 'demo-analyst' },
   '/status/{number}': { limit: 'bucket', path: '/status/NO-SUCH-PERMIT' },
 };
 
@@ -104,6 +104,10 @@ describe('past its budget, every route answers as its decision says', () => {
         expect(body).toMatchObject({ error: 'slow_down' });
       } else if (name === '/graphql') {
         expect(body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      } else if (name === '/schema.graphql') {
+        expect(body).toMatchObject({ code: 'RATE_LIMITED' });
+        // without a token nothing is charged: 401, however spent the holder's budget is
+        expect((await send({ path: c.path }, address)).status).toBe(401);
       } else {
         expect(body).toMatchObject({ code: 'TooManyRequests' });
         // without a token the OGC API reads nothing: 401, however spent the address's budget is
