@@ -515,16 +515,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
    */
   function withBudget(response: Response, scope: RequestScope): Response {
     const budget = scope.cost.budget;
-    if (!budget || /\bpublic\b/i.test(response.headers.get('cache-control') ?? '')) return response;
-    try {
-      setRateLimitHeaders(response.headers, budget);
-      return response;
-    } catch {
-      // a response whose headers are immutable (one passed through from fetch) is copied, not changed
-      const copy = new Response(response.body, response);
-      setRateLimitHeaders(copy.headers, budget);
-      return copy;
-    }
+    if (budget && !/\bpublic\b/i.test(response.headers.get('cache-control') ?? '')) setRateLimitHeaders(response.headers, budget);
+    return response;
   }
 
   /** An edge step: one concern wrapped around everything after it. */

@@ -3,7 +3,8 @@
  * - every GraphQL result's `extensions.cost`: `{ estimated, tokens, budget: { policy, limit, remaining,
  *   refillPerSecond, resetSeconds } }` (the static cost the SDL's @cost / @listSize give, docs/cost.md);
  * - the response's IETF `RateLimit-Policy: "<role>";q=<burst>;w=<seconds to refill>` and
- *   `RateLimit: "<role>";r=<tokens left>;t=<seconds until full>` (draft-ietf-httpapi-ratelimit-headers).
+ *   `RateLimit: "<role>";r=<tokens left>;t=<seconds until full>` (draft-ietf-httpapi-ratelimit-headers), set by
+ *   {@link setRateLimitHeaders} where the router answers any route that charged the bucket (src/app.ts).
  * A 429 keeps its `Retry-After` (errors.ts `rateLimited`); these headers come beside it.
  */
 import type { ExecutionResult } from 'graphql';
@@ -24,7 +25,7 @@ export function costExtension(notes: CostNotes): Record<string, unknown> | undef
 /** A structured-field string may hold these only; roles are `[a-z_]`, this keeps a header valid whatever comes. */
 const sfString = (s: string) => `"${s.replace(/[^A-Za-z0-9_.:-]/g, '_')}"`;
 
-/** The IETF `RateLimit-Policy` and `RateLimit` headers of a budget (GraphQL responses here, OGC responses too). */
+/** The IETF `RateLimit-Policy` and `RateLimit` headers of a budget. */
 export function setRateLimitHeaders(headers: Headers, b: RateBudget): void {
   const window = Math.ceil(b.limit / b.refillPerSecond);
   headers.set('RateLimit-Policy', `${sfString(b.policy)};q=${b.limit};w=${window}`);
@@ -42,10 +43,6 @@ export function useCostReport(): Plugin {
           ? { ...(r as ExecutionResult), extensions: { ...(r as ExecutionResult).extensions, cost } }
           : r;
       setResult((Array.isArray(result) ? result.map(withCost) : withCost(result)) as typeof result);
-    },
-    onResponse({ response, serverContext }) {
-      const b = scopeIfAny(serverContext)?.cost.budget;
-      if (b) setRateLimitHeaders(response.headers, b);
     },
   };
 }
