@@ -62,7 +62,7 @@ import { withRequestSpan } from './ops/request-span.ts';
 import { inSpan } from './ops/tracing.ts';
 import { useTracing } from './ops/use-tracing.ts';
 import { redisClientName } from './ops/redis-client-name.ts';
-import { logIds, type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
+import { logIds, noteCharge, type RequestScope, type ScopedHandler, type ServerContext, scopeOf } from './request-scope.ts';
 import { isDatabaseUnavailable } from './resilience/breaker.ts';
 import { useDegradedMode } from './resilience/use-degraded-mode.ts';
 import type { AppServices } from './services.ts';
@@ -205,11 +205,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         costPerToken: QUERY_PRICING.costPerToken,
         identify: (c) => rateLimitIdentity(scopeOf(c)),
         onStoreError: (err) => log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets'),
-        onBudget: (c, budget, tokens) => {
-          const { cost } = scopeOf(c);
-          cost.budget = budget;
-          cost.tokens = (cost.tokens ?? 0) + tokens;
-        },
+        onBudget: (c, budget, tokens) => noteCharge(scopeOf(c).cost, budget, tokens),
         // measure-only clients are counted and logged, never refused (once per request, though both charges may go over)
         measureOnly: (c) => isMeasureOnly(scopeOf(c)),
         onWouldRefuse: (c, _who, retryAfterSeconds) => wouldRefuse(scopeOf(c), 'rate', { retryAfterSeconds }),
@@ -333,9 +329,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       log.warn({ err: (err as Error).message }, 'rate-limit store unavailable; using local buckets');
       taken = await localBuckets.take(who.key, cost, policy);
     }
-    // what the client has left, for the OGC response's RateLimit headers (as GraphQL's onBudget notes it)
-    scope.cost.budget = budgetAfter(who.role, policy, taken.remaining);
-    if (taken.allowed) scope.cost.tokens = (scope.cost.tokens ?? 0) + cost;
+    // what the client has left, for the answer's RateLimit headers (as GraphQL's onBudget notes it)
+    noteCharge(scope.cost, budgetAfter(who.role, policy, taken.remaining), taken.allowed ? cost : 0);
     if (taken.allowed || !isMeasureOnly(scope)) return taken;
     wouldRefuse(scope, 'rate', { retryAfterSeconds: taken.retryAfterSeconds });
     return { ...taken, allowed: true };

@@ -55,6 +55,12 @@ export interface CostNotes {
   wouldRefuseBy?: string[];
 }
 
+/** A charge of `tokens` (0 when refused) left `budget`: noted for the `RateLimit` headers and `extensions.cost`. */
+export function noteCharge(notes: CostNotes, budget: RateBudget, tokens: number): void {
+  notes.budget = budget;
+  notes.tokens = (notes.tokens ?? 0) + tokens;
+}
+
 export interface RequestScope extends RequestFacts {
   /** The TCP peer (never a forwarded header): what `/metrics`' address allowlist checks. */
   peer: string;
