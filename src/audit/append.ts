@@ -46,25 +46,46 @@ export interface AppendedAuditEntry {
 }
 
 /**
- * Does any key or string in `value` hold U+0000 or a lone surrogate (jsonb cannot store the one, canonical JSON has no
- * text for the other)? JSON text writes both as escapes (`\u0000`, `\ud800`), so a JSON text without such an escape
- * has neither: one native JSON.stringify instead of walking every entry's keys in script (a fifth of the audit
- * worker's time per entry). The walk decides when the text has such an escape (or a string holds a backslash followed
- * by `u0000`) and for what JSON text cannot hold.
+ * The JSON text of `value` (undefined when JSON cannot write it: a BigInt, a cycle) and whether a key or string in it
+ * holds U+0000 or a lone surrogate (jsonb cannot store the one, canonical JSON has no text for the other). JSON text
+ * writes both as escapes (`\u0000`, `\ud800`), so a JSON text without such an escape has neither: one native
+ * JSON.stringify instead of walking every entry's keys in script (a fifth of the audit worker's time per entry). The
+ * walk decides when the text has such an escape (or a string holds a backslash followed by `u0000`) and for what
+ * JSON text cannot hold.
  */
-function hasUnstorableText(value: unknown): boolean {
+function inspectText(value: unknown): { text: string | undefined; unstorable: boolean } {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch {
-    return inspectClientJson(value, '', Infinity).text !== null;
+    return { text: undefined, unstorable: inspectClientJson(value, '', Infinity).text !== null };
   }
-  return text !== undefined && UNSTORABLE_ESCAPE.test(text) && inspectClientJson(value, '', Infinity).text !== null;
+  return { text, unstorable: text !== undefined && hasUnstorableEscape(text) && inspectClientJson(value, '', Infinity).text !== null };
 }
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
+const hasUnstorableEscape = (json: string) => UNSTORABLE_ESCAPE.test(json);
 
-/** Entries {@link storable} already made safe (their text check is not repeated). */
-const madeStorable = new WeakSet<object>();
+/**
+ * Entries {@link storable} already made safe (their text check is not repeated), with their JSON text when it is
+ * known: the serving thread hands that text to the audit worker instead of writing the entry out a second time.
+ */
+const madeStorable = new WeakMap<object, string | undefined>();
+
+/** The JSON text of an entry: the one {@link storable} wrote for it, or written now. */
+export function jsonTextOf(entry: object): string | undefined {
+  return madeStorable.get(entry) ?? JSON.stringify(entry);
+}
+
+/**
+ * The entries of a JSON array text written by {@link jsonTextOf} (the audit worker's batches): when the text holds
+ * no escape of U+0000 or a lone surrogate, none of its entries does, so they count as storable without writing each
+ * out again; otherwise each is checked when appended.
+ */
+export function parseEntries(json: string): unknown[] {
+  const entries = JSON.parse(json) as unknown[];
+  if (!hasUnstorableEscape(json)) for (const e of entries) if (e !== null && typeof e === 'object') madeStorable.set(e, undefined);
+  return entries;
+}
 
 /**
  * Refuses early an entry that could not round-trip through `jsonb`. No copy is made: what is stored is the
@@ -76,7 +97,7 @@ function checkStorable(entry: object): Record<string, unknown> {
     throw new TypeError('appendAuditEntries: each entry must be a JSON object');
   }
   // failing here names the cause instead of a driver or canonicalisation error mid-transaction
-  if (!madeStorable.has(entry) && hasUnstorableText(entry)) {
+  if (!madeStorable.has(entry) && inspectText(entry).unstorable) {
     throw new TypeError('appendAuditEntries: entries must not contain U+0000 or lone UTF-16 surrogates');
   }
   return entry as Record<string, unknown>;
@@ -89,9 +110,10 @@ function checkStorable(entry: object): Record<string, unknown> {
  * request can neither make a group commit (and every entry after it) fail nor lose its entry's attribution.
  */
 export function storable<T extends object>(entry: T): T {
-  const safe = hasUnstorableText(entry) ? (storableCopy(entry, { maxDepth: Infinity }) as T) : entry;
+  const { text, unstorable } = inspectText(entry);
+  const safe = unstorable ? (storableCopy(entry, { maxDepth: Infinity }) as T) : entry;
   // anything but an object (a spooled line can hold any JSON) is left to checkStorable to refuse
-  if (safe !== null && typeof safe === 'object') madeStorable.add(safe);
+  if (safe !== null && typeof safe === 'object') madeStorable.set(safe, unstorable ? undefined : text);
   return safe;
 }
 

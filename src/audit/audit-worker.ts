@@ -16,6 +16,7 @@ import { allSigningKeys } from '../auth/signing-keys.ts';
 import type { FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import { runAsBackgroundThread } from './background-thread.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
+import { parseEntries } from './append.ts';
 import { startTracing, type Tracing } from '../ops/tracing.ts';
 
 declare const self: Worker;
@@ -109,7 +110,7 @@ self.onmessage = (event: MessageEvent<ToAuditWorker>) => {
 
 function recordAll(m: Extract<ToAuditWorker, { type: 'record' }>) {
   if (!recorder) return;
-  const entries = JSON.parse(m.json) as Record<string, unknown>[];
+  const entries = parseEntries(m.json) as Record<string, unknown>[];
   entries.forEach((entry, i) => recorder!.record(entry, m.links?.entries[i] ?? undefined));
   if (m.committed) commitAll(m.links?.commits);
 }

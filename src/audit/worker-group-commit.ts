@@ -15,7 +15,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { Logger } from '../logger.ts';
-import { storable, unstorableRecord } from './append.ts';
+import { jsonTextOf, storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -158,22 +158,19 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   }
 
   /**
-   * The entries as one JSON array text. An entry JSON cannot carry (a BigInt, a cycle: not built by this app's
-   * entry builders, which redact into plain JSON) is sent as a record saying so, as the inline recorder would store it.
+   * The entries as one JSON array text, of the texts the recorder's storable check already wrote (append.ts). An
+   * entry JSON cannot carry (a BigInt, a cycle: not built by this app's entry builders, which redact into plain JSON)
+   * is sent as a record saying so, as the inline recorder would store it.
    */
   function serialise(batch: Record<string, unknown>[]): string {
-    try {
-      return JSON.stringify(batch);
-    } catch {
-      const parts = batch.map((e) => {
-        try {
-          return JSON.stringify(e);
-        } catch (err) {
-          return JSON.stringify(unstorableRecord((err as Error).message, e));
-        }
-      });
-      return `[${parts.join(',')}]`;
-    }
+    const parts = batch.map((e) => {
+      try {
+        return jsonTextOf(e) ?? JSON.stringify(unstorableRecord('entry has no JSON text', e));
+      } catch (err) {
+        return JSON.stringify(unstorableRecord((err as Error).message, e));
+      }
+    });
+    return `[${parts.join(',')}]`;
   }
 
   function scheduleSend() {

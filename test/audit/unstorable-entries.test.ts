@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { storable, unstorableRecord } from '../../src/audit/append.ts';
+import { appendAuditEntries, jsonTextOf, parseEntries, storable, unstorableRecord } from '../../src/audit/append.ts';
 import { canonicalJson } from '../../src/audit/canonical-json.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
@@ -50,6 +50,48 @@ test('storable: a lone UTF-16 surrogate (no canonical JSON) becomes U+FFFD in ke
   expect(() => canonicalJson(safe)).not.toThrow();
   const clean = { kind: 'graphql', text: '😀 and \\ud800 as text' };
   expect(storable(clean)).toBe(clean);
+});
+
+test('the JSON text written by the storable check is the one handed on; a copy made storable has its own', () => {
+  const entry = { kind: 'graphql', at: new Date('2026-01-02T03:04:05.000Z'), variables: { q: 'x' } };
+  const safe = storable(entry);
+  const text = jsonTextOf(safe);
+  expect(text).toBe(JSON.stringify(entry));
+  // the same string each time: written once, by the check
+  expect(jsonTextOf(safe)).toBe(text);
+  const copy = storable({ kind: 'graphql', name: 'a\u0000' });
+  expect(jsonTextOf(copy)).toBe(JSON.stringify({ kind: 'graphql', name: 'a\uFFFD' }));
+  // an entry never checked is written out when asked
+  expect(jsonTextOf({ b: 1, a: [2] })).toBe('{"b":1,"a":[2]}');
+});
+
+describe('a batch text as the audit worker receives it', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+  });
+  afterAll(() => tdb?.drop());
+
+  test('entries of a text without NUL or lone-surrogate escapes are appended as they are', async () => {
+    const entries = parseEntries(`[${jsonTextOf(storable({ kind: 'test', n: 1 }))},${JSON.stringify({ kind: 'test', n: 2 })}]`);
+    const appended = await appendAuditEntries(tdb.database.db, entries as object[]);
+    expect(appended.map((a) => a.entry.n)).toEqual([1, 2]);
+  });
+
+  test('an escaped NUL in the text keeps the per-entry check: the entry is refused, not stored', async () => {
+    const entries = parseEntries(
+      JSON.stringify([
+        { kind: 'test', n: 3 },
+        { kind: 'test', s: 'a\u0000' },
+      ]),
+    );
+    await expect(appendAuditEntries(tdb.database.db, entries as object[])).rejects.toThrow(/must not contain U\+0000/);
+    // nothing of the refused batch reached the chain
+    const [row] = rowsOf<{ n: number }>(
+      await tdb.database.db.execute(sql`select count(*)::int as n from audit_entries where entry->>'kind' = 'test' and entry->>'n' = '3'`),
+    );
+    expect(row!.n).toBe(0);
+  });
 });
 
 test('unstorableRecord keeps every field that can be stored: who, what, which records, the original outcome', () => {
