@@ -16,7 +16,7 @@ import type { Logger } from './logger.ts';
 import { BreakerOpenError, isDatabaseUnavailable, type DbBreaker } from './resilience/breaker.ts';
 import { activeTraceparent } from './ops/tracing.ts';
 import { OutboxConflictError, type Outbox } from './resilience/outbox.ts';
-import type { StatusCache } from './resilience/status-cache.ts';
+import { REFRESH_MS, type StatusCache } from './resilience/status-cache.ts';
 import type { Revocations } from './auth/revocations.ts';
 import type { EventServices } from './events/event-services.ts';
 import { createChangeCounters } from './db/change-counters.ts';
@@ -60,6 +60,12 @@ export function createServices(deps: ServiceDeps) {
   });
   /** Public status answers kept while no change of their jurisdiction was heard: a repeated poll reads nothing. */
   const statusMemo = createPublicStatusMemo(changeCounters);
+  /**
+   * When this process last refreshed the outage cache from each remembered answer: a repeated poll answered by the
+   * same row within {@link REFRESH_MS} skips the refresh, which would find the cache already fresh (its check cost a
+   * few µs of a poll that reads nothing).
+   */
+  const refreshedFrom = new WeakMap<object, number>();
 
   async function permitStatus(number: string) {
     try {
@@ -67,10 +73,15 @@ export function createServices(deps: ServiceDeps) {
       const row = await statusMemo.get(number, () => getPublicStatus(database.db, number, guardedByBreaker));
       if (!row) return null;
       const asOf = new Date();
-      await statusCache.refresh(
-        { number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt },
-        asOf.getTime(),
-      );
+      const now = asOf.getTime();
+      const last = refreshedFrom.get(row);
+      if (last === undefined || now - last >= REFRESH_MS || now < last) {
+        refreshedFrom.set(row, now);
+        await statusCache.refresh(
+          { number: row.number, jurisdiction: row.jurisdiction, status: row.status, updatedAt: row.updatedAt },
+          now,
+        );
+      }
       return { number: row.number, status: row.status, updatedAt: row.updatedAt, stale: false, asOf };
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
+import { REFRESH_MS } from '../../src/resilience/status-cache.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 setDefaultTimeout(60_000);
@@ -93,4 +94,33 @@ test('the REST status route answers from the same memo', async () => {
     off();
   }
   expect(reads).toHaveLength(0);
+});
+
+test('a repeated poll within a second leaves the outage cache alone; one a second later refreshes its asOf', async () => {
+  const n = await submittedPermit();
+  // a status no earlier test polled: the first poll reads it and refreshes the cache from a new answer
+  const moved = await t.gql(TRANSITION, { n, to: 'UNDER_REVIEW' }, await t.token('demo-clerk'));
+  expect(moved.body.errors).toBeUndefined();
+  // the change feed has delivered the transition: no notification of it makes a later poll read again
+  await t.running.database.catchUp();
+  const cache = t.running.services.statusCache;
+  const refreshed: number[] = [];
+  const refresh = cache.refresh;
+  cache.refresh = (input, nowMs) => {
+    refreshed.push(nowMs ?? Date.now());
+    return refresh.call(cache, input, nowMs);
+  };
+  try {
+    for (let i = 0; i < 3; i++) expect((await poll(n)).status).toBe('UNDER_REVIEW');
+    expect(refreshed).toHaveLength(1);
+    const firstAsOf = (await cache.get(n))!.asOf;
+    await Bun.sleep(REFRESH_MS + 50);
+    expect((await poll(n)).status).toBe('UNDER_REVIEW');
+    expect(refreshed).toHaveLength(2);
+    const cached = (await cache.get(n))!;
+    expect(cached.status).toBe('UNDER_REVIEW');
+    expect(Date.parse(cached.asOf)).toBeGreaterThanOrEqual(Date.parse(firstAsOf) + REFRESH_MS);
+  } finally {
+    cache.refresh = refresh;
+  }
 });
