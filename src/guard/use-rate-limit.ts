@@ -15,10 +15,19 @@
  * `onBudget` hears the budget left after every charge (the app turns it into `RateLimit` headers and
  * `extensions.cost`); `measureOnly` clients are never refused: `onWouldRefuse` hears what would have been.
  */
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { rateLimited } from '../errors.ts';
 import type { RateBudget } from '../request-scope.ts';
-import { MemoryTokenBucketStore, RedisTokenBucketStore, type RateLimitPolicy, type TokenBucketStore } from './rate-limit.ts';
+import {
+  MemoryTokenBucketStore,
+  RedisTokenBucketStore,
+  type RateLimitPolicy,
+  type TakeResult,
+  type TokenBucketStore,
+} from './rate-limit.ts';
+
+type MaybePromise<T> = T | Promise<T>;
 import { getQueryCost } from './use-armor-limits.ts';
 import { inSpan } from '../ops/tracing.ts';
 
@@ -106,40 +115,55 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
   const weight = options.weight ?? ((context: RateLimitContext) => 1 + Math.floor((getQueryCost(context) ?? 0) / costPerToken));
 
   // `cost` may depend on the policy: an operation never costs more than a full burst (else it could never run).
-  /** Charges the bucket; answers whether to refuse (never for a measure-only client) and after how long. */
-  const take = async (context: RateLimitContext, cost: (policy: RateLimitPolicy) => number) => {
+  /**
+   * Charges the bucket; answers whether to refuse (never for a measure-only client) and after how long: at once when
+   * there is nothing to charge or the store answered at once (memory), else once the store (Redis) answered.
+   */
+  const take = (context: RateLimitContext, cost: (policy: RateLimitPolicy) => number): MaybePromise<number | undefined> => {
     const who = identify(context);
     const role = who.role in options.policies ? who.role : 'anonymous';
     const policy = options.policies[role]!;
     const tokens = cost(policy);
     if (!(tokens > 0)) return undefined;
-    const r = await inSpan('rate_limit', { 'permit_gateway.rate_limit.tokens': tokens }, async () => {
+    const decide = (r: TakeResult) => {
+      options.onBudget?.(context, budgetAfter(role, policy, r.remaining), r.allowed ? tokens : 0);
+      if (r.allowed) return undefined;
+      if (options.measureOnly?.(context, who)) {
+        options.onWouldRefuse?.(context, who, r.retryAfterSeconds);
+        return undefined;
+      }
+      return r.retryAfterSeconds;
+    };
+    const local = (e: unknown) => {
+      onStoreError(e);
+      return fallback.take(who.key, tokens, policy);
+    };
+    const taken = inSpan('rate_limit', { 'permit_gateway.rate_limit.tokens': tokens }, () => {
       try {
-        return await store.take(who.key, tokens, policy);
+        const r = store.take(who.key, tokens, policy);
+        return r instanceof Promise ? r.catch(local) : r;
       } catch (e) {
-        onStoreError(e);
-        return fallback.take(who.key, tokens, policy);
+        return local(e);
       }
     });
-    options.onBudget?.(context, budgetAfter(role, policy, r.remaining), r.allowed ? tokens : 0);
-    if (r.allowed) return undefined;
-    if (options.measureOnly?.(context, who)) {
-      options.onWouldRefuse?.(context, who, r.retryAfterSeconds);
-      return undefined;
-    }
-    return r.retryAfterSeconds;
+    return taken instanceof Promise ? taken.then(decide) : decide(taken);
+  };
+  const refusal = (retryAfterSeconds: number | undefined, refuse: (result: { errors: GraphQLError[] }) => void) => {
+    if (retryAfterSeconds !== undefined) refuse({ errors: [rateLimited(retryAfterSeconds)] });
   };
 
   return {
-    async onParams({ context, setResult }) {
-      const refuse = await take(context, () => 1);
-      if (refuse !== undefined) setResult({ errors: [rateLimited(refuse)] });
+    onParams({ context, setResult }) {
+      const charged = take(context, () => 1);
+      if (charged instanceof Promise) return charged.then((r) => refusal(r, setResult));
+      refusal(charged, setResult);
     },
-    async onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as RateLimitContext;
       const total = weight(context);
-      const refuse = await take(context, (policy) => Math.min(total, policy.burst) - 1);
-      if (refuse !== undefined) setResultAndStopExecution({ errors: [rateLimited(refuse)] });
+      const charged = take(context, (policy) => Math.min(total, policy.burst) - 1);
+      if (charged instanceof Promise) return charged.then((r) => refusal(r, setResultAndStopExecution));
+      refusal(charged, setResultAndStopExecution);
     },
     async onDispose() {
       await store.close?.();

@@ -49,6 +49,49 @@ describe('token bucket stores', () => {
   });
 });
 
+describe('charges in memory are answered at once', () => {
+  const identify = () => ({ key: 'ip:192.0.2.1', role: 'anonymous' });
+  test('the memory store returns its answer, not a promise', () => {
+    const r = new MemoryTokenBucketStore().take('k', 1, { ratePerSec: 1, burst: 2 });
+    expect(r instanceof Promise).toBe(false);
+    expect(r).toEqual({ allowed: true, remaining: 1, retryAfterSeconds: 0 });
+  });
+
+  test('neither hook hands Yoga a promise to wait for, the refusal included', () => {
+    const plugin = useRateLimit({ policies, store: new MemoryTokenBucketStore(), identify });
+    const refusals: unknown[] = [];
+    const params = () => plugin.onParams!({ context: {}, setResult: (r: unknown) => refusals.push(r) } as never);
+    for (let i = 0; i < 3; i++) expect(params()).toBeUndefined();
+    expect(refusals).toEqual([]);
+    expect(params()).toBeUndefined();
+    expect(refusals).toHaveLength(1);
+    expect((refusals[0] as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
+    // a cheap operation has nothing more to pay at execution
+    const execute = plugin.onExecute!({ args: { contextValue: {} }, setResultAndStopExecution: () => {} } as never);
+    expect(execute).toBeUndefined();
+  });
+
+  test('a store that answers later (Redis) is waited for, and one that fails falls back to memory', async () => {
+    const later = new MemoryTokenBucketStore();
+    const slow = { take: async (...a: Parameters<MemoryTokenBucketStore['take']>) => later.take(...a) };
+    const failing = { take: async () => Promise.reject(new Error('down')) };
+    const errors: unknown[] = [];
+    for (const store of [slow, failing]) {
+      const plugin = useRateLimit({ policies, store, identify, onStoreError: (e) => errors.push(e) });
+      const refusals: unknown[] = [];
+      const params = () => plugin.onParams!({ context: {}, setResult: (r: unknown) => refusals.push(r) } as never);
+      for (let i = 0; i < 3; i++) {
+        const out = params();
+        expect(out instanceof Promise).toBe(true);
+        await out;
+      }
+      await params();
+      expect(refusals).toHaveLength(1);
+    }
+    expect(errors).toHaveLength(4);
+  });
+});
+
 describe('plugin over HTTP (memory store)', () => {
   const app = startYoga([useArmorLimits(), useRateLimit({ policies })]);
   afterAll(() => app.stop());
