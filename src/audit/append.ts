@@ -65,25 +65,17 @@ function inspectText(value: unknown): { text: string | undefined; unstorable: bo
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
 const hasUnstorableEscape = (json: string) => UNSTORABLE_ESCAPE.test(json);
 
-/**
- * Entries {@link storable} already made safe (their text check is not repeated), with their JSON text when it is
- * known: the serving thread hands that text to the audit worker instead of writing the entry out a second time.
- */
-const madeStorable = new WeakMap<object, string | undefined>();
-
-/** The JSON text of an entry: the one {@link storable} wrote for it, or written now. */
-export function jsonTextOf(entry: object): string | undefined {
-  return madeStorable.get(entry) ?? JSON.stringify(entry);
-}
+/** Entries {@link storable} already made safe (their text check is not repeated). */
+const madeStorable = new WeakSet<object>();
 
 /**
- * The entries of a JSON array text written by {@link jsonTextOf} (the audit worker's batches): when the text holds
- * no escape of U+0000 or a lone surrogate, none of its entries does, so they count as storable without writing each
- * out again; otherwise each is checked when appended.
+ * The entries of a JSON array text (the audit worker's batches): when the text holds no escape of U+0000 or a lone
+ * surrogate, none of its entries does, so they count as storable without writing each out again; otherwise each is
+ * checked when appended.
  */
 export function parseEntries(json: string): unknown[] {
   const entries = JSON.parse(json) as unknown[];
-  if (!hasUnstorableEscape(json)) for (const e of entries) if (e !== null && typeof e === 'object') madeStorable.set(e, undefined);
+  if (!hasUnstorableEscape(json)) for (const e of entries) if (e !== null && typeof e === 'object') madeStorable.add(e);
   return entries;
 }
 
@@ -110,11 +102,19 @@ function checkStorable(entry: object): Record<string, unknown> {
  * request can neither make a group commit (and every entry after it) fail nor lose its entry's attribution.
  */
 export function storable<T extends object>(entry: T): T {
+  return storableWithText(entry).entry;
+}
+
+/**
+ * {@link storable}, with the entry's JSON text when the check wrote it (undefined for a copy or what JSON cannot
+ * write): the recorder hands that text to the audit worker instead of writing the entry out a second time.
+ */
+export function storableWithText<T extends object>(entry: T): { entry: T; json: string | undefined } {
   const { text, unstorable } = inspectText(entry);
   const safe = unstorable ? (storableCopy(entry, { maxDepth: Infinity }) as T) : entry;
   // anything but an object (a spooled line can hold any JSON) is left to checkStorable to refuse
-  if (safe !== null && typeof safe === 'object') madeStorable.set(safe, unstorable ? undefined : text);
-  return safe;
+  if (safe !== null && typeof safe === 'object') madeStorable.add(safe);
+  return { entry: safe, json: unstorable ? undefined : text };
 }
 
 /**

@@ -86,9 +86,10 @@ const recordedIn = (ps: Pending[]) => ps.reduce((n, p) => n + (p.recorded ? 1 : 
 export interface GroupCommit {
   /**
    * Buffers an entry (redacted, storable, with its `entryId`) for the next group commit; `link`: the `traceparent`
-   * of the span it was recorded in (tracing on), which the group commit's span links to.
+   * of the span it was recorded in (tracing on), which the group commit's span links to; `json`: the entry's JSON
+   * text when the caller already wrote it (a worker's transport sends it as is).
    */
-  record(entry: object, link?: string): void;
+  record(entry: object, link?: string, json?: string): void;
   /** A transaction with staged entries has committed: chain them with the next group commit (linked to `link`). */
   committed(link?: string): void;
   /** Persists everything recorded so far, staged entries included. */

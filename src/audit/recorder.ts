@@ -7,7 +7,7 @@
 import type { SQL } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { executeStatement, type Shape } from '../db/fused-statements.ts';
-import { stagingStatement, storable, withEntryId } from './append.ts';
+import { stagingStatement, storable, storableWithText, withEntryId } from './append.ts';
 import { activeTraceparent } from '../ops/tracing.ts';
 import { createGroupCommit, type GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import type { SecurityAlerts } from './security-alerts.ts';
@@ -54,7 +54,8 @@ export function recorderFor(groupCommit: GroupCommit, alerts?: SecurityAlerts): 
     record(entry) {
       alertOn(alerts, entry);
       // the span recording it (the request's): the group commit that chains it links there
-      groupCommit.record(storable(withEntryId(entry)), activeTraceparent());
+      const { entry: safe, json } = storableWithText(withEntryId(entry));
+      groupCommit.record(safe, activeTraceparent(), json);
     },
     stagingFor,
     async appendInTx(tx, entry) {

@@ -15,7 +15,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { Logger } from '../logger.ts';
-import { jsonTextOf, storable, unstorableRecord } from './append.ts';
+import { storable, unstorableRecord } from './append.ts';
 import type { AuditWorkerInit, AuditWorkerSettings, FromAuditWorker, ToAuditWorker } from './audit-worker-protocol.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -42,6 +42,8 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   let unsettled: Record<string, unknown>[] = [];
   /** Entries of this event-loop turn, not yet sent. */
   let outgoing: Record<string, unknown>[] = [];
+  /** The JSON text of each outgoing entry when the recorder's storable check wrote it (sent as is). */
+  let outgoingTexts: (string | undefined)[] = [];
   /**
    * Tracing on: the W3C `traceparent` of the span each outgoing entry was recorded in (null: none), and of each
    * commit of staged entries; they cross the thread with the entries so that the worker's group-commit span links to
@@ -91,6 +93,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
     for (const e of [...unsettled, ...outgoing]) inline.record(e);
     unsettled = [];
     outgoing = [];
+    outgoingTexts = [];
     outgoingLinks = [];
     commitLinks = [];
     if (committedSince) inline.committed();
@@ -150,22 +153,25 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
       post(linked ? { type: 'committed', links: links.commits } : { type: 'committed' });
     } else {
       const batch = outgoing;
+      const texts = outgoingTexts;
       outgoing = [];
+      outgoingTexts = [];
       for (const e of batch) unsettled.push(e);
-      post({ type: 'record', json: serialise(batch), committed: committedSince, ...(linked ? { links } : {}) });
+      post({ type: 'record', json: serialise(batch, texts), committed: committedSince, ...(linked ? { links } : {}) });
     }
     committedSince = false;
   }
 
   /**
-   * The entries as one JSON array text, of the texts the recorder's storable check already wrote (append.ts). An
-   * entry JSON cannot carry (a BigInt, a cycle: not built by this app's entry builders, which redact into plain JSON)
-   * is sent as a record saying so, as the inline recorder would store it.
+   * The entries as one JSON array text, of the texts the recorder's storable check already wrote where it did (the
+   * serving thread wrote each read's entry out twice before). An entry JSON cannot carry (a BigInt, a cycle: not
+   * built by this app's entry builders, which redact into plain JSON) is sent as a record saying so, as the inline
+   * recorder would store it.
    */
-  function serialise(batch: Record<string, unknown>[]): string {
-    const parts = batch.map((e) => {
+  function serialise(batch: Record<string, unknown>[], texts: (string | undefined)[]): string {
+    const parts = batch.map((e, i) => {
       try {
-        return jsonTextOf(e) ?? JSON.stringify(unstorableRecord('entry has no JSON text', e));
+        return texts[i] ?? JSON.stringify(e) ?? JSON.stringify(unstorableRecord('entry has no JSON text', e));
       } catch (err) {
         return JSON.stringify(unstorableRecord((err as Error).message, e));
       }
@@ -197,7 +203,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   }
 
   return {
-    record(object: object, link?: string): void {
+    record(object: object, link?: string, json?: string): void {
       const entry = object as Entry;
       if (inline) return inline.record(entry, link);
       if (closed) return spoolOrLose([entry]);
@@ -207,6 +213,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
       }
       // the id given here stays with the entry wherever it goes next (worker, fallback, spool): appended once
       outgoing.push(entry);
+      outgoingTexts.push(json);
       outgoingLinks.push(link ?? null);
       scheduleSend();
     },
@@ -247,6 +254,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
     const left = [...unsettled, ...outgoing, ...late];
     unsettled = [];
     outgoing = [];
+    outgoingTexts = [];
     late = [];
     if (inline) {
       // taken over while closing
@@ -260,7 +268,7 @@ export function createWorkerGroupCommit(o: WorkerGroupCommitOptions): GroupCommi
   /** After close: entries go where the next start appends them from, or are logged as lost. */
   function spoolOrLose(left: Record<string, unknown>[]) {
     if (left.length && o.spoolFile) {
-      appendFileSync(o.spoolFile, `${left.map((e) => serialise([storable(e)]).slice(1, -1)).join('\n')}\n`, { mode: 0o600 });
+      appendFileSync(o.spoolFile, `${left.map((e) => serialise([storable(e)], []).slice(1, -1)).join('\n')}\n`, { mode: 0o600 });
       o.log.warn({ spooled: left.length, file: o.spoolFile }, 'audit entries the worker had not settled were spooled for the next start');
     } else if (left.length) {
       o.log.error({ lost: left.length }, 'audit entries could not be written before shutdown');

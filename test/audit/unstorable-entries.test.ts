@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
-import { appendAuditEntries, jsonTextOf, parseEntries, storable, unstorableRecord } from '../../src/audit/append.ts';
+import { appendAuditEntries, parseEntries, storable, storableWithText, unstorableRecord } from '../../src/audit/append.ts';
 import { canonicalJson } from '../../src/audit/canonical-json.ts';
 import { createAuditRecorder } from '../../src/audit/recorder.ts';
 import { loadAndVerify } from '../../src/audit/verify-chain.ts';
@@ -52,17 +52,15 @@ test('storable: a lone UTF-16 surrogate (no canonical JSON) becomes U+FFFD in ke
   expect(storable(clean)).toBe(clean);
 });
 
-test('the JSON text written by the storable check is the one handed on; a copy made storable has its own', () => {
+test('the JSON text written by the storable check is the one handed on; a copy made storable has none', () => {
   const entry = { kind: 'graphql', at: new Date('2026-01-02T03:04:05.000Z'), variables: { q: 'x' } };
-  const safe = storable(entry);
-  const text = jsonTextOf(safe);
-  expect(text).toBe(JSON.stringify(entry));
-  // the same string each time: written once, by the check
-  expect(jsonTextOf(safe)).toBe(text);
-  const copy = storable({ kind: 'graphql', name: 'a\u0000' });
-  expect(jsonTextOf(copy)).toBe(JSON.stringify({ kind: 'graphql', name: 'a\uFFFD' }));
-  // an entry never checked is written out when asked
-  expect(jsonTextOf({ b: 1, a: [2] })).toBe('{"b":1,"a":[2]}');
+  const checked = storableWithText(entry);
+  expect(checked.entry).toBe(entry);
+  expect(checked.json).toBe(JSON.stringify(entry));
+  const copy = storableWithText({ kind: 'graphql', name: 'a\u0000' });
+  expect(copy.entry).toEqual({ kind: 'graphql', name: 'a\uFFFD' });
+  // the text written was of the original, with its NUL: never handed on
+  expect(copy.json).toBeUndefined();
 });
 
 describe('a batch text as the audit worker receives it', () => {
@@ -73,7 +71,7 @@ describe('a batch text as the audit worker receives it', () => {
   afterAll(() => tdb?.drop());
 
   test('entries of a text without NUL or lone-surrogate escapes are appended as they are', async () => {
-    const entries = parseEntries(`[${jsonTextOf(storable({ kind: 'test', n: 1 }))},${JSON.stringify({ kind: 'test', n: 2 })}]`);
+    const entries = parseEntries(`[${storableWithText({ kind: 'test', n: 1 }).json},${JSON.stringify({ kind: 'test', n: 2 })}]`);
     const appended = await appendAuditEntries(tdb.database.db, entries as object[]);
     expect(appended.map((a) => a.entry.n)).toEqual([1, 2]);
   });
